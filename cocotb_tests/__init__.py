@@ -1,0 +1,1 @@
+"""cocotb benches: the Verilog harness, analog-port responders and the bench runner."""

@@ -1,0 +1,66 @@
+"""Reusable cocotb drivers for the chip's analog ports, answered by ``model.crossbar``.
+
+Each wakes once per transaction (a rising ``valid``), never per cycle. The read
+responder computes the ADC codes of the requested bit-plane and drives them half a cycle
+later, well inside the ``bitplane_cycles`` window the RTL counts before sampling; the
+write monitor applies each row's deltas to the crossbar model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from cocotb.handle import SimHandleBase
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+
+from firmware.config import Config
+from firmware.packing import pack, unpack
+from model.crossbar import Crossbar
+
+
+class CrossbarReadResponder:
+    """Answers ``xbar_req_*`` with ``xbar_resp_codes`` from the crossbar models."""
+
+    def __init__(self, dut: SimHandleBase, cfg: Config, xbars: list[Crossbar]):
+        self.dut, self.cfg, self.xbars = dut, cfg, xbars
+        self.requests = 0
+
+    async def run(self) -> None:
+        dut, cfg = self.dut, self.cfg
+        rows = cfg.crossbar.rows
+        while True:
+            await RisingEdge(dut.xbar_req_valid)
+            await ReadOnly()
+            if not dut.xbar_req_valid.value:  # a delta-cycle glitch, not a request
+                continue
+            xid = int(dut.xbar_req_id.value)
+            plane = int(dut.xbar_req_plane.value)
+            bits = np.array([(plane >> r) & 1 for r in range(rows)])
+            codes = self.xbars[xid].read_plane(bits)
+            word = pack(codes, cfg.crossbar.adc_bits, cfg.crossbar.cols * cfg.crossbar.adc_bits)
+            await FallingEdge(dut.clk)
+            dut.xbar_resp_codes.value = word[0]
+            self.requests += 1
+
+
+class CrossbarWriteMonitor:
+    """Applies every ``xbar_wr_valid`` row of deltas to the crossbar models."""
+
+    def __init__(self, dut: SimHandleBase, cfg: Config, xbars: list[Crossbar]):
+        self.dut, self.cfg, self.xbars = dut, cfg, xbars
+        self.rows = 0
+        self.pulses = 0
+
+    async def run(self) -> None:
+        dut, cfg = self.dut, self.cfg
+        cols, bits = cfg.crossbar.cols, cfg.write.delta_bits
+        while True:
+            await RisingEdge(dut.xbar_wr_valid)
+            await ReadOnly()
+            if not dut.xbar_wr_valid.value:
+                continue
+            xid = int(dut.xbar_wr_id.value)
+            row = int(dut.xbar_wr_row.value)
+            deltas = unpack([int(dut.xbar_wr_deltas.value)], bits, cols * bits, cols, signed=True)
+            self.pulses += self.xbars[xid].program_row(row, deltas).pulses
+            self.rows += 1
+            await FallingEdge(dut.clk)

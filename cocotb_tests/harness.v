@@ -1,0 +1,103 @@
+// Co-simulation harness: clock, reset, instruction and main memories around the chip.
+//
+// The clock is generated here, not by a Python coroutine, so Python only wakes per
+// analog transaction. Memories are loaded with $readmemh from +imem= and +dram=; when the
+// chip halts the harness copies the global buffer out through the debug port, writes
+// +dram_out= and +gb_out=, and raises `done`. +vcd=FILE dumps waves.
+`timescale 1ns/1ps
+module harness #(
+    parameter IMEM_DEPTH = 256,
+    parameter IMEM_AW = 9,
+    parameter DRAM_WORDS = 4096,
+    parameter DRAM_BITS = 64,
+    parameter GB_WORDS = 128,
+    parameter GB_AW = 7,
+    parameter GB_BITS = 64,
+    parameter ROWS = 16,
+    parameter CODE_BITS = 96,
+    parameter DELTA_BITS = 64,
+    parameter XBAR_BITS = 16
+) ();
+    reg clk = 1'b0;
+    always #0.5 clk = ~clk;  // 1 GHz
+    reg rst = 1'b1;
+    reg done = 1'b0;
+
+    reg [127:0] imem [0:IMEM_DEPTH-1];
+    reg [DRAM_BITS-1:0] dram [0:DRAM_WORDS-1];
+    reg [GB_BITS-1:0] gb_copy [0:GB_WORDS-1];
+
+    wire [IMEM_AW-1:0] imem_addr;
+    reg  [127:0] imem_data = 128'd0;
+    wire dram_en, dram_we, wdram_en;
+    wire [31:0] dram_addr, wdram_addr;
+    wire [DRAM_BITS-1:0] dram_wdata;
+    reg  [DRAM_BITS-1:0] dram_rdata = 0, wdram_rdata = 0;
+    wire xbar_req_valid, xbar_wr_valid;
+    wire [XBAR_BITS-1:0] xbar_req_id, xbar_wr_id;
+    wire [15:0] xbar_wr_row;
+    wire [ROWS-1:0] xbar_req_plane;
+    reg  [CODE_BITS-1:0] xbar_resp_codes = 0;   // driven by the Python crossbar model
+    wire [DELTA_BITS-1:0] xbar_wr_deltas;
+    wire halted;
+    wire [7:0] fault;
+    wire [IMEM_AW-1:0] pc;
+    wire [63:0] cycles, stall_cycles, write_busy_cycles, overlap_cycles;
+    wire [47:0] pulses;
+    reg  [GB_AW-1:0] dbg_gb_addr = 0;
+    wire [GB_BITS-1:0] dbg_gb_data;
+
+    chip u_chip (
+        .clk(clk), .rst(rst),
+        .imem_addr(imem_addr), .imem_data(imem_data),
+        .dram_en(dram_en), .dram_we(dram_we), .dram_addr(dram_addr),
+        .dram_wdata(dram_wdata), .dram_rdata(dram_rdata),
+        .wdram_en(wdram_en), .wdram_addr(wdram_addr), .wdram_rdata(wdram_rdata),
+        .xbar_req_valid(xbar_req_valid), .xbar_req_id(xbar_req_id),
+        .xbar_req_plane(xbar_req_plane), .xbar_resp_codes(xbar_resp_codes),
+        .xbar_wr_valid(xbar_wr_valid), .xbar_wr_id(xbar_wr_id), .xbar_wr_row(xbar_wr_row),
+        .xbar_wr_deltas(xbar_wr_deltas),
+        .halted(halted), .fault(fault), .pc(pc), .cycles(cycles),
+        .stall_cycles(stall_cycles), .write_busy_cycles(write_busy_cycles),
+        .overlap_cycles(overlap_cycles), .pulses(pulses),
+        .dbg_gb_addr(dbg_gb_addr), .dbg_gb_data(dbg_gb_data)
+    );
+
+    // Synchronous memories: data the cycle after the address.
+    always @(posedge clk) begin
+        imem_data <= (imem_addr < IMEM_DEPTH) ? imem[imem_addr] : 128'd0;
+        if (dram_en) begin
+            if (dram_we) dram[dram_addr] <= dram_wdata;
+            dram_rdata <= dram[dram_addr];
+        end
+        if (wdram_en) wdram_rdata <= dram[wdram_addr];
+    end
+
+    reg [8*1024-1:0] path;
+    integer i;
+    initial begin
+        for (i = 0; i < IMEM_DEPTH; i = i + 1) imem[i] = 128'd0;
+        for (i = 0; i < DRAM_WORDS; i = i + 1) dram[i] = 0;
+        if ($value$plusargs("imem=%s", path)) $readmemh(path, imem);
+        else begin $display("harness: no +imem= given"); $finish; end
+        if ($value$plusargs("dram=%s", path)) $readmemh(path, dram);
+        if ($value$plusargs("vcd=%s", path)) begin
+            $dumpfile(path);
+            $dumpvars(0, harness);
+        end
+        repeat (4) @(negedge clk);
+        rst = 1'b0;
+        wait (halted === 1'b1);
+        // Copy the global buffer out through the synchronous debug port.
+        for (i = 0; i < GB_WORDS; i = i + 1) begin
+            @(negedge clk);
+            dbg_gb_addr = i;
+            @(negedge clk);
+            gb_copy[i] = dbg_gb_data;
+        end
+        if ($value$plusargs("dram_out=%s", path)) $writememh(path, dram);
+        if ($value$plusargs("gb_out=%s", path)) $writememh(path, gb_copy);
+        @(negedge clk);
+        done = 1'b1;
+    end
+endmodule

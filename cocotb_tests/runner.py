@@ -1,0 +1,150 @@
+"""Build the chip for a config and run an image on it under Icarus or Verilator.
+
+Builds are cached per (config, simulator, waves) under ``build/<config>/`` and guarded by
+a file lock, so parallel pytest workers share them safely; every run writes into its own
+output directory.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from cocotb.runner import get_results, get_runner
+
+from firmware.config import Config
+from firmware.image import Image, read_hex
+from hdl import build as hdl_build
+
+ROOT = Path(__file__).resolve().parent.parent
+HARNESS = Path(__file__).resolve().parent / "harness.v"
+
+SIMULATORS = {
+    "icarus": ("iverilog", "sudo apt-get install iverilog   (Debian/Ubuntu; Icarus 11 tested)"),
+    "verilator": ("verilator",
+                  "sudo apt-get install verilator   (Debian/Ubuntu; Verilator 5.006 tested)"),
+}
+
+VERILATOR_ARGS = ["--timing", "-Wno-fatal", "-Wno-WIDTH", "-Wno-UNOPTFLAT", "-Wno-TIMESCALEMOD",
+                  "-Wno-MULTIDRIVEN", "-Wno-UNUSED", "-Wno-CASEINCOMPLETE", "-O2"]
+
+
+class SimulatorMissing(RuntimeError):
+    """The requested simulator is not installed; the message says how to install it."""
+
+
+def require_simulator(sim: str) -> None:
+    """Raise :class:`SimulatorMissing` unless ``sim`` can run here."""
+    if sim not in SIMULATORS:
+        raise SimulatorMissing(f"unknown simulator '{sim}'; expected one of "
+                               f"{', '.join(SIMULATORS)}")
+    exe, how = SIMULATORS[sim]
+    if shutil.which(exe) is None:
+        raise SimulatorMissing(f"simulator '{sim}' needs '{exe}' on PATH, which was not "
+                               f"found. Install it with: {how}")
+
+
+def harness_parameters(cfg: Config) -> dict[str, int]:
+    """Verilog parameters of ``harness.v`` for a config."""
+    return {
+        "IMEM_DEPTH": cfg.imem.depth,
+        "IMEM_AW": (cfg.imem.depth).bit_length(),
+        "DRAM_WORDS": cfg.dram_words,
+        "DRAM_BITS": cfg.dram_bits,
+        "GB_WORDS": cfg.gb_words,
+        "GB_AW": max(1, (cfg.gb_words - 1).bit_length()),
+        "GB_BITS": cfg.gb_bits,
+        "ROWS": cfg.crossbar.rows,
+        "CODE_BITS": cfg.crossbar.cols * cfg.crossbar.adc_bits,
+        "DELTA_BITS": cfg.crossbar.cols * cfg.write.delta_bits,
+        "XBAR_BITS": 16,
+    }
+
+
+@contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def build_dir(cfg: Config, sim: str, waves: bool, root: Path | None = None) -> Path:
+    return (root or ROOT / "build") / cfg.chip.name / (sim + ("-waves" if waves else ""))
+
+
+def build(cfg: Config, sim: str, waves: bool = False, root: Path | None = None):
+    """Generate Verilog and compile the harness for ``sim``; return the cocotb runner."""
+    require_simulator(sim)
+    bdir = build_dir(cfg, sim, waves, root)
+    with _locked(bdir.parent / f".{bdir.name}.lock"):
+        verilog = hdl_build.generate(cfg, bdir.parent)
+        runner = get_runner(sim)
+        build_args = list(VERILATOR_ARGS) + (["--trace"] if waves else []) \
+            if sim == "verilator" else []
+        runner.build(
+            sources=[HARNESS, verilog],
+            hdl_toplevel="harness",
+            parameters=harness_parameters(cfg),
+            build_args=build_args,
+            build_dir=bdir,
+            timescale=("1ns", "1ps"),
+            always=False,
+        )
+    return runner
+
+
+@dataclass
+class RtlRun:
+    """What a co-simulation left behind."""
+
+    counters: dict[str, int]
+    gb: list[int]
+    dram: list[int]
+    out_dir: Path
+    wave: Path | None
+
+
+def run(image: Image, sim: str = "icarus", out_dir: Path | None = None, waves: bool = False,
+        build_root: Path | None = None) -> RtlRun:
+    """Write ``image`` to ``out_dir``, run it on the RTL and collect the results."""
+    cfg = image.config
+    out_dir = (out_dir or ROOT / "build" / cfg.chip.name / "runs" / sim).resolve()
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    image.write(out_dir / "image")
+    runner = build(cfg, sim, waves, build_root)
+    wave = out_dir / "waves.vcd" if waves else None
+    plusargs = [
+        f"+imem={out_dir / 'image' / 'imem.hex'}",
+        f"+dram={out_dir / 'image' / 'dram.hex'}",
+        f"+dram_out={out_dir / 'dram_out.hex'}",
+        f"+gb_out={out_dir / 'gb_out.hex'}",
+    ] + ([f"+vcd={wave}"] if wave else [])
+    results = runner.test(
+        test_module="cocotb_tests.test_chip",
+        hdl_toplevel="harness",
+        hdl_toplevel_lang="verilog",
+        plusargs=plusargs,
+        extra_env={"PIM_CONFIG": cfg.source, "PIM_OUT": str(out_dir),
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
+                                                               os.environ.get("PYTHONPATH")]))},
+        test_dir=out_dir,
+        results_xml="results.xml",
+    )
+    tests, failed = get_results(Path(results))
+    if tests == 0 or failed:
+        raise RuntimeError(f"co-simulation failed ({failed} of {tests} cocotb tests); see the "
+                           f"log above and {out_dir}")
+    counters = json.loads((out_dir / "rtl.json").read_text())
+    gb = read_hex(out_dir / "gb_out.hex", cfg.gb_bits, cfg.gb_words)
+    dram = read_hex(out_dir / "dram_out.hex", cfg.dram_bits, cfg.dram_words)
+    return RtlRun(counters, gb, dram, out_dir, wave)

@@ -1,0 +1,92 @@
+"""Assembler and disassembler for the text form of the ISA.
+
+One instruction per line: ``OPNAME field=value, field=value`` with decimal, ``0x`` hex or
+enum-name values (``func=ADD``); ``;`` or ``#`` starts a comment. Every field of the
+instruction must be given. Errors name the source and line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from firmware.isa import BY_NAME, Instruction, SfuFunc, VecFunc, check_field, decode
+
+_ENUMS = {("VEC", "func"): VecFunc, ("SFU", "func"): SfuFunc}
+_ARG = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*=\s*([^\s,]+)\s*$")
+
+
+class AsmError(ValueError):
+    """Bad assembly text; the message names the source, line and problem."""
+
+
+def _parse_value(spec_name: str, field_name: str, text: str) -> int:
+    enum_cls = _ENUMS.get((spec_name, field_name))
+    if enum_cls is not None and text.upper() in enum_cls.__members__:
+        return int(enum_cls[text.upper()])
+    return int(text, 0)
+
+
+def assemble(text: str, source: str = "<string>") -> list[Instruction]:
+    """Assemble program text into instructions."""
+    program = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = re.split(r"[;#]", raw, maxsplit=1)[0].strip()
+        if not line:
+            continue
+        where = f"{source}:{lineno}"
+        name, _, rest = line.partition(" ")
+        spec = BY_NAME.get(name.upper())
+        if spec is None:
+            raise AsmError(f"{where}: unknown instruction '{name}'; expected one of "
+                           f"{', '.join(BY_NAME)}")
+        values: dict[str, int] = {}
+        for part in filter(None, (p.strip() for p in rest.split(","))):
+            m = _ARG.match(part)
+            if not m:
+                raise AsmError(f"{where}: expected 'field=value', got '{part}'")
+            fname, ftext = m.groups()
+            field = next((f for f in spec.fields if f.name == fname), None)
+            if field is None:
+                raise AsmError(f"{where}: {spec.name} has no field '{fname}'; fields are "
+                               f"{', '.join(f.name for f in spec.fields) or '(none)'}")
+            if fname in values:
+                raise AsmError(f"{where}: field '{fname}' given twice")
+            try:
+                values[fname] = _parse_value(spec.name, fname, ftext)
+                check_field(spec, field, values[fname])
+            except ValueError as exc:
+                raise AsmError(f"{where}: field '{fname}': {exc}") from None
+        missing = [f.name for f in spec.fields if f.name not in values]
+        if missing:
+            raise AsmError(f"{where}: {spec.name} is missing field(s) {', '.join(missing)}")
+        program.append(Instruction.make(spec.opcode, **values))
+    return program
+
+
+def format_insn(insn: Instruction) -> str:
+    """One instruction as assembly text (the inverse of :func:`assemble` for one line)."""
+    parts = []
+    for name, value in insn.args:
+        enum_cls = _ENUMS.get((insn.spec.name, name))
+        if enum_cls is not None and value in enum_cls._value2member_map_:
+            parts.append(f"{name}={enum_cls(value).name}")
+        else:
+            parts.append(f"{name}={value}")
+    return f"{insn.spec.name} {', '.join(parts)}".rstrip()
+
+
+def disassemble(program: Iterable[Instruction]) -> str:
+    """Program text for a list of instructions."""
+    return "".join(format_insn(i) + "\n" for i in program)
+
+
+def disassemble_words(words: Iterable[int]) -> str:
+    """Program text for raw instruction words; undecodable words become ``.word`` lines."""
+    lines = []
+    for w in words:
+        try:
+            lines.append(format_insn(decode(w)))
+        except ValueError as exc:
+            lines.append(f".word {w:#034x}  ; {exc}")
+    return "".join(line + "\n" for line in lines)

@@ -1,0 +1,271 @@
+"""The instruction set: the single source of truth for opcodes, fields and semantics.
+
+Every instruction is one 128-bit word: an 8-bit opcode in bits [7:0], then the
+instruction's fields packed upward from bit 8 in the order listed, unused bits zero.
+The Amaranth decoder (``hdl/decoder.py``), the assembler, the golden interpreter and the
+timing model all read the tables here; nothing else declares an opcode.
+
+Addresses are in words: global-buffer (GB) words of ``global_buffer.word_bytes`` and
+main-memory (DRAM) words of ``main_memory.word_bytes``. ``rtl`` marks the instructions
+the RTL executes today; any other opcode makes the RTL raise ``ILLEGAL_OPCODE``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+INSN_BITS = 128
+OPCODE_BITS = 8
+
+
+class Opcode(enum.IntEnum):
+    NOP = 0x00
+    HALT = 0x01
+    SYNC = 0x02
+    LOAD = 0x03
+    STORE = 0x04
+    WRITE_START = 0x05
+    WRITE_WAIT = 0x06
+    WINDOW = 0x07
+    VMM = 0x08
+    VEC = 0x09
+    SFU = 0x0A
+    BANK_GATE = 0x0B
+    INV = 0x0C
+
+
+class VecFunc(enum.IntEnum):
+    """Element-wise int32 vector operations (refinement residuals, partial sums)."""
+
+    ADD = 0
+    SUB = 1
+
+
+class SfuFunc(enum.IntEnum):
+    """Special-function unit operations on int32 accumulator vectors."""
+
+    RELU = 0
+    REQUANT = 1
+    MAXPOOL = 2
+    AVGPOOL = 3
+
+
+class Fault(enum.IntEnum):
+    """Fault codes latched by the chip when it halts on bad firmware."""
+
+    NONE = 0
+    ILLEGAL_OPCODE = 1
+    IMEM_RANGE = 2
+    GB_RANGE = 3
+    DRAM_RANGE = 4
+    XBAR_RANGE = 5
+    GATED_BANK = 6
+    CELL_RANGE = 7
+    WATCHDOG = 8
+    UNINITIALIZED = 9
+
+
+FAULT_TEXT = {
+    Fault.NONE: "no fault",
+    Fault.ILLEGAL_OPCODE: "illegal or unimplemented opcode",
+    Fault.IMEM_RANGE: "program counter ran past the end of instruction memory",
+    Fault.GB_RANGE: "global-buffer address out of range",
+    Fault.DRAM_RANGE: "main-memory address out of range",
+    Fault.XBAR_RANGE: "crossbar index or row out of range",
+    Fault.GATED_BANK: "access to a power-gated global-buffer bank",
+    Fault.CELL_RANGE: "a weight delta would drive a cell outside its levels",
+    Fault.WATCHDOG: "watchdog expired: the program ran longer than sim.watchdog_cycles",
+    Fault.UNINITIALIZED: "read of uninitialized state",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One instruction field: ``width`` bits, unsigned unless ``signed``."""
+
+    name: str
+    width: int
+    doc: str
+    signed: bool = False
+
+
+@dataclass(frozen=True)
+class InsnSpec:
+    """An instruction: opcode, ordered fields, semantics, and whether the RTL runs it."""
+
+    opcode: Opcode
+    fields: tuple[Field, ...]
+    doc: str
+    rtl: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.opcode.name
+
+    def field_offsets(self) -> dict[str, tuple[int, int]]:
+        """``{field: (lsb, width)}`` inside the 128-bit word."""
+        offsets, pos = {}, OPCODE_BITS
+        for f in self.fields:
+            offsets[f.name] = (pos, f.width)
+            pos += f.width
+        return offsets
+
+
+GB_ADDR = 24
+DRAM_ADDR = 32
+COUNT = 16
+XBAR = 16
+
+_SPECS = [
+    InsnSpec(Opcode.NOP, (), "Do nothing for one instruction slot.", rtl=True),
+    InsnSpec(Opcode.HALT, (), "Stop; the chip raises `halted` and keeps its state for dump.",
+             rtl=True),
+    InsnSpec(Opcode.SYNC, (),
+             "Wait until every write engine is idle (all weight writes done).", rtl=True),
+    InsnSpec(Opcode.LOAD, (
+        Field("gb_addr", GB_ADDR, "first GB word written"),
+        Field("dram_addr", DRAM_ADDR, "first DRAM word read"),
+        Field("count", COUNT, "words to move"),
+    ), "DMA `count` words from main memory to the global buffer at the main-memory "
+       "bandwidth.", rtl=True),
+    InsnSpec(Opcode.STORE, (
+        Field("dram_addr", DRAM_ADDR, "first DRAM word written"),
+        Field("gb_addr", GB_ADDR, "first GB word read"),
+        Field("count", COUNT, "words to move"),
+    ), "DMA `count` words from the global buffer to main memory at the main-memory "
+       "bandwidth.", rtl=True),
+    InsnSpec(Opcode.WRITE_START, (
+        Field("xbar", XBAR, "crossbar index"),
+        Field("dram_addr", DRAM_ADDR, "first DRAM word of the row deltas"),
+        Field("row", COUNT, "first crossbar row written"),
+        Field("nrows", COUNT, "rows written"),
+    ), "Start a background weight write: for each row, stream its signed cell deltas "
+       "(`write.delta_bits` each, computed offline) from main memory, then program the row in "
+       "two polarity phases (decrease, then increase); each phase lasts as long as its "
+       "slowest cell. Compute on `xbar` stalls until the write is done.", rtl=True),
+    InsnSpec(Opcode.WRITE_WAIT, (
+        Field("xbar", XBAR, "crossbar index"),
+    ), "Barrier: wait until no write to `xbar` is in flight.", rtl=True),
+    InsnSpec(Opcode.WINDOW, (
+        Field("count", COUNT, "windows per VMM (0 is taken as 1)"),
+        Field("in_stride", GB_ADDR, "GB words between consecutive input windows"),
+        Field("out_stride", GB_ADDR, "GB words between consecutive output vectors"),
+    ), "Set the sliding-window loop that following VMMs run (reset: count 1, strides 0).",
+        rtl=True),
+    InsnSpec(Opcode.VMM, (
+        Field("xbar", XBAR, "crossbar index"),
+        Field("in_addr", GB_ADDR, "GB word of the first input vector (INT8, `rows` values)"),
+        Field("out_addr", GB_ADDR, "GB word of the first output vector (int32 per weight column)"),
+        Field("accumulate", 1, "1: add to the int32 outputs already there"),
+    ), "Vector-matrix multiply on one crossbar for each window: inputs enter bit-serially "
+       "(LSB first, MSB plane negative) through the shift registers, each plane is read out "
+       "through the ADCs and recombined by shift-and-add across planes and cell slices; "
+       "the offset-binary weight offset is removed digitally.", rtl=True),
+    InsnSpec(Opcode.VEC, (
+        Field("func", 4, "VecFunc"),
+        Field("dst", GB_ADDR, "GB word of the result"),
+        Field("src_a", GB_ADDR, "GB word of operand a"),
+        Field("src_b", GB_ADDR, "GB word of operand b"),
+        Field("count", COUNT, "GB words processed"),
+    ), "Element-wise int32 `dst = a (op) b` (ADD, SUB), e.g. refinement residuals."),
+    InsnSpec(Opcode.SFU, (
+        Field("func", 4, "SfuFunc"),
+        Field("dst", GB_ADDR, "GB word of the result"),
+        Field("src", GB_ADDR, "GB word of the int32 input"),
+        Field("count", COUNT, "input GB words"),
+        Field("shift", 8, "REQUANT: arithmetic right shift before clipping to INT8"),
+        Field("window", 8, "POOL: elements per pooling window"),
+    ), "Special functions on int32 vectors: RELU, REQUANT (shift, round, clip to INT8), "
+       "MAXPOOL, AVGPOOL."),
+    InsnSpec(Opcode.BANK_GATE, (
+        Field("mask", 32, "bit i = 1 powers bank i; 0 gates it"),
+    ), "Set the global-buffer bank power mask; an access to a gated bank faults."),
+    InsnSpec(Opcode.INV, (
+        Field("xbar", XBAR, "INV-capable crossbar index"),
+        Field("in_addr", GB_ADDR, "GB word of the right-hand side b"),
+        Field("out_addr", GB_ADDR, "GB word of the solution x"),
+    ), "Solve `A x = b` in one step on the closed-loop INV crossbar holding `A`."),
+]
+
+SPECS: dict[Opcode, InsnSpec] = {s.opcode: s for s in _SPECS}
+BY_NAME: dict[str, InsnSpec] = {s.name: s for s in _SPECS}
+
+for _s in _SPECS:
+    _end = OPCODE_BITS + sum(f.width for f in _s.fields)
+    assert _end <= INSN_BITS, f"{_s.name} needs {_end} bits"
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """A decoded instruction: an opcode and a value for each of its fields."""
+
+    opcode: Opcode
+    args: tuple[tuple[str, int], ...] = ()
+
+    @classmethod
+    def make(cls, opcode: Opcode | str, **args: int) -> Instruction:
+        spec = BY_NAME[opcode] if isinstance(opcode, str) else SPECS[opcode]
+        names = [f.name for f in spec.fields]
+        unknown = set(args) - set(names)
+        if unknown:
+            raise ValueError(f"{spec.name}: unknown field(s) {sorted(unknown)}; "
+                             f"expected {names}")
+        return cls(spec.opcode, tuple((n, int(args.get(n, 0))) for n in names))
+
+    @property
+    def spec(self) -> InsnSpec:
+        return SPECS[self.opcode]
+
+    def __getattr__(self, name: str) -> int:
+        for n, v in self.args:
+            if n == name:
+                return v
+        raise AttributeError(name)
+
+
+def check_field(spec: InsnSpec, f: Field, value: int) -> None:
+    """Raise ValueError if ``value`` does not fit field ``f`` of ``spec``."""
+    if f.signed:
+        lo, hi = -(1 << (f.width - 1)), (1 << (f.width - 1)) - 1
+    else:
+        lo, hi = 0, (1 << f.width) - 1
+    if not lo <= value <= hi:
+        raise ValueError(f"{spec.name}.{f.name} = {value} does not fit {f.width} "
+                         f"{'signed' if f.signed else 'unsigned'} bits ({lo}..{hi})")
+
+
+def encode(insn: Instruction) -> int:
+    """Pack an instruction into its 128-bit word."""
+    spec = insn.spec
+    word = int(spec.opcode)
+    offsets = spec.field_offsets()
+    values = dict(insn.args)
+    for f in spec.fields:
+        v = values[f.name]
+        check_field(spec, f, v)
+        lsb, width = offsets[f.name]
+        word |= (v & ((1 << width) - 1)) << lsb
+    return word
+
+
+def decode(word: int) -> Instruction:
+    """Unpack a 128-bit word; raise ValueError for an unknown opcode or stray bits."""
+    if not 0 <= word < (1 << INSN_BITS):
+        raise ValueError(f"instruction word {word:#x} is not a {INSN_BITS}-bit value")
+    op = word & ((1 << OPCODE_BITS) - 1)
+    try:
+        spec = SPECS[Opcode(op)]
+    except ValueError:
+        raise ValueError(f"unknown opcode {op:#04x} in word {word:#034x}") from None
+    args, used = [], (1 << OPCODE_BITS) - 1
+    for f in spec.fields:
+        lsb, width = spec.field_offsets()[f.name]
+        v = (word >> lsb) & ((1 << width) - 1)
+        if f.signed and v >> (width - 1):
+            v -= 1 << width
+        args.append((f.name, v))
+        used |= ((1 << width) - 1) << lsb
+    if word & ~used:
+        raise ValueError(f"{spec.name}: word {word:#034x} has bits set outside its fields")
+    return Instruction(spec.opcode, tuple(args))

@@ -1,0 +1,365 @@
+"""The chip top: instruction sequencer wired to the decoder, global buffer, DMA, activation
+shift registers, shift-and-add accumulators and write engine.
+
+Off-chip ports: instruction memory and main memory (synchronous SRAM-style ports, data
+the cycle after the address), the analog crossbar read and write ports that the Python
+models answer, status, performance counters and a debug read port into the buffer.
+
+Cycle accounting (mirrored exactly by :mod:`model.timing`): every instruction spends one
+FETCH and one DECODE cycle, then its execute states; ``cycles`` counts every cycle until
+the chip is halted.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from amaranth import Cat, Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from firmware.config import Config
+from firmware.isa import INSN_BITS, SPECS, Fault, Opcode
+from hdl.decoder import InstructionDecoder, window_layout
+from hdl.global_buffer import GlobalBuffer
+from hdl.rate_limiter import RateLimiter
+from hdl.shift_accumulator import ShiftAccumulator
+from hdl.shift_register import ActivationShiftRegister
+from hdl.write_engine import WriteEngine
+
+COUNTER_BITS = 64
+
+
+def chip_signature(cfg: Config) -> dict:
+    """Port map of :class:`Chip` (also what the Verilog harness connects)."""
+    xb = SPECS[Opcode.VMM].fields[0].width
+    c = cfg.crossbar
+    return {
+        "imem_addr": Out(range(cfg.imem.depth + 1)),
+        "imem_data": In(INSN_BITS),
+        "dram_en": Out(1),
+        "dram_we": Out(1),
+        "dram_addr": Out(32),
+        "dram_wdata": Out(cfg.dram_bits),
+        "dram_rdata": In(cfg.dram_bits),
+        "wdram_en": Out(1),
+        "wdram_addr": Out(32),
+        "wdram_rdata": In(cfg.dram_bits),
+        "xbar_req_valid": Out(1),
+        "xbar_req_id": Out(xb),
+        "xbar_req_plane": Out(c.rows),
+        "xbar_resp_codes": In(c.cols * c.adc_bits),
+        "xbar_wr_valid": Out(1),
+        "xbar_wr_id": Out(xb),
+        "xbar_wr_row": Out(16),
+        "xbar_wr_deltas": Out(c.cols * cfg.write.delta_bits),
+        "halted": Out(1),
+        "fault": Out(8),
+        "pc": Out(range(cfg.imem.depth + 1)),
+        "cycles": Out(COUNTER_BITS),
+        "stall_cycles": Out(COUNTER_BITS),
+        "write_busy_cycles": Out(COUNTER_BITS),
+        "overlap_cycles": Out(COUNTER_BITS),
+        "pulses": Out(48),
+        "dbg_gb_addr": In(range(cfg.gb_words)),
+        "dbg_gb_data": Out(cfg.gb_bits),
+    }
+
+
+class Chip(wiring.Component):
+    """The whole digital chip for one :class:`~firmware.config.Config`."""
+
+    def __init__(self, cfg: Config):
+        if cfg.crossbar.bitplane_cycles < 2:
+            raise ValueError(f"{cfg.source}: crossbar.bitplane_cycles must be >= 2 for the "
+                             "RTL: the analog model answers within that window")
+        self._cfg = cfg
+        super().__init__(chip_signature(cfg))
+
+    def elaborate(self, platform) -> Module:
+        cfg = self._cfg
+        m = Module()
+        m.submodules.decoder = dec = InstructionDecoder(cfg)
+        m.submodules.gb = gb = GlobalBuffer(cfg.gb_words, cfg.gb_bits)
+        m.submodules.dma_limiter = dma_lim = RateLimiter(cfg.dram_bytes_per_cycle,
+                                                         cfg.main_memory.word_bytes)
+        m.submodules.shreg = shreg = ActivationShiftRegister(
+            cfg.crossbar.rows, cfg.data.act_bits, cfg.gb_bits)
+        m.submodules.accum = acc = ShiftAccumulator(cfg)
+        m.submodules.write_engine = we = WriteEngine(cfg)
+
+        ir = Signal(dec.decoded.shape())  # the instruction being executed
+        window = Signal(window_layout(), init={"count": 1})
+        pc = self.pc
+        fault = self.fault
+
+        # ---- instruction fetch and decode ----
+        m.d.comb += [
+            self.imem_addr.eq(pc),
+            dec.insn.eq(self.imem_data),
+            dec.window.eq(window),
+            gb.dbg_addr.eq(self.dbg_gb_addr),
+            self.dbg_gb_data.eq(gb.dbg_data),
+        ]
+
+        # ---- write engine: background, its own main-memory read port ----
+        m.d.comb += [
+            we.xbar.eq(ir.args.WRITE_START.xbar),
+            we.dram_addr.eq(ir.args.WRITE_START.dram_addr),
+            we.row.eq(ir.args.WRITE_START.row),
+            we.nrows.eq(ir.args.WRITE_START.nrows),
+            self.wdram_en.eq(we.mem_en),
+            self.wdram_addr.eq(we.mem_addr),
+            we.mem_data.eq(self.wdram_rdata),
+            self.xbar_wr_valid.eq(we.wr_valid),
+            self.xbar_wr_id.eq(we.wr_xbar),
+            self.xbar_wr_row.eq(we.wr_row),
+            self.xbar_wr_deltas.eq(we.wr_deltas.as_value()),
+            self.pulses.eq(we.pulses),
+        ]
+
+        # ---- DMA and VMM working registers ----
+        xfer_src = Signal(32)
+        xfer_dst = Signal(32)
+        xfer_left = Signal(17)       # words not yet granted
+        xfer_done = Signal(17)       # words not yet landed
+        pending = Signal()           # a read granted last cycle lands this cycle
+        win_left = Signal.like(window.count)
+        in_ptr = Signal(32)
+        out_ptr = Signal(32)
+        word_idx = Signal(range(max(cfg.input_words, cfg.output_words) + 2))
+        plane = Signal(range(cfg.data.act_bits))
+        timer = Signal(range(cfg.crossbar.bitplane_cycles + 1))
+        is_store = Signal()
+
+        vmm = ir.args.VMM
+        busy_on = lambda x: we.busy & (we.busy_xbar == x)  # noqa: E731 - scoreboard lookup
+
+        m.d.comb += [
+            self.xbar_req_id.eq(vmm.xbar),
+            self.xbar_req_plane.eq(shreg.plane),
+            acc.codes.as_value().eq(self.xbar_resp_codes),
+            acc.plane_bits.eq(shreg.plane),
+            acc.plane_index.eq(plane),
+        ]
+        # Output words: the int32 results packed little-end first.
+        per_word = cfg.gb_bits // cfg.data.acc_bits
+        out_words = [Cat(*[acc.result[w * per_word + i] for i in range(per_word)])
+                     for w in range(cfg.output_words)]
+        out_word = Signal(cfg.gb_bits)
+        with m.Switch(word_idx):
+            for w, value in enumerate(out_words):
+                with m.Case(w):
+                    m.d.comb += out_word.eq(value)
+
+        stall = Signal()
+
+        def next_insn() -> None:
+            m.d.sync += pc.eq(pc + 1)
+            m.next = "FETCH"
+
+        def halt(code: int | Fault) -> None:
+            m.d.sync += fault.eq(code)
+            m.next = "HALTED"
+
+        # The watchdog overrides whatever a state decided in the cycle it expires.
+        wd_expired = self.cycles == cfg.sim.watchdog_cycles - 1
+
+        @contextmanager
+        def state(name: str):
+            with m.State(name):
+                yield
+                with m.If(wd_expired):
+                    halt(Fault.WATCHDOG)
+
+        with m.FSM(name="seq") as fsm:
+            with state("FETCH"):
+                with m.If(pc >= cfg.imem.depth):
+                    halt(Fault.IMEM_RANGE)
+                with m.Else():
+                    m.next = "DECODE"
+
+            with state("DECODE"):
+                m.d.sync += ir.eq(dec.decoded)
+                d = dec.decoded
+                with m.If(dec.fault != Fault.NONE):
+                    halt(dec.fault)
+                with m.Else():
+                    with m.Switch(d.opcode):
+                        with m.Case(Opcode.NOP):
+                            next_insn()
+                        with m.Case(Opcode.HALT):
+                            m.next = "DRAIN"
+                        with m.Case(Opcode.SYNC):
+                            m.next = "SYNC"
+                        with m.Case(Opcode.LOAD, Opcode.STORE):
+                            store = d.opcode == Opcode.STORE
+                            f_ld, f_st = d.args.LOAD, d.args.STORE
+                            m.d.sync += [
+                                is_store.eq(store),
+                                xfer_src.eq(Mux(store, f_st.gb_addr, f_ld.dram_addr)),
+                                xfer_dst.eq(Mux(store, f_st.dram_addr, f_ld.gb_addr)),
+                                xfer_left.eq(Mux(store, f_st.count, f_ld.count)),
+                                xfer_done.eq(Mux(store, f_st.count, f_ld.count)),
+                                pending.eq(0),
+                            ]
+                            with m.If(Mux(store, f_st.count, f_ld.count) == 0):
+                                next_insn()
+                            with m.Else():
+                                m.next = "DMA"
+                        with m.Case(Opcode.WRITE_START):
+                            m.next = "WSTART"
+                        with m.Case(Opcode.WRITE_WAIT):
+                            m.next = "WWAIT"
+                        with m.Case(Opcode.WINDOW):
+                            f = d.args.WINDOW
+                            m.d.sync += [
+                                window.count.eq(Mux(f.count == 0, 1, f.count)),
+                                window.in_stride.eq(f.in_stride),
+                                window.out_stride.eq(f.out_stride),
+                            ]
+                            next_insn()
+                        with m.Case(Opcode.VMM):
+                            m.d.sync += [
+                                win_left.eq(window.count),
+                                in_ptr.eq(d.args.VMM.in_addr),
+                                out_ptr.eq(d.args.VMM.out_addr),
+                            ]
+                            m.next = "VMM_WAIT"
+
+            with state("SYNC"):
+                m.d.comb += stall.eq(we.busy)
+                with m.If(~we.busy):
+                    next_insn()
+
+            with state("DRAIN"):  # HALT waits for background writes, then stops
+                m.d.comb += stall.eq(we.busy)
+                with m.If(~we.busy):
+                    m.next = "HALTED"
+
+            with state("WSTART"):
+                m.d.comb += stall.eq(we.busy)
+                with m.If(~we.busy):
+                    m.d.comb += we.start.eq(1)
+                    next_insn()
+
+            with state("WWAIT"):
+                m.d.comb += stall.eq(busy_on(ir.args.WRITE_WAIT.xbar))
+                with m.If(~busy_on(ir.args.WRITE_WAIT.xbar)):
+                    next_insn()
+
+            with state("DMA"):
+                m.d.comb += dma_lim.req.eq(xfer_left != 0)
+                with m.If(dma_lim.grant):
+                    m.d.sync += [xfer_src.eq(xfer_src + 1), xfer_left.eq(xfer_left - 1)]
+                    with m.If(is_store):
+                        m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(xfer_src)]
+                    with m.Else():
+                        m.d.comb += [self.dram_en.eq(1), self.dram_addr.eq(xfer_src)]
+                m.d.sync += pending.eq(dma_lim.grant)
+                with m.If(pending):
+                    m.d.sync += [xfer_dst.eq(xfer_dst + 1), xfer_done.eq(xfer_done - 1)]
+                    with m.If(is_store):
+                        m.d.comb += [
+                            self.dram_en.eq(1), self.dram_we.eq(1),
+                            self.dram_addr.eq(xfer_dst), self.dram_wdata.eq(gb.rd_data),
+                        ]
+                    with m.Else():
+                        m.d.comb += [
+                            gb.wr_en.eq(1), gb.wr_addr.eq(xfer_dst),
+                            gb.wr_data.eq(self.dram_rdata),
+                        ]
+                    with m.If(xfer_done == 1):
+                        next_insn()
+
+            with state("VMM_WAIT"):  # scoreboard: never read a crossbar being written
+                m.d.comb += stall.eq(busy_on(vmm.xbar))
+                with m.If(~busy_on(vmm.xbar)):
+                    m.d.sync += word_idx.eq(0)
+                    m.next = "VMM_LOAD"
+
+            with state("VMM_LOAD"):  # input vector into the shift registers
+                m.d.comb += acc.clear.eq(word_idx == 0)
+                with m.If(word_idx < cfg.input_words):
+                    m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(in_ptr + word_idx)]
+                with m.If(word_idx != 0):
+                    m.d.comb += [
+                        shreg.load.eq(1), shreg.load_index.eq(word_idx - 1),
+                        shreg.load_data.eq(gb.rd_data),
+                    ]
+                m.d.sync += word_idx.eq(word_idx + 1)
+                with m.If(word_idx == cfg.input_words):
+                    m.d.sync += plane.eq(0)
+                    m.next = "VMM_REQ"
+
+            with state("VMM_REQ"):  # one bit-plane to the analog array
+                m.d.comb += self.xbar_req_valid.eq(1)
+                m.d.sync += timer.eq(cfg.crossbar.bitplane_cycles - 1)
+                m.next = "VMM_READ"
+
+            with state("VMM_READ"):  # the RTL counts the analog latency itself
+                m.d.sync += timer.eq(timer - 1)
+                with m.If(timer == 1):
+                    m.d.comb += [acc.valid.eq(1), shreg.shift.eq(1)]
+                    m.d.sync += plane.eq(plane + 1)
+                    with m.If(plane == cfg.data.act_bits - 1):
+                        m.d.sync += word_idx.eq(0)
+                        m.next = "VMM_OUT"
+                    with m.Else():
+                        m.next = "VMM_REQ"
+
+            with state("VMM_OUT"):
+                # Plain: one output word per cycle. Accumulate: read the old word, add
+                # the new one a cycle later (one extra cycle).
+                with m.If(vmm.accumulate):
+                    with m.If(word_idx < cfg.output_words):
+                        m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(out_ptr + word_idx)]
+                    with m.If(word_idx != 0):
+                        prev = Signal(cfg.gb_bits)
+                        with m.Switch(word_idx - 1):
+                            for w, value in enumerate(out_words):
+                                with m.Case(w):
+                                    m.d.comb += prev.eq(value)
+                        summed = Cat(*[
+                            (gb.rd_data.word_select(i, cfg.data.acc_bits)
+                             + prev.word_select(i, cfg.data.acc_bits))[:cfg.data.acc_bits]
+                            for i in range(per_word)])
+                        m.d.comb += [
+                            gb.wr_en.eq(1), gb.wr_addr.eq(out_ptr + word_idx - 1),
+                            gb.wr_data.eq(summed),
+                        ]
+                with m.Else():
+                    m.d.comb += [
+                        gb.wr_en.eq(1), gb.wr_addr.eq(out_ptr + word_idx),
+                        gb.wr_data.eq(out_word),
+                    ]
+                m.d.sync += word_idx.eq(word_idx + 1)
+                last_word = Mux(vmm.accumulate, word_idx == cfg.output_words,
+                                word_idx == cfg.output_words - 1)
+                with m.If(last_word):
+                    with m.If(win_left == 1):
+                        next_insn()
+                    with m.Else():
+                        m.d.sync += [
+                            win_left.eq(win_left - 1), word_idx.eq(0),
+                            in_ptr.eq(in_ptr + window.in_stride),
+                            out_ptr.eq(out_ptr + window.out_stride),
+                        ]
+                        m.next = "VMM_LOAD"
+
+            with m.State("HALTED"):
+                m.d.comb += self.halted.eq(1)
+
+        # ---- watchdog and performance counters ----
+        running = ~fsm.ongoing("HALTED")
+        with m.If(running):
+            m.d.sync += self.cycles.eq(self.cycles + 1)
+            with m.If(stall):
+                m.d.sync += self.stall_cycles.eq(self.stall_cycles + 1)
+            with m.If(we.busy):
+                m.d.sync += self.write_busy_cycles.eq(self.write_busy_cycles + 1)
+                with m.If(~stall):
+                    m.d.sync += self.overlap_cycles.eq(self.overlap_cycles + 1)
+        return m
+
+

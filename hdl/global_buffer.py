@@ -1,0 +1,42 @@
+"""Global buffer: on-chip SRAM with one read, one write and one debug read port.
+
+Bank gating over the heterogeneous banks of the config comes with the complete chip;
+this block already takes the whole configured capacity.
+"""
+
+from __future__ import annotations
+
+from amaranth import Module
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+
+class GlobalBuffer(wiring.Component):
+    """Members: ``rd_*`` synchronous read (data the cycle after ``rd_en``); ``wr_*``
+    write; ``dbg_addr``/``dbg_data`` a synchronous read port for dumping after halt."""
+
+    def __init__(self, depth: int, width: int):
+        self._depth, self._width = depth, width
+        super().__init__({
+            "rd_en": In(1),
+            "rd_addr": In(range(depth)),
+            "rd_data": Out(width),
+            "wr_en": In(1),
+            "wr_addr": In(range(depth)),
+            "wr_data": In(width),
+            "dbg_addr": In(range(depth)),
+            "dbg_data": Out(width),
+        })
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        m.submodules.mem = mem = memory.Memory(shape=self._width, depth=self._depth, init=[])
+        rd = mem.read_port()
+        wr = mem.write_port()
+        dbg = mem.read_port()
+        m.d.comb += [
+            rd.en.eq(self.rd_en), rd.addr.eq(self.rd_addr), self.rd_data.eq(rd.data),
+            wr.en.eq(self.wr_en), wr.addr.eq(self.wr_addr), wr.data.eq(self.wr_data),
+            dbg.addr.eq(self.dbg_addr), self.dbg_data.eq(dbg.data),
+        ]
+        return m

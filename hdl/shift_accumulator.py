@@ -1,0 +1,64 @@
+"""Shift-and-add accumulators: recombine ADC codes across cell slices and input planes.
+
+For plane ``b`` the codes of weight column ``j``'s slices ``s`` add up as
+``sum_s code[j*S+s] << (cell_bits*s)``; that partial is added ``<< b`` (subtracted for
+the last, sign plane). The popcount of each plane is accumulated alike, and the
+offset-binary weight offset is removed at the output: ``y = acc - offset * sum(x)``.
+All arithmetic wraps at ``acc_bits``, as in the golden model.
+"""
+
+from __future__ import annotations
+
+from amaranth import Module, Signal, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from firmware.config import Config
+
+
+class ShiftAccumulator(wiring.Component):
+    """Members: ``clear`` zeroes the sums; ``valid`` with ``plane_index``, ``codes``
+    (cols x adc_bits) and ``plane_bits`` (rows) adds one plane; ``result`` is the
+    offset-corrected int32 vector."""
+
+    def __init__(self, cfg: Config):
+        self._cfg = cfg
+        c = cfg.crossbar
+        super().__init__({
+            "clear": In(1),
+            "valid": In(1),
+            "plane_index": In(range(cfg.data.act_bits)),
+            "codes": In(data.ArrayLayout(c.adc_bits, c.cols)),
+            "plane_bits": In(c.rows),
+            "result": Out(data.ArrayLayout(signed(cfg.data.acc_bits), cfg.weights_per_row)),
+        })
+
+    def elaborate(self, platform) -> Module:
+        cfg = self._cfg
+        m = Module()
+        S, cb, nb = cfg.slices_per_weight, cfg.crossbar.cell_bits, cfg.data.act_bits
+        width = cfg.data.acc_bits
+        last = self.plane_index == nb - 1
+        xsum = Signal(signed(width))
+        popcount = sum(self.plane_bits[r] for r in range(cfg.crossbar.rows))
+        with m.If(self.clear):
+            m.d.sync += xsum.eq(0)
+        with m.Elif(self.valid):
+            step = popcount << self.plane_index
+            with m.If(last):
+                m.d.sync += xsum.eq(xsum - step)
+            with m.Else():
+                m.d.sync += xsum.eq(xsum + step)
+        for j in range(cfg.weights_per_row):
+            acc = Signal(signed(width), name=f"acc{j}")
+            partial = sum(self.codes[j * S + s] << (cb * s) for s in range(S))
+            step = partial << self.plane_index
+            with m.If(self.clear):
+                m.d.sync += acc.eq(0)
+            with m.Elif(self.valid):
+                with m.If(last):
+                    m.d.sync += acc.eq(acc - step)
+                with m.Else():
+                    m.d.sync += acc.eq(acc + step)
+            m.d.comb += self.result[j].eq(acc - xsum * cfg.weight_offset)
+        return m

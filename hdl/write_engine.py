@@ -1,0 +1,168 @@
+"""Write engine: streams row deltas from main memory and programs a crossbar row by row.
+
+For each row it fetches ``delta_row_words`` words through its bandwidth limiter, hands
+the deltas to the analog array in one ``wr_valid`` cycle, then times the two polarity
+phases itself: ``max(-delta) * pulses_per_level * pulse_cycles`` cycles of decrease,
+then the same for the largest increase. The slowest cell of a row sets its latency.
+
+Row timing, in cycles: ``fetch + 1 + dec + inc`` where ``fetch`` is the cycle of the
+last grant of the burst plus one (the read data arrives the cycle after its grant).
+"""
+
+from __future__ import annotations
+
+from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from firmware.config import Config
+from firmware.isa import SPECS, Opcode
+from hdl.rate_limiter import RateLimiter
+
+
+class WriteEngine(wiring.Component):
+    """Members: ``start`` with ``xbar``/``dram_addr``/``row``/``nrows`` launches a write;
+    ``busy``/``busy_xbar`` feed the scoreboard; ``mem_*`` read main memory; ``wr_*`` is
+    the analog write port; ``phase`` (0 idle/fetch, 1 decrease, 2 increase) and
+    ``pulses`` are for waves and counters."""
+
+    def __init__(self, cfg: Config):
+        self._cfg = cfg
+        f = {fl.name: fl.width for fl in SPECS[Opcode.WRITE_START].fields}
+        c = cfg.crossbar
+        super().__init__({
+            "start": In(1),
+            "xbar": In(f["xbar"]),
+            "dram_addr": In(f["dram_addr"]),
+            "row": In(f["row"]),
+            "nrows": In(f["nrows"]),
+            "busy": Out(1),
+            "busy_xbar": Out(f["xbar"]),
+            "mem_en": Out(1),
+            "mem_addr": Out(f["dram_addr"]),
+            "mem_data": In(cfg.dram_bits),
+            "wr_valid": Out(1),
+            "wr_xbar": Out(f["xbar"]),
+            "wr_row": Out(f["row"]),
+            "wr_deltas": Out(data.ArrayLayout(signed(cfg.write.delta_bits), c.cols)),
+            "phase": Out(2),
+            "pulses": Out(48),
+        })
+
+    def elaborate(self, platform) -> Module:
+        cfg = self._cfg
+        m = Module()
+        m.submodules.limiter = limiter = RateLimiter(cfg.dram_bytes_per_cycle,
+                                                     cfg.main_memory.word_bytes)
+        words = cfg.delta_row_words
+        cols = cfg.crossbar.cols
+        step_cycles = cfg.write.pulses_per_level * cfg.write.pulse_cycles
+
+        addr = Signal.like(self.mem_addr)
+        rows_left = Signal.like(self.nrows)
+        issued = Signal(range(words + 1))
+        received = Signal(range(words + 1))
+        pending = Signal()
+        rowbuf = Signal(words * cfg.dram_bits)
+        timer = Signal(range(step_cycles * cfg.cell_levels + 1))
+        inc_cycles = Signal.like(timer)
+
+        deltas = data.View(data.ArrayLayout(signed(cfg.write.delta_bits), cols),
+                           rowbuf[:cols * cfg.write.delta_bits])
+        m.d.comb += self.wr_deltas.as_value().eq(deltas.as_value())
+
+        # Largest decrease and increase among the row's cells, and the row's pulse total.
+        dec_max = Signal(cfg.crossbar.cell_bits + 1)
+        inc_max = Signal(cfg.crossbar.cell_bits + 1)
+        dec_terms = [Mux(deltas[c] < 0, -deltas[c], 0) for c in range(cols)]
+        inc_terms = [Mux(deltas[c] > 0, deltas[c], 0) for c in range(cols)]
+        m.d.comb += [
+            dec_max.eq(_tree_max(dec_terms)),
+            inc_max.eq(_tree_max(inc_terms)),
+        ]
+        row_pulses = sum(dec_terms) + sum(inc_terms)
+
+        m.d.comb += [
+            limiter.req.eq(0),
+            self.mem_addr.eq(addr),
+            self.wr_xbar.eq(self.busy_xbar),
+        ]
+
+        def next_row() -> None:
+            # Decided in the row's last cycle: no idle cycle between rows.
+            with m.If(rows_left == 1):
+                m.next = "IDLE"
+            with m.Else():
+                m.d.sync += [
+                    rows_left.eq(rows_left - 1), self.wr_row.eq(self.wr_row + 1),
+                    issued.eq(0), received.eq(0),
+                ]
+                m.next = "FETCH"
+
+        with m.FSM(name="write_fsm") as fsm:
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [
+                        self.busy_xbar.eq(self.xbar), addr.eq(self.dram_addr),
+                        self.wr_row.eq(self.row), rows_left.eq(self.nrows),
+                        issued.eq(0), received.eq(0), pending.eq(0),
+                    ]
+                    with m.If(self.nrows != 0):
+                        m.next = "FETCH"
+            with m.State("FETCH"):
+                m.d.comb += limiter.req.eq(issued != words)
+                with m.If(limiter.grant):
+                    m.d.comb += self.mem_en.eq(1)
+                    m.d.sync += [addr.eq(addr + 1), issued.eq(issued + 1)]
+                m.d.sync += pending.eq(limiter.grant)
+                with m.If(pending):
+                    m.d.sync += [
+                        rowbuf.eq(Cat(rowbuf[cfg.dram_bits:], self.mem_data)),
+                        received.eq(received + 1),
+                    ]
+                    with m.If(received == words - 1):
+                        m.next = "ISSUE"
+            with m.State("ISSUE"):
+                m.d.comb += self.wr_valid.eq(1)
+                m.d.sync += [
+                    self.pulses.eq(self.pulses + row_pulses * cfg.write.pulses_per_level),
+                    timer.eq(dec_max * step_cycles),
+                    inc_cycles.eq(inc_max * step_cycles),
+                ]
+                with m.If(dec_max != 0):
+                    m.next = "DEC"
+                with m.Elif(inc_max != 0):
+                    m.d.sync += timer.eq(inc_max * step_cycles)
+                    m.next = "INC"
+                with m.Else():
+                    next_row()
+            with m.State("DEC"):
+                m.d.comb += self.phase.eq(1)
+                m.d.sync += timer.eq(timer - 1)
+                with m.If(timer == 1):
+                    m.d.sync += timer.eq(inc_cycles)
+                    with m.If(inc_cycles != 0):
+                        m.next = "INC"
+                    with m.Else():
+                        next_row()
+            with m.State("INC"):
+                m.d.comb += self.phase.eq(2)
+                m.d.sync += timer.eq(timer - 1)
+                with m.If(timer == 1):
+                    next_row()
+        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
+        return m
+
+
+def _tree_max(terms: list):
+    """Balanced maximum of ``terms`` (combinational)."""
+    level = list(terms)
+    while len(level) > 1:
+        nxt = []
+        for i in range(0, len(level) - 1, 2):
+            a, b = level[i], level[i + 1]
+            nxt.append(Mux(a > b, a, b))
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0]

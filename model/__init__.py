@@ -1,0 +1,1 @@
+"""Behavioral models: analog crossbar, write physics, golden interpreter, timing, checker."""

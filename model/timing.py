@@ -1,0 +1,108 @@
+"""Cycle-accurate timing model of the chip, exact against the RTL.
+
+It replays the golden model's execution trace (instructions and, for weight writes,
+each row's pulse counts) through the same state machine the RTL sequencer runs, but
+jumps over each state in closed form instead of stepping cycles, so it scales to whole
+networks. The per-state durations are documented in ``hdl/chip.py``,
+``hdl/write_engine.py`` and ``hdl/rate_limiter.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from firmware.config import Config
+from firmware.isa import Fault, Opcode
+from hdl.rate_limiter import grant_cycle
+from model.crossbar import RowWrite
+from model.golden import GoldenResult
+
+
+@dataclass(frozen=True)
+class TimingResult:
+    """Cycle counts as the RTL's performance counters report them (``None``: not
+    modelled after a watchdog stop)."""
+
+    cycles: int
+    fault: Fault
+    stall_cycles: int | None
+    write_busy_cycles: int | None
+    overlap_cycles: int | None
+    pulses: int | None
+
+
+def burst_cycles(cfg: Config, words: int) -> int:
+    """Cycles of a main-memory burst of ``words`` words: last grant plus the data cycle."""
+    return grant_cycle(words, cfg.dram_bytes_per_cycle, cfg.main_memory.word_bytes) + 1
+
+
+def row_write_cycles(cfg: Config, row: RowWrite) -> int:
+    """Write-engine cycles of one row: fetch its deltas, hand them over, two phases."""
+    return burst_cycles(cfg, cfg.delta_row_words) + 1 + row.cycles(cfg)
+
+
+def vmm_window_cycles(cfg: Config, accumulate: bool) -> int:
+    """Cycles of one VMM window: load inputs, all bit-planes, write outputs."""
+    return (cfg.input_words + 1 + cfg.data.act_bits * cfg.crossbar.bitplane_cycles
+            + cfg.output_words + int(accumulate))
+
+
+def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
+    """Cycle counts of the program whose golden execution is ``golden``."""
+    t = 0                      # the cycle in which the current instruction is fetched
+    we_free = 0                # first cycle with the write engine idle
+    we_xbar = -1
+    we_busy_total = 0
+    stall = 0
+    pulses = 0
+    window_count = 1
+    halted_at: int | None = None
+    fault = golden.fault
+
+    def wait_until(start: int, ready: int) -> int:
+        """First cycle >= start at which a waiting state may leave (ready = free cycle)."""
+        nonlocal stall
+        c = max(start, ready)
+        stall += c - start
+        return c
+
+    for entry in golden.trace:
+        insn = entry.insn
+        op = insn.opcode
+        ex = t + 2             # FETCH and DECODE, then the first execute cycle
+        if op in (Opcode.NOP, Opcode.WINDOW):
+            if op == Opcode.WINDOW:
+                window_count = max(1, insn.count)
+            t = ex
+        elif op in (Opcode.LOAD, Opcode.STORE):
+            t = ex + burst_cycles(cfg, insn.count) if insn.count else ex
+        elif op == Opcode.WRITE_START:
+            c = wait_until(ex, we_free)
+            duration = sum(row_write_cycles(cfg, r) for r in entry.rows)
+            pulses += sum(r.pulses for r in entry.rows)
+            we_free, we_xbar = c + 1 + duration, insn.xbar
+            we_busy_total += duration
+            t = c + 1
+        elif op == Opcode.WRITE_WAIT:
+            c = wait_until(ex, we_free if insn.xbar == we_xbar else 0)
+            t = c + 1
+        elif op == Opcode.SYNC:
+            t = wait_until(ex, we_free) + 1
+        elif op == Opcode.VMM:
+            c = wait_until(ex, we_free if insn.xbar == we_xbar else 0)
+            t = c + 1 + window_count * vmm_window_cycles(cfg, bool(insn.accumulate))
+        elif op == Opcode.HALT:
+            halted_at = wait_until(ex, we_free) + 1
+            break
+        else:  # pragma: no cover - the golden model faults on anything else
+            raise AssertionError(f"timing model has no rule for {op.name}")
+
+    if halted_at is None:  # a fault: at FETCH (pc range) or at DECODE
+        halted_at = t + (1 if fault == Fault.IMEM_RANGE else 2)
+        # Cycles the write engine spent busy before the halt.
+        we_busy_total -= max(0, we_free - halted_at)
+
+    if halted_at >= cfg.sim.watchdog_cycles:
+        # The watchdog stops the chip mid-program: only cycles and fault are modelled.
+        return TimingResult(cfg.sim.watchdog_cycles, Fault.WATCHDOG, None, None, None, None)
+    return TimingResult(halted_at, fault, stall, we_busy_total, we_busy_total - stall, pulses)
