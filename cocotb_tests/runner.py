@@ -8,16 +8,21 @@ output directory.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from cocotb.runner import get_results, get_runner
+with warnings.catch_warnings():
+    # cocotb 1.9 flags its Python runner as experimental; we pin 1.9.x, so it is stable here.
+    warnings.filterwarnings("ignore", message="Python runners", category=UserWarning)
+    from cocotb.runner import get_results, get_runner
 
-from firmware.config import Config
+from firmware.config import Config, to_toml
 from firmware.image import Image, read_hex
 from hdl import build as hdl_build
 
@@ -34,18 +39,18 @@ VERILATOR_ARGS = ["--timing", "-Wno-fatal", "-Wno-WIDTH", "-Wno-UNOPTFLAT", "-Wn
                   "-Wno-MULTIDRIVEN", "-Wno-UNUSED", "-Wno-CASEINCOMPLETE", "-O2"]
 
 
-class SimulatorMissing(RuntimeError):
+class SimulatorMissingError(RuntimeError):
     """The requested simulator is not installed; the message says how to install it."""
 
 
 def require_simulator(sim: str) -> None:
-    """Raise :class:`SimulatorMissing` unless ``sim`` can run here."""
+    """Raise :class:`SimulatorMissingError` unless ``sim`` can run here."""
     if sim not in SIMULATORS:
-        raise SimulatorMissing(f"unknown simulator '{sim}'; expected one of "
+        raise SimulatorMissingError(f"unknown simulator '{sim}'; expected one of "
                                f"{', '.join(SIMULATORS)}")
     exe, how = SIMULATORS[sim]
     if shutil.which(exe) is None:
-        raise SimulatorMissing(f"simulator '{sim}' needs '{exe}' on PATH, which was not "
+        raise SimulatorMissingError(f"simulator '{sim}' needs '{exe}' on PATH, which was not "
                                f"found. Install it with: {how}")
 
 
@@ -77,8 +82,14 @@ def _locked(path: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def config_dir(cfg: Config, root: Path | None = None) -> Path:
+    """``build/<name>-<hash>``: a config that differs in any field gets its own Verilog."""
+    digest = hashlib.sha256(to_toml(cfg).encode()).hexdigest()[:10]
+    return (root or ROOT / "build") / f"{cfg.chip.name}-{digest}"
+
+
 def build_dir(cfg: Config, sim: str, waves: bool, root: Path | None = None) -> Path:
-    return (root or ROOT / "build") / cfg.chip.name / (sim + ("-waves" if waves else ""))
+    return config_dir(cfg, root) / (sim + ("-waves" if waves else ""))
 
 
 def build(cfg: Config, sim: str, waves: bool = False, root: Path | None = None):
@@ -88,8 +99,7 @@ def build(cfg: Config, sim: str, waves: bool = False, root: Path | None = None):
     with _locked(bdir.parent / f".{bdir.name}.lock"):
         verilog = hdl_build.generate(cfg, bdir.parent)
         runner = get_runner(sim)
-        build_args = list(VERILATOR_ARGS) + (["--trace"] if waves else []) \
-            if sim == "verilator" else []
+        build_args = list(VERILATOR_ARGS) if sim == "verilator" else []
         runner.build(
             sources=[HARNESS, verilog],
             hdl_toplevel="harness",
@@ -97,6 +107,7 @@ def build(cfg: Config, sim: str, waves: bool = False, root: Path | None = None):
             build_args=build_args,
             build_dir=bdir,
             timescale=("1ns", "1ps"),
+            waves=waves and sim == "verilator",  # compiles tracing in; Icarus needs nothing
             always=False,
         )
     return runner
@@ -117,10 +128,13 @@ def run(image: Image, sim: str = "icarus", out_dir: Path | None = None, waves: b
         build_root: Path | None = None) -> RtlRun:
     """Write ``image`` to ``out_dir``, run it on the RTL and collect the results."""
     cfg = image.config
-    out_dir = (out_dir or ROOT / "build" / cfg.chip.name / "runs" / sim).resolve()
+    out_dir = (out_dir or config_dir(cfg, build_root) / "runs" / sim).resolve()
     if out_dir.exists():
         shutil.rmtree(out_dir)
     image.write(out_dir / "image")
+    # The run directory is self-contained: the exact config travels with the image.
+    cfg_path = out_dir / "config.toml"
+    cfg_path.write_text(to_toml(cfg))
     runner = build(cfg, sim, waves, build_root)
     wave = out_dir / "waves.vcd" if waves else None
     plusargs = [
@@ -128,17 +142,23 @@ def run(image: Image, sim: str = "icarus", out_dir: Path | None = None, waves: b
         f"+dram={out_dir / 'image' / 'dram.hex'}",
         f"+dram_out={out_dir / 'dram_out.hex'}",
         f"+gb_out={out_dir / 'gb_out.hex'}",
-    ] + ([f"+vcd={wave}"] if wave else [])
+    ]
+    test_args: list[str] = []
+    if wave and sim == "verilator":  # cocotb's Verilator main owns tracing
+        test_args = ["--trace-file", str(wave)]
+    elif wave:
+        plusargs.append(f"+vcd={wave}")
     results = runner.test(
         test_module="cocotb_tests.test_chip",
         hdl_toplevel="harness",
         hdl_toplevel_lang="verilog",
         plusargs=plusargs,
-        extra_env={"PIM_CONFIG": cfg.source, "PIM_OUT": str(out_dir),
+        test_args=test_args,
+        waves=bool(wave) and sim == "verilator",
+        extra_env={"PIM_CONFIG": str(cfg_path), "PIM_OUT": str(out_dir),
                    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
                                                                os.environ.get("PYTHONPATH")]))},
         test_dir=out_dir,
-        results_xml="results.xml",
     )
     tests, failed = get_results(Path(results))
     if tests == 0 or failed:

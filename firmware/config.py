@@ -268,15 +268,11 @@ class Config:
              f"must divide the {self.dram_bits}-bit main-memory word")
 
 
-_SECTIONS = {f.name: f.type for f in dataclasses.fields(Config) if f.name != "source"}
-
-
-def _section_class(name: str) -> type:
-    return {
-        "chip": ChipConfig, "pe": PEConfig, "crossbar": CrossbarConfig, "data": DataConfig,
-        "write": WriteConfig, "global_buffer": GlobalBufferConfig,
-        "main_memory": MainMemoryConfig, "imem": InstructionMemoryConfig, "sim": SimConfig,
-    }[name]
+_SECTIONS: dict[str, type] = {
+    "chip": ChipConfig, "pe": PEConfig, "crossbar": CrossbarConfig, "data": DataConfig,
+    "write": WriteConfig, "global_buffer": GlobalBufferConfig,
+    "main_memory": MainMemoryConfig, "imem": InstructionMemoryConfig, "sim": SimConfig,
+}
 
 
 def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Config:
@@ -288,7 +284,7 @@ def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Config:
                               f"{', '.join(sorted(_SECTIONS))}")
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: '{key}' must be a table ([{key}])")
-        cls = _section_class(key)
+        cls = _SECTIONS[key]
         known = {f.name: f for f in dataclasses.fields(cls)}
         kwargs = {}
         for fname, value in table.items():
@@ -317,3 +313,23 @@ def load(name_or_path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     return from_dict(raw, source=str(path))
+
+
+def to_toml(cfg: Config) -> str:
+    """TOML text that :func:`load` reads back into an equal config (``source`` aside)."""
+    lines = []
+    for sec in dataclasses.fields(cfg):
+        if sec.name == "source":
+            continue
+        lines.append(f"[{sec.name}]")
+        for f in dataclasses.fields(getattr(cfg, sec.name)):
+            v = getattr(getattr(cfg, sec.name), f.name)
+            if isinstance(v, str):
+                text = '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            elif isinstance(v, tuple):
+                text = "[" + ", ".join(str(x) for x in v) + "]"
+            else:
+                text = repr(v)
+            lines.append(f"{f.name} = {text}")
+        lines.append("")
+    return "\n".join(lines)

@@ -159,10 +159,13 @@ class Chip(wiring.Component):
             m.next = "FETCH"
 
         def halt(code: int | Fault) -> None:
+            # A fault stops the program but lets an in-flight weight write finish, as HALT
+            # does, so crossbar contents and pulse counts stay well defined.
             m.d.sync += fault.eq(code)
-            m.next = "HALTED"
+            m.next = "DRAIN"
 
-        # The watchdog overrides whatever a state decided in the cycle it expires.
+        # The watchdog overrides whatever a state decided in the cycle it expires and
+        # stops at once.
         wd_expired = self.cycles == cfg.sim.watchdog_cycles - 1
 
         @contextmanager
@@ -170,7 +173,8 @@ class Chip(wiring.Component):
             with m.State(name):
                 yield
                 with m.If(wd_expired):
-                    halt(Fault.WATCHDOG)
+                    m.d.sync += fault.eq(Fault.WATCHDOG)
+                    m.next = "HALTED"
 
         with m.FSM(name="seq") as fsm:
             with state("FETCH"):
@@ -232,7 +236,7 @@ class Chip(wiring.Component):
                 with m.If(~we.busy):
                     next_insn()
 
-            with state("DRAIN"):  # HALT waits for background writes, then stops
+            with state("DRAIN"):  # HALT and faults wait for background writes, then stop
                 m.d.comb += stall.eq(we.busy)
                 with m.If(~we.busy):
                     m.next = "HALTED"

@@ -16,7 +16,7 @@ def instruction_layout() -> data.StructLayout:
         spec.name: data.StructLayout({
             f.name: signed(f.width) if f.signed else unsigned(f.width) for f in spec.fields
         })
-        for spec in SPECS.values()
+        for spec in SPECS.values() if spec.fields  # no zero-width members in the Verilog
     }
     return data.StructLayout({"opcode": unsigned(OPCODE_BITS), "args": data.UnionLayout(members)})
 

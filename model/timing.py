@@ -97,10 +97,8 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
         else:  # pragma: no cover - the golden model faults on anything else
             raise AssertionError(f"timing model has no rule for {op.name}")
 
-    if halted_at is None:  # a fault: at FETCH (pc range) or at DECODE
-        halted_at = t + (1 if fault == Fault.IMEM_RANGE else 2)
-        # Cycles the write engine spent busy before the halt.
-        we_busy_total -= max(0, we_free - halted_at)
+    if halted_at is None:  # a fault at FETCH (pc range) or DECODE, then drain writes
+        halted_at = wait_until(t + (1 if fault == Fault.IMEM_RANGE else 2), we_free) + 1
 
     if halted_at >= cfg.sim.watchdog_cycles:
         # The watchdog stops the chip mid-program: only cycles and fault are modelled.

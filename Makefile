@@ -1,0 +1,51 @@
+# ReRAM PIM accelerator: the two commands a user needs are `make sim` and `make test`.
+#   make sim [SIM=icarus|verilator] [WAVES=1] [CONFIG=tiny] [SEED=1]
+#   make test                 the whole test suite (both simulators)
+#   make verilog [CONFIG=..]  generate build/<config>/chip.v only
+#   make docs                 regenerate docs/isa.md from firmware/isa.py
+#   make lint                 ruff
+
+SIM    ?= icarus
+CONFIG ?= tiny
+SEED   ?= 1
+WAVES  ?= 0
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+WAVES_FLAG := $(if $(filter 1 yes true,$(WAVES)),--waves,)
+
+.PHONY: sim test verilog docs lint clean distclean check-sims
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+sim: $(STAMP)
+	$(PY) -m cocotb_tests.sim --config $(CONFIG) --sim $(SIM) --seed $(SEED) $(WAVES_FLAG)
+
+check-sims:
+	@command -v iverilog >/dev/null || { echo "error: Icarus Verilog (iverilog) not found; install it with: sudo apt-get install iverilog"; exit 2; }
+	@command -v verilator >/dev/null || { echo "error: Verilator not found; install it with: sudo apt-get install verilator"; exit 2; }
+
+test: $(STAMP) check-sims
+	$(PY) -m ruff check .
+	$(PY) -m pytest -n 2 -q
+
+verilog: $(STAMP)
+	$(PY) -m hdl.build $(CONFIG) build/$(CONFIG)
+
+docs: $(STAMP)
+	$(PY) -m firmware.isa_doc > docs/isa.md
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf build sim_build .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info

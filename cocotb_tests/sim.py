@@ -1,0 +1,81 @@
+"""``make sim``: run the default co-simulation and print a short result table.
+
+The default program is the vertical slice: scheduler-made firmware that writes one
+crossbar's weights (seeded random INT8), loads activations, runs one bit-serial VMM and
+stores the int32 result. The RTL runs it with the Python crossbar model on its analog
+ports; the checker compares it with the golden model (values) and the timing model
+(cycles).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cocotb_tests import runner
+from firmware import config as config_mod
+from firmware import scheduler
+from firmware.config import ConfigError
+from firmware.packing import unpack
+from model import checker, golden, timing
+
+
+def slice_image(cfg: config_mod.Config, seed: int):
+    """The seeded single-VMM program for ``cfg``."""
+    rng = np.random.default_rng(seed)
+    weights = rng.integers(-128, 128, size=(cfg.crossbar.rows, cfg.weights_per_row))
+    x = rng.integers(-128, 128, size=cfg.crossbar.rows)
+    return scheduler.single_vmm(cfg, weights, x), weights, x
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="make sim", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default="tiny", help="config name or TOML path (default tiny)")
+    ap.add_argument("--sim", default="icarus", choices=sorted(runner.SIMULATORS))
+    ap.add_argument("--waves", action="store_true", help="write a VCD wave file")
+    ap.add_argument("--seed", type=int, default=1, help="seed of weights and activations")
+    ap.add_argument("--out", type=Path, default=None, help="run directory (default build/...)")
+    args = ap.parse_args(argv)
+
+    try:
+        cfg = config_mod.load(args.config)
+        runner.require_simulator(args.sim)
+    except (ConfigError, runner.SimulatorMissingError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    image, weights, x = slice_image(cfg, args.seed)
+    gold = golden.run(image)
+    tim = timing.simulate(cfg, gold)
+    start = time.perf_counter()
+    rtl = runner.run(image, args.sim, args.out, waves=args.waves)
+    wall = time.perf_counter() - start
+    checks = checker.compare(gold, tim, rtl.counters, rtl.gb, rtl.dram, cfg.gb_bits,
+                             cfg.dram_bits)
+    region = image.regions["outputs"]
+    y = unpack(rtl.dram[region.addr: region.addr + region.count], region.bits, cfg.dram_bits,
+               region.elements, signed=True)
+
+    ok = all(c.ok for c in checks)
+    print()
+    print(f"config {cfg.chip.name} ({cfg.source}), simulator {args.sim}, seed {args.seed}")
+    print(f"program: {len(image.imem)} instructions, see {rtl.out_dir / 'image' / 'program.s'}")
+    print(checker.format_table(checks))
+    print()
+    print(f"RTL outputs      {y.tolist()}")
+    print(f"numpy x @ W      {(x @ weights).tolist()}  (ideal float reference)")
+    print(f"cycles           {rtl.counters['cycles']}  ({rtl.counters['overlap_cycles']} with a "
+          f"weight write overlapping other work)")
+    print(f"wall time        {wall:.2f} s (build, if needed, and simulation)")
+    print(f"waves            {rtl.wave if rtl.wave else 'off (make sim WAVES=1)'}")
+    print(f"verdict          {'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

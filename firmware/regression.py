@@ -1,0 +1,134 @@
+"""Directed regression programs: every RTL instruction, overlap, and bad firmware.
+
+Each builder returns an :class:`~firmware.image.Image` for a config; the co-simulation
+tests run every one of them on the RTL and compare with the golden and timing models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from firmware.config import Config
+from firmware.image import Image, Region
+from firmware.isa import OPCODE_BITS, Instruction, encode
+from firmware.mapper import row_delta_words, weights_to_levels
+from firmware.packing import pack
+from firmware.scheduler import single_vmm
+
+
+def _rand_weights(cfg: Config, rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(-128, 128, size=(cfg.crossbar.rows, cfg.weights_per_row))
+
+
+def _rand_x(cfg: Config, rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(-128, 128, size=cfg.crossbar.rows)
+
+
+def slice_program(cfg: Config, seed: int = 1) -> Image:
+    """The vertical slice with seeded random weights and activations."""
+    rng = np.random.default_rng(seed)
+    return single_vmm(cfg, _rand_weights(cfg, rng), _rand_x(cfg, rng))
+
+
+def multi_program(cfg: Config, seed: int = 2) -> Image:
+    """Two crossbars, a rewrite with negative deltas, windows, accumulate, every barrier.
+
+    Crossbar 1 is written while crossbar 0 computes (write overlapped with compute);
+    crossbar 0 is then rewritten with new weights, so its deltas go both ways.
+    """
+    rng = np.random.default_rng(seed)
+    if cfg.n_crossbars < 2:
+        raise ValueError("multi_program needs at least two crossbars")
+    w0, w1, w2 = (_rand_weights(cfg, rng) for _ in range(3))
+    xs = [_rand_x(cfg, rng) for _ in range(2)]
+    erased = np.zeros((cfg.crossbar.rows, cfg.crossbar.cols), dtype=np.int64)
+    l0, l1, l2 = (weights_to_levels(w, cfg) for w in (w0, w1, w2))
+
+    dram: list[int] = []
+
+    def put(words: list[int]) -> int:
+        addr = len(dram)
+        dram.extend(words)
+        return addr
+
+    x_addr = put(pack(np.concatenate(xs), cfg.data.act_bits, cfg.dram_bits))
+    d0 = put(row_delta_words(erased, l0, cfg))
+    d1 = put(row_delta_words(erased, l1, cfg))
+    d2 = put(row_delta_words(l0, l2, cfg))
+    n_out = 4 * cfg.output_words
+    out_addr = put([0] * n_out)
+
+    iw, ow, R = cfg.input_words, cfg.output_words, cfg.crossbar.rows
+    gb_x, gb_y = 0, 2 * iw
+    half = R // 2
+    program = [
+        Instruction.make("NOP"),
+        Instruction.make("WRITE_START", xbar=0, dram_addr=d0, row=0, nrows=R),
+        Instruction.make("LOAD", gb_addr=gb_x, dram_addr=x_addr, count=2 * iw),
+        Instruction.make("WRITE_WAIT", xbar=0),
+        # Crossbar 1 is written in two halves while crossbar 0 computes.
+        Instruction.make("WRITE_START", xbar=1, dram_addr=d1, row=0, nrows=half),
+        Instruction.make("WINDOW", count=2, in_stride=iw, out_stride=ow),
+        Instruction.make("VMM", xbar=0, in_addr=gb_x, out_addr=gb_y, accumulate=0),
+        Instruction.make("WRITE_START", xbar=1, dram_addr=d1 + half * cfg.delta_row_words,
+                         row=half, nrows=R - half),
+        Instruction.make("WINDOW", count=0, in_stride=0, out_stride=0),
+        Instruction.make("VMM", xbar=1, in_addr=gb_x, out_addr=gb_y + 2 * ow, accumulate=0),
+        Instruction.make("VMM", xbar=1, in_addr=gb_x + iw, out_addr=gb_y + 2 * ow,
+                         accumulate=1),
+        Instruction.make("SYNC"),
+        Instruction.make("WRITE_START", xbar=0, dram_addr=d2, row=0, nrows=R),
+        Instruction.make("VMM", xbar=0, in_addr=gb_x, out_addr=gb_y + 3 * ow, accumulate=0),
+        Instruction.make("STORE", dram_addr=out_addr, gb_addr=gb_y, count=n_out),
+        Instruction.make("LOAD", gb_addr=gb_y, dram_addr=0, count=0),
+        Instruction.make("HALT"),
+    ]
+    regions = {"outputs": Region(out_addr, n_out, cfg.data.acc_bits, 4 * cfg.weights_per_row)}
+    return Image.build(cfg, program, dram, regions)
+
+
+def _with_tail(cfg: Config, tail: list[Instruction] | list[int]) -> Image:
+    """The slice program with its HALT replaced by ``tail`` (instructions or raw words)."""
+    base = slice_program(cfg)
+    words = base.imem[:-1] + [w if isinstance(w, int) else encode(w) for w in tail]
+    return Image(cfg, words, base.dram, base.regions)
+
+
+def base_deltas(cfg: Config) -> int:
+    """Main-memory address of the slice program's weight deltas."""
+    return slice_program(cfg).regions["deltas"].addr
+
+
+def fault_programs(cfg: Config) -> dict[str, Image]:
+    """One program per fault the RTL detects, each faulting after some real work."""
+    halt = Instruction.make("HALT")
+    return {
+        "illegal_opcode": _with_tail(cfg, [(1 << OPCODE_BITS) - 1]),
+        "unimplemented_opcode": _with_tail(cfg, [
+            Instruction.make("VEC", func=0, dst=0, src_a=0, src_b=0, count=1), halt]),
+        "gb_range": _with_tail(cfg, [
+            Instruction.make("LOAD", gb_addr=cfg.gb_words - 1, dram_addr=0, count=2), halt]),
+        "dram_range": _with_tail(cfg, [
+            Instruction.make("STORE", dram_addr=cfg.dram_words, gb_addr=0, count=1), halt]),
+        "xbar_range": _with_tail(cfg, [
+            Instruction.make("WRITE_START", xbar=cfg.n_crossbars, dram_addr=0, row=0, nrows=1),
+            halt]),
+        "vmm_window_range": _with_tail(cfg, [
+            Instruction.make("WINDOW", count=cfg.gb_words, in_stride=1, out_stride=0),
+            Instruction.make("VMM", xbar=0, in_addr=0, out_addr=0, accumulate=0), halt]),
+        # A fault while a weight write is in flight: the write drains, then the chip halts.
+        "fault_during_write": _with_tail(cfg, [
+            Instruction.make("WRITE_START", xbar=1, dram_addr=base_deltas(cfg), row=0,
+                             nrows=cfg.crossbar.rows),
+            (1 << OPCODE_BITS) - 1]),
+        # No HALT: the program runs through zero (NOP) words off the end of memory.
+        "imem_range": _with_tail(cfg, [Instruction.make("NOP")]),
+    }
+
+
+PROGRAMS: dict[str, Callable[[Config], Image]] = {
+    "slice": slice_program,
+    "multi": multi_program,
+}
