@@ -15,7 +15,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from amaranth import Cat, Module, Mux, Signal
-from amaranth.lib import data, wiring
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config

@@ -56,9 +56,8 @@ def check(cfg: Config, insn: Instruction) -> Fault:
             return Fault.XBAR_RANGE
         if insn.dram_addr + insn.nrows * cfg.delta_row_words > cfg.dram_words:
             return Fault.DRAM_RANGE
-    elif op == Opcode.WRITE_WAIT:
-        if insn.xbar >= cfg.n_crossbars:
-            return Fault.XBAR_RANGE
+    elif op == Opcode.WRITE_WAIT and insn.xbar >= cfg.n_crossbars:
+        return Fault.XBAR_RANGE
     return Fault.NONE
 
 

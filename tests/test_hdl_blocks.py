@@ -1,0 +1,214 @@
+"""Each Amaranth block in Amaranth's simulator, checked against the model it must match."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from amaranth import ClockDomain, Module
+from amaranth.sim import Simulator
+
+from firmware import config, mapper
+from firmware.isa import SPECS, Fault, Instruction, Opcode, encode
+from firmware.packing import pack
+from hdl.decoder import InstructionDecoder
+from hdl.rate_limiter import RateLimiter, grant_cycle
+from hdl.shift_accumulator import ShiftAccumulator
+from hdl.shift_register import ActivationShiftRegister
+from hdl.write_engine import WriteEngine
+from model import golden, timing
+from model.crossbar import Crossbar
+
+
+def _run(dut, testbench) -> None:
+    # Declare the sync domain here so purely combinational blocks can be ticked too.
+    top = Module()
+    top.domains.sync = ClockDomain()
+    top.submodules.dut = dut
+    sim = Simulator(top)
+    sim.add_clock(1e-9)
+    sim.add_testbench(testbench)
+    sim.run()
+
+
+@pytest.mark.parametrize(("bpc", "word"), [
+    (Fraction(4), 8), (Fraction(96, 5), 16), (Fraction(1, 3), 8), (Fraction(8), 8),
+    (Fraction(32), 8),
+])
+def test_rate_limiter_grants_match_formula(bpc: Fraction, word: int) -> None:
+    dut = RateLimiter(bpc, word)
+    n = 12
+    grants: list[int] = []
+
+    async def tb(ctx):
+        for burst in range(2):  # a gap between bursts drops the credit
+            ctx.set(dut.req, 1)
+            got, cycle = [], 0
+            while len(got) < n:
+                cycle += 1
+                if ctx.get(dut.grant):
+                    got.append(cycle)
+                await ctx.tick()
+            ctx.set(dut.req, 0)
+            await ctx.tick()
+            grants.append(got)
+
+    _run(dut, tb)
+    expected = [grant_cycle(k, bpc, word) for k in range(1, n + 1)]
+    assert grants == [expected, expected]
+
+
+def test_shift_register_presents_planes_lsb_first(tiny: config.Config) -> None:
+    rows, bits = tiny.crossbar.rows, tiny.gb_bits
+    dut = ActivationShiftRegister(rows, 8, bits)
+    x = np.random.default_rng(3).integers(-128, 128, rows)
+    words = pack(x, 8, bits)
+    planes: list[int] = []
+
+    async def tb(ctx):
+        for i, w in enumerate(words):
+            ctx.set(dut.load, 1)
+            ctx.set(dut.load_index, i)
+            ctx.set(dut.load_data, w)
+            await ctx.tick()
+        ctx.set(dut.load, 0)
+        for _ in range(8):
+            planes.append(ctx.get(dut.plane))
+            ctx.set(dut.shift, 1)
+            await ctx.tick()
+
+    _run(dut, tb)
+    xu = x & 0xFF
+    for b, plane in enumerate(planes):
+        assert plane == sum(int((xu[r] >> b) & 1) << r for r in range(rows)), b
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_shift_accumulator_matches_golden(tiny: config.Config, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    xbar = Crossbar(tiny)
+    xbar.levels[:] = mapper.weights_to_levels(
+        rng.integers(-128, 128, (tiny.crossbar.rows, tiny.weights_per_row)), tiny)
+    x = rng.integers(-128, 128, tiny.crossbar.rows)
+    dut = ShiftAccumulator(tiny)
+    out: list[int] = []
+
+    async def tb(ctx):
+        ctx.set(dut.clear, 1)
+        await ctx.tick()
+        ctx.set(dut.clear, 0)
+        for b in range(8):
+            bits = (x & 0xFF) >> b & 1
+            codes = xbar.read_plane(bits)
+            ctx.set(dut.valid, 1)
+            ctx.set(dut.plane_index, b)
+            ctx.set(dut.plane_bits, sum(int(v) << r for r, v in enumerate(bits)))
+            ctx.set(dut.codes.as_value(), pack(codes, tiny.crossbar.adc_bits,
+                                               tiny.crossbar.cols * tiny.crossbar.adc_bits)[0])
+            await ctx.tick()
+        ctx.set(dut.valid, 0)
+        out.extend(ctx.get(dut.result[j]) for j in range(tiny.weights_per_row))
+
+    _run(dut, tb)
+    assert out == golden.bit_serial_vmm(xbar, x, tiny).tolist()
+
+
+def test_decoder_faults_and_fields_match_golden(tiny: config.Config) -> None:
+    rng = np.random.default_rng(5)
+    cases = []
+    for spec in SPECS.values():
+        for _ in range(40):
+            args = {}
+            for f in spec.fields:
+                # Mostly small values near the limits, sometimes anything that fits.
+                hi = (1 << f.width) - 1
+                args[f.name] = int(rng.integers(0, min(hi, 300) + 1)) if rng.random() < 0.8 \
+                    else int(rng.integers(0, hi + 1))
+            cases.append(Instruction.make(spec.opcode, **args))
+    # Boundaries of every range check, one word inside and one outside.
+    gbw, dw, rows = tiny.gb_words, tiny.dram_words, tiny.crossbar.rows
+    for k in (0, 1):
+        cases += [
+            Instruction.make("LOAD", gb_addr=gbw - 2 + k, dram_addr=dw - 2, count=2),
+            Instruction.make("LOAD", gb_addr=0, dram_addr=dw - 2 + k, count=2),
+            Instruction.make("STORE", dram_addr=dw - 2 + k, gb_addr=gbw - 2, count=2),
+            Instruction.make("WRITE_START", xbar=tiny.n_crossbars - 1 + k, dram_addr=0, row=0,
+                             nrows=1),
+            Instruction.make("WRITE_START", xbar=0, dram_addr=0, row=rows - 2 + k, nrows=2),
+            Instruction.make("WRITE_START", xbar=0, dram_addr=dw - 2 * tiny.delta_row_words + k,
+                             row=0, nrows=2),
+            Instruction.make("VMM", xbar=0, in_addr=gbw - tiny.input_words + k, out_addr=0,
+                             accumulate=0),
+        ]
+    windows = [(1, 0, 0), (3, 40, 2), (200, 1, 0)]
+    dut = InstructionDecoder(tiny)
+    seen: list[tuple[int, int, int]] = []
+
+    async def tb(ctx):
+        for window in windows:
+            ctx.set(dut.window, {"count": window[0], "in_stride": window[1],
+                                 "out_stride": window[2]})
+            for insn in cases:
+                ctx.set(dut.insn, encode(insn))
+                seen.append((ctx.get(dut.fault), ctx.get(dut.decoded.opcode),
+                             ctx.get(dut.decoded.as_value())))
+
+    _run(dut, tb)
+    faults_seen = set()
+    for i, (fault, opcode, value) in enumerate(seen):
+        window, insn = windows[i // len(cases)], cases[i % len(cases)]
+        want = golden.check(tiny, insn)
+        if want == Fault.NONE and insn.opcode == Opcode.VMM:
+            want = golden.vmm_window_fault(tiny, insn, window)
+        assert fault == want, (insn, window)
+        assert opcode == insn.opcode and value == encode(insn)
+        faults_seen.add(Fault(fault))
+    assert {Fault.NONE, Fault.ILLEGAL_OPCODE, Fault.GB_RANGE, Fault.DRAM_RANGE,
+            Fault.XBAR_RANGE} <= faults_seen
+
+
+def test_write_engine_rows_match_write_model(tiny: config.Config) -> None:
+    """Deltas handed over, pulse count and busy time all as the write model says."""
+    rng = np.random.default_rng(9)
+    old = rng.integers(0, tiny.cell_levels, (tiny.crossbar.rows, tiny.crossbar.cols))
+    new = rng.integers(0, tiny.cell_levels, old.shape)
+    new[2] = old[2]  # a row with no change: no pulses, no phases
+    words = mapper.row_delta_words(old, new, tiny)
+    nrows, base = 5, 3
+    mem = [0] * base + words
+    dut = WriteEngine(tiny)
+    handed: list[tuple[int, int]] = []
+    result = {}
+
+    async def tb(ctx):
+        ctx.set(dut.xbar, 2)
+        ctx.set(dut.dram_addr, base)
+        ctx.set(dut.row, 0)
+        ctx.set(dut.nrows, nrows)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        busy, rdata = 0, 0
+        while ctx.get(dut.busy):
+            busy += 1
+            ctx.set(dut.mem_data, rdata)
+            if ctx.get(dut.wr_valid):
+                handed.append((ctx.get(dut.wr_row), ctx.get(dut.wr_deltas.as_value())))
+            en, addr = ctx.get(dut.mem_en), ctx.get(dut.mem_addr)
+            await ctx.tick()
+            rdata = mem[addr] if en else rdata  # synchronous memory: data next cycle
+            if busy > 10_000:
+                raise AssertionError("write engine never finished")
+        result["busy"] = busy
+        result["pulses"] = ctx.get(dut.pulses)
+
+    _run(dut, tb)
+    xbar = Crossbar(tiny)
+    xbar.levels[:] = old
+    rows = [xbar.program_row(r, new[r] - old[r]) for r in range(nrows)]
+    assert [r for r, _ in handed] == list(range(nrows))
+    assert [w for _, w in handed] == [words[r] for r in range(nrows)]
+    assert result["pulses"] == sum(r.pulses for r in rows)
+    assert result["busy"] == sum(timing.row_write_cycles(tiny, r) for r in rows)
+    assert rows[2].pulses == 0

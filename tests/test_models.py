@@ -1,0 +1,142 @@
+"""Crossbar, write physics, mapper, packing, golden model and timing formulas."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from firmware import config, mapper, regression
+from firmware.isa import Fault, Instruction
+from firmware.packing import pack, unpack
+from model import golden, timing
+from model.crossbar import Crossbar
+
+
+@given(st.sampled_from([2, 4, 8, 32]), st.data())
+def test_pack_unpack_round_trip(bits: int, data) -> None:
+    signed = data.draw(st.booleans())
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    vals = data.draw(st.lists(st.integers(lo, hi), min_size=1, max_size=40))
+    words = pack(vals, bits, 64)
+    assert len(words) == -(-len(vals) * bits // 64)
+    assert unpack(words, bits, 64, len(vals), signed).tolist() == vals
+
+
+def test_pack_rejects_values_that_do_not_fit() -> None:
+    with pytest.raises(ValueError, match="element 1 = 16 does not fit 4 bits"):
+        pack([1, 16], 4, 64)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_mapper_round_trip(tiny: config.Config, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-128, 128, size=(tiny.crossbar.rows, tiny.weights_per_row))
+    levels = mapper.weights_to_levels(w, tiny)
+    assert levels.max() < tiny.cell_levels
+    assert (mapper.levels_to_weights(levels, tiny) == w).all()
+
+
+def test_mapper_rejects_oversized_blocks(tiny: config.Config) -> None:
+    with pytest.raises(ValueError, match="does not fit a crossbar"):
+        mapper.weights_to_levels(np.zeros((17, 4), dtype=int), tiny)
+    with pytest.raises(ValueError, match="weights must lie in -128..127"):
+        mapper.weights_to_levels(np.full((2, 2), 128), tiny)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_ideal_vmm_equals_integer_matmul(tiny: config.Config, seed: int) -> None:
+    """16 rows x level 3 = 48 < 63: the 6-bit ADC never clips, so the VMM is exact."""
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-128, 128, size=(tiny.crossbar.rows, tiny.weights_per_row))
+    x = rng.integers(-128, 128, size=tiny.crossbar.rows)
+    if seed == 0:  # the extremes of INT8 on both operands
+        w[:] = -128
+        x[:] = -128
+    elif seed == 1:
+        w[:] = 127
+        x[:] = 127
+    xbar = Crossbar(tiny)
+    xbar.levels[:] = mapper.weights_to_levels(w, tiny)
+    assert golden.bit_serial_vmm(xbar, x, tiny).tolist() == (x @ w).tolist()
+
+
+def test_adc_clips_at_full_scale(tiny: config.Config) -> None:
+    big = dataclasses.replace(tiny, crossbar=dataclasses.replace(tiny.crossbar, rows=32))
+    xbar = Crossbar(big)
+    xbar.levels[:] = 3
+    codes = xbar.read_plane(np.ones(32, dtype=int))
+    assert (codes == 63).all()  # 96 clipped to the 6-bit maximum
+    assert (xbar.read_plane(np.zeros(32, dtype=int)) == 0).all()
+    with pytest.raises(ValueError, match="32 bits of 0/1"):
+        xbar.read_plane(np.full(32, 2))
+
+
+def test_write_physics_two_phases(tiny: config.Config) -> None:
+    xbar = Crossbar(tiny)
+    xbar.levels[0, :3] = [3, 0, 2]
+    deltas = np.zeros(tiny.crossbar.cols, dtype=int)
+    deltas[:3] = [-2, 3, -1]
+    w = xbar.program_row(0, deltas)
+    assert (w.dec_pulses, w.inc_pulses, w.pulses, w.saturated) == (2, 3, 6, 0)
+    assert w.cycles(tiny) == 5 * tiny.write.pulse_cycles  # slowest cell of each phase
+    assert xbar.levels[0, :3].tolist() == [1, 3, 1]
+    assert xbar.writes[0, :4].tolist() == [1, 1, 1, 0]
+
+
+def test_zero_delta_write_costs_nothing(tiny: config.Config) -> None:
+    w = Crossbar(tiny).program_row(3, np.zeros(tiny.crossbar.cols, dtype=int))
+    assert (w.pulses, w.cycles(tiny), w.energy_pj(tiny)) == (0, 0, 0.0)
+
+
+def test_write_saturates_and_counts(tiny: config.Config) -> None:
+    xbar = Crossbar(tiny)
+    deltas = np.zeros(tiny.crossbar.cols, dtype=int)
+    deltas[0] = -1
+    assert xbar.program_row(0, deltas).saturated == 1
+    assert xbar.levels[0, 0] == 0
+
+
+def test_golden_slice_pulses_equal_levels_written(tiny: config.Config) -> None:
+    img = regression.slice_program(tiny)
+    g = golden.Golden(img)
+    assert all(x.levels.sum() == 0 for x in g.xbars)  # crossbars start erased
+    res = g.run()
+    assert res.pulses == int(g.xbars[0].levels.sum())  # from erased, pulses = levels
+
+
+@pytest.mark.parametrize(("insn", "fault"), [
+    (Instruction.make("LOAD", gb_addr=127, dram_addr=0, count=2), Fault.GB_RANGE),
+    (Instruction.make("LOAD", gb_addr=126, dram_addr=0, count=2), Fault.NONE),
+    (Instruction.make("STORE", dram_addr=4095, gb_addr=0, count=2), Fault.DRAM_RANGE),
+    (Instruction.make("WRITE_START", xbar=4, dram_addr=0, row=0, nrows=1), Fault.XBAR_RANGE),
+    (Instruction.make("WRITE_START", xbar=3, dram_addr=0, row=15, nrows=2), Fault.XBAR_RANGE),
+    (Instruction.make("WRITE_START", xbar=3, dram_addr=4095, row=0, nrows=2), Fault.DRAM_RANGE),
+    (Instruction.make("WRITE_WAIT", xbar=4), Fault.XBAR_RANGE),
+    (Instruction.make("VEC", func=0, dst=0, src_a=0, src_b=0, count=1), Fault.ILLEGAL_OPCODE),
+    (Instruction.make("HALT"), Fault.NONE),
+])
+def test_golden_decode_faults(tiny: config.Config, insn: Instruction, fault: Fault) -> None:
+    assert golden.check(tiny, insn) == fault
+
+
+def test_timing_slice_by_hand(tiny: config.Config) -> None:
+    """The slice's cycle count, composed by hand from the documented state durations."""
+    img = regression.slice_program(tiny)
+    res = timing.simulate(tiny, golden.run(img))
+    # WRITE_START: FETCH, DECODE, start cycle; the engine then runs from the next cycle.
+    we_start = 2
+    rows = golden.run(img).trace[0].rows
+    # Per row: 1 delta word at 4 B/cycle from 8-B words = grant in cycle 2, +1 data cycle,
+    # +1 hand-over cycle, then the two phases.
+    we_free = we_start + 1 + sum(2 + 1 + 1 + r.cycles(tiny) for r in rows)
+    load_end = 3 + 2 + (4 + 1)          # 2 words at one word per 2 cycles: grants at 2, 4
+    vmm_start = max(load_end + 2, we_free) + 1
+    vmm_end = vmm_start + (2 + 1) + 8 * 4 + 2
+    store_end = vmm_end + 2 + (4 + 1)
+    halt_end = store_end + 2 + 1
+    assert res.cycles == halt_end
+    assert res.fault == Fault.NONE
