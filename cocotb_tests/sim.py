@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     print(checker.format_table(checks))
     print()
     print(f"RTL outputs      {y.tolist()}")
-    print(f"numpy x @ W      {(x @ weights).tolist()}  (ideal float reference)")
+    print(f"integer x @ W    {(x @ weights).tolist()}  (ideal reference, no analog effects)")
     print(f"cycles           {rtl.counters['cycles']}  ({rtl.counters['overlap_cycles']} with a "
           f"weight write overlapping other work)")
     print(f"wall time        {wall:.2f} s (build, if needed, and simulation)")

@@ -42,7 +42,7 @@ def test_rate_limiter_grants_match_formula(bpc: Fraction, word: int) -> None:
     grants: list[int] = []
 
     async def tb(ctx):
-        for burst in range(2):  # a gap between bursts drops the credit
+        for _ in range(2):  # a gap between bursts drops the credit
             ctx.set(dut.req, 1)
             got, cycle = [], 0
             while len(got) < n:
