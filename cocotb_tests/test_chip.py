@@ -25,7 +25,7 @@ async def run_image(dut):
     """Run until the chip halts and the harness has dumped its memories."""
     cfg = config_mod.load(os.environ["PIM_CONFIG"])
     out = Path(os.environ["PIM_OUT"])
-    xbars = [Crossbar(cfg) for _ in range(cfg.n_crossbars)]
+    xbars = [Crossbar(cfg, i) for i in range(cfg.n_crossbars)]
     reader = CrossbarReadResponder(dut, cfg, xbars)
     writer = CrossbarWriteMonitor(dut, cfg, xbars)
     cocotb.start_soon(reader.run())

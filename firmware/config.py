@@ -61,6 +61,51 @@ class CrossbarConfig:
 
 
 @dataclass(frozen=True)
+class AnalogConfig:
+    """Non-idealities of the VMM crossbars; all zero is the ideal, exact device.
+
+    ``program_sigma``: relative device-to-device programming error of each written cell
+    (a cell's conductance is ``level * (1 + program_sigma * N(0,1))``, drawn when it is
+    programmed). ``read_sigma``: read noise added to each column current per read, in
+    units of one level's current. ``adc_lsb_shift``: the ADC full scale is
+    ``(2^adc_bits - 1) << adc_lsb_shift`` level currents (the digital side shifts codes
+    back). ``seed``: every random draw is seeded from it, per crossbar.
+    """
+
+    program_sigma: float = 0.0
+    read_sigma: float = 0.0
+    adc_lsb_shift: int = 0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class InvConfig:
+    """Analog matrix-inversion arrays (closed-loop crossbars with op-amps, Sun et al. 2019).
+
+    A matrix is stored as a differential pair of conductance arrays with
+    ``conductance_bits`` signed levels; ``opamp_gain`` is the open-loop gain A0,
+    ``opamp_gbw_mhz`` its gain-bandwidth (sets settling time); inputs pass a
+    ``dac_bits`` DAC and outputs an ``adc_bits`` ADC.
+    """
+
+    count: int = 1
+    size: int = 16
+    conductance_bits: int = 8
+    opamp_gain: float = 1.0e4
+    opamp_gbw_mhz: float = 100.0
+    dac_bits: int = 8
+    adc_bits: int = 8
+
+
+@dataclass(frozen=True)
+class RefinementConfig:
+    """High-precision inversion: the bit-sliced VMM that computes residuals."""
+
+    vmm_weight_bits: int = 32
+    vmm_input_bits: int = 32
+
+
+@dataclass(frozen=True)
 class DataConfig:
     """Integer formats of weights and activations."""
 
@@ -117,6 +162,9 @@ class Config:
     chip: ChipConfig = field(default_factory=ChipConfig)
     pe: PEConfig = field(default_factory=PEConfig)
     crossbar: CrossbarConfig = field(default_factory=CrossbarConfig)
+    analog: AnalogConfig = field(default_factory=AnalogConfig)
+    inv: InvConfig = field(default_factory=InvConfig)
+    refinement: RefinementConfig = field(default_factory=RefinementConfig)
     data: DataConfig = field(default_factory=DataConfig)
     write: WriteConfig = field(default_factory=WriteConfig)
     global_buffer: GlobalBufferConfig = field(default_factory=GlobalBufferConfig)
@@ -223,6 +271,13 @@ class Config:
             "main_memory.size_bytes": self.main_memory.size_bytes,
             "imem.depth": self.imem.depth,
             "sim.watchdog_cycles": self.sim.watchdog_cycles,
+            "inv.count": self.inv.count,
+            "inv.size": self.inv.size,
+            "inv.conductance_bits": self.inv.conductance_bits,
+            "inv.dac_bits": self.inv.dac_bits,
+            "inv.adc_bits": self.inv.adc_bits,
+            "refinement.vmm_weight_bits": self.refinement.vmm_weight_bits,
+            "refinement.vmm_input_bits": self.refinement.vmm_input_bits,
         }
         for name, value in positive_ints.items():
             need(isinstance(value, int) and not isinstance(value, bool) and value > 0,
@@ -239,6 +294,19 @@ class Config:
         # A delta spans -(levels-1)..(levels-1) and must fit its signed field.
         need(self.write.delta_bits >= self.crossbar.cell_bits + 1, "write.delta_bits",
              f"must be at least crossbar.cell_bits + 1 = {self.crossbar.cell_bits + 1}")
+        for name, value in (("analog.program_sigma", self.analog.program_sigma),
+                            ("analog.read_sigma", self.analog.read_sigma),
+                            ("inv.opamp_gain", self.inv.opamp_gain),
+                            ("inv.opamp_gbw_mhz", self.inv.opamp_gbw_mhz)):
+            need(isinstance(value, (int, float)) and not isinstance(value, bool)
+                 and value >= 0, name, f"expected a non-negative number, got {value!r}")
+        need(self.inv.opamp_gain > 0 and self.inv.opamp_gbw_mhz > 0, "inv",
+             "opamp_gain and opamp_gbw_mhz must be positive")
+        for name, value in (("analog.adc_lsb_shift", self.analog.adc_lsb_shift),
+                            ("analog.seed", self.analog.seed)):
+            need(isinstance(value, int) and not isinstance(value, bool) and value >= 0, name,
+                 f"expected a non-negative integer, got {value!r}")
+        need(self.inv.conductance_bits >= 2, "inv.conductance_bits", "expected at least 2")
         need(self.write.energy_per_pulse_pj >= 0, "write.energy_per_pulse_pj",
              "expected a non-negative number")
         for name, value in (("global_buffer.word_bytes", self.global_buffer.word_bytes),
@@ -269,7 +337,8 @@ class Config:
 
 
 _SECTIONS: dict[str, type] = {
-    "chip": ChipConfig, "pe": PEConfig, "crossbar": CrossbarConfig, "data": DataConfig,
+    "chip": ChipConfig, "pe": PEConfig, "crossbar": CrossbarConfig, "analog": AnalogConfig,
+    "inv": InvConfig, "refinement": RefinementConfig, "data": DataConfig,
     "write": WriteConfig, "global_buffer": GlobalBufferConfig,
     "main_memory": MainMemoryConfig, "imem": InstructionMemoryConfig, "sim": SimConfig,
 }

@@ -1,9 +1,10 @@
 """Shift-and-add accumulators: recombine ADC codes across cell slices and input planes.
 
 For plane ``b`` the codes of weight column ``j``'s slices ``s`` add up as
-``sum_s code[j*S+s] << (cell_bits*s)``; that partial is added ``<< b`` (subtracted for
-the last, sign plane). The popcount of each plane is accumulated alike, and the
-offset-binary weight offset is removed at the output: ``y = acc - offset * sum(x)``.
+``sum_s code[j*S+s] << (cell_bits*s)``, times the ADC's LSB ``2^adc_lsb_shift``; that
+partial is added ``<< b`` (subtracted for the last, sign plane). The popcount of each
+plane is accumulated alike, and the offset-binary weight offset is removed at the
+output: ``y = acc - offset * sum(x)``.
 All arithmetic wraps at ``acc_bits``, as in the golden model.
 """
 
@@ -51,7 +52,8 @@ class ShiftAccumulator(wiring.Component):
                 m.d.sync += xsum.eq(xsum + step)
         for j in range(cfg.weights_per_row):
             acc = Signal(signed(width), name=f"acc{j}")
-            partial = sum(self.codes[j * S + s] << (cb * s) for s in range(S))
+            partial = sum(self.codes[j * S + s] << (cb * s) for s in range(S)) \
+                << cfg.analog.adc_lsb_shift
             step = partial << self.plane_index
             with m.If(self.clear):
                 m.d.sync += acc.eq(0)

@@ -1,54 +1,69 @@
-"""Behavioral model of one analog ReRAM crossbar: bit-plane reads and row writes.
+"""Behavioral model of one analog ReRAM VMM crossbar: bit-plane reads and row writes.
 
-Cells hold integer levels ``0 .. 2^cell_bits - 1``. A read drives one binary input
-plane on the rows; each column's current is ``sum_r x_r * level_rc`` (in level units)
-and its ADC code is that current clipped to ``2^adc_bits - 1`` (ideal device, full scale
-of one level per code). A row write applies signed level deltas in two polarity phases
-(decrease, then increase); each phase lasts as long as its slowest cell.
+Cells hold integer levels ``0 .. 2^cell_bits - 1``; a cell's conductance is its level
+times ``1 + program_sigma * N(0,1)``, the error drawn each time the cell is programmed
+(device-to-device variation). A read drives one binary input plane on the rows; each
+column's current is ``sum_r x_r * g_rc`` in units of one level's current, plus
+``read_sigma * N(0,1)`` read noise, and its ADC code is
+``clip(round(I / 2^adc_lsb_shift), 0, 2^adc_bits - 1)`` (saturating). With no variation
+and noise and a shift of 0 the codes are exact integer column sums, clipped at full scale.
+
+All randomness comes from one generator per crossbar seeded by ``(analog.seed, index)``,
+and draws happen in call order, so a model driven by the RTL and one driven by the golden
+interpreter see the same numbers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from firmware.config import Config
-
-
-@dataclass(frozen=True)
-class RowWrite:
-    """Cost of programming one row: pulses of the slowest cell in each phase, all pulses."""
-
-    dec_pulses: int
-    inc_pulses: int
-    pulses: int
-    saturated: int
-
-    def cycles(self, cfg: Config) -> int:
-        """Latency of the two phases in clock cycles."""
-        return (self.dec_pulses + self.inc_pulses) * cfg.write.pulse_cycles
-
-    def energy_pj(self, cfg: Config) -> float:
-        return self.pulses * cfg.write.energy_per_pulse_pj
+from model.write_physics import RowWrite, row_cost
 
 
 class Crossbar:
-    """One crossbar's cell levels and endurance counters."""
+    """One crossbar's levels, conductances and per-cell write (endurance) counters."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, index: int = 0):
         self.cfg = cfg
         shape = (cfg.crossbar.rows, cfg.crossbar.cols)
         self.levels = np.zeros(shape, dtype=np.int64)
+        self.conductance = np.zeros(shape, dtype=np.float64)
         self.writes = np.zeros(shape, dtype=np.int64)
         self.max_code = (1 << cfg.crossbar.adc_bits) - 1
+        self.rng = np.random.default_rng([cfg.analog.seed, index])
+        a = cfg.analog
+        self.ideal = a.program_sigma == 0 and a.read_sigma == 0
+
+    def set_levels(self, levels: np.ndarray) -> None:
+        """Program the whole array at once (no write cost), e.g. to set up a test."""
+        lv = np.asarray(levels, dtype=np.int64)
+        if lv.shape != self.levels.shape:
+            raise ValueError(f"levels must have shape {self.levels.shape}, got {lv.shape}")
+        for r in range(lv.shape[0]):
+            self.program_row(r, lv[r] - self.levels[r])
+
+    def read_planes(self, planes: np.ndarray) -> np.ndarray:
+        """ADC codes (``P x cols``) for ``P`` binary input planes (``P x rows``)."""
+        b = np.asarray(planes)
+        rows = self.cfg.crossbar.rows
+        if b.ndim != 2 or b.shape[1] != rows or ((b != 0) & (b != 1)).any():
+            raise ValueError(f"input planes are P x {rows} arrays of 0/1")
+        shift = self.cfg.analog.adc_lsb_shift
+        if self.ideal:
+            current = b.astype(np.int64) @ self.levels
+            codes = (current + ((1 << shift) >> 1)) >> shift  # round half up
+        else:
+            current = b.astype(np.float64) @ self.conductance
+            if self.cfg.analog.read_sigma:
+                current = current + self.cfg.analog.read_sigma * self.rng.standard_normal(
+                    current.shape)
+            codes = np.floor(current / (1 << shift) + 0.5).astype(np.int64)
+        return np.clip(codes, 0, self.max_code)
 
     def read_plane(self, bits: np.ndarray) -> np.ndarray:
         """ADC codes of all columns for one binary input plane (length ``rows``)."""
-        b = np.asarray(bits, dtype=np.int64)
-        if b.shape != (self.cfg.crossbar.rows,) or ((b != 0) & (b != 1)).any():
-            raise ValueError(f"an input plane is {self.cfg.crossbar.rows} bits of 0/1")
-        return np.minimum(b @ self.levels, self.max_code)
+        return self.read_planes(np.asarray(bits)[None, :])[0]
 
     def program_row(self, row: int, deltas: np.ndarray) -> RowWrite:
         """Apply signed level ``deltas`` to ``row``; levels saturate at the cell's range."""
@@ -57,14 +72,14 @@ class Crossbar:
             raise ValueError(f"a row write takes {self.cfg.crossbar.cols} deltas")
         if not 0 <= row < self.cfg.crossbar.rows:
             raise ValueError(f"row {row} out of range 0..{self.cfg.crossbar.rows - 1}")
-        ppl = self.cfg.write.pulses_per_level
         target = self.levels[row] + d
         clipped = np.clip(target, 0, self.cfg.cell_levels - 1)
+        changed = d != 0
         self.levels[row] = clipped
-        self.writes[row] += d != 0
-        return RowWrite(
-            dec_pulses=int(max(0, -d.min(initial=0))) * ppl,
-            inc_pulses=int(max(0, d.max(initial=0))) * ppl,
-            pulses=int(np.abs(d).sum()) * ppl,
-            saturated=int((clipped != target).sum()),
-        )
+        self.writes[row] += changed
+        sigma = self.cfg.analog.program_sigma
+        err = 1.0 + sigma * self.rng.standard_normal(int(changed.sum())) if sigma else 1.0
+        self.conductance[row, changed] = clipped[changed] * err
+        cost = row_cost(d, self.cfg)
+        return RowWrite(cost.dec_pulses, cost.inc_pulses, cost.pulses, cost.skipped,
+                        int((clipped != target).sum()))

@@ -16,7 +16,8 @@ from firmware.config import Config
 from firmware.image import Image
 from firmware.isa import SPECS, Fault, Instruction, Opcode, decode
 from firmware.packing import pack, unpack
-from model.crossbar import Crossbar, RowWrite
+from model.crossbar import Crossbar
+from model.write_physics import RowWrite
 
 
 @dataclass(frozen=True)
@@ -74,19 +75,23 @@ def vmm_window_fault(cfg: Config, insn: Instruction, window: tuple[int, int, int
 
 
 def bit_serial_vmm(xbar: Crossbar, x: np.ndarray, cfg: Config) -> np.ndarray:
-    """int32 outputs of one VMM, recombined exactly as the RTL shift-and-add does."""
+    """int32 outputs of one VMM, recombined exactly as the RTL shift-and-add does.
+
+    Plane ``b`` of the INT8 inputs (two's complement, LSB first) is read through the ADCs;
+    cell slice ``s`` of weight column ``j`` weighs ``2^(cell_bits*s)``, plane ``b`` weighs
+    ``2^b`` (``-2^7`` for the sign plane), codes weigh ``2^adc_lsb_shift``; the offset of
+    the offset-binary weights is removed with the digitally accumulated ``sum(x)``.
+    """
     S, cb = cfg.slices_per_weight, cfg.crossbar.cell_bits
     nb = cfg.data.act_bits
     xu = np.asarray(x, dtype=np.int64) & ((1 << nb) - 1)
-    acc = np.zeros(cfg.weights_per_row, dtype=np.int64)
-    xsum = 0
-    for b in range(nb):
-        bits = (xu >> b) & 1
-        codes = xbar.read_plane(bits)
-        partial = sum(codes[s::S] << (cb * s) for s in range(S))
-        sign = -1 if b == nb - 1 else 1  # two's complement: the MSB plane weighs -2^(nb-1)
-        acc += sign * (partial << b)
-        xsum += sign * (int(bits.sum()) << b)
+    planes = (xu[None, :] >> np.arange(nb)[:, None]) & 1
+    codes = xbar.read_planes(planes)                       # nb x cols
+    partial = sum(codes[:, s::S] << (cb * s) for s in range(S)) << cfg.analog.adc_lsb_shift
+    weight = np.array([1 << b for b in range(nb)], dtype=np.int64)
+    weight[-1] = -weight[-1]  # two's complement: the MSB plane weighs -2^(nb-1)
+    acc = weight @ partial
+    xsum = int(weight @ planes.sum(axis=1))
     y = acc - cfg.weight_offset * xsum
     return ((y + (1 << 31)) % (1 << 32)) - (1 << 31)  # wrap to int32 as the RTL does
 
@@ -99,7 +104,7 @@ class Golden:
         self.image = image
         self.gb = [0] * cfg.gb_words
         self.dram = list(image.dram)
-        self.xbars = [Crossbar(cfg) for _ in range(cfg.n_crossbars)]
+        self.xbars = [Crossbar(cfg, i) for i in range(cfg.n_crossbars)]
         self.window = (1, 0, 0)
         self.pulses = 0
         self.saturated = 0

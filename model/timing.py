@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from firmware.config import Config
 from firmware.isa import Fault, Opcode
 from hdl.rate_limiter import grant_cycle
-from model.crossbar import RowWrite
 from model.golden import GoldenResult
+from model.write_physics import RowWrite
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def test_adc_clips_at_full_scale(tiny: config.Config) -> None:
     codes = xbar.read_plane(np.ones(32, dtype=int))
     assert (codes == 63).all()  # 96 clipped to the 6-bit maximum
     assert (xbar.read_plane(np.zeros(32, dtype=int)) == 0).all()
-    with pytest.raises(ValueError, match="32 bits of 0/1"):
+    with pytest.raises(ValueError, match="P x 32 arrays of 0/1"):
         xbar.read_plane(np.full(32, 2))
 
 
@@ -140,3 +140,105 @@ def test_timing_slice_by_hand(tiny: config.Config) -> None:
     halt_end = store_end + 2 + 1
     assert res.cycles == halt_end
     assert res.fault == Fault.NONE
+
+
+def _noisy(cfg: config.Config, **kw) -> config.Config:
+    return dataclasses.replace(cfg, analog=dataclasses.replace(cfg.analog, **kw))
+
+
+def _programmed(cfg: config.Config, seed: int = 0, index: int = 0):
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-128, 128, size=(cfg.crossbar.rows, cfg.weights_per_row))
+    xbar = Crossbar(cfg, index)
+    xbar.set_levels(mapper.weights_to_levels(w, cfg))
+    return xbar, w, rng.integers(-128, 128, size=cfg.crossbar.rows)
+
+
+def test_noise_is_seeded_and_deterministic(tiny: config.Config) -> None:
+    cfg = _noisy(tiny, program_sigma=0.1, read_sigma=1.0, seed=3)
+    a, w, x = _programmed(cfg)
+    b, _, _ = _programmed(cfg)
+    assert (a.conductance == b.conductance).all()
+    ya, yb = golden.bit_serial_vmm(a, x, cfg), golden.bit_serial_vmm(b, x, cfg)
+    assert (ya == yb).all()
+    assert (ya != x @ w).any()  # the noise does change results, but not wildly
+    assert np.abs(ya - x @ w).max() < 0.25 * np.abs(x @ w).max()
+    other, _, _ = _programmed(_noisy(cfg, seed=4))
+    assert not (other.conductance == a.conductance).all()
+    assert Crossbar(cfg, 1).rng.random() != Crossbar(cfg, 0).rng.random()
+
+
+def test_batched_reads_draw_like_single_reads(tiny: config.Config) -> None:
+    """The golden model reads 8 planes at once; the RTL-driven model one at a time."""
+    cfg = _noisy(tiny, program_sigma=0.05, read_sigma=0.8, seed=5)
+    a, _, _ = _programmed(cfg)
+    b, _, _ = _programmed(cfg)
+    planes = np.random.default_rng(1).integers(0, 2, size=(8, cfg.crossbar.rows))
+    assert (a.read_planes(planes) == np.stack([b.read_plane(p) for p in planes])).all()
+
+
+def test_read_noise_statistics(tiny: config.Config) -> None:
+    sigma = 2.0
+    cfg = _noisy(tiny, read_sigma=sigma, seed=9)
+    xbar = Crossbar(cfg)
+    xbar.set_levels(np.ones((cfg.crossbar.rows, cfg.crossbar.cols), dtype=int))
+    planes = np.ones((4000, cfg.crossbar.rows), dtype=int)  # 16 levels: far from clipping
+    codes = xbar.read_planes(planes)
+    assert abs(codes.mean() - 16) < 0.05
+    # Rounding to a code adds 1/12 LSB^2 of variance to the Gaussian's.
+    assert abs(codes.std() - np.sqrt(sigma**2 + 1 / 12)) < 0.05
+
+
+def test_programming_variation_statistics(tiny: config.Config) -> None:
+    cfg = _noisy(tiny, program_sigma=0.1, seed=2)
+    xbar = Crossbar(cfg)
+    xbar.set_levels(np.full((cfg.crossbar.rows, cfg.crossbar.cols), 2))
+    rel = xbar.conductance / 2 - 1
+    assert abs(rel.mean()) < 0.03 and abs(rel.std() - 0.1) < 0.02
+    # Rewriting some cells redraws only those.
+    before = xbar.conductance.copy()
+    d = np.zeros(cfg.crossbar.cols, dtype=int)
+    d[:3] = 1
+    xbar.program_row(0, d)
+    assert (xbar.conductance[0, 3:] == before[0, 3:]).all()
+    assert (xbar.conductance[0, :3] != before[0, :3]).all()
+
+
+def test_adc_lsb_shift_rounds_and_rescales(tiny: config.Config) -> None:
+    cfg = _noisy(tiny, adc_lsb_shift=2)
+    xbar = Crossbar(cfg)
+    levels = np.zeros((cfg.crossbar.rows, cfg.crossbar.cols), dtype=int)
+    levels[:, 0] = 3                        # 48 levels -> code 12
+    levels[:5, 1] = 1                       # 5 levels -> round(5/4) = 1
+    levels[:6, 2] = 1                       # 6 levels -> round(6/4) = 2 (half up)
+    xbar.set_levels(levels)
+    assert xbar.read_plane(np.ones(cfg.crossbar.rows, dtype=int))[:3].tolist() == [12, 1, 2]
+    a, w, x = _programmed(cfg)
+    err = np.abs(golden.bit_serial_vmm(a, x, cfg) - x @ w)
+    # Each code is off by at most half an LSB (2 levels), weighed by slice and plane.
+    bound = 2 * sum(4**s for s in range(4)) * sum(2**b for b in range(8))
+    assert 0 < err.max() <= bound
+
+
+def test_write_cost_of_weight_blocks(tiny: config.Config, aras: config.Config) -> None:
+    from model.write_physics import weight_write_cost, write_cost
+    rng = np.random.default_rng(4)
+    w_old = rng.integers(-128, 128, size=(tiny.crossbar.rows, tiny.weights_per_row))
+    same = weight_write_cost(w_old, w_old, tiny)
+    assert (same.cycles, same.pulses, same.energy_pj) == (0, 0, 0.0)
+    assert same.skipped_cells == tiny.crossbar.rows * tiny.crossbar.cols
+    w_new = w_old.copy()
+    w_new[0, 0] ^= 0b01000001               # flips the low bit of two of its four cells
+    cost = weight_write_cost(w_old, w_new, tiny)
+    assert cost.pulses == 2
+    assert cost.skipped_cells == tiny.crossbar.rows * tiny.crossbar.cols - 2
+    assert cost.energy_pj == 2 * tiny.write.energy_per_pulse_pj
+    # Erased to all-max needs only the increase phase: 128 rows x 3 pulses x 1000 cycles.
+    assert write_cost(np.zeros((128, 128), dtype=int), np.full((128, 128), 3),
+                      aras).cycles == 384_000
+    # The ARAS worst case: every row swings cells both ways, 128 x 2 x 3 x 1000 cycles.
+    checker = np.indices((128, 128)).sum(axis=0) % 2 * 3
+    worst = write_cost(checker, 3 - checker, aras)
+    assert worst.cycles == 768_000 == aras.full_write_cycles
+    with pytest.raises(ValueError, match="new levels must lie in 0..3"):
+        write_cost(np.zeros((2, 2)), np.full((2, 2), 4), tiny)
