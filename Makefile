@@ -3,6 +3,7 @@
 #   make test                 the whole test suite (both simulators)
 #   make verilog [CONFIG=..]  generate build/<config>/chip.v only
 #   make docs                 regenerate docs/isa.md from firmware/isa.py
+#   make bench                benchmark scripts: analog model speed, inversion accuracy
 #   make lint                 ruff
 
 SIM    ?= icarus
@@ -16,12 +17,12 @@ STAMP  := $(VENV)/.installed
 
 WAVES_FLAG := $(if $(filter 1 yes true,$(WAVES)),--waves,)
 
-.PHONY: sim test verilog docs lint clean distclean check-sims
+.PHONY: sim test verilog docs lint bench clean distclean check-sims
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	@touch $@
 
 sim: $(STAMP)
@@ -40,6 +41,10 @@ verilog: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) -m firmware.isa_doc > docs/isa.md
+
+bench: $(STAMP)
+	$(PY) scripts/bench_crossbar.py
+	$(PY) scripts/bench_refinement.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

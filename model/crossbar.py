@@ -51,7 +51,8 @@ class Crossbar:
             raise ValueError(f"input planes are P x {rows} arrays of 0/1")
         shift = self.cfg.analog.adc_lsb_shift
         if self.ideal:
-            current = b.astype(np.int64) @ self.levels
+            # Integer sums, exact in float64 (far below 2^53), through the fast BLAS path.
+            current = (b.astype(np.float64) @ self.levels.astype(np.float64)).astype(np.int64)
             codes = (current + ((1 << shift) >> 1)) >> shift  # round half up
         else:
             current = b.astype(np.float64) @ self.conductance

@@ -1,0 +1,139 @@
+"""Behavioral model of an analog matrix-inversion (INV) array (Sun et al., PNAS 2019).
+
+Row ``i`` of a conductance array feeds op-amp ``i``'s inverting input and op-amp ``i``
+drives column ``i``; Kirchhoff's law closes the loop so the outputs settle to
+``V = -G^-1 I`` in one step. Signed matrices use two arrays, ``G = G+ - G-``. What this
+model includes, each from the config:
+
+- conductances quantized to ``conductance_bits`` signed levels after scaling the matrix
+  to the largest level, with device-to-device programming variation
+  (``analog.program_sigma``);
+- finite op-amp gain ``A0``: the circuit solves ``(G + D/A0) x = b`` with ``D`` the
+  diagonal of the row sums of ``G+ + G-``;
+- an input DAC of ``dac_bits`` scaled to the largest input, and an output ADC of
+  ``adc_bits`` whose full scale is the next power of two above the largest output (an
+  auto-ranging converter: modelling assumption);
+- settling time ``tau * ln(2^(adc_bits+1))`` with ``tau = 1 / (2 pi GBW * lambda_min)``,
+  ``lambda_min`` the smallest real part of the eigenvalues of ``D^-1 G``.
+
+The same stored matrix computes ``A x`` in open loop (fused VMM/INV), through the same
+converters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from firmware.config import Config
+
+
+class InvError(ValueError):
+    """The circuit cannot solve with this matrix; the message says why."""
+
+
+@dataclass(frozen=True)
+class InvSolve:
+    """One closed-loop solve: the digitized solution and the circuit's settling time."""
+
+    x: np.ndarray
+    settle_s: float
+
+
+def quantize_symmetric(v: np.ndarray, bits: int, full_scale: float) -> np.ndarray:
+    """Round ``v / full_scale`` to ``bits``-bit signed codes (``±(2^(bits-1)-1)``), clipped,
+    and return the values those codes stand for."""
+    top = (1 << (bits - 1)) - 1
+    if full_scale == 0:
+        return np.zeros_like(v, dtype=np.float64)
+    codes = np.clip(np.rint(v / full_scale * top), -top, top)
+    return codes * (full_scale / top)
+
+
+def _pow2_ceil(value: float) -> float:
+    return 2.0 ** math.ceil(math.log2(value)) if value > 0 else 0.0
+
+
+class InvArray:
+    """One INV array: program a matrix once, then solve (INV) or multiply (VMM) with it."""
+
+    def __init__(self, cfg: Config, index: int = 0):
+        self.cfg = cfg
+        self.n = cfg.inv.size
+        self.rng = np.random.default_rng([cfg.analog.seed, 1 << 20, index])
+        self.g = None            # effective conductance matrix G+ - G-, in level units
+        self.d = None            # row sums of G+ + G-
+        self.scale = 0.0         # matrix units per conductance level
+        self.lambda_min = 0.0
+
+    @property
+    def stored(self) -> np.ndarray:
+        """The matrix the array actually holds, in the units of the programmed matrix."""
+        self._need_program()
+        return self.g * self.scale
+
+    def program(self, a: np.ndarray) -> None:
+        """Map ``a`` (``n x n``, real) onto the differential conductance pair."""
+        a = np.asarray(a, dtype=np.float64)
+        if a.shape != (self.n, self.n):
+            raise InvError(f"an INV array holds a {self.n}x{self.n} matrix, got {a.shape}")
+        if not np.isfinite(a).all():
+            raise InvError("the matrix has non-finite entries")
+        top = (1 << (self.cfg.inv.conductance_bits - 1)) - 1
+        amax = np.abs(a).max()
+        if amax == 0:
+            raise InvError("the matrix is all zero")
+        self.scale = amax / top
+        levels = np.clip(np.rint(a / self.scale), -top, top)
+        gp, gm = np.maximum(levels, 0), np.maximum(-levels, 0)
+        sigma = self.cfg.analog.program_sigma
+        if sigma:
+            gp = gp * (1 + sigma * self.rng.standard_normal(gp.shape)) * (gp > 0)
+            gm = gm * (1 + sigma * self.rng.standard_normal(gm.shape)) * (gm > 0)
+        g, d = gp - gm, (gp + gm).sum(axis=1)
+        if (d == 0).any():
+            rows = np.flatnonzero(d == 0)[:5].tolist()
+            raise InvError(f"rows {rows} quantize to all-zero conductances (entries below "
+                           f"half a level of the {self.cfg.inv.conductance_bits}-bit range): "
+                           "the circuit has no feedback there")
+        eig = np.linalg.eigvals(g / d[:, None])
+        self.lambda_min = float(eig.real.min())
+        if self.lambda_min <= 0:
+            raise InvError(
+                f"the closed loop is unstable: D^-1 G has an eigenvalue with real part "
+                f"{self.lambda_min:.3g} <= 0 after quantization; the INV circuit needs a "
+                "positive-definite matrix (add damping, e.g. lambda*I, for ill-conditioned ones)")
+        self.g, self.d = g, d
+
+    def _need_program(self) -> None:
+        if self.g is None:
+            raise InvError("the INV array has not been programmed")
+
+    def settle_time_s(self) -> float:
+        """Time for the outputs to settle within half an ADC LSB."""
+        self._need_program()
+        wt = 2 * math.pi * self.cfg.inv.opamp_gbw_mhz * 1e6
+        return math.log(2 ** (self.cfg.inv.adc_bits + 1)) / (wt * self.lambda_min)
+
+    def solve(self, b: np.ndarray) -> InvSolve:
+        """One-step analog solve of ``A x = b`` through DAC, closed loop and ADC."""
+        self._need_program()
+        inv = self.cfg.inv
+        b = np.asarray(b, dtype=np.float64)
+        if b.shape != (self.n,):
+            raise InvError(f"the right-hand side must have {self.n} entries, got {b.shape}")
+        bq = quantize_symmetric(b, inv.dac_bits, np.abs(b).max())
+        y = np.linalg.solve(self.g + np.diag(self.d) / inv.opamp_gain, bq)  # closed loop
+        yq = quantize_symmetric(y, inv.adc_bits, _pow2_ceil(np.abs(y).max()))
+        return InvSolve(yq / self.scale, self.settle_time_s())
+
+    def vmm(self, x: np.ndarray) -> np.ndarray:
+        """Open-loop ``A x`` on the stored matrix, through the same DAC and ADC."""
+        self._need_program()
+        inv = self.cfg.inv
+        x = np.asarray(x, dtype=np.float64)
+        xq = quantize_symmetric(x, inv.dac_bits, np.abs(x).max())
+        y = self.g @ xq
+        return quantize_symmetric(y, inv.adc_bits, _pow2_ceil(np.abs(y).max())) * self.scale
