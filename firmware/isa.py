@@ -33,6 +33,7 @@ class Opcode(enum.IntEnum):
     SFU = 0x0A
     BANK_GATE = 0x0B
     INV = 0x0C
+    INV_WRITE = 0x0D
 
 
 class VecFunc(enum.IntEnum):
@@ -63,6 +64,8 @@ class Fault(enum.IntEnum):
     GATED_BANK = 6
     WATCHDOG = 7
     UNINITIALIZED = 8
+    BAD_OPERAND = 9
+    INV_UNSTABLE = 10
 
 
 FAULT_TEXT = {
@@ -76,6 +79,9 @@ FAULT_TEXT = {
                       "is not in the RTL yet)",
     Fault.WATCHDOG: "watchdog expired: the program ran longer than sim.watchdog_cycles",
     Fault.UNINITIALIZED: "read of uninitialized state (reserved: not detected yet)",
+    Fault.BAD_OPERAND: "a field or operand value is invalid for its instruction",
+    Fault.INV_UNSTABLE: "the INV array's matrix cannot be solved by the closed loop "
+                        "(not positive definite after quantization, or a row without feedback)",
 }
 
 
@@ -167,25 +173,43 @@ _SPECS = [
         Field("src_a", GB_ADDR, "GB word of operand a"),
         Field("src_b", GB_ADDR, "GB word of operand b"),
         Field("count", COUNT, "GB words processed"),
-    ), "Element-wise int32 `dst = a (op) b` (ADD, SUB), e.g. refinement residuals."),
+    ), "Element-wise int32 `dst = a (op) b` over `count` words, wrapping (ADD, SUB), e.g. "
+       "refinement residuals. Another `func` faults BAD_OPERAND."),
     InsnSpec(Opcode.SFU, (
         Field("func", 4, "SfuFunc"),
         Field("dst", GB_ADDR, "GB word of the result"),
         Field("src", GB_ADDR, "GB word of the int32 input"),
-        Field("count", COUNT, "input GB words"),
-        Field("shift", 8, "REQUANT: arithmetic right shift before clipping to INT8"),
-        Field("window", 8, "POOL: elements per pooling window"),
-    ), "Special functions on int32 vectors: RELU, REQUANT (shift, round, clip to INT8), "
-       "MAXPOOL, AVGPOOL."),
+        Field("count", COUNT, "input GB words (int32 elements)"),
+        Field("shift", 8, "REQUANT, AVGPOOL: rounding arithmetic right shift (0..31)"),
+        Field("window", 8, "MAXPOOL, AVGPOOL: consecutive elements per window (>= 1)"),
+    ), "Special functions on the int32 elements of `count` words: RELU (int32 out); "
+       "REQUANT `clip((v + 2^(shift-1)) >> shift, -128, 127)` (INT8 out); MAXPOOL, and "
+       "AVGPOOL `(sum + 2^(shift-1)) >> shift`, over consecutive windows (int32 out, one per "
+       "window; the element count must be a multiple of `window`). Results are packed from "
+       "`dst`, the last word zero-padded. Bad `func`, `shift` or `window` fault BAD_OPERAND."),
     InsnSpec(Opcode.BANK_GATE, (
         Field("mask", 32, "bit i = 1 powers bank i; 0 gates it"),
-    ), "Set the global-buffer bank power mask; an access to a gated bank faults."),
+    ), "Set the global-buffer bank power mask (reset: all on). Banks occupy the GB word "
+       "space in config order; an access to a word of a gated bank faults GATED_BANK. "
+       "Gating a bank loses nothing here: contents are kept (retention gating)."),
     InsnSpec(Opcode.INV, (
-        Field("xbar", XBAR, "INV-capable crossbar index"),
-        Field("in_addr", GB_ADDR, "GB word of the right-hand side b"),
-        Field("out_addr", GB_ADDR, "GB word of the solution x"),
-    ), "Solve `A x = b` in one step on the closed-loop INV crossbar holding `A`."),
+        Field("xbar", XBAR, "INV array index"),
+        Field("in_addr", GB_ADDR, "GB word of the right-hand side b (`inv.size` int32)"),
+        Field("out_addr", GB_ADDR, "GB word of the solution x (`inv.size` int32)"),
+        Field("shift", 8, "fraction bits of x: x_int = round(x * 2^shift), saturated"),
+    ), "Solve `A x = b` in one step on the closed-loop INV array holding `A` (in conductance "
+       "levels), through its DAC, op-amps and ADC. An array never written faults "
+       "UNINITIALIZED; one whose matrix the loop cannot solve faults INV_UNSTABLE."),
+    InsnSpec(Opcode.INV_WRITE, (
+        Field("xbar", XBAR, "INV array index"),
+        Field("dram_addr", DRAM_ADDR, "first DRAM word of the matrix"),
+    ), "Program INV array `xbar` with its `inv.size` x `inv.size` matrix of signed "
+       "conductance levels, row-major, one int16 per entry packed in main-memory words. A "
+       "level beyond +-(2^(conductance_bits-1)-1) faults BAD_OPERAND."),
 ]
+
+RTL_OPCODES = frozenset(s.opcode for s in _SPECS if s.rtl)
+ALL_OPCODES = frozenset(s.opcode for s in _SPECS)
 
 SPECS: dict[Opcode, InsnSpec] = {s.opcode: s for s in _SPECS}
 BY_NAME: dict[str, InsnSpec] = {s.name: s for s in _SPECS}

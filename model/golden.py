@@ -1,23 +1,30 @@
-"""Golden model: a numpy interpreter of the ISA, bit-exact with the RTL.
+"""Golden model: a numpy interpreter of every instruction in ``firmware/isa.py``.
 
-It executes an image against a config and the analog crossbar models and yields the
-final global-buffer and main-memory contents, the fault code and value counters. Time
-is not modelled here (see :mod:`model.timing`); checks happen in the same order as in
-the RTL decoder so that bad firmware faults identically.
+It executes an image against a config and the analog models (crossbars, INV arrays) and
+yields the final global-buffer and main-memory contents, the fault code and value
+counters. Time is not modelled here (see :mod:`model.timing`). Faults are raised before
+an instruction has any effect, in the order the RTL decoder checks them; run it with
+``implemented=RTL_OPCODES`` to interpret only what the RTL executes, as the co-simulation
+does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from firmware.config import Config
 from firmware.image import Image
-from firmware.isa import SPECS, Fault, Instruction, Opcode, decode
+from firmware.isa import ALL_OPCODES, Fault, Instruction, Opcode, SfuFunc, VecFunc, decode
 from firmware.packing import pack, unpack
 from model.crossbar import Crossbar
+from model.inv_array import InvArray, InvError
 from model.write_physics import RowWrite
+
+INT32 = (-(1 << 31), (1 << 31) - 1)
+INT16_BITS = 16
 
 
 @dataclass(frozen=True)
@@ -42,36 +49,113 @@ class GoldenResult:
     trace: list[Executed] = field(default_factory=list)
 
 
-def check(cfg: Config, insn: Instruction) -> Fault:
-    """The fault an instruction raises at decode, or ``Fault.NONE`` (same order as RTL)."""
+def wrap32(v: np.ndarray) -> np.ndarray:
+    """Wrap integers to int32 two's complement, as the datapath does."""
+    return ((np.asarray(v, dtype=np.int64) + (1 << 31)) % (1 << 32)) - (1 << 31)
+
+
+def _words(elements: int, bits: int, word_bits: int) -> int:
+    return -(-elements * bits // word_bits)
+
+
+def sfu_out_words(cfg: Config, insn: Instruction) -> int:
+    """GB words an SFU instruction writes (0 when its operands are invalid)."""
+    n = insn.count * (cfg.gb_bits // 32)
+    if insn.func == SfuFunc.RELU:
+        return insn.count
+    if insn.func == SfuFunc.REQUANT:
+        return _words(n, 8, cfg.gb_bits)
+    if insn.func in (SfuFunc.MAXPOOL, SfuFunc.AVGPOOL) and insn.window:
+        return _words(n // insn.window, 32, cfg.gb_bits)
+    return 0
+
+
+def _operand_fault(cfg: Config, insn: Instruction) -> bool:
     op = insn.opcode
-    if not SPECS[op].rtl:
-        return Fault.ILLEGAL_OPCODE
+    if op == Opcode.VEC:
+        return insn.func not in VecFunc._value2member_map_
+    if op == Opcode.SFU:
+        if insn.func not in SfuFunc._value2member_map_ or insn.shift > 31:
+            return True
+        if insn.func in (SfuFunc.MAXPOOL, SfuFunc.AVGPOOL):
+            n = insn.count * (cfg.gb_bits // 32)
+            return insn.window == 0 or n % insn.window != 0
+    if op == Opcode.INV:
+        return insn.shift > 31
+    return False
+
+
+def gb_spans(cfg: Config, insn: Instruction, window: tuple[int, int, int]
+             ) -> list[tuple[int, int]]:
+    """Every ``(first word, words)`` range of the global buffer an instruction touches."""
+    op = insn.opcode
+    inv_words = _words(cfg.inv.size, 32, cfg.gb_bits)
     if op in (Opcode.LOAD, Opcode.STORE):
-        if insn.gb_addr + insn.count > cfg.gb_words:
-            return Fault.GB_RANGE
-        if insn.dram_addr + insn.count > cfg.dram_words:
-            return Fault.DRAM_RANGE
-    elif op == Opcode.WRITE_START:
-        if insn.xbar >= cfg.n_crossbars or insn.row + insn.nrows > cfg.crossbar.rows:
-            return Fault.XBAR_RANGE
-        if insn.dram_addr + insn.nrows * cfg.delta_row_words > cfg.dram_words:
-            return Fault.DRAM_RANGE
-    elif op == Opcode.WRITE_WAIT and insn.xbar >= cfg.n_crossbars:
-        return Fault.XBAR_RANGE
-    return Fault.NONE
+        return [(insn.gb_addr, insn.count)]
+    if op == Opcode.VMM:
+        count, si, so = window
+        return [(insn.in_addr + k * si, cfg.input_words) for k in range(count)] + \
+               [(insn.out_addr + k * so, cfg.output_words) for k in range(count)]
+    if op == Opcode.VEC:
+        return [(insn.dst, insn.count), (insn.src_a, insn.count), (insn.src_b, insn.count)]
+    if op == Opcode.SFU:
+        return [(insn.src, insn.count), (insn.dst, sfu_out_words(cfg, insn))]
+    if op == Opcode.INV:
+        return [(insn.in_addr, inv_words), (insn.out_addr, inv_words)]
+    return []
 
 
-def vmm_window_fault(cfg: Config, insn: Instruction, window: tuple[int, int, int]) -> Fault:
-    """Range checks of a VMM against the current window registers."""
-    count, in_stride, out_stride = window
-    if insn.xbar >= cfg.n_crossbars:
+def check(cfg: Config, insn: Instruction, implemented: Iterable[Opcode] = ALL_OPCODES,
+          window: tuple[int, int, int] = (1, 0, 0), bank_mask: int = -1) -> Fault:
+    """The fault an instruction raises before it executes, or ``Fault.NONE``.
+
+    Order: opcode, operand values, crossbar/array index and rows, GB range, DRAM range,
+    gated banks (the RTL decoder checks in the same order).
+    """
+    op = insn.opcode
+    if op not in implemented:
+        return Fault.ILLEGAL_OPCODE
+    if _operand_fault(cfg, insn):
+        return Fault.BAD_OPERAND
+    if op == Opcode.WRITE_START and (insn.xbar >= cfg.n_crossbars
+                                     or insn.row + insn.nrows > cfg.crossbar.rows):
         return Fault.XBAR_RANGE
-    last_in = insn.in_addr + (count - 1) * in_stride + cfg.input_words
-    last_out = insn.out_addr + (count - 1) * out_stride + cfg.output_words
-    if last_in > cfg.gb_words or last_out > cfg.gb_words:
+    if op in (Opcode.WRITE_WAIT, Opcode.VMM) and insn.xbar >= cfg.n_crossbars:
+        return Fault.XBAR_RANGE
+    if op in (Opcode.INV, Opcode.INV_WRITE) and insn.xbar >= cfg.inv.count:
+        return Fault.XBAR_RANGE
+    spans = gb_spans(cfg, insn, window)
+    if any(a + n > cfg.gb_words for a, n in spans):
         return Fault.GB_RANGE
+    if op in (Opcode.LOAD, Opcode.STORE) and insn.dram_addr + insn.count > cfg.dram_words:
+        return Fault.DRAM_RANGE
+    if op == Opcode.WRITE_START and \
+            insn.dram_addr + insn.nrows * cfg.delta_row_words > cfg.dram_words:
+        return Fault.DRAM_RANGE
+    if op == Opcode.INV_WRITE and insn.dram_addr + _words(
+            cfg.inv.size ** 2, INT16_BITS, cfg.dram_bits) > cfg.dram_words:
+        return Fault.DRAM_RANGE
+    if bank_mask != -1 and gated_words(cfg, bank_mask, spans):
+        return Fault.GATED_BANK
     return Fault.NONE
+
+
+def bank_bounds(cfg: Config) -> list[tuple[int, int]]:
+    """``(first word, end word)`` of each global-buffer bank, in config order."""
+    out, start = [], 0
+    for size in cfg.global_buffer.bank_bytes:
+        words = size // cfg.global_buffer.word_bytes
+        out.append((start, start + words))
+        start += words
+    return out
+
+
+def gated_words(cfg: Config, mask: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether any word of ``spans`` lies in a bank that ``mask`` gates."""
+    for i, (lo, hi) in enumerate(bank_bounds(cfg)):
+        if not (mask >> i) & 1 and any(a < hi and lo < a + n for a, n in spans if n):
+            return True
+    return False
 
 
 def bit_serial_vmm(xbar: Crossbar, x: np.ndarray, cfg: Config) -> np.ndarray:
@@ -92,28 +176,51 @@ def bit_serial_vmm(xbar: Crossbar, x: np.ndarray, cfg: Config) -> np.ndarray:
     weight[-1] = -weight[-1]  # two's complement: the MSB plane weighs -2^(nb-1)
     acc = weight @ partial
     xsum = int(weight @ planes.sum(axis=1))
-    y = acc - cfg.weight_offset * xsum
-    return ((y + (1 << 31)) % (1 << 32)) - (1 << 31)  # wrap to int32 as the RTL does
+    return wrap32(acc - cfg.weight_offset * xsum)
+
+
+def _round_shift(v: np.ndarray, shift: int) -> np.ndarray:
+    """``(v + 2^(shift-1)) >> shift``, arithmetic (round half up)."""
+    v = np.asarray(v, dtype=np.int64)
+    return (v + ((1 << shift) >> 1)) >> shift
 
 
 class Golden:
-    """Interpreter state: memories, crossbars and the VMM window registers."""
+    """Interpreter state: memories, crossbars, INV arrays, window and bank-mask registers."""
 
-    def __init__(self, image: Image):
+    def __init__(self, image: Image, implemented: Iterable[Opcode] = ALL_OPCODES):
         cfg = self.cfg = image.config
         self.image = image
+        self.implemented = frozenset(implemented)
         self.gb = [0] * cfg.gb_words
         self.dram = list(image.dram)
         self.xbars = [Crossbar(cfg, i) for i in range(cfg.n_crossbars)]
+        self.invs = [InvArray(cfg, i) for i in range(cfg.inv.count)]
+        self.inv_state: list[str | None] = [None] * cfg.inv.count  # None: never written
         self.window = (1, 0, 0)
+        self.bank_mask = -1
         self.pulses = 0
         self.saturated = 0
+
+    def fault_of(self, insn: Instruction) -> Fault:
+        """The fault ``insn`` raises in the current state, or ``Fault.NONE``."""
+        fault = check(self.cfg, insn, self.implemented, self.window, self.bank_mask)
+        if fault != Fault.NONE or insn.opcode not in (Opcode.INV, Opcode.INV_WRITE):
+            return fault
+        if insn.opcode == Opcode.INV_WRITE:
+            levels = self._inv_levels(insn)
+            top = (1 << (self.cfg.inv.conductance_bits - 1)) - 1
+            return Fault.BAD_OPERAND if np.abs(levels).max() > top else Fault.NONE
+        state = self.inv_state[insn.xbar]
+        if state is None:
+            return Fault.UNINITIALIZED
+        return Fault.INV_UNSTABLE if state != "ok" else Fault.NONE
 
     def run(self) -> GoldenResult:
         """Execute from pc 0 until HALT or a fault (bounded: there are no branches)."""
         cfg = self.cfg
-        trace: list[Executed]
-        pc, executed, trace = 0, 0, []
+        trace: list[Executed] = []
+        pc, executed = 0, 0
         fault = Fault.NONE
         while True:
             if pc >= cfg.imem.depth:
@@ -126,9 +233,7 @@ class Golden:
             except ValueError:
                 fault = Fault.ILLEGAL_OPCODE
                 break
-            fault = check(cfg, insn)
-            if fault == Fault.NONE and insn.opcode == Opcode.VMM:
-                fault = vmm_window_fault(cfg, insn, self.window)
+            fault = self.fault_of(insn)
             if fault != Fault.NONE:
                 break
             executed += 1
@@ -139,6 +244,22 @@ class Golden:
             pc += 1
         return GoldenResult(list(self.gb), list(self.dram), fault, pc, executed,
                             self.pulses, self.saturated, trace)
+
+    # ---- global-buffer element access ----
+
+    def read(self, addr: int, words: int, bits: int, signed: bool = True) -> np.ndarray:
+        n = words * self.cfg.gb_bits // bits
+        return unpack(self.gb[addr: addr + words], bits, self.cfg.gb_bits, n, signed)
+
+    def write(self, addr: int, values: np.ndarray, bits: int) -> None:
+        words = pack(values, bits, self.cfg.gb_bits)
+        self.gb[addr: addr + len(words)] = words
+
+    def _inv_levels(self, insn: Instruction) -> np.ndarray:
+        n = self.cfg.inv.size
+        words = self.dram[insn.dram_addr: insn.dram_addr + _words(n * n, INT16_BITS,
+                                                                   self.cfg.dram_bits)]
+        return unpack(words, INT16_BITS, self.cfg.dram_bits, n * n, signed=True).reshape(n, n)
 
     def execute(self, insn: Instruction) -> list[RowWrite]:
         """Apply one legal instruction's effect on values; return the rows it wrote."""
@@ -151,38 +272,73 @@ class Golden:
             for k in range(insn.count):
                 self.dram[insn.dram_addr + k] = self.gb[insn.gb_addr + k]
         elif op == Opcode.WRITE_START:
-            xbar, rw = self.xbars[insn.xbar], cfg.delta_row_words
-            rows = []
-            for r in range(insn.nrows):
-                words = self.dram[insn.dram_addr + r * rw: insn.dram_addr + (r + 1) * rw]
-                deltas = unpack(words, cfg.write.delta_bits, cfg.dram_bits,
-                                cfg.crossbar.cols, signed=True)
-                w = xbar.program_row(insn.row + r, deltas)
-                self.pulses += w.pulses
-                self.saturated += w.saturated
-                rows.append(w)
-            return rows
+            return self._write_rows(insn)
         elif op == Opcode.WINDOW:
             self.window = (max(1, insn.count), insn.in_stride, insn.out_stride)
         elif op == Opcode.VMM:
             count, in_stride, out_stride = self.window
             for k in range(count):
                 self._vmm(insn, insn.in_addr + k * in_stride, insn.out_addr + k * out_stride)
-        # NOP, SYNC, WRITE_WAIT: no effect on values.
+        elif op == Opcode.VEC:
+            a = self.read(insn.src_a, insn.count, 32)
+            b = self.read(insn.src_b, insn.count, 32)
+            self.write(insn.dst, wrap32(a + b if insn.func == VecFunc.ADD else a - b), 32)
+        elif op == Opcode.SFU:
+            self._sfu(insn)
+        elif op == Opcode.BANK_GATE:
+            self.bank_mask = insn.mask
+        elif op == Opcode.INV_WRITE:
+            try:
+                self.invs[insn.xbar].program_levels(self._inv_levels(insn))
+                self.inv_state[insn.xbar] = "ok"
+            except InvError as exc:
+                self.inv_state[insn.xbar] = str(exc)
+        elif op == Opcode.INV:
+            n = cfg.inv.size
+            b = self.read(insn.in_addr, _words(n, 32, cfg.gb_bits), 32)[:n]
+            x = self.invs[insn.xbar].solve(b.astype(np.float64)).x
+            scaled = np.clip(np.rint(x * 2.0 ** insn.shift), *INT32).astype(np.int64)
+            self.write(insn.out_addr, scaled, 32)
+        # NOP, HALT, SYNC, WRITE_WAIT: no effect on values.
         return []
+
+    def _write_rows(self, insn: Instruction) -> list[RowWrite]:
+        cfg = self.cfg
+        xbar, rw = self.xbars[insn.xbar], cfg.delta_row_words
+        rows = []
+        for r in range(insn.nrows):
+            words = self.dram[insn.dram_addr + r * rw: insn.dram_addr + (r + 1) * rw]
+            deltas = unpack(words, cfg.write.delta_bits, cfg.dram_bits, cfg.crossbar.cols,
+                            signed=True)
+            w = xbar.program_row(insn.row + r, deltas)
+            self.pulses += w.pulses
+            self.saturated += w.saturated
+            rows.append(w)
+        return rows
+
+    def _sfu(self, insn: Instruction) -> None:
+        v = self.read(insn.src, insn.count, 32)
+        func = SfuFunc(insn.func)
+        if func == SfuFunc.RELU:
+            self.write(insn.dst, np.maximum(v, 0), 32)
+        elif func == SfuFunc.REQUANT:
+            self.write(insn.dst, np.clip(_round_shift(v, insn.shift), -128, 127), 8)
+        else:
+            win = v.reshape(-1, insn.window)
+            out = win.max(axis=1) if func == SfuFunc.MAXPOOL else \
+                wrap32(_round_shift(win.sum(axis=1), insn.shift))
+            self.write(insn.dst, out, 32)
 
     def _vmm(self, insn: Instruction, in_addr: int, out_addr: int) -> None:
         cfg = self.cfg
-        words = self.gb[in_addr: in_addr + cfg.input_words]
-        x = unpack(words, cfg.data.act_bits, cfg.gb_bits, cfg.crossbar.rows, signed=True)
+        x = self.read(in_addr, cfg.input_words, cfg.data.act_bits)[:cfg.crossbar.rows]
         y = bit_serial_vmm(self.xbars[insn.xbar], x, cfg)
         if insn.accumulate:
-            old = unpack(self.gb[out_addr: out_addr + cfg.output_words], cfg.data.acc_bits,
-                         cfg.gb_bits, cfg.weights_per_row, signed=True)
-            y = ((old + y + (1 << 31)) % (1 << 32)) - (1 << 31)
-        self.gb[out_addr: out_addr + cfg.output_words] = pack(y, cfg.data.acc_bits, cfg.gb_bits)
+            old = self.read(out_addr, cfg.output_words, cfg.data.acc_bits)
+            y = wrap32(old[:len(y)] + y)
+        self.write(out_addr, y, cfg.data.acc_bits)
 
 
-def run(image: Image) -> GoldenResult:
+def run(image: Image, implemented: Iterable[Opcode] = ALL_OPCODES) -> GoldenResult:
     """Run an image on the golden model."""
-    return Golden(image).run()
+    return Golden(image, implemented).run()

@@ -85,8 +85,24 @@ class InvArray:
         amax = np.abs(a).max()
         if amax == 0:
             raise InvError("the matrix is all zero")
-        self.scale = amax / top
-        levels = np.clip(np.rint(a / self.scale), -top, top)
+        self._set(np.clip(np.rint(a / (amax / top)), -top, top), amax / top)
+
+    def program_levels(self, levels: np.ndarray) -> None:
+        """Program integer conductance levels directly (one level = one matrix unit)."""
+        lv = np.asarray(levels)
+        top = (1 << (self.cfg.inv.conductance_bits - 1)) - 1
+        if lv.shape != (self.n, self.n):
+            raise InvError(f"an INV array holds a {self.n}x{self.n} matrix, got {lv.shape}")
+        if np.abs(lv).max(initial=0) > top:
+            raise InvError(f"levels must lie in -{top}..{top}")
+        if not lv.any():
+            raise InvError("the matrix is all zero")
+        self._set(lv.astype(np.float64), 1.0)
+
+    def _set(self, levels: np.ndarray, scale: float) -> None:
+        """Conductances for ``levels`` (with programming variation), then stability checks."""
+        self.g = None
+        self.scale = scale
         gp, gm = np.maximum(levels, 0), np.maximum(-levels, 0)
         sigma = self.cfg.analog.program_sigma
         if sigma:

@@ -94,8 +94,10 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
         elif op == Opcode.HALT:
             halted_at = wait_until(ex, we_free) + 1
             break
-        else:  # pragma: no cover - the golden model faults on anything else
-            raise AssertionError(f"timing model has no rule for {op.name}")
+        else:
+            raise NotImplementedError(
+                f"timing model: {op.name} has no cycle rule until the RTL implements it; "
+                "run the golden model with implemented=RTL_OPCODES to time a program")
 
     if halted_at is None:  # a fault at FETCH (pc range) or DECODE, then drain writes
         halted_at = wait_until(t + (1 if fault == Fault.IMEM_RANGE else 2), we_free) + 1

@@ -15,7 +15,7 @@ import pytest
 from cocotb_tests import runner
 from firmware import config, regression
 from firmware.image import Image
-from firmware.isa import Fault
+from firmware.isa import RTL_OPCODES, Fault
 from model import checker, golden, timing
 
 SIMS = ["icarus", "verilator"]
@@ -56,7 +56,7 @@ def run_root(tmp_path_factory) -> str:
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_rtl_matches_models(name: str, sim: str, run_root: str) -> None:
     cfg, image = PROGRAMS[name]
-    gold = golden.run(image)
+    gold = golden.run(image, RTL_OPCODES)
     tim = timing.simulate(cfg, gold)
     rtl = _run(name, sim, run_root)
     checks = checker.compare(gold, tim, rtl.counters, rtl.gb, rtl.dram, cfg.gb_bits,

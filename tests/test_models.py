@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from firmware import config, mapper, regression
-from firmware.isa import Fault, Instruction
+from firmware.isa import RTL_OPCODES, Fault, Instruction
 from firmware.packing import pack, unpack
 from model import golden, timing
 from model.crossbar import Crossbar
@@ -120,7 +120,7 @@ def test_golden_slice_pulses_equal_levels_written(tiny: config.Config) -> None:
     (Instruction.make("HALT"), Fault.NONE),
 ])
 def test_golden_decode_faults(tiny: config.Config, insn: Instruction, fault: Fault) -> None:
-    assert golden.check(tiny, insn) == fault
+    assert golden.check(tiny, insn, RTL_OPCODES) == fault
 
 
 def test_timing_slice_by_hand(tiny: config.Config) -> None:

@@ -1,0 +1,174 @@
+"""The golden interpreter on every instruction, against closed-form expectations."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from firmware import assembler, config, regression
+from firmware.image import Image
+from firmware.isa import RTL_OPCODES, Fault
+from firmware.packing import pack, unpack
+from model import golden, reference
+
+
+def _run(cfg: config.Config, text: str, dram: list[int]) -> golden.GoldenResult:
+    return golden.run(Image.build(cfg, assembler.assemble(text), dram))
+
+
+def _ints(res: golden.GoldenResult, cfg: config.Config, addr: int, words: int,
+          bits: int) -> list[int]:
+    return unpack(res.dram[addr: addr + words], bits, cfg.dram_bits,
+                  words * cfg.dram_bits // bits, signed=True).tolist()
+
+
+A = [5, -7, 2**31 - 1, -(2**31), 100, -100, 0, 3]
+B = [1, 9, 1, -1, -300, 250, 7, -3]
+
+
+@pytest.mark.parametrize(("func", "expected"), [
+    ("ADD", [6, 2, -(2**31), 2**31 - 1, -200, 150, 7, 0]),       # wraps like int32
+    ("SUB", [4, -16, 2**31 - 2, -(2**31) + 1, 400, -350, -7, 6]),
+])
+def test_vec(tiny: config.Config, func: str, expected: list[int]) -> None:
+    dram = pack(A, 32, 64) + pack(B, 32, 64)
+    res = _run(tiny, f"""
+        LOAD gb_addr=0, dram_addr=0, count=8
+        VEC func={func}, dst=8, src_a=0, src_b=4, count=4
+        STORE dram_addr=8, gb_addr=8, count=4
+        HALT""", dram)
+    assert res.fault == Fault.NONE
+    assert _ints(res, tiny, 8, 4, 32) == expected
+
+
+def test_sfu_functions(tiny: config.Config) -> None:
+    v = [-5, 7, 300, -300, 129, 127, 6, 2]
+    dram = pack(v, 32, 64)
+    res = _run(tiny, """
+        LOAD gb_addr=0, dram_addr=0, count=4
+        SFU func=RELU, dst=4, src=0, count=4, shift=0, window=1
+        SFU func=REQUANT, dst=8, src=0, count=4, shift=1, window=1
+        SFU func=MAXPOOL, dst=9, src=0, count=4, shift=0, window=2
+        SFU func=AVGPOOL, dst=11, src=0, count=4, shift=2, window=4
+        STORE dram_addr=16, gb_addr=4, count=8
+        HALT""", dram)
+    assert res.fault == Fault.NONE
+    assert _ints(res, tiny, 16, 4, 32) == [0, 7, 300, 0, 129, 127, 6, 2]
+    # (v + 1) >> 1, clipped to INT8: -2, 4, 150->127, -150->-128, 65, 64, 3, 1
+    assert _ints(res, tiny, 20, 1, 8) == [-2, 4, 127, -128, 65, 64, 3, 1]
+    assert _ints(res, tiny, 21, 2, 32) == [7, 300, 129, 6]
+    # sums 2 and 264 over windows of 4, (s + 2) >> 2
+    assert _ints(res, tiny, 23, 1, 32) == [1, 66]
+
+
+@pytest.mark.parametrize("line", [
+    "VEC func=5, dst=0, src_a=0, src_b=0, count=1",
+    "SFU func=9, dst=0, src=0, count=1, shift=0, window=1",
+    "SFU func=REQUANT, dst=0, src=0, count=1, shift=32, window=1",
+    "SFU func=MAXPOOL, dst=0, src=0, count=1, shift=0, window=0",
+    "SFU func=AVGPOOL, dst=0, src=0, count=1, shift=0, window=3",
+    "INV xbar=0, in_addr=0, out_addr=4, shift=40",
+])
+def test_bad_operands_fault(tiny: config.Config, line: str) -> None:
+    res = _run(tiny, f"NOP\n{line}\nHALT", [])
+    assert (res.fault, res.pc, res.executed) == (Fault.BAD_OPERAND, 1, 1)
+
+
+def test_bank_gating(tiny: config.Config) -> None:
+    # tiny banks: 256 B, 256 B, 512 B = words 0-31, 32-63, 64-127.
+    ok = _run(tiny, """
+        BANK_GATE mask=0b101
+        LOAD gb_addr=30, dram_addr=0, count=2
+        LOAD gb_addr=64, dram_addr=0, count=2
+        BANK_GATE mask=0b111
+        LOAD gb_addr=32, dram_addr=0, count=1
+        HALT""", [1, 2])
+    assert ok.fault == Fault.NONE and ok.gb[30:33] == [1, 2, 1]
+    for line in ("LOAD gb_addr=31, dram_addr=0, count=2",      # straddles into bank 1
+                 "STORE dram_addr=0, gb_addr=40, count=1",
+                 "VMM xbar=0, in_addr=32, out_addr=0, accumulate=0"):
+        bad = _run(tiny, f"BANK_GATE mask=0b101\n{line}\nHALT", [1, 2])
+        assert (bad.fault, bad.pc) == (Fault.GATED_BANK, 1), line
+
+
+def _inv_image(cfg: config.Config, levels: np.ndarray, b: np.ndarray, shift: int) -> Image:
+    n = cfg.inv.size
+    b_words = pack(b, 32, cfg.dram_bits)
+    dram = pack(levels.ravel(), 16, cfg.dram_bits) + b_words
+    b_addr, nb = len(dram) - len(b_words), len(b_words)
+    text = f"""
+        INV_WRITE xbar=0, dram_addr=0
+        LOAD gb_addr=0, dram_addr={b_addr}, count={nb}
+        INV xbar=0, in_addr=0, out_addr={nb}, shift={shift}
+        STORE dram_addr={b_addr + nb}, gb_addr={nb}, count={nb}
+        HALT"""
+    assert n == len(b)
+    return Image.build(cfg, assembler.assemble(text), dram)
+
+
+def test_inv_instruction_solves(tiny: config.Config) -> None:
+    n = tiny.inv.size
+    rng = np.random.default_rng(0)
+    m = rng.standard_normal((n, n))
+    a = m @ m.T + n * np.eye(n)
+    levels = np.rint(a / np.abs(a).max() * 127).astype(int)
+    b = rng.integers(-1000, 1000, n)
+    img = _inv_image(tiny, levels, b, shift=16)
+    res = golden.run(img)
+    assert res.fault == Fault.NONE
+    nb = len(pack(b, 32, 64))
+    b_addr = len(pack(levels.ravel(), 16, 64))
+    x = np.array(_ints(res, tiny, b_addr + nb, nb, 32)[:n]) / 2**16
+    x_true = np.linalg.solve(levels, b)
+    assert np.linalg.norm(x - x_true) / np.linalg.norm(x_true) < 2**-5
+    # The ideal reference removes converters and finite gain: exact to the output's LSB.
+    ideal = reference.run(img)
+    xi = np.array(_ints(ideal, tiny, b_addr + nb, nb, 32)[:n]) / 2**16
+    assert np.abs(xi - x_true).max() <= 2**-16
+
+
+@pytest.mark.parametrize(("setup", "fault"), [
+    ("", Fault.UNINITIALIZED),                   # never written
+    ("INV_WRITE xbar=0, dram_addr=0", Fault.INV_UNSTABLE),   # -I: unstable loop
+])
+def test_inv_faults(tiny: config.Config, setup: str, fault: Fault) -> None:
+    n = tiny.inv.size
+    dram = pack((-np.eye(n, dtype=int)).ravel(), 16, 64)
+    res = _run(tiny, f"{setup}\nINV xbar=0, in_addr=0, out_addr=4, shift=0\nHALT", dram)
+    assert res.fault == fault
+
+
+def test_inv_write_faults(tiny: config.Config) -> None:
+    n = tiny.inv.size
+    big = np.eye(n, dtype=int) * 200       # beyond the 8-bit level range
+    res = _run(tiny, "INV_WRITE xbar=0, dram_addr=0\nHALT", pack(big.ravel(), 16, 64))
+    assert res.fault == Fault.BAD_OPERAND
+    res = _run(tiny, "INV_WRITE xbar=1, dram_addr=0\nHALT", [])
+    assert res.fault == Fault.XBAR_RANGE
+    res = _run(tiny, f"INV_WRITE xbar=0, dram_addr={tiny.dram_words - 1}\nHALT", [])
+    assert res.fault == Fault.DRAM_RANGE
+
+
+def test_rtl_subset_faults_on_the_rest(tiny: config.Config) -> None:
+    img = Image.build(tiny, assembler.assemble("BANK_GATE mask=1\nHALT"), [])
+    assert golden.run(img).fault == Fault.NONE
+    assert golden.run(img, RTL_OPCODES).fault == Fault.ILLEGAL_OPCODE
+
+
+def test_reference_reports_analog_error_apart(tiny: config.Config) -> None:
+    rms = {}
+    for sigma in (0.1, 0.7):
+        noisy = dataclasses.replace(tiny, analog=config.AnalogConfig(
+            program_sigma=0.02, read_sigma=sigma, seed=3))
+        img = regression.multi_program(noisy)
+        analog, ideal = golden.run(img), reference.run(img)
+        errors = {e.name: e for e in reference.analog_error(img, analog, ideal)}
+        assert errors["outputs"].differing > 0
+        rms[sigma] = errors["outputs"].rel_rms
+    assert 0 < rms[0.1] < rms[0.7]          # more read noise costs more accuracy
+    # On the ideal tiny config the golden model is itself exact.
+    clean = regression.slice_program(tiny)
+    assert all(e.differing == 0 for e in reference.analog_error(
+        clean, golden.run(clean), reference.run(clean)))
