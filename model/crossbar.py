@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from firmware.config import Config
+from firmware.mapper import weights_to_levels
 from model.write_physics import RowWrite, row_cost
 
 
@@ -34,6 +35,16 @@ class Crossbar:
         self.rng = np.random.default_rng([cfg.analog.seed, index])
         a = cfg.analog
         self.ideal = a.program_sigma == 0 and a.read_sigma == 0
+
+    def set_weights(self, weights: np.ndarray) -> None:
+        """Program an INT8 weight block (``k x n``, ``k <= rows``, ``n <= weights_per_row``)
+        through the offset-binary mapping of :mod:`firmware.mapper` (no write cost)."""
+        self.set_levels(weights_to_levels(weights, self.cfg))
+
+    def vmm(self, x: np.ndarray) -> np.ndarray:
+        """int32 outputs of a bit-serial VMM of INT8 ``x`` (length ``rows``), as the chip
+        computes them (see :func:`bit_serial_vmm`)."""
+        return bit_serial_vmm(self, x, self.cfg)
 
     def set_levels(self, levels: np.ndarray) -> None:
         """Program the whole array at once (no write cost), e.g. to set up a test."""
@@ -84,3 +95,25 @@ class Crossbar:
         cost = row_cost(d, self.cfg)
         return RowWrite(cost.dec_pulses, cost.inc_pulses, cost.pulses, cost.skipped,
                         int((clipped != target).sum()))
+
+
+def bit_serial_vmm(xbar: Crossbar, x: np.ndarray, cfg: Config) -> np.ndarray:
+    """int32 outputs of one VMM, recombined exactly as the RTL shift-and-add does.
+
+    Plane ``b`` of the INT8 inputs (two's complement, LSB first) is read through the ADCs;
+    cell slice ``s`` of weight column ``j`` weighs ``2^(cell_bits*s)``, plane ``b`` weighs
+    ``2^b`` (``-2^7`` for the sign plane), codes weigh ``2^adc_lsb_shift``; the offset of
+    the offset-binary weights is removed with the digitally accumulated ``sum(x)``.
+    """
+    S, cb = cfg.slices_per_weight, cfg.crossbar.cell_bits
+    nb = cfg.data.act_bits
+    xu = np.asarray(x, dtype=np.int64) & ((1 << nb) - 1)
+    planes = (xu[None, :] >> np.arange(nb)[:, None]) & 1
+    codes = xbar.read_planes(planes)                       # nb x cols
+    partial = sum(codes[:, s::S] << (cb * s) for s in range(S)) << cfg.analog.adc_lsb_shift
+    weight = np.array([1 << b for b in range(nb)], dtype=np.int64)
+    weight[-1] = -weight[-1]  # two's complement: the MSB plane weighs -2^(nb-1)
+    acc = weight @ partial
+    xsum = int(weight @ planes.sum(axis=1))
+    y = acc - cfg.weight_offset * xsum
+    return ((y + (1 << 31)) % (1 << 32)) - (1 << 31)  # wrap to int32 as the RTL does

@@ -19,7 +19,7 @@ from firmware.config import Config
 from firmware.image import Image
 from firmware.isa import ALL_OPCODES, Fault, Instruction, Opcode, SfuFunc, VecFunc, decode
 from firmware.packing import pack, unpack
-from model.crossbar import Crossbar
+from model.crossbar import Crossbar, bit_serial_vmm
 from model.inv_array import InvArray, InvError
 from model.write_physics import RowWrite
 
@@ -156,27 +156,6 @@ def gated_words(cfg: Config, mask: int, spans: list[tuple[int, int]]) -> bool:
         if not (mask >> i) & 1 and any(a < hi and lo < a + n for a, n in spans if n):
             return True
     return False
-
-
-def bit_serial_vmm(xbar: Crossbar, x: np.ndarray, cfg: Config) -> np.ndarray:
-    """int32 outputs of one VMM, recombined exactly as the RTL shift-and-add does.
-
-    Plane ``b`` of the INT8 inputs (two's complement, LSB first) is read through the ADCs;
-    cell slice ``s`` of weight column ``j`` weighs ``2^(cell_bits*s)``, plane ``b`` weighs
-    ``2^b`` (``-2^7`` for the sign plane), codes weigh ``2^adc_lsb_shift``; the offset of
-    the offset-binary weights is removed with the digitally accumulated ``sum(x)``.
-    """
-    S, cb = cfg.slices_per_weight, cfg.crossbar.cell_bits
-    nb = cfg.data.act_bits
-    xu = np.asarray(x, dtype=np.int64) & ((1 << nb) - 1)
-    planes = (xu[None, :] >> np.arange(nb)[:, None]) & 1
-    codes = xbar.read_planes(planes)                       # nb x cols
-    partial = sum(codes[:, s::S] << (cb * s) for s in range(S)) << cfg.analog.adc_lsb_shift
-    weight = np.array([1 << b for b in range(nb)], dtype=np.int64)
-    weight[-1] = -weight[-1]  # two's complement: the MSB plane weighs -2^(nb-1)
-    acc = weight @ partial
-    xsum = int(weight @ planes.sum(axis=1))
-    return wrap32(acc - cfg.weight_offset * xsum)
 
 
 def _round_shift(v: np.ndarray, shift: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Benchmark: wall time of one 128x128 crossbar VMM of 8 bit-planes in the analog model.
 
-Times ``golden.bit_serial_vmm`` (8 planes read through the ADCs, shift-and-add, offset
+Times ``Crossbar.vmm`` (8 planes read through the ADCs, shift-and-add, offset
 removal) on the ``aras`` crossbar, ideal and with device variation and read noise, and
 prints the median over many runs. Usage: ``python scripts/bench_crossbar.py``.
 """
@@ -15,7 +15,6 @@ import numpy as np
 
 from firmware import config, mapper
 from model.crossbar import Crossbar
-from model.golden import bit_serial_vmm
 
 RUNS = 2000
 
@@ -29,7 +28,7 @@ def bench(cfg: config.Config, label: str) -> None:
     times = []
     for x in xs:
         t0 = time.perf_counter()
-        bit_serial_vmm(xbar, x, cfg)
+        xbar.vmm(x)
         times.append(time.perf_counter() - t0)
     med = statistics.median(times) * 1e3
     p90 = sorted(times)[int(0.9 * RUNS)] * 1e3

@@ -61,7 +61,7 @@ def test_ideal_vmm_equals_integer_matmul(tiny: config.Config, seed: int) -> None
         x[:] = 127
     xbar = Crossbar(tiny)
     xbar.levels[:] = mapper.weights_to_levels(w, tiny)
-    assert golden.bit_serial_vmm(xbar, x, tiny).tolist() == (x @ w).tolist()
+    assert xbar.vmm(x).tolist() == (x @ w).tolist()
 
 
 def test_adc_clips_at_full_scale(tiny: config.Config) -> None:
@@ -159,7 +159,7 @@ def test_noise_is_seeded_and_deterministic(tiny: config.Config) -> None:
     a, w, x = _programmed(cfg)
     b, _, _ = _programmed(cfg)
     assert (a.conductance == b.conductance).all()
-    ya, yb = golden.bit_serial_vmm(a, x, cfg), golden.bit_serial_vmm(b, x, cfg)
+    ya, yb = a.vmm(x), b.vmm(x)
     assert (ya == yb).all()
     assert (ya != x @ w).any()  # the noise does change results, but not wildly
     assert np.abs(ya - x @ w).max() < 0.25 * np.abs(x @ w).max()
@@ -214,7 +214,7 @@ def test_adc_lsb_shift_rounds_and_rescales(tiny: config.Config) -> None:
     xbar.set_levels(levels)
     assert xbar.read_plane(np.ones(cfg.crossbar.rows, dtype=int))[:3].tolist() == [12, 1, 2]
     a, w, x = _programmed(cfg)
-    err = np.abs(golden.bit_serial_vmm(a, x, cfg) - x @ w)
+    err = np.abs(a.vmm(x) - x @ w)
     # Each code is off by at most half an LSB (2 levels), weighed by slice and plane.
     bound = 2 * sum(4**s for s in range(4)) * sum(2**b for b in range(8))
     assert 0 < err.max() <= bound
@@ -242,3 +242,21 @@ def test_write_cost_of_weight_blocks(tiny: config.Config, aras: config.Config) -
     assert worst.cycles == 768_000 == aras.full_write_cycles
     with pytest.raises(ValueError, match="new levels must lie in 0..3"):
         write_cost(np.zeros((2, 2)), np.full((2, 2), 4), tiny)
+
+
+@pytest.mark.parametrize(("cell_bits", "adc_bits", "delta_bits"), [(1, 5, 2), (2, 6, 4), (4, 8, 8)])
+def test_ideal_vmm_exact_for_every_cell_width(tiny: config.Config, cell_bits: int,
+                                              adc_bits: int, delta_bits: int) -> None:
+    """1, 2 and 4 bits per cell (8, 4 and 2 slices per weight) with ADCs that never clip."""
+    cfg = dataclasses.replace(
+        tiny, crossbar=dataclasses.replace(tiny.crossbar, cell_bits=cell_bits,
+                                           adc_bits=adc_bits),
+        write=dataclasses.replace(tiny.write, delta_bits=delta_bits))
+    cfg.validate()
+    rng = np.random.default_rng(cell_bits)
+    w = rng.integers(-128, 128, size=(cfg.crossbar.rows, cfg.weights_per_row))
+    x = rng.integers(-128, 128, size=cfg.crossbar.rows)
+    xbar = Crossbar(cfg)
+    xbar.set_weights(w)
+    assert xbar.levels.max() <= cfg.cell_levels - 1
+    assert xbar.vmm(x).tolist() == (x @ w).tolist()
