@@ -16,7 +16,8 @@ module harness #(
     parameter ROWS = 16,
     parameter CODE_BITS = 96,
     parameter DELTA_BITS = 64,
-    parameter XBAR_BITS = 16
+    parameter XBAR_BITS = 16,
+    parameter NBANKS = 3
 ) ();
     reg clk = 1'b0;
     always #0.5 clk = ~clk;  // 1 GHz
@@ -44,6 +45,7 @@ module harness #(
     wire [IMEM_AW-1:0] pc;
     wire [63:0] cycles, stall_cycles, write_busy_cycles, overlap_cycles;
     wire [47:0] pulses;
+    wire [64*NBANKS-1:0] bank_active_cycles;
     reg  [GB_AW-1:0] dbg_gb_addr = 0;
     wire [GB_BITS-1:0] dbg_gb_data;
 
@@ -60,6 +62,7 @@ module harness #(
         .halted(halted), .fault(fault), .pc(pc), .cycles(cycles),
         .stall_cycles(stall_cycles), .write_busy_cycles(write_busy_cycles),
         .overlap_cycles(overlap_cycles), .pulses(pulses),
+        .bank_active_cycles(bank_active_cycles),
         .dbg_gb_addr(dbg_gb_addr), .dbg_gb_data(dbg_gb_data)
     );
 

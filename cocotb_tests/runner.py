@@ -68,6 +68,7 @@ def harness_parameters(cfg: Config) -> dict[str, int]:
         "CODE_BITS": cfg.crossbar.cols * cfg.crossbar.adc_bits,
         "DELTA_BITS": cfg.crossbar.cols * cfg.write.delta_bits,
         "XBAR_BITS": 16,
+        "NBANKS": len(cfg.global_buffer.bank_bytes),
     }
 
 

@@ -40,6 +40,9 @@ async def run_image(dut):
         f"{cfg.sim.watchdog_cycles} cycles: the harness or the watchdog is broken")
 
     report = {name: int(getattr(dut, name).value) for name in COUNTERS}
+    banks = int(dut.bank_active_cycles.value)
+    report["bank_active_cycles"] = [(banks >> (64 * i)) & ((1 << 64) - 1)
+                                    for i in range(len(cfg.global_buffer.bank_bytes))]
     report.update(
         fault=int(dut.fault.value),
         pc=int(dut.pc.value),

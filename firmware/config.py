@@ -208,6 +208,16 @@ class Config:
         return sum(self.global_buffer.bank_bytes) // self.global_buffer.word_bytes
 
     @property
+    def bank_bounds(self) -> list[tuple[int, int]]:
+        """``(first word, end word)`` of each global-buffer bank, in config order."""
+        out, start = [], 0
+        for size in self.global_buffer.bank_bytes:
+            words = size // self.global_buffer.word_bytes
+            out.append((start, start + words))
+            start += words
+        return out
+
+    @property
     def dram_bits(self) -> int:
         return self.main_memory.word_bytes * 8
 
@@ -320,6 +330,8 @@ class Config:
                  f"global_buffer.bank_bytes[{i}]",
                  f"expected a positive multiple of word_bytes ({self.global_buffer.word_bytes}),"
                  f" got {b!r}")
+        need(len(banks) <= 32, "global_buffer.bank_bytes",
+             f"at most 32 banks (the BANK_GATE mask is 32 bits), got {len(banks)}")
         need(self.main_memory.size_bytes % self.main_memory.word_bytes == 0,
              "main_memory.size_bytes", "must be a multiple of main_memory.word_bytes")
         need(isinstance(self.main_memory.bandwidth_gbps, (int, float))

@@ -75,8 +75,7 @@ FAULT_TEXT = {
     Fault.GB_RANGE: "global-buffer address out of range",
     Fault.DRAM_RANGE: "main-memory address out of range",
     Fault.XBAR_RANGE: "crossbar index or row out of range",
-    Fault.GATED_BANK: "access to a power-gated global-buffer bank (reserved: bank gating "
-                      "is not in the RTL yet)",
+    Fault.GATED_BANK: "access to a power-gated global-buffer bank",
     Fault.WATCHDOG: "watchdog expired: the program ran longer than sim.watchdog_cycles",
     Fault.UNINITIALIZED: "read of uninitialized state (reserved: not detected yet)",
     Fault.BAD_OPERAND: "a field or operand value is invalid for its instruction",
@@ -190,8 +189,9 @@ _SPECS = [
     InsnSpec(Opcode.BANK_GATE, (
         Field("mask", 32, "bit i = 1 powers bank i; 0 gates it"),
     ), "Set the global-buffer bank power mask (reset: all on). Banks occupy the GB word "
-       "space in config order; an access to a word of a gated bank faults GATED_BANK. "
-       "Gating a bank loses nothing here: contents are kept (retention gating)."),
+       "space in config order; an instruction whose GB operand extent (first to last word, "
+       "all VMM windows included) touches a gated bank faults GATED_BANK. Gating keeps "
+       "contents (retention gating).", rtl=True),
     InsnSpec(Opcode.INV, (
         Field("xbar", XBAR, "INV array index"),
         Field("in_addr", GB_ADDR, "GB word of the right-hand side b (`inv.size` int32)"),

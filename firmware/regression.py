@@ -89,6 +89,50 @@ def multi_program(cfg: Config, seed: int = 2) -> Image:
     return Image.build(cfg, program, dram, regions)
 
 
+def bank_layers_program(cfg: Config, seed: int = 3) -> Image:
+    """Two layers whose operands live in different global-buffer banks, gating the unused
+    banks between layers while the next layer's weights are written in the background."""
+    rng = np.random.default_rng(seed)
+    banks = cfg.bank_bounds
+    if len(banks) < 3 or cfg.n_crossbars < 2:
+        raise ValueError("bank_layers_program needs three banks and two crossbars")
+    w0, w1 = _rand_weights(cfg, rng), _rand_weights(cfg, rng)
+    x0, x1 = _rand_x(cfg, rng), _rand_x(cfg, rng)
+    erased = np.zeros((cfg.crossbar.rows, cfg.crossbar.cols), dtype=np.int64)
+    dram: list[int] = []
+
+    def put(words: list[int]) -> int:
+        dram.extend(words)
+        return len(dram) - len(words)
+
+    a0 = put(pack(x0, cfg.data.act_bits, cfg.dram_bits))
+    a1 = put(pack(x1, cfg.data.act_bits, cfg.dram_bits))
+    d0 = put(row_delta_words(erased, weights_to_levels(w0, cfg), cfg))
+    d1 = put(row_delta_words(erased, weights_to_levels(w1, cfg), cfg))
+    out = put([0] * 2 * cfg.output_words)
+    iw, ow, R = cfg.input_words, cfg.output_words, cfg.crossbar.rows
+    b0, b1, b2 = (lo for lo, _ in banks[:3])
+    everything = (1 << len(banks)) - 1
+    program = [
+        Instruction.make("WRITE_START", xbar=0, dram_addr=d0, row=0, nrows=R),
+        # Layer 0: inputs in bank 0, outputs in bank 1; bank 2 and above gated.
+        Instruction.make("BANK_GATE", mask=0b011),
+        Instruction.make("LOAD", gb_addr=b0, dram_addr=a0, count=iw),
+        Instruction.make("VMM", xbar=0, in_addr=b0, out_addr=b1, accumulate=0),
+        Instruction.make("WRITE_START", xbar=1, dram_addr=d1, row=0, nrows=R),
+        Instruction.make("STORE", dram_addr=out, gb_addr=b1, count=ow),
+        # Layer 1: inputs in bank 2, outputs in bank 1; bank 0 gated.
+        Instruction.make("BANK_GATE", mask=everything & ~0b001),
+        Instruction.make("LOAD", gb_addr=b2, dram_addr=a1, count=iw),
+        Instruction.make("VMM", xbar=1, in_addr=b2, out_addr=b1, accumulate=0),
+        Instruction.make("STORE", dram_addr=out + ow, gb_addr=b1, count=ow),
+        Instruction.make("BANK_GATE", mask=0),
+        Instruction.make("HALT"),
+    ]
+    regions = {"outputs": Region(out, 2 * ow, cfg.data.acc_bits, 2 * cfg.weights_per_row)}
+    return Image.build(cfg, program, dram, regions)
+
+
 def _with_tail(cfg: Config, tail: list[Instruction] | list[int]) -> Image:
     """The slice program with its HALT replaced by ``tail`` (instructions or raw words)."""
     base = slice_program(cfg)
@@ -123,6 +167,9 @@ def fault_programs(cfg: Config) -> dict[str, Image]:
             Instruction.make("WRITE_START", xbar=1, dram_addr=base_deltas(cfg), row=0,
                              nrows=cfg.crossbar.rows),
             (1 << OPCODE_BITS) - 1]),
+        "gated_bank": _with_tail(cfg, [
+            Instruction.make("BANK_GATE", mask=0b110),
+            Instruction.make("STORE", dram_addr=0, gb_addr=0, count=1), halt]),
         # No HALT: the program runs through zero (NOP) words off the end of memory.
         "imem_range": _with_tail(cfg, [Instruction.make("NOP")]),
     }
@@ -131,4 +178,5 @@ def fault_programs(cfg: Config) -> dict[str, Image]:
 PROGRAMS: dict[str, Callable[[Config], Image]] = {
     "slice": slice_program,
     "multi": multi_program,
+    "bank_layers": bank_layers_program,
 }

@@ -15,7 +15,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from amaranth import Cat, Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
@@ -61,6 +61,8 @@ def chip_signature(cfg: Config) -> dict:
         "write_busy_cycles": Out(COUNTER_BITS),
         "overlap_cycles": Out(COUNTER_BITS),
         "pulses": Out(48),
+        "bank_active_cycles": Out(data.ArrayLayout(COUNTER_BITS,
+                                                   len(cfg.global_buffer.bank_bytes))),
         "dbg_gb_addr": In(range(cfg.gb_words)),
         "dbg_gb_data": Out(cfg.gb_bits),
     }
@@ -90,6 +92,7 @@ class Chip(wiring.Component):
 
         ir = Signal(dec.decoded.shape())  # the instruction being executed
         window = Signal(window_layout(), init={"count": 1})
+        bank_mask = Signal(32, init=(1 << 32) - 1)  # reset: every bank powered
         pc = self.pc
         fault = self.fault
 
@@ -98,6 +101,7 @@ class Chip(wiring.Component):
             self.imem_addr.eq(pc),
             dec.insn.eq(self.imem_data),
             dec.window.eq(window),
+            dec.bank_mask.eq(bank_mask),
             gb.dbg_addr.eq(self.dbg_gb_addr),
             self.dbg_gb_data.eq(gb.dbg_data),
         ]
@@ -222,6 +226,9 @@ class Chip(wiring.Component):
                                 window.in_stride.eq(f.in_stride),
                                 window.out_stride.eq(f.out_stride),
                             ]
+                            next_insn()
+                        with m.Case(Opcode.BANK_GATE):
+                            m.d.sync += bank_mask.eq(d.args.BANK_GATE.mask)
                             next_insn()
                         with m.Case(Opcode.VMM):
                             m.d.sync += [
@@ -360,6 +367,9 @@ class Chip(wiring.Component):
             m.d.sync += self.cycles.eq(self.cycles + 1)
             with m.If(stall):
                 m.d.sync += self.stall_cycles.eq(self.stall_cycles + 1)
+            for i, counter in enumerate(self.bank_active_cycles):
+                with m.If(bank_mask[i]):
+                    m.d.sync += counter.eq(counter + 1)
             with m.If(we.busy):
                 m.d.sync += self.write_busy_cycles.eq(self.write_busy_cycles + 1)
                 with m.If(~stall):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth import Module, signed, unsigned
+from amaranth import Cat, Module, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -31,16 +31,22 @@ def window_layout() -> data.StructLayout:
 class InstructionDecoder(wiring.Component):
     """Splits an instruction word into fields and flags the fault it would raise.
 
+    Checks, in the golden model's order: opcode, crossbar index and rows, global-buffer
+    range, main-memory range, gated banks. A GB operand's extent runs from its first to
+    its last word (all VMM windows included).
+
     Members
     -------
     insn : In(128)
         Raw instruction word.
     window : In(window_layout())
         Current VMM window registers (count already forced to at least 1).
+    bank_mask : In(32)
+        Current bank power mask (bit i powers bank i).
     decoded : Out(instruction_layout())
         Field view of ``insn``.
-    fault : Out(Fault)
-        ``Fault.NONE`` or the decode-time fault (illegal opcode, address ranges).
+    fault : Out(8)
+        ``Fault.NONE`` or the decode-time fault.
     """
 
     def __init__(self, cfg: Config):
@@ -48,6 +54,7 @@ class InstructionDecoder(wiring.Component):
         super().__init__({
             "insn": In(INSN_BITS),
             "window": In(window_layout()),
+            "bank_mask": In(32),
             "decoded": Out(instruction_layout()),
             "fault": Out(8),
         })
@@ -58,39 +65,60 @@ class InstructionDecoder(wiring.Component):
         layout = instruction_layout()
         m.d.comb += self.decoded.as_value().eq(self.insn[:layout.size])
         a = self.decoded.args
-        fault = self.fault
+        w = self.window
+
+        xbar_bad = Signal()
+        dram_bad = Signal()
+        spans: list[tuple[Signal, Signal]] = [(Signal(40, name=f"span{i}_start"),
+                                               Signal(40, name=f"span{i}_words"))
+                                              for i in range(2)]
+        legal = Signal()
+
+        def span(i: int, first, words) -> None:
+            m.d.comb += [spans[i][0].eq(first), spans[i][1].eq(words)]
 
         with m.Switch(self.decoded.opcode):
             for spec in SPECS.values():
                 if not spec.rtl:
                     continue
                 with m.Case(spec.opcode):
+                    m.d.comb += legal.eq(1)
                     op = spec.opcode
                     if op in (Opcode.LOAD, Opcode.STORE):
                         f = getattr(a, spec.name)
-                        with m.If(f.gb_addr + f.count > cfg.gb_words):
-                            m.d.comb += fault.eq(Fault.GB_RANGE)
-                        with m.Elif(f.dram_addr + f.count > cfg.dram_words):
-                            m.d.comb += fault.eq(Fault.DRAM_RANGE)
+                        span(0, f.gb_addr, f.count)
+                        m.d.comb += dram_bad.eq(f.dram_addr + f.count > cfg.dram_words)
                     elif op == Opcode.WRITE_START:
                         f = a.WRITE_START
-                        with m.If((f.xbar >= cfg.n_crossbars)
-                                  | (f.row + f.nrows > cfg.crossbar.rows)):
-                            m.d.comb += fault.eq(Fault.XBAR_RANGE)
-                        with m.Elif(f.dram_addr + f.nrows * cfg.delta_row_words
-                                    > cfg.dram_words):
-                            m.d.comb += fault.eq(Fault.DRAM_RANGE)
+                        m.d.comb += [
+                            xbar_bad.eq((f.xbar >= cfg.n_crossbars)
+                                        | (f.row + f.nrows > cfg.crossbar.rows)),
+                            dram_bad.eq(f.dram_addr + f.nrows * cfg.delta_row_words
+                                        > cfg.dram_words),
+                        ]
                     elif op == Opcode.WRITE_WAIT:
-                        with m.If(a.WRITE_WAIT.xbar >= cfg.n_crossbars):
-                            m.d.comb += fault.eq(Fault.XBAR_RANGE)
+                        m.d.comb += xbar_bad.eq(a.WRITE_WAIT.xbar >= cfg.n_crossbars)
                     elif op == Opcode.VMM:
-                        f, w = a.VMM, self.window
-                        last_in = f.in_addr + (w.count - 1) * w.in_stride + cfg.input_words
-                        last_out = f.out_addr + (w.count - 1) * w.out_stride + cfg.output_words
-                        with m.If(f.xbar >= cfg.n_crossbars):
-                            m.d.comb += fault.eq(Fault.XBAR_RANGE)
-                        with m.Elif((last_in > cfg.gb_words) | (last_out > cfg.gb_words)):
-                            m.d.comb += fault.eq(Fault.GB_RANGE)
-            with m.Default():
-                m.d.comb += fault.eq(Fault.ILLEGAL_OPCODE)
+                        f = a.VMM
+                        m.d.comb += xbar_bad.eq(f.xbar >= cfg.n_crossbars)
+                        span(0, f.in_addr, (w.count - 1) * w.in_stride + cfg.input_words)
+                        span(1, f.out_addr, (w.count - 1) * w.out_stride + cfg.output_words)
+
+        gb_bad = Signal()
+        gated = Signal()
+        m.d.comb += gb_bad.eq(Cat(first + words > cfg.gb_words for first, words in spans).any())
+        m.d.comb += gated.eq(Cat(
+            (words != 0) & (first < hi) & (first + words > lo) & ~self.bank_mask[i]
+            for first, words in spans for i, (lo, hi) in enumerate(cfg.bank_bounds)).any())
+
+        with m.If(~legal):
+            m.d.comb += self.fault.eq(Fault.ILLEGAL_OPCODE)
+        with m.Elif(xbar_bad):
+            m.d.comb += self.fault.eq(Fault.XBAR_RANGE)
+        with m.Elif(gb_bad):
+            m.d.comb += self.fault.eq(Fault.GB_RANGE)
+        with m.Elif(dram_bad):
+            m.d.comb += self.fault.eq(Fault.DRAM_RANGE)
+        with m.Elif(gated):
+            m.d.comb += self.fault.eq(Fault.GATED_BANK)
         return m

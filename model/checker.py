@@ -59,6 +59,10 @@ def compare(golden: GoldenResult, timing: TimingResult, rtl_counters: Mapping[st
         if expected is not None:
             checks.append(Check(name, expected, rtl_counters[name],
                                 expected == rtl_counters[name]))
+    if timing.bank_active_cycles:
+        observed = tuple(rtl_counters["bank_active_cycles"])
+        checks.append(Check("bank active cycles", timing.bank_active_cycles, observed,
+                            timing.bank_active_cycles == observed))
     if "model_pulses" in rtl_counters and timing.fault != Fault.WATCHDOG:
         checks.append(Check("analog-model pulses", golden.pulses, rtl_counters["model_pulses"],
                             golden.pulses == rtl_counters["model_pulses"]))

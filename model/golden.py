@@ -87,15 +87,16 @@ def _operand_fault(cfg: Config, insn: Instruction) -> bool:
 
 def gb_spans(cfg: Config, insn: Instruction, window: tuple[int, int, int]
              ) -> list[tuple[int, int]]:
-    """Every ``(first word, words)`` range of the global buffer an instruction touches."""
+    """The ``(first word, words)`` extents of the global buffer an instruction touches
+    (for a VMM, from its first window's first word to its last window's last word)."""
     op = insn.opcode
     inv_words = _words(cfg.inv.size, 32, cfg.gb_bits)
     if op in (Opcode.LOAD, Opcode.STORE):
         return [(insn.gb_addr, insn.count)]
     if op == Opcode.VMM:
         count, si, so = window
-        return [(insn.in_addr + k * si, cfg.input_words) for k in range(count)] + \
-               [(insn.out_addr + k * so, cfg.output_words) for k in range(count)]
+        return [(insn.in_addr, (count - 1) * si + cfg.input_words),
+                (insn.out_addr, (count - 1) * so + cfg.output_words)]
     if op == Opcode.VEC:
         return [(insn.dst, insn.count), (insn.src_a, insn.count), (insn.src_b, insn.count)]
     if op == Opcode.SFU:
@@ -140,19 +141,9 @@ def check(cfg: Config, insn: Instruction, implemented: Iterable[Opcode] = ALL_OP
     return Fault.NONE
 
 
-def bank_bounds(cfg: Config) -> list[tuple[int, int]]:
-    """``(first word, end word)`` of each global-buffer bank, in config order."""
-    out, start = [], 0
-    for size in cfg.global_buffer.bank_bytes:
-        words = size // cfg.global_buffer.word_bytes
-        out.append((start, start + words))
-        start += words
-    return out
-
-
 def gated_words(cfg: Config, mask: int, spans: list[tuple[int, int]]) -> bool:
     """Whether any word of ``spans`` lies in a bank that ``mask`` gates."""
-    for i, (lo, hi) in enumerate(bank_bounds(cfg)):
+    for i, (lo, hi) in enumerate(cfg.bank_bounds):
         if not (mask >> i) & 1 and any(a < hi and lo < a + n for a, n in spans if n):
             return True
     return False

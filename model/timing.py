@@ -29,6 +29,7 @@ class TimingResult:
     write_busy_cycles: int | None
     overlap_cycles: int | None
     pulses: int | None
+    bank_active_cycles: tuple[int, ...] = ()
 
 
 def burst_cycles(cfg: Config, words: int) -> int:
@@ -56,6 +57,7 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
     stall = 0
     pulses = 0
     window_count = 1
+    mask_changes = [(0, -1)]   # (first cycle in effect, bank mask)
     halted_at: int | None = None
     fault = golden.fault
 
@@ -70,9 +72,11 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
         insn = entry.insn
         op = insn.opcode
         ex = t + 2             # FETCH and DECODE, then the first execute cycle
-        if op in (Opcode.NOP, Opcode.WINDOW):
+        if op in (Opcode.NOP, Opcode.WINDOW, Opcode.BANK_GATE):
             if op == Opcode.WINDOW:
                 window_count = max(1, insn.count)
+            if op == Opcode.BANK_GATE:
+                mask_changes.append((ex, insn.mask))  # the register updates after DECODE
             t = ex
         elif op in (Opcode.LOAD, Opcode.STORE):
             t = ex + burst_cycles(cfg, insn.count) if insn.count else ex
@@ -105,4 +109,17 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
     if halted_at >= cfg.sim.watchdog_cycles:
         # The watchdog stops the chip mid-program: only cycles and fault are modelled.
         return TimingResult(cfg.sim.watchdog_cycles, Fault.WATCHDOG, None, None, None, None)
-    return TimingResult(halted_at, fault, stall, we_busy_total, we_busy_total - stall, pulses)
+    return TimingResult(halted_at, fault, stall, we_busy_total, we_busy_total - stall, pulses,
+                        bank_active_cycles(cfg, mask_changes, halted_at))
+
+
+def bank_active_cycles(cfg: Config, changes: list[tuple[int, int]], end: int
+                       ) -> tuple[int, ...]:
+    """Cycles each global-buffer bank was powered in ``[0, end)`` given the mask history."""
+    counts = [0] * len(cfg.global_buffer.bank_bytes)
+    bounds = [c for c, _ in changes[1:]] + [end]
+    for (start, mask), stop in zip(changes, bounds, strict=True):
+        for i in range(len(counts)):
+            if (mask >> i) & 1:
+                counts[i] += max(0, min(stop, end) - start)
+    return tuple(counts)

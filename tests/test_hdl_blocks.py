@@ -142,13 +142,17 @@ def test_decoder_faults_and_fields_match_golden(tiny: config.Config) -> None:
                              accumulate=0),
         ]
     windows = [(1, 0, 0), (3, 40, 2), (200, 1, 0)]
+    masks = [0xFFFFFFFF, 0b101, 0b010, 0]
     dut = InstructionDecoder(tiny)
     seen: list[tuple[int, int, int]] = []
 
+    combos = [(w, mk) for w in windows for mk in masks]
+
     async def tb(ctx):
-        for window in windows:
+        for window, mask in combos:
             ctx.set(dut.window, {"count": window[0], "in_stride": window[1],
                                  "out_stride": window[2]})
+            ctx.set(dut.bank_mask, mask)
             for insn in cases:
                 ctx.set(dut.insn, encode(insn))
                 seen.append((ctx.get(dut.fault), ctx.get(dut.decoded.opcode),
@@ -157,13 +161,14 @@ def test_decoder_faults_and_fields_match_golden(tiny: config.Config) -> None:
     _run(dut, tb)
     faults_seen = set()
     for i, (fault, opcode, value) in enumerate(seen):
-        window, insn = windows[i // len(cases)], cases[i % len(cases)]
-        want = golden.check(tiny, insn, RTL_OPCODES, window)
+        (window, mask), insn = combos[i // len(cases)], cases[i % len(cases)]
+        want = golden.check(tiny, insn, RTL_OPCODES, window,
+                            -1 if mask == 0xFFFFFFFF else mask)
         assert fault == want, (insn, window)
         assert opcode == insn.opcode and value == encode(insn)
         faults_seen.add(Fault(fault))
     assert {Fault.NONE, Fault.ILLEGAL_OPCODE, Fault.GB_RANGE, Fault.DRAM_RANGE,
-            Fault.XBAR_RANGE} <= faults_seen
+            Fault.XBAR_RANGE, Fault.GATED_BANK} <= faults_seen
 
 
 def test_write_engine_rows_match_write_model(tiny: config.Config) -> None:
