@@ -24,6 +24,10 @@ class CrossbarReadResponder:
         self.dut, self.cfg, self.xbars = dut, cfg, xbars
         self.requests = 0
 
+    def reset(self, xbars: list[Crossbar]) -> None:
+        """Answer from fresh crossbar models (a new run) and restart the count."""
+        self.xbars, self.requests = xbars, 0
+
     async def run(self) -> None:
         dut, cfg = self.dut, self.cfg
         rows = cfg.crossbar.rows
@@ -49,6 +53,10 @@ class CrossbarWriteMonitor:
         self.dut, self.cfg, self.xbars = dut, cfg, xbars
         self.rows = 0
         self.pulses = 0
+
+    def reset(self, xbars: list[Crossbar]) -> None:
+        """Program fresh crossbar models (a new run) and restart the counts."""
+        self.xbars, self.rows, self.pulses = xbars, 0, 0
 
     async def run(self) -> None:
         dut, cfg = self.dut, self.cfg

@@ -1,9 +1,11 @@
 // Co-simulation harness: clock, reset, instruction and main memories around the chip.
 //
 // The clock is generated here, not by a Python coroutine, so Python only wakes per
-// analog transaction. Memories are loaded with $readmemh from +imem= and +dram=; when the
-// chip halts the harness copies the global buffer out through the debug port, writes
-// +dram_out= and +gb_out=, and raises `done`. +vcd=FILE dumps waves.
+// analog transaction. Each run starts when the bench raises `start`: the harness loads
+// the memories with $readmemh from +imem= and +dram=, clears the global buffer through
+// the debug port, holds reset for 4 cycles, and when the chip halts copies the buffer out,
+// writes +dram_out= and +gb_out=, and raises `done` until `start` falls. A bench can so
+// run many programs in one simulation. +vcd=FILE dumps waves.
 `timescale 1ns/1ps
 module harness #(
     parameter IMEM_DEPTH = 256,
@@ -22,7 +24,9 @@ module harness #(
     reg clk = 1'b0;
     always #0.5 clk = ~clk;  // 1 GHz
     reg rst = 1'b1;
+    reg start = 1'b0;   // driven by the bench
     reg done = 1'b0;
+    integer runs = 0;
 
     reg [127:0] imem [0:IMEM_DEPTH-1];
     reg [DRAM_BITS-1:0] dram [0:DRAM_WORDS-1];
@@ -48,6 +52,7 @@ module harness #(
     wire [64*NBANKS-1:0] bank_active_cycles;
     reg  [GB_AW-1:0] dbg_gb_addr = 0;
     wire [GB_BITS-1:0] dbg_gb_data;
+    reg  dbg_gb_we = 1'b0;
 
     chip u_chip (
         .clk(clk), .rst(rst),
@@ -63,7 +68,7 @@ module harness #(
         .stall_cycles(stall_cycles), .write_busy_cycles(write_busy_cycles),
         .overlap_cycles(overlap_cycles), .pulses(pulses),
         .bank_active_cycles(bank_active_cycles),
-        .dbg_gb_addr(dbg_gb_addr), .dbg_gb_data(dbg_gb_data)
+        .dbg_gb_addr(dbg_gb_addr), .dbg_gb_data(dbg_gb_data), .dbg_gb_we(dbg_gb_we)
     );
 
     // Synchronous memories: data the cycle after the address.
@@ -79,28 +84,43 @@ module harness #(
     reg [8*1024-1:0] path;
     integer i;
     initial begin
-        for (i = 0; i < IMEM_DEPTH; i = i + 1) imem[i] = 128'd0;
-        for (i = 0; i < DRAM_WORDS; i = i + 1) dram[i] = 0;
-        if ($value$plusargs("imem=%s", path)) $readmemh(path, imem);
-        else begin $display("harness: no +imem= given"); $finish; end
-        if ($value$plusargs("dram=%s", path)) $readmemh(path, dram);
         if ($value$plusargs("vcd=%s", path)) begin
             $dumpfile(path);
             $dumpvars(0, harness);
         end
-        repeat (4) @(negedge clk);
-        rst = 1'b0;
-        wait (halted === 1'b1);
-        // Copy the global buffer out through the synchronous debug port.
-        for (i = 0; i < GB_WORDS; i = i + 1) begin
+        forever begin
+            wait (start === 1'b1);
+            rst = 1'b1;
+            for (i = 0; i < IMEM_DEPTH; i = i + 1) imem[i] = 128'd0;
+            for (i = 0; i < DRAM_WORDS; i = i + 1) dram[i] = 0;
+            if ($value$plusargs("imem=%s", path)) $readmemh(path, imem);
+            else begin $display("harness: no +imem= given"); $finish; end
+            if ($value$plusargs("dram=%s", path)) $readmemh(path, dram);
+            // Clear the global buffer (its contents survive reset) through the debug port.
+            dbg_gb_we = 1'b1;
+            for (i = 0; i < GB_WORDS; i = i + 1) begin
+                @(negedge clk);
+                dbg_gb_addr = i;
+            end
             @(negedge clk);
-            dbg_gb_addr = i;
+            dbg_gb_we = 1'b0;
+            repeat (4) @(negedge clk);
+            rst = 1'b0;
+            wait (halted === 1'b1);
+            // Copy the global buffer out through the synchronous debug port.
+            for (i = 0; i < GB_WORDS; i = i + 1) begin
+                @(negedge clk);
+                dbg_gb_addr = i;
+                @(negedge clk);
+                gb_copy[i] = dbg_gb_data;
+            end
+            if ($value$plusargs("dram_out=%s", path)) $writememh(path, dram);
+            if ($value$plusargs("gb_out=%s", path)) $writememh(path, gb_copy);
             @(negedge clk);
-            gb_copy[i] = dbg_gb_data;
+            runs = runs + 1;
+            done = 1'b1;
+            wait (start === 1'b0);
+            done = 1'b0;
         end
-        if ($value$plusargs("dram_out=%s", path)) $writememh(path, dram);
-        if ($value$plusargs("gb_out=%s", path)) $writememh(path, gb_copy);
-        @(negedge clk);
-        done = 1'b1;
     end
 endmodule

@@ -128,22 +128,42 @@ class RtlRun:
 def run(image: Image, sim: str = "icarus", out_dir: Path | None = None, waves: bool = False,
         build_root: Path | None = None) -> RtlRun:
     """Write ``image`` to ``out_dir``, run it on the RTL and collect the results."""
-    cfg = image.config
-    out_dir = (out_dir or config_dir(cfg, build_root) / "runs" / sim).resolve()
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    image.write(out_dir / "image")
-    # The run directory is self-contained: the exact config travels with the image.
-    cfg_path = out_dir / "config.toml"
+    out_dir = (out_dir or config_dir(image.config, build_root) / "runs" / sim).resolve()
+    return run_batch([image], sim, out_dir, waves, build_root, run_dirs=[out_dir])[0]
+
+
+def run_batch(images: list[Image], sim: str, out_dir: Path, waves: bool = False,
+              build_root: Path | None = None, run_dirs: list[Path] | None = None
+              ) -> list[RtlRun]:
+    """Run several images of one config in a single simulation, one after another.
+
+    Each image gets a run directory (``out_dir/run0000`` ... unless ``run_dirs`` names
+    them) with the image, the config, the memory dumps and ``rtl.json``.
+    """
+    if not images:
+        return []
+    cfg = images[0].config
+    if any(to_toml(i.config) != to_toml(cfg) for i in images):
+        raise ValueError("a batch runs on one build: every image must have the same config")
+    out_dir = out_dir.resolve()
+    run_dirs = [d.resolve() for d in run_dirs] if run_dirs else \
+        [out_dir / f"run{k:04d}" for k in range(len(images))]
+    batch = out_dir / "batch"
+    for d in run_dirs + [batch]:
+        if d.exists():
+            shutil.rmtree(d)
+    (batch / "current").mkdir(parents=True)
+    for image, d in zip(images, run_dirs, strict=True):
+        image.write(d / "image")
+    # The batch is self-contained: the exact config travels with the images.
+    cfg_path = batch / "config.toml"
     cfg_path.write_text(to_toml(cfg))
+    (batch / "runs.json").write_text(json.dumps([str(d) for d in run_dirs]) + "\n")
     runner = build(cfg, sim, waves, build_root)
-    wave = out_dir / "waves.vcd" if waves else None
-    plusargs = [
-        f"+imem={out_dir / 'image' / 'imem.hex'}",
-        f"+dram={out_dir / 'image' / 'dram.hex'}",
-        f"+dram_out={out_dir / 'dram_out.hex'}",
-        f"+gb_out={out_dir / 'gb_out.hex'}",
-    ]
+    wave = run_dirs[0] / "waves.vcd" if waves else None
+    current = batch / "current"
+    plusargs = [f"+imem={current / 'imem.hex'}", f"+dram={current / 'dram.hex'}",
+                f"+dram_out={current / 'dram_out.hex'}", f"+gb_out={current / 'gb_out.hex'}"]
     test_args: list[str] = []
     if wave and sim == "verilator":  # cocotb's Verilator main owns tracing
         test_args = ["--trace-file", str(wave)]
@@ -156,16 +176,19 @@ def run(image: Image, sim: str = "icarus", out_dir: Path | None = None, waves: b
         plusargs=plusargs,
         test_args=test_args,
         waves=bool(wave) and sim == "verilator",
-        extra_env={"PIM_CONFIG": str(cfg_path), "PIM_OUT": str(out_dir),
+        extra_env={"PIM_CONFIG": str(cfg_path), "PIM_BATCH": str(batch),
                    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
                                                                os.environ.get("PYTHONPATH")]))},
-        test_dir=out_dir,
+        test_dir=batch,
     )
     tests, failed = get_results(Path(results))
     if tests == 0 or failed:
         raise RuntimeError(f"co-simulation failed ({failed} of {tests} cocotb tests); see the "
-                           f"log above and {out_dir}")
-    counters = json.loads((out_dir / "rtl.json").read_text())
-    gb = read_hex(out_dir / "gb_out.hex", cfg.gb_bits, cfg.gb_words)
-    dram = read_hex(out_dir / "dram_out.hex", cfg.dram_bits, cfg.dram_words)
-    return RtlRun(counters, gb, dram, out_dir, wave)
+                           f"log above and {batch}")
+    out = []
+    for d in run_dirs:
+        counters = json.loads((d / "rtl.json").read_text())
+        gb = read_hex(d / "gb_out.hex", cfg.gb_bits, cfg.gb_words)
+        dram = read_hex(d / "dram_out.hex", cfg.dram_bits, cfg.dram_words)
+        out.append(RtlRun(counters, gb, dram, d, wave if d == run_dirs[0] else None))
+    return out

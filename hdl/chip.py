@@ -65,6 +65,7 @@ def chip_signature(cfg: Config) -> dict:
                                                    len(cfg.global_buffer.bank_bytes))),
         "dbg_gb_addr": In(range(cfg.gb_words)),
         "dbg_gb_data": Out(cfg.gb_bits),
+        "dbg_gb_we": In(1),
     }
 
 
@@ -103,6 +104,7 @@ class Chip(wiring.Component):
             dec.window.eq(window),
             dec.bank_mask.eq(bank_mask),
             gb.dbg_addr.eq(self.dbg_gb_addr),
+            gb.dbg_we.eq(self.dbg_gb_we),
             self.dbg_gb_data.eq(gb.dbg_data),
         ]
 

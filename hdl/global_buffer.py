@@ -13,7 +13,9 @@ from amaranth.lib.wiring import In, Out
 
 class GlobalBuffer(wiring.Component):
     """Members: ``rd_*`` synchronous read (data the cycle after ``rd_en``); ``wr_*``
-    write; ``dbg_addr``/``dbg_data`` a synchronous read port for dumping after halt."""
+    write; ``dbg_addr``/``dbg_data`` a synchronous read port for the host, and
+    ``dbg_we`` lets the host clear the addressed word (takes the write port; used only
+    while the chip is held in reset)."""
 
     def __init__(self, depth: int, width: int):
         self._depth, self._width = depth, width
@@ -26,6 +28,7 @@ class GlobalBuffer(wiring.Component):
             "wr_data": In(width),
             "dbg_addr": In(range(depth)),
             "dbg_data": Out(width),
+            "dbg_we": In(1),
         })
 
     def elaborate(self, platform) -> Module:
@@ -39,4 +42,6 @@ class GlobalBuffer(wiring.Component):
             wr.en.eq(self.wr_en), wr.addr.eq(self.wr_addr), wr.data.eq(self.wr_data),
             dbg.addr.eq(self.dbg_addr), self.dbg_data.eq(dbg.data),
         ]
+        with m.If(self.dbg_we):
+            m.d.comb += [wr.en.eq(1), wr.addr.eq(self.dbg_addr), wr.data.eq(0)]
         return m
