@@ -1,0 +1,127 @@
+"""Constrained-random programs over the RTL instruction set, seeded and reproducible.
+
+Each program gets a main memory with activation vectors, row deltas of random weight sets
+(from an erased array) and of random level steps (which may saturate cells), and scratch
+space. Instructions are drawn with weights; operands are drawn so that most instructions
+are legal (VMM extents fit the buffer under the current window, weight writes address
+whole delta rows), and a gated bank is usually powered again before it is used. A few
+programs end in a deliberate fault instead of HALT.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from firmware.config import Config
+from firmware.image import Image
+from firmware.isa import OPCODE_BITS, Instruction, encode
+from firmware.mapper import row_delta_words, weights_to_levels
+from firmware.packing import pack
+
+WEIGHTS = {"LOAD": 4, "STORE": 2, "WRITE_START": 3, "WRITE_WAIT": 1, "SYNC": 1, "NOP": 1,
+           "WINDOW": 2, "VMM": 5, "BANK_GATE": 1}
+FAULTS = ("illegal_word", "unimplemented", "gb_range", "dram_range", "xbar_range")
+
+
+def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float = 0.1) -> Image:
+    """One random program for ``cfg``; the same seed gives the same image."""
+    rng = np.random.default_rng([seed, 0x5EED])
+    R, iw, ow = cfg.crossbar.rows, cfg.input_words, cfg.output_words
+    rw = cfg.delta_row_words
+    n_xbar, gbw = cfg.n_crossbars, cfg.gb_words
+    nbanks = len(cfg.global_buffer.bank_bytes)
+    all_on = (1 << nbanks) - 1
+
+    dram: list[int] = []
+    acts = rng.integers(-128, 128, size=8 * R)
+    dram += pack(acts, cfg.data.act_bits, cfg.dram_bits)
+    delta_sets = []
+    erased = np.zeros((R, cfg.crossbar.cols), dtype=np.int64)
+    for _ in range(2):
+        w = rng.integers(-128, 128, size=(R, cfg.weights_per_row))
+        delta_sets.append(len(dram))
+        dram += row_delta_words(erased, weights_to_levels(w, cfg), cfg)
+    steps = rng.integers(-(cfg.cell_levels - 1), cfg.cell_levels, size=(R, cfg.crossbar.cols))
+    delta_sets.append(len(dram))
+    dram += row_delta_words(np.zeros_like(steps), steps, cfg)
+    used = len(dram)
+    scratch, scratch_words = used, 64
+    dram += [0] * scratch_words
+
+    window = (1, 0, 0)
+    mask = all_on
+    program: list[Instruction] = []
+
+    def gb_ok(spans: list[tuple[int, int]]) -> None:
+        """Usually power every bank again before an access would touch a gated one."""
+        nonlocal mask
+        touches = any(n and a < hi and lo < a + n and not (mask >> i) & 1
+                      for a, n in spans for i, (lo, hi) in enumerate(cfg.bank_bounds))
+        if touches and rng.random() < 0.9:
+            program.append(Instruction.make("BANK_GATE", mask=all_on))
+            mask = all_on
+
+    names, probs = list(WEIGHTS), np.array(list(WEIGHTS.values()), dtype=float)
+    for _ in range(int(rng.integers(3, max_len + 1))):
+        op = str(rng.choice(names, p=probs / probs.sum()))
+        if op == "LOAD":
+            n = int(rng.integers(0, 2 * iw + 1))
+            gb = int(rng.integers(0, gbw - n + 1))
+            gb_ok([(gb, n)])
+            program.append(Instruction.make("LOAD", gb_addr=gb,
+                                            dram_addr=int(rng.integers(0, used - n + 1)),
+                                            count=n))
+        elif op == "STORE":
+            n = int(rng.integers(0, 9))
+            gb = int(rng.integers(0, gbw - n + 1))
+            gb_ok([(gb, n)])
+            program.append(Instruction.make("STORE", gb_addr=gb, count=n, dram_addr=scratch
+                                            + int(rng.integers(0, scratch_words - n + 1))))
+        elif op == "WRITE_START":
+            row = int(rng.integers(0, R))
+            nrows = int(rng.integers(1, R - row + 1))
+            base = delta_sets[int(rng.integers(0, len(delta_sets)))]
+            program.append(Instruction.make("WRITE_START", xbar=int(rng.integers(0, n_xbar)),
+                                            dram_addr=base + row * rw, row=row, nrows=nrows))
+        elif op == "WRITE_WAIT":
+            program.append(Instruction.make("WRITE_WAIT", xbar=int(rng.integers(0, n_xbar))))
+        elif op in ("SYNC", "NOP"):
+            program.append(Instruction.make(op))
+        elif op == "WINDOW":
+            count = int(rng.integers(0, 4))
+            si, so = int(rng.integers(0, 2 * iw + 1)), int(rng.integers(0, 2 * ow + 1))
+            window = (max(1, count), si, so)
+            program.append(Instruction.make("WINDOW", count=count, in_stride=si, out_stride=so))
+        elif op == "VMM":
+            count, si, so = window
+            in_ext, out_ext = (count - 1) * si + iw, (count - 1) * so + ow
+            if in_ext > gbw or out_ext > gbw:
+                continue
+            a_in, a_out = int(rng.integers(0, gbw - in_ext + 1)), \
+                int(rng.integers(0, gbw - out_ext + 1))
+            gb_ok([(a_in, in_ext), (a_out, out_ext)])
+            program.append(Instruction.make("VMM", xbar=int(rng.integers(0, n_xbar)),
+                                            in_addr=a_in, out_addr=a_out,
+                                            accumulate=int(rng.integers(0, 2))))
+        elif op == "BANK_GATE":
+            mask = int(rng.integers(0, all_on + 1))
+            program.append(Instruction.make("BANK_GATE", mask=mask))
+
+    words = [encode(i) for i in program]
+    if rng.random() < fault_rate:
+        words.append(_fault_word(cfg, str(rng.choice(FAULTS)), rng))
+    words.append(encode(Instruction.make("HALT")))
+    return Image(cfg, words, dram)
+
+
+def _fault_word(cfg: Config, kind: str, rng: np.random.Generator) -> int:
+    if kind == "illegal_word":
+        return int(rng.integers(0x0E, 1 << OPCODE_BITS))   # no instruction has these opcodes
+    insn = {
+        "unimplemented": Instruction.make("VEC", func=0, dst=0, src_a=0, src_b=0, count=1),
+        "gb_range": Instruction.make("LOAD", gb_addr=cfg.gb_words, dram_addr=0, count=1),
+        "dram_range": Instruction.make("STORE", dram_addr=cfg.dram_words - 1, gb_addr=0,
+                                       count=2),
+        "xbar_range": Instruction.make("WRITE_WAIT", xbar=cfg.n_crossbars),
+    }[kind]
+    return encode(insn)
