@@ -22,6 +22,7 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Python runners", category=UserWarning)
     from cocotb.runner import get_results, get_runner
 
+from cocotb_tests.waves import write_savefile
 from firmware.config import Config, to_toml
 from firmware.image import Image, read_hex
 from hdl import build as hdl_build
@@ -185,6 +186,9 @@ def run_batch(images: list[Image], sim: str, out_dir: Path, waves: bool = False,
     if tests == 0 or failed:
         raise RuntimeError(f"co-simulation failed ({failed} of {tests} cocotb tests); see the "
                            f"log above and {batch}")
+    if wave:
+        states = json.loads((config_dir(cfg, build_root) / "fsm_states.json").read_text())
+        write_savefile(wave, states)
     out = []
     for d in run_dirs:
         counters = json.loads((d / "rtl.json").read_text())

@@ -78,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cycles           {rtl.counters['cycles']}  ({rtl.counters['overlap_cycles']} with a "
           f"weight write overlapping other work)")
     print(f"wall time        {wall:.2f} s (build, if needed, and simulation)")
-    print(f"waves            {rtl.wave if rtl.wave else 'off (make sim WAVES=1)'}")
+    if rtl.wave:
+        print(f"waves            {rtl.wave}")
+        print(f"                 gtkwave {rtl.wave.with_suffix('.gtkw')}   (signals grouped by "
+              "block, states by name)")
+    else:
+        print("waves            off (make sim WAVES=1)")
     print(f"verdict          {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 from pathlib import Path
 
 from amaranth.back import verilog
@@ -16,9 +17,13 @@ TOP = "chip"
 
 
 def generate(cfg: Config, out_dir: Path) -> Path:
-    """Write ``chip.v`` for ``cfg`` into ``out_dir`` unless an identical one is there."""
+    """Write ``chip.v`` (unless an identical one is there) and ``fsm_states.json`` (state
+    names of every state machine, for wave viewers) for ``cfg`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    text = verilog.convert(Chip(cfg), name=TOP, emit_src=False)
+    chip = Chip(cfg)
+    text = verilog.convert(chip, name=TOP, emit_src=False)
+    states = {sig: dict(enc) for sig, enc in chip.fsm_states.items()}
+    (out_dir / "fsm_states.json").write_text(json.dumps(states, indent=2) + "\n")
     path = out_dir / f"{TOP}.v"
     if not path.exists() or hashlib.sha256(path.read_bytes()).digest() != \
             hashlib.sha256(text.encode()).digest():

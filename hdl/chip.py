@@ -77,6 +77,9 @@ class Chip(wiring.Component):
             raise ValueError(f"{cfg.source}: crossbar.bitplane_cycles must be >= 2 for the "
                              "RTL: the analog model answers within that window")
         self._cfg = cfg
+        #: ``{VCD signal path below the chip: {state name: code}}`` of every state machine,
+        #: filled when the chip is elaborated (for wave viewers).
+        self.fsm_states: dict[str, dict[str, int]] = {}
         super().__init__(chip_signature(cfg))
 
     def elaborate(self, platform) -> Module:
@@ -362,6 +365,9 @@ class Chip(wiring.Component):
 
             with m.State("HALTED"):
                 m.d.comb += self.halted.eq(1)
+
+        self.fsm_states["seq_state"] = fsm.encoding
+        we.fsm_states = self.fsm_states  # the write engine adds its own when elaborated
 
         # ---- watchdog and performance counters ----
         running = ~fsm.ongoing("HALTED")

@@ -28,6 +28,8 @@ class WriteEngine(wiring.Component):
 
     def __init__(self, cfg: Config):
         self._cfg = cfg
+        #: Where to record the state encoding at elaboration (shared with the chip's).
+        self.fsm_states: dict[str, dict[str, int]] = {}
         f = {fl.name: fl.width for fl in SPECS[Opcode.WRITE_START].fields}
         c = cfg.crossbar
         super().__init__({
@@ -151,6 +153,7 @@ class WriteEngine(wiring.Component):
                 with m.If(timer == 1):
                     next_row()
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
+        self.fsm_states["write_engine.write_fsm_state"] = fsm.encoding
         return m
 
 
