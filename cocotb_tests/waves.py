@@ -24,6 +24,9 @@ BLOCK_ORDER = ["u_chip", "decoder", "dma_limiter", "gb", "shreg", "accum", "writ
                "write_engine.limiter"]
 
 
+HARNESS_INTERNALS = {"path", "i", "runs"}  # harness bookkeeping, not hardware
+
+
 def _base(name: str) -> str:
     """A VCD signal name without its bit range."""
     return name[:name.rindex("[")] if name.endswith("]") else name
@@ -32,6 +35,8 @@ def _base(name: str) -> str:
 def _block_of(signal: str) -> str | None:
     """The chip block a signal belongs to, or ``None`` for struct views and internals."""
     if "$" in signal or "\\" in signal:
+        return None
+    if _base(signal).rsplit(".", 1)[-1] in HARNESS_INTERNALS:
         return None
     path = signal.split(".")
     if "u_chip" not in path:
