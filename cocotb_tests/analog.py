@@ -1,9 +1,10 @@
 """Reusable cocotb drivers for the chip's analog ports, answered by ``model.crossbar``.
 
 Each wakes once per transaction (a rising ``valid``), never per cycle. The read
-responder computes the ADC codes of the requested bit-plane and drives them half a cycle
-later, well inside the ``bitplane_cycles`` window the RTL counts before sampling; the
-write monitor applies each row's deltas to the crossbar model.
+responder takes a VMM window's INT8 vector, computes the ADC codes of all its bit-planes
+in one batched model call and drives them half a cycle later, well inside the first
+plane's ``bitplane_cycles`` window that the RTL counts before sampling; the write monitor
+applies each row's deltas to the crossbar model.
 """
 
 from __future__ import annotations
@@ -37,12 +38,14 @@ class CrossbarReadResponder:
             if not dut.xbar_req_valid.value:  # a delta-cycle glitch, not a request
                 continue
             xid = int(dut.xbar_req_id.value)
-            plane = int(dut.xbar_req_plane.value)
-            bits = np.array([(plane >> r) & 1 for r in range(rows)])
-            codes = self.xbars[xid].read_plane(bits)
-            word = pack(codes, cfg.crossbar.adc_bits, cfg.crossbar.cols * cfg.crossbar.adc_bits)
+            nb = cfg.data.act_bits
+            acts = unpack([int(dut.xbar_req_acts.value)], nb, rows * nb, rows, signed=False)
+            planes = (acts[None, :] >> np.arange(nb)[:, None]) & 1
+            codes = self.xbars[xid].read_planes(planes)          # planes x cols, plane-major
+            width = nb * cfg.crossbar.cols * cfg.crossbar.adc_bits
+            word = pack(codes.ravel(), cfg.crossbar.adc_bits, width)[0]
             await FallingEdge(dut.clk)
-            dut.xbar_resp_codes.value = word[0]
+            dut.xbar_resp_codes.value = word
             self.requests += 1
 
 

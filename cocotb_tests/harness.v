@@ -19,7 +19,8 @@ module harness #(
     parameter CODE_BITS = 96,
     parameter DELTA_BITS = 64,
     parameter XBAR_BITS = 16,
-    parameter NBANKS = 3
+    parameter NBANKS = 3,
+    parameter ACT_BITS = 8
 ) ();
     reg clk = 1'b0;
     always #0.5 clk = ~clk;  // 1 GHz
@@ -42,6 +43,7 @@ module harness #(
     wire [XBAR_BITS-1:0] xbar_req_id, xbar_wr_id;
     wire [15:0] xbar_wr_row;
     wire [ROWS-1:0] xbar_req_plane;
+    wire [ROWS*ACT_BITS-1:0] xbar_req_acts;
     reg  [CODE_BITS-1:0] xbar_resp_codes = 0;   // driven by the Python crossbar model
     wire [DELTA_BITS-1:0] xbar_wr_deltas;
     wire halted;
@@ -61,7 +63,8 @@ module harness #(
         .dram_wdata(dram_wdata), .dram_rdata(dram_rdata),
         .wdram_en(wdram_en), .wdram_addr(wdram_addr), .wdram_rdata(wdram_rdata),
         .xbar_req_valid(xbar_req_valid), .xbar_req_id(xbar_req_id),
-        .xbar_req_plane(xbar_req_plane), .xbar_resp_codes(xbar_resp_codes),
+        .xbar_req_plane(xbar_req_plane), .xbar_req_acts(xbar_req_acts),
+        .xbar_resp_codes(xbar_resp_codes),
         .xbar_wr_valid(xbar_wr_valid), .xbar_wr_id(xbar_wr_id), .xbar_wr_row(xbar_wr_row),
         .xbar_wr_deltas(xbar_wr_deltas),
         .halted(halted), .fault(fault), .pc(pc), .cycles(cycles),
@@ -88,6 +91,8 @@ module harness #(
             $dumpfile(path);
             $dumpvars(0, harness);
         end
+        // +autostart runs one program without a bench (for timing the simulator alone).
+        if ($test$plusargs("autostart")) start = 1'b1;
         forever begin
             wait (start === 1'b1);
             rst = 1'b1;
@@ -119,6 +124,7 @@ module harness #(
             @(negedge clk);
             runs = runs + 1;
             done = 1'b1;
+            if ($test$plusargs("autostart")) $finish;
             wait (start === 1'b0);
             done = 1'b0;
         end

@@ -3,7 +3,10 @@ shift registers, shift-and-add accumulators and write engine.
 
 Off-chip ports: instruction memory and main memory (synchronous SRAM-style ports, data
 the cycle after the address), the analog crossbar read and write ports that the Python
-models answer, status, performance counters and a debug read port into the buffer.
+models answer (a read is one transaction per VMM window: the INT8 vector goes out with
+plane 0 and the codes of all planes come back within that plane's window; the RTL times
+each plane and samples plane ``b``'s codes at the end of its ``bitplane_cycles``),
+status, performance counters and a debug port into the buffer.
 
 Cycle accounting (mirrored exactly by :mod:`model.timing`): every instruction spends one
 FETCH and one DECODE cycle, then its execute states; ``cycles`` counts every cycle until
@@ -47,8 +50,9 @@ def chip_signature(cfg: Config) -> dict:
         "wdram_rdata": In(cfg.dram_bits),
         "xbar_req_valid": Out(1),
         "xbar_req_id": Out(xb),
+        "xbar_req_acts": Out(c.rows * cfg.data.act_bits),
         "xbar_req_plane": Out(c.rows),
-        "xbar_resp_codes": In(c.cols * c.adc_bits),
+        "xbar_resp_codes": In(cfg.data.act_bits * c.cols * c.adc_bits),
         "xbar_wr_valid": Out(1),
         "xbar_wr_id": Out(xb),
         "xbar_wr_row": Out(16),
@@ -146,8 +150,11 @@ class Chip(wiring.Component):
 
         m.d.comb += [
             self.xbar_req_id.eq(vmm.xbar),
+            self.xbar_req_acts.eq(shreg.acts),
             self.xbar_req_plane.eq(shreg.plane),
-            acc.codes.as_value().eq(self.xbar_resp_codes),
+            # Plane b's codes: the analog side answers all planes of a window at once.
+            acc.codes.as_value().eq(self.xbar_resp_codes.word_select(
+                plane, cfg.crossbar.cols * cfg.crossbar.adc_bits)),
             acc.plane_bits.eq(shreg.plane),
             acc.plane_index.eq(plane),
         ]
@@ -309,7 +316,9 @@ class Chip(wiring.Component):
                     m.next = "VMM_REQ"
 
             with state("VMM_REQ"):  # one bit-plane to the analog array
-                m.d.comb += self.xbar_req_valid.eq(1)
+                # One analog transaction per window: the vector goes out with plane 0;
+                # the RTL still times every plane and samples its codes at its end.
+                m.d.comb += self.xbar_req_valid.eq(plane == 0)
                 m.d.sync += timer.eq(cfg.crossbar.bitplane_cycles - 1)
                 m.next = "VMM_READ"
 

@@ -15,6 +15,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
+from hdl.arith import tree_sum
 
 
 class ShiftAccumulator(wiring.Component):
@@ -41,7 +42,8 @@ class ShiftAccumulator(wiring.Component):
         width = cfg.data.acc_bits
         last = self.plane_index == nb - 1
         xsum = Signal(signed(width))
-        popcount = sum(self.plane_bits[r] for r in range(cfg.crossbar.rows))
+        popcount = Signal(range(cfg.crossbar.rows + 1))
+        m.d.comb += popcount.eq(tree_sum([self.plane_bits[r] for r in range(cfg.crossbar.rows)]))
         with m.If(self.clear):
             m.d.sync += xsum.eq(0)
         with m.Elif(self.valid):
@@ -52,7 +54,7 @@ class ShiftAccumulator(wiring.Component):
                 m.d.sync += xsum.eq(xsum + step)
         for j in range(cfg.weights_per_row):
             acc = Signal(signed(width), name=f"acc{j}")
-            partial = sum(self.codes[j * S + s] << (cb * s) for s in range(S)) \
+            partial = tree_sum([self.codes[j * S + s] << (cb * s) for s in range(S)]) \
                 << cfg.analog.adc_lsb_shift
             step = partial << self.plane_index
             with m.If(self.clear):

@@ -14,7 +14,9 @@ from amaranth.lib.wiring import In, Out
 
 class ActivationShiftRegister(wiring.Component):
     """Members: ``load``/``load_index``/``load_data`` write one word of activations;
-    ``shift`` advances one bit-plane; ``plane`` Out(rows) is the current plane."""
+    ``shift`` advances one bit-plane; ``plane`` Out(rows) is the current plane;
+    ``acts`` Out(rows x act_bits) the register contents (the whole vector before the
+    first shift)."""
 
     def __init__(self, rows: int, act_bits: int, word_bits: int):
         if word_bits % act_bits or rows * act_bits % word_bits:
@@ -27,6 +29,7 @@ class ActivationShiftRegister(wiring.Component):
             "load_data": In(word_bits),
             "shift": In(1),
             "plane": Out(rows),
+            "acts": Out(rows * act_bits),
         })
 
     def elaborate(self, platform) -> Module:
@@ -34,7 +37,8 @@ class ActivationShiftRegister(wiring.Component):
         per_word = self._word_bits // self._act_bits
         acts = [Signal(self._act_bits, name=f"act{r}") for r in range(self._rows)]
         for r, act in enumerate(acts):
-            m.d.comb += self.plane[r].eq(act[0])
+            m.d.comb += [self.plane[r].eq(act[0]),
+                         self.acts.word_select(r, self._act_bits).eq(act)]
             lane = self.load_data.word_select(r % per_word, self._act_bits)
             with m.If(self.load & (self.load_index == r // per_word)):
                 m.d.sync += act.eq(lane)

@@ -17,6 +17,7 @@ from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
 from firmware.isa import SPECS, Opcode
+from hdl.arith import tree_max, tree_sum
 from hdl.rate_limiter import RateLimiter
 
 
@@ -79,10 +80,10 @@ class WriteEngine(wiring.Component):
         dec_terms = [Mux(deltas[c] < 0, -deltas[c], 0) for c in range(cols)]
         inc_terms = [Mux(deltas[c] > 0, deltas[c], 0) for c in range(cols)]
         m.d.comb += [
-            dec_max.eq(_tree_max(dec_terms)),
-            inc_max.eq(_tree_max(inc_terms)),
+            dec_max.eq(tree_max(dec_terms)),
+            inc_max.eq(tree_max(inc_terms)),
         ]
-        row_pulses = sum(dec_terms) + sum(inc_terms)
+        row_pulses = tree_sum(dec_terms + inc_terms)
 
         m.d.comb += [
             limiter.req.eq(0),
@@ -156,16 +157,3 @@ class WriteEngine(wiring.Component):
         self.fsm_states["write_engine.write_fsm_state"] = fsm.encoding
         return m
 
-
-def _tree_max(terms: list):
-    """Balanced maximum of ``terms`` (combinational)."""
-    level = list(terms)
-    while len(level) > 1:
-        nxt = []
-        for i in range(0, len(level) - 1, 2):
-            a, b = level[i], level[i + 1]
-            nxt.append(Mux(a > b, a, b))
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0]
