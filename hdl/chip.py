@@ -182,7 +182,8 @@ class Chip(wiring.Component):
 
         # The watchdog overrides whatever a state decided in the cycle it expires and
         # stops at once.
-        wd_expired = self.cycles == cfg.sim.watchdog_cycles - 1
+        wd_expired = Signal()
+        m.d.comb += wd_expired.eq(self.cycles == cfg.sim.watchdog_cycles - 1)
 
         @contextmanager
         def state(name: str):
