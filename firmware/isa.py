@@ -173,7 +173,9 @@ _SPECS = [
         Field("src_b", GB_ADDR, "GB word of operand b"),
         Field("count", COUNT, "GB words processed"),
     ), "Element-wise int32 `dst = a (op) b` over `count` words, wrapping (ADD, SUB), e.g. "
-       "refinement residuals. Another `func` faults BAD_OPERAND."),
+       "refinement residuals. Streams word by word in increasing order (read a[k], read "
+       "b[k], write dst[k]), so an overlapping `dst` is seen by later words. Another `func` "
+       "faults BAD_OPERAND.", rtl=True),
     InsnSpec(Opcode.SFU, (
         Field("func", 4, "SfuFunc"),
         Field("dst", GB_ADDR, "GB word of the result"),

@@ -19,8 +19,9 @@ from firmware.mapper import row_delta_words, weights_to_levels
 from firmware.packing import pack
 
 WEIGHTS = {"LOAD": 4, "STORE": 2, "WRITE_START": 3, "WRITE_WAIT": 1, "SYNC": 1, "NOP": 1,
-           "WINDOW": 2, "VMM": 5, "BANK_GATE": 1}
-FAULTS = ("illegal_word", "unimplemented", "gb_range", "dram_range", "xbar_range")
+           "WINDOW": 2, "VMM": 5, "BANK_GATE": 1, "VEC": 2}
+FAULTS = ("illegal_word", "unimplemented", "bad_operand", "gb_range", "dram_range",
+          "xbar_range")
 
 
 def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float = 0.1) -> Image:
@@ -103,6 +104,12 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
             program.append(Instruction.make("VMM", xbar=int(rng.integers(0, n_xbar)),
                                             in_addr=a_in, out_addr=a_out,
                                             accumulate=int(rng.integers(0, 2))))
+        elif op == "VEC":
+            n = int(rng.integers(0, 2 * ow + 1))
+            dst, sa, sb = (int(rng.integers(0, gbw - n + 1)) for _ in range(3))
+            gb_ok([(dst, n), (sa, n), (sb, n)])
+            program.append(Instruction.make("VEC", func=int(rng.integers(0, 2)), dst=dst,
+                                            src_a=sa, src_b=sb, count=n))
         elif op == "BANK_GATE":
             mask = int(rng.integers(0, all_on + 1))
             program.append(Instruction.make("BANK_GATE", mask=mask))
@@ -118,7 +125,9 @@ def _fault_word(cfg: Config, kind: str, rng: np.random.Generator) -> int:
     if kind == "illegal_word":
         return int(rng.integers(0x0E, 1 << OPCODE_BITS))   # no instruction has these opcodes
     insn = {
-        "unimplemented": Instruction.make("VEC", func=0, dst=0, src_a=0, src_b=0, count=1),
+        "unimplemented": Instruction.make("SFU", func=0, dst=0, src=0, count=1, shift=0,
+                                          window=1),
+        "bad_operand": Instruction.make("VEC", func=9, dst=0, src_a=0, src_b=0, count=1),
         "gb_range": Instruction.make("LOAD", gb_addr=cfg.gb_words, dram_addr=0, count=1),
         "dram_range": Instruction.make("STORE", dram_addr=cfg.dram_words - 1, gb_addr=0,
                                        count=2),

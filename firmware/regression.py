@@ -133,6 +133,31 @@ def bank_layers_program(cfg: Config, seed: int = 3) -> Image:
     return Image.build(cfg, program, dram, regions)
 
 
+def vec_program(cfg: Config, seed: int = 4) -> Image:
+    """VEC ADD and SUB with int32 wrap-around, a zero count, and destinations that overlap
+    their sources (in place, and shifted by one word so each word reads the previous
+    result)."""
+    rng = np.random.default_rng(seed)
+    lanes = cfg.gb_bits // 32
+    n = 6
+    vals = rng.integers(-(2**31), 2**31, size=3 * n * lanes)
+    vals[:lanes] = 2**31 - 1                 # overflow on the first ADD
+    dram = pack(vals, 32, cfg.dram_bits)
+    a, b, c = 0, n, 2 * n
+    program = [
+        Instruction.make("LOAD", gb_addr=0, dram_addr=0, count=3 * n),
+        Instruction.make("VEC", func=0, dst=3 * n, src_a=a, src_b=b, count=n),
+        Instruction.make("VEC", func=1, dst=4 * n, src_a=a, src_b=c, count=n),
+        Instruction.make("VEC", func=0, dst=a, src_a=a, src_b=b, count=n),          # in place
+        Instruction.make("VEC", func=1, dst=b + 1, src_a=b, src_b=c, count=n - 1),  # chained
+        Instruction.make("VEC", func=0, dst=0, src_a=0, src_b=0, count=0),
+        Instruction.make("STORE", dram_addr=len(dram), gb_addr=0, count=5 * n),
+        Instruction.make("HALT"),
+    ]
+    out = Region(len(dram), 5 * n, 32, 5 * n * lanes)
+    return Image.build(cfg, program, dram + [0] * 5 * n, {"outputs": out})
+
+
 def _with_tail(cfg: Config, tail: list[Instruction] | list[int]) -> Image:
     """The slice program with its HALT replaced by ``tail`` (instructions or raw words)."""
     base = slice_program(cfg)
@@ -151,7 +176,9 @@ def fault_programs(cfg: Config) -> dict[str, Image]:
     return {
         "illegal_opcode": _with_tail(cfg, [(1 << OPCODE_BITS) - 1]),
         "unimplemented_opcode": _with_tail(cfg, [
-            Instruction.make("VEC", func=0, dst=0, src_a=0, src_b=0, count=1), halt]),
+            Instruction.make("SFU", func=0, dst=0, src=0, count=1, shift=0, window=1), halt]),
+        "bad_operand": _with_tail(cfg, [
+            Instruction.make("VEC", func=7, dst=0, src_a=0, src_b=0, count=1), halt]),
         "gb_range": _with_tail(cfg, [
             Instruction.make("LOAD", gb_addr=cfg.gb_words - 1, dram_addr=0, count=2), halt]),
         "dram_range": _with_tail(cfg, [
@@ -179,4 +206,5 @@ PROGRAMS: dict[str, Callable[[Config], Image]] = {
     "slice": slice_program,
     "multi": multi_program,
     "bank_layers": bank_layers_program,
+    "vec": vec_program,
 }

@@ -22,7 +22,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
-from firmware.isa import INSN_BITS, SPECS, Fault, Opcode
+from firmware.isa import INSN_BITS, SPECS, Fault, Opcode, VecFunc
 from hdl.decoder import InstructionDecoder, window_layout
 from hdl.global_buffer import GlobalBuffer
 from hdl.rate_limiter import RateLimiter
@@ -144,6 +144,8 @@ class Chip(wiring.Component):
         plane = Signal(range(cfg.data.act_bits))
         timer = Signal(range(cfg.crossbar.bitplane_cycles + 1))
         is_store = Signal()
+        vec_c = Signal(18)                    # cycle within a VEC: 2 per word, +1
+        vec_a = Signal(cfg.gb_bits)           # word a[k], waiting for b[k]
 
         vmm = ir.args.VMM
         busy_on = lambda x: we.busy & (we.busy_xbar == x)  # noqa: E731 - scoreboard lookup
@@ -240,6 +242,12 @@ class Chip(wiring.Component):
                                 window.out_stride.eq(f.out_stride),
                             ]
                             next_insn()
+                        with m.Case(Opcode.VEC):
+                            m.d.sync += vec_c.eq(0)
+                            with m.If(d.args.VEC.count == 0):
+                                next_insn()
+                            with m.Else():
+                                m.next = "VEC"
                         with m.Case(Opcode.BANK_GATE):
                             m.d.sync += bank_mask.eq(d.args.BANK_GATE.mask)
                             next_insn()
@@ -294,6 +302,30 @@ class Chip(wiring.Component):
                             gb.wr_data.eq(self.dram_rdata),
                         ]
                     with m.If(xfer_done == 1):
+                        next_insn()
+
+            with state("VEC"):
+                # Even cycle 2k: read a[k] and write dst[k-1]; odd cycle 2k+1: read b[k].
+                # The read port is transparent, so a[k] sees dst[k-1] if they coincide.
+                f = ir.args.VEC
+                k = vec_c[1:]
+                m.d.sync += vec_c.eq(vec_c + 1)
+                lanes = cfg.gb_bits // 32
+                result = Cat(*[
+                    Mux(f.func == VecFunc.SUB,
+                        vec_a.word_select(i, 32) - gb.rd_data.word_select(i, 32),
+                        vec_a.word_select(i, 32) + gb.rd_data.word_select(i, 32))[:32]
+                    for i in range(lanes)])
+                with m.If(vec_c[0]):
+                    m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(f.src_b + k)]
+                    m.d.sync += vec_a.eq(gb.rd_data)
+                with m.Else():
+                    with m.If(k < f.count):
+                        m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(f.src_a + k)]
+                    with m.If(k != 0):
+                        m.d.comb += [gb.wr_en.eq(1), gb.wr_addr.eq(f.dst + k - 1),
+                                     gb.wr_data.eq(result)]
+                    with m.If(k == f.count):
                         next_insn()
 
             with state("VMM_WAIT"):  # scoreboard: never read a crossbar being written

@@ -7,7 +7,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
-from firmware.isa import INSN_BITS, OPCODE_BITS, SPECS, Fault, Opcode
+from firmware.isa import INSN_BITS, OPCODE_BITS, SPECS, Fault, Opcode, VecFunc
 
 
 def instruction_layout() -> data.StructLayout:
@@ -31,9 +31,9 @@ def window_layout() -> data.StructLayout:
 class InstructionDecoder(wiring.Component):
     """Splits an instruction word into fields and flags the fault it would raise.
 
-    Checks, in the golden model's order: opcode, crossbar index and rows, global-buffer
-    range, main-memory range, gated banks. A GB operand's extent runs from its first to
-    its last word (all VMM windows included).
+    Checks, in the golden model's order: opcode, operand values, crossbar index and
+    rows, global-buffer range, main-memory range, gated banks. A GB operand's extent runs
+    from its first to its last word (all VMM windows included).
 
     Members
     -------
@@ -69,9 +69,10 @@ class InstructionDecoder(wiring.Component):
 
         xbar_bad = Signal()
         dram_bad = Signal()
+        operand_bad = Signal()
         spans: list[tuple[Signal, Signal]] = [(Signal(40, name=f"span{i}_start"),
                                                Signal(40, name=f"span{i}_words"))
-                                              for i in range(2)]
+                                              for i in range(3)]
         legal = Signal()
 
         def span(i: int, first, words) -> None:
@@ -103,6 +104,12 @@ class InstructionDecoder(wiring.Component):
                         m.d.comb += xbar_bad.eq(f.xbar >= cfg.n_crossbars)
                         span(0, f.in_addr, (w.count - 1) * w.in_stride + cfg.input_words)
                         span(1, f.out_addr, (w.count - 1) * w.out_stride + cfg.output_words)
+                    elif op == Opcode.VEC:
+                        f = a.VEC
+                        m.d.comb += operand_bad.eq(f.func > max(VecFunc))
+                        span(0, f.dst, f.count)
+                        span(1, f.src_a, f.count)
+                        span(2, f.src_b, f.count)
 
         gb_bad = Signal()
         gated = Signal()
@@ -113,6 +120,8 @@ class InstructionDecoder(wiring.Component):
 
         with m.If(~legal):
             m.d.comb += self.fault.eq(Fault.ILLEGAL_OPCODE)
+        with m.Elif(operand_bad):
+            m.d.comb += self.fault.eq(Fault.BAD_OPERAND)
         with m.Elif(xbar_bad):
             m.d.comb += self.fault.eq(Fault.XBAR_RANGE)
         with m.Elif(gb_bad):

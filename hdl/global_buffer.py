@@ -12,10 +12,10 @@ from amaranth.lib.wiring import In, Out
 
 
 class GlobalBuffer(wiring.Component):
-    """Members: ``rd_*`` synchronous read (data the cycle after ``rd_en``); ``wr_*``
-    write; ``dbg_addr``/``dbg_data`` a synchronous read port for the host, and
-    ``dbg_we`` lets the host clear the addressed word (takes the write port; used only
-    while the chip is held in reset)."""
+    """Members: ``rd_*`` synchronous read (data the cycle after ``rd_en``, transparent to
+    a write of the same word in the same cycle); ``wr_*`` write; ``dbg_addr``/``dbg_data``
+    a synchronous read port for the host, and ``dbg_we`` lets the host clear the addressed
+    word (takes the write port; used only while the chip is held in reset)."""
 
     def __init__(self, depth: int, width: int):
         self._depth, self._width = depth, width
@@ -34,8 +34,10 @@ class GlobalBuffer(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         m.submodules.mem = mem = memory.Memory(shape=self._width, depth=self._depth, init=[])
-        rd = mem.read_port()
         wr = mem.write_port()
+        # Transparent: a read in the cycle a word is written returns the new data, so
+        # streaming instructions see their own earlier results (VEC with overlapping dst).
+        rd = mem.read_port(transparent_for=(wr,))
         dbg = mem.read_port()
         m.d.comb += [
             rd.en.eq(self.rd_en), rd.addr.eq(self.rd_addr), self.rd_data.eq(rd.data),

@@ -250,9 +250,11 @@ class Golden:
             for k in range(count):
                 self._vmm(insn, insn.in_addr + k * in_stride, insn.out_addr + k * out_stride)
         elif op == Opcode.VEC:
-            a = self.read(insn.src_a, insn.count, 32)
-            b = self.read(insn.src_b, insn.count, 32)
-            self.write(insn.dst, wrap32(a + b if insn.func == VecFunc.ADD else a - b), 32)
+            for k in range(insn.count):  # word by word: an overlapping dst feeds later words
+                a = self.read(insn.src_a + k, 1, 32)
+                b = self.read(insn.src_b + k, 1, 32)
+                self.write(insn.dst + k, wrap32(a + b if insn.func == VecFunc.ADD else a - b),
+                           32)
         elif op == Opcode.SFU:
             self._sfu(insn)
         elif op == Opcode.BANK_GATE:

@@ -78,6 +78,8 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
             if op == Opcode.BANK_GATE:
                 mask_changes.append((ex, insn.mask))  # the register updates after DECODE
             t = ex
+        elif op == Opcode.VEC:
+            t = ex + (2 * insn.count + 1 if insn.count else 0)  # read a, read b, write
         elif op in (Opcode.LOAD, Opcode.STORE):
             t = ex + burst_cycles(cfg, insn.count) if insn.count else ex
         elif op == Opcode.WRITE_START:
