@@ -187,7 +187,9 @@ _SPECS = [
        "REQUANT `clip((v + 2^(shift-1)) >> shift, -128, 127)` (INT8 out); MAXPOOL, and "
        "AVGPOOL `(sum + 2^(shift-1)) >> shift`, over consecutive windows (int32 out, one per "
        "window; the element count must be a multiple of `window`). Results are packed from "
-       "`dst`, the last word zero-padded. Bad `func`, `shift` or `window` fault BAD_OPERAND."),
+       "`dst`, the last word zero-padded. Bad `func`, `shift` or `window`, or a `dst` inside "
+       "the input past `src` (which would overwrite input not yet read), fault BAD_OPERAND. "
+       "The RTL streams one element per cycle.", rtl=True),
     InsnSpec(Opcode.BANK_GATE, (
         Field("mask", 32, "bit i = 1 powers bank i; 0 gates it"),
     ), "Set the global-buffer bank power mask (reset: all on). Banks occupy the GB word "

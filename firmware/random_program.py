@@ -19,7 +19,7 @@ from firmware.mapper import row_delta_words, weights_to_levels
 from firmware.packing import pack
 
 WEIGHTS = {"LOAD": 4, "STORE": 2, "WRITE_START": 3, "WRITE_WAIT": 1, "SYNC": 1, "NOP": 1,
-           "WINDOW": 2, "VMM": 5, "BANK_GATE": 1, "VEC": 2}
+           "WINDOW": 2, "VMM": 5, "BANK_GATE": 1, "VEC": 2, "SFU": 2}
 FAULTS = ("illegal_word", "unimplemented", "bad_operand", "gb_range", "dram_range",
           "xbar_range")
 
@@ -110,6 +110,19 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
             gb_ok([(dst, n), (sa, n), (sb, n)])
             program.append(Instruction.make("VEC", func=int(rng.integers(0, 2)), dst=dst,
                                             src_a=sa, src_b=sb, count=n))
+        elif op == "SFU":
+            count = int(rng.integers(0, 2 * ow + 1))
+            n = count * (cfg.gb_bits // 32)
+            func = int(rng.integers(0, 4))
+            windows = [w for w in range(1, 9) if n % w == 0] or [1]
+            pool = int(rng.choice(windows)) if func >= 2 else 1
+            src = int(rng.integers(0, gbw - count + 1))
+            # dst never inside (src, src + count): that faults, and the fault is tested apart.
+            dst = int(rng.choice([src, int(rng.integers(0, max(1, src))),
+                                  min(gbw - count, src + count)]))
+            gb_ok([(src, count), (dst, count)])
+            program.append(Instruction.make("SFU", func=func, dst=dst, src=src, count=count,
+                                            shift=int(rng.integers(0, 12)), window=pool))
         elif op == "BANK_GATE":
             mask = int(rng.integers(0, all_on + 1))
             program.append(Instruction.make("BANK_GATE", mask=mask))
@@ -125,8 +138,7 @@ def _fault_word(cfg: Config, kind: str, rng: np.random.Generator) -> int:
     if kind == "illegal_word":
         return int(rng.integers(0x0E, 1 << OPCODE_BITS))   # no instruction has these opcodes
     insn = {
-        "unimplemented": Instruction.make("SFU", func=0, dst=0, src=0, count=1, shift=0,
-                                          window=1),
+        "unimplemented": Instruction.make("INV", xbar=0, in_addr=0, out_addr=0, shift=0),
         "bad_operand": Instruction.make("VEC", func=9, dst=0, src_a=0, src_b=0, count=1),
         "gb_range": Instruction.make("LOAD", gb_addr=cfg.gb_words, dram_addr=0, count=1),
         "dram_range": Instruction.make("STORE", dram_addr=cfg.dram_words - 1, gb_addr=0,

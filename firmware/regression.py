@@ -158,6 +158,39 @@ def vec_program(cfg: Config, seed: int = 4) -> Image:
     return Image.build(cfg, program, dram + [0] * 5 * n, {"outputs": out})
 
 
+def sfu_program(cfg: Config, seed: int = 5) -> Image:
+    """Every SFU function: RELU in place, REQUANT at several shifts (rounding and both
+    clip limits, in place and written behind its source), MAXPOOL and AVGPOOL with windows
+    that cross word boundaries."""
+    rng = np.random.default_rng(seed)
+    lanes = cfg.gb_bits // 32
+    n_words = 6
+    vals = rng.integers(-3000, 3000, size=n_words * lanes)
+    vals[:4] = [-129 * 4, 127 * 4 + 2, 2**31 - 1, -(2**31)]   # clip, round, extremes
+    dram = pack(vals, 32, cfg.dram_bits)
+    W = n_words
+    n = n_words * lanes
+    sfu = Instruction.make
+    program = [
+        sfu("LOAD", gb_addr=0, dram_addr=0, count=W),
+        sfu("LOAD", gb_addr=W, dram_addr=0, count=W),
+        sfu("LOAD", gb_addr=2 * W, dram_addr=0, count=W),
+        sfu("SFU", func=1, dst=3 * W, src=0, count=W, shift=2, window=1),
+        sfu("SFU", func=1, dst=3 * W + 2, src=0, count=W, shift=0, window=1),
+        sfu("SFU", func=2, dst=4 * W, src=0, count=W, shift=0, window=3 if n % 3 == 0 else 1),
+        sfu("SFU", func=3, dst=5 * W, src=0, count=W, shift=2, window=4 if n % 4 == 0 else 1),
+        sfu("SFU", func=2, dst=6 * W, src=0, count=W, shift=0, window=n),
+        sfu("SFU", func=0, dst=0, src=0, count=W, shift=0, window=1),          # RELU in place
+        sfu("SFU", func=1, dst=W, src=W, count=W, shift=5, window=1),          # in place
+        sfu("SFU", func=1, dst=2 * W - 1, src=2 * W, count=W, shift=3, window=1),  # behind
+        sfu("SFU", func=0, dst=0, src=0, count=0, shift=0, window=1),
+        sfu("STORE", dram_addr=len(dram), gb_addr=0, count=7 * W),
+        sfu("HALT"),
+    ]
+    out = Region(len(dram), 7 * W, 32, 7 * W * lanes)
+    return Image.build(cfg, program, dram + [0] * 7 * W, {"outputs": out})
+
+
 def _with_tail(cfg: Config, tail: list[Instruction] | list[int]) -> Image:
     """The slice program with its HALT replaced by ``tail`` (instructions or raw words)."""
     base = slice_program(cfg)
@@ -176,9 +209,11 @@ def fault_programs(cfg: Config) -> dict[str, Image]:
     return {
         "illegal_opcode": _with_tail(cfg, [(1 << OPCODE_BITS) - 1]),
         "unimplemented_opcode": _with_tail(cfg, [
-            Instruction.make("SFU", func=0, dst=0, src=0, count=1, shift=0, window=1), halt]),
+            Instruction.make("INV", xbar=0, in_addr=0, out_addr=0, shift=0), halt]),
         "bad_operand": _with_tail(cfg, [
             Instruction.make("VEC", func=7, dst=0, src_a=0, src_b=0, count=1), halt]),
+        "sfu_overlap": _with_tail(cfg, [
+            Instruction.make("SFU", func=0, dst=1, src=0, count=2, shift=0, window=1), halt]),
         "gb_range": _with_tail(cfg, [
             Instruction.make("LOAD", gb_addr=cfg.gb_words - 1, dram_addr=0, count=2), halt]),
         "dram_range": _with_tail(cfg, [
@@ -207,4 +242,5 @@ PROGRAMS: dict[str, Callable[[Config], Image]] = {
     "multi": multi_program,
     "bank_layers": bank_layers_program,
     "vec": vec_program,
+    "sfu": sfu_program,
 }

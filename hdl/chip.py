@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from amaranth import Cat, Module, Mux, Signal
+from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
-from firmware.isa import INSN_BITS, SPECS, Fault, Opcode, VecFunc
+from firmware.isa import INSN_BITS, SPECS, Fault, Opcode, SfuFunc, VecFunc
 from hdl.decoder import InstructionDecoder, window_layout
 from hdl.global_buffer import GlobalBuffer
 from hdl.rate_limiter import RateLimiter
@@ -146,6 +146,14 @@ class Chip(wiring.Component):
         is_store = Signal()
         vec_c = Signal(18)                    # cycle within a VEC: 2 per word, +1
         vec_a = Signal(cfg.gb_bits)           # word a[k], waiting for b[k]
+        lanes = cfg.gb_bits // 32
+        sfu_e = Signal(COUNTER_BITS // 2)     # element being processed
+        sfu_word = Signal(cfg.gb_bits)        # the input word of the current element
+        sfu_out = Signal(cfg.gb_bits)         # output word being packed
+        sfu_fill = Signal(range(cfg.gb_bits // 8 + 1))
+        sfu_dst = Signal(32)
+        sfu_acc = Signal(signed(48))          # running max or sum of a pooling window
+        sfu_win = Signal(8)                   # elements of the window seen so far
 
         vmm = ir.args.VMM
         busy_on = lambda x: we.busy & (we.busy_xbar == x)  # noqa: E731 - scoreboard lookup
@@ -248,6 +256,14 @@ class Chip(wiring.Component):
                                 next_insn()
                             with m.Else():
                                 m.next = "VEC"
+                        with m.Case(Opcode.SFU):
+                            f = d.args.SFU
+                            m.d.sync += [sfu_e.eq(0), sfu_fill.eq(0), sfu_out.eq(0),
+                                         sfu_win.eq(0), sfu_dst.eq(f.dst)]
+                            with m.If(f.count == 0):
+                                next_insn()
+                            with m.Else():
+                                m.next = "SFU_READ"
                         with m.Case(Opcode.BANK_GATE):
                             m.d.sync += bank_mask.eq(d.args.BANK_GATE.mask)
                             next_insn()
@@ -327,6 +343,61 @@ class Chip(wiring.Component):
                                      gb.wr_data.eq(result)]
                     with m.If(k == f.count):
                         next_insn()
+
+            with state("SFU_READ"):  # fetch the first input word
+                m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(ir.args.SFU.src)]
+                m.next = "SFU_RUN"
+
+            with state("SFU_RUN"):  # one int32 element per cycle
+                f = ir.args.SFU
+                n = f.count * lanes
+                lane = sfu_e[:max(1, (lanes - 1).bit_length())] if lanes > 1 else 0
+                word = Mux(lane == 0, gb.rd_data, sfu_word)
+                with m.If(lane == 0):
+                    m.d.sync += sfu_word.eq(gb.rd_data)
+                with m.If((lane == lanes - 1) & (sfu_e + 1 < n)):  # prefetch the next word
+                    m.d.comb += [gb.rd_en.eq(1),
+                                 gb.rd_addr.eq(f.src + (sfu_e + 1) // lanes)]
+                x = Signal(signed(32))
+                m.d.comb += x.eq(word.word_select(lane, 32))
+                rounding = (Const(1, 33) << f.shift) >> 1  # 2^(shift-1), 0 for shift 0
+                y = Signal(signed(32))
+                emit = Signal()
+                window_end = sfu_win == f.window - 1
+                new_max = Mux((sfu_win == 0) | (x > sfu_acc), x, sfu_acc)
+                new_sum = Mux(sfu_win == 0, x, sfu_acc + x)
+                with m.Switch(f.func):
+                    with m.Case(SfuFunc.RELU):
+                        m.d.comb += [y.eq(Mux(x < 0, 0, x)), emit.eq(1)]
+                    with m.Case(SfuFunc.REQUANT):
+                        q = (x + rounding) >> f.shift
+                        m.d.comb += [y.eq(Mux(q > 127, 127, Mux(q < -128, -128, q))),
+                                     emit.eq(1)]
+                    with m.Case(SfuFunc.MAXPOOL, SfuFunc.AVGPOOL):
+                        is_max = f.func == SfuFunc.MAXPOOL
+                        m.d.sync += [sfu_acc.eq(Mux(is_max, new_max, new_sum)),
+                                     sfu_win.eq(Mux(window_end, 0, sfu_win + 1))]
+                        m.d.comb += [y.eq(Mux(is_max, new_max, (new_sum + rounding) >> f.shift)),
+                                     emit.eq(window_end)]
+                # Pack the output: int8 lanes for REQUANT, int32 otherwise.
+                narrow = f.func == SfuFunc.REQUANT
+                out_lanes = Mux(narrow, cfg.gb_bits // 8, lanes)
+                packed = Signal(cfg.gb_bits)
+                with m.If(narrow):
+                    m.d.comb += packed.eq(sfu_out | (y[:8].as_unsigned() << (sfu_fill * 8)))
+                with m.Else():
+                    m.d.comb += packed.eq(sfu_out | (y.as_unsigned() << (sfu_fill * 32)))
+                last = sfu_e == n - 1
+                m.d.sync += sfu_e.eq(sfu_e + 1)
+                with m.If(emit):
+                    with m.If((sfu_fill == out_lanes - 1) | last):
+                        m.d.comb += [gb.wr_en.eq(1), gb.wr_addr.eq(sfu_dst),
+                                     gb.wr_data.eq(packed)]
+                        m.d.sync += [sfu_out.eq(0), sfu_fill.eq(0), sfu_dst.eq(sfu_dst + 1)]
+                    with m.Else():
+                        m.d.sync += [sfu_out.eq(packed), sfu_fill.eq(sfu_fill + 1)]
+                with m.If(last):
+                    next_insn()
 
             with state("VMM_WAIT"):  # scoreboard: never read a crossbar being written
                 m.d.comb += stall.eq(busy_on(vmm.xbar))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Signal, signed, unsigned
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
-from firmware.isa import INSN_BITS, OPCODE_BITS, SPECS, Fault, Opcode, VecFunc
+from firmware.isa import INSN_BITS, OPCODE_BITS, SPECS, Fault, Opcode, SfuFunc, VecFunc
 
 
 def instruction_layout() -> data.StructLayout:
@@ -104,6 +104,23 @@ class InstructionDecoder(wiring.Component):
                         m.d.comb += xbar_bad.eq(f.xbar >= cfg.n_crossbars)
                         span(0, f.in_addr, (w.count - 1) * w.in_stride + cfg.input_words)
                         span(1, f.out_addr, (w.count - 1) * w.out_stride + cfg.output_words)
+                    elif op == Opcode.SFU:
+                        f = a.SFU
+                        lanes = cfg.gb_bits // 32
+                        n = f.count * lanes
+                        pool = (f.func == SfuFunc.MAXPOOL) | (f.func == SfuFunc.AVGPOOL)
+                        m.d.comb += operand_bad.eq(
+                            (f.func > max(SfuFunc)) | (f.shift > 31)
+                            | ((f.src < f.dst) & (f.dst < f.src + f.count))
+                            | (pool & ((f.window == 0)
+                                       | (n % Mux(f.window == 0, 1, f.window) != 0))))
+                        out_words = Mux(
+                            f.func == SfuFunc.RELU, f.count,
+                            Mux(f.func == SfuFunc.REQUANT, (n * 8 + cfg.gb_bits - 1) // cfg.gb_bits,
+                                ((n // Mux(f.window == 0, 1, f.window)) * 32 + cfg.gb_bits - 1)
+                                // cfg.gb_bits))
+                        span(0, f.src, f.count)
+                        span(1, f.dst, Mux(operand_bad, 0, out_words))
                     elif op == Opcode.VEC:
                         f = a.VEC
                         m.d.comb += operand_bad.eq(f.func > max(VecFunc))

@@ -77,6 +77,8 @@ def _operand_fault(cfg: Config, insn: Instruction) -> bool:
     if op == Opcode.SFU:
         if insn.func not in SfuFunc._value2member_map_ or insn.shift > 31:
             return True
+        if insn.src < insn.dst < insn.src + insn.count:
+            return True  # the output would overwrite input not yet read
         if insn.func in (SfuFunc.MAXPOOL, SfuFunc.AVGPOOL):
             n = insn.count * (cfg.gb_bits // 32)
             return insn.window == 0 or n % insn.window != 0

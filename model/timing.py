@@ -78,6 +78,9 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
             if op == Opcode.BANK_GATE:
                 mask_changes.append((ex, insn.mask))  # the register updates after DECODE
             t = ex
+        elif op == Opcode.SFU:  # one pre-read cycle, then one element per cycle
+            n = insn.count * (cfg.gb_bits // 32)
+            t = ex + (n + 1 if n else 0)
         elif op == Opcode.VEC:
             t = ex + (2 * insn.count + 1 if insn.count else 0)  # read a, read b, write
         elif op in (Opcode.LOAD, Opcode.STORE):

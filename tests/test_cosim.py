@@ -75,6 +75,7 @@ def test_fault_programs_fault_as_named(run_root: str) -> None:
         "xbar_range": Fault.XBAR_RANGE, "vmm_window_range": Fault.GB_RANGE,
         "fault_during_write": Fault.ILLEGAL_OPCODE, "imem_range": Fault.IMEM_RANGE,
         "gated_bank": Fault.GATED_BANK, "bad_operand": Fault.BAD_OPERAND,
+        "sfu_overlap": Fault.BAD_OPERAND,
         "watchdog": Fault.WATCHDOG,
     }
     for name, fault in expected.items():

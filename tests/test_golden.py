@@ -152,7 +152,7 @@ def test_inv_write_faults(tiny: config.Config) -> None:
 
 
 def test_rtl_subset_faults_on_the_rest(tiny: config.Config) -> None:
-    text = "SFU func=RELU, dst=0, src=0, count=1, shift=0, window=1\nHALT"
+    text = "INV_WRITE xbar=0, dram_addr=0\nHALT"
     img = Image.build(tiny, assembler.assemble(text), [])
     assert golden.run(img).fault == Fault.NONE
     assert golden.run(img, RTL_OPCODES).fault == Fault.ILLEGAL_OPCODE
