@@ -191,6 +191,43 @@ def sfu_program(cfg: Config, seed: int = 5) -> Image:
     return Image.build(cfg, program, dram + [0] * 7 * W, {"outputs": out})
 
 
+def single_instruction_programs(cfg: Config) -> dict[str, Image]:
+    """One program per RTL opcode: that instruction alone (on nonzero data where it reads
+    any), followed by HALT and nothing else but a STORE where its result lives only in the
+    global buffer."""
+    rng = np.random.default_rng(7)
+    dram = [int(w) for w in rng.integers(0, 1 << 62, size=64)]
+    R = cfg.crossbar.rows
+    erased = np.zeros((R, cfg.crossbar.cols), dtype=np.int64)
+    levels = weights_to_levels(rng.integers(-128, 128, (R, cfg.weights_per_row)), cfg)
+    deltas = len(dram)
+    dram += row_delta_words(erased, levels, cfg)
+    make = Instruction.make
+    alone = {
+        "NOP": [make("NOP")],
+        "HALT": [],
+        "SYNC": [make("SYNC")],
+        "LOAD": [make("LOAD", gb_addr=3, dram_addr=5, count=7)],
+        "STORE": [make("STORE", dram_addr=9, gb_addr=0, count=4)],
+        "WRITE_START": [make("WRITE_START", xbar=1, dram_addr=deltas, row=0, nrows=R)],
+        "WRITE_WAIT": [make("WRITE_WAIT", xbar=0)],
+        "WINDOW": [make("WINDOW", count=3, in_stride=1, out_stride=2)],
+        "VMM": [make("VMM", xbar=0, in_addr=0, out_addr=8, accumulate=1)],
+        "BANK_GATE": [make("BANK_GATE", mask=0b101)],
+        "VEC": [make("VEC", func=1, dst=0, src_a=0, src_b=1, count=3)],
+        "SFU": [make("SFU", func=1, dst=0, src=0, count=4, shift=3, window=1)],
+    }
+    # Instructions whose result lives only in the global buffer: preload it, then store it.
+    setup = [make("LOAD", gb_addr=0, dram_addr=0, count=16)]
+    keep = [make("STORE", dram_addr=32, gb_addr=0, count=16)]
+    out = {}
+    for name, body in alone.items():
+        reads_gb = name in ("STORE", "VMM", "VEC", "SFU")
+        program = (setup if reads_gb else []) + body + (keep if reads_gb else [])
+        out[name] = Image.build(cfg, program + [make("HALT")], list(dram))
+    return out
+
+
 def _with_tail(cfg: Config, tail: list[Instruction] | list[int]) -> Image:
     """The slice program with its HALT replaced by ``tail`` (instructions or raw words)."""
     base = slice_program(cfg)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from pathlib import Path
 
 import pytest
 
@@ -43,13 +44,27 @@ PROGRAMS = _programs()
 @functools.cache
 def _run(name: str, sim: str, tmp_root: str) -> runner.RtlRun:
     cfg, image = PROGRAMS[name]
-    from pathlib import Path
     return runner.run(image, sim, out_dir=Path(tmp_root) / f"{name}-{sim}")
 
 
 @pytest.fixture(scope="module")
 def run_root(tmp_path_factory) -> str:
     return str(tmp_path_factory.mktemp("cosim"))
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_every_instruction_alone(sim: str, run_root: str) -> None:
+    """Each RTL instruction alone, all in one batched simulation per simulator."""
+    cfg = config.load("tiny")
+    progs = regression.single_instruction_programs(cfg)
+    assert set(progs) == {op.name for op in RTL_OPCODES}
+    runs = runner.run_batch(list(progs.values()), sim, Path(run_root) / f"alone-{sim}")
+    for (name, image), rtl in zip(progs.items(), runs, strict=True):
+        gold = golden.run(image, RTL_OPCODES)
+        checks = checker.compare(gold, timing.simulate(cfg, gold), rtl.counters, rtl.gb,
+                                 rtl.dram, cfg.gb_bits, cfg.dram_bits)
+        assert all(c.ok for c in checks), f"{name} on {sim}:\n{checker.format_table(checks)}"
+        assert gold.fault == Fault.NONE, name
 
 
 @pytest.mark.parametrize("sim", SIMS)
