@@ -22,7 +22,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
-from firmware.isa import INSN_BITS, SPECS, Fault, Opcode, SfuFunc, VecFunc
+from firmware.isa import COUNT, INSN_BITS, SPECS, Fault, Opcode, SfuFunc, VecFunc
 from hdl.decoder import InstructionDecoder, window_layout
 from hdl.global_buffer import GlobalBuffer
 from hdl.rate_limiter import RateLimiter
@@ -134,8 +134,9 @@ class Chip(wiring.Component):
         # ---- DMA and VMM working registers ----
         xfer_src = Signal(32)
         xfer_dst = Signal(32)
-        xfer_left = Signal(17)       # words not yet granted
-        xfer_done = Signal(17)       # words not yet landed
+        max_count = (1 << COUNT) - 1         # the widest count field of the ISA
+        xfer_left = Signal(range(max_count + 1))  # words not yet granted
+        xfer_done = Signal(range(max_count + 1))  # words not yet landed
         pending = Signal()           # a read granted last cycle lands this cycle
         win_left = Signal.like(window.count)
         in_ptr = Signal(32)
@@ -144,10 +145,10 @@ class Chip(wiring.Component):
         plane = Signal(range(cfg.data.act_bits))
         timer = Signal(range(cfg.crossbar.bitplane_cycles + 1))
         is_store = Signal()
-        vec_c = Signal(18)                    # cycle within a VEC: 2 per word, +1
+        vec_c = Signal(range(2 * max_count + 2))   # cycle within a VEC: 2 per word, +1
         vec_a = Signal(cfg.gb_bits)           # word a[k], waiting for b[k]
         lanes = cfg.gb_bits // 32
-        sfu_e = Signal(COUNTER_BITS // 2)     # element being processed
+        sfu_e = Signal(range(max_count * lanes + 1))  # element being processed
         sfu_word = Signal(cfg.gb_bits)        # the input word of the current element
         sfu_out = Signal(cfg.gb_bits)         # output word being packed
         sfu_fill = Signal(range(cfg.gb_bits // 8 + 1))
