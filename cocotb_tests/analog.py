@@ -74,4 +74,3 @@ class CrossbarWriteMonitor:
             deltas = unpack([int(dut.xbar_wr_deltas.value)], bits, cols * bits, cols, signed=True)
             self.pulses += self.xbars[xid].program_row(row, deltas).pulses
             self.rows += 1
-            await FallingEdge(dut.clk)

@@ -15,11 +15,33 @@ def pack(values: Sequence[int] | np.ndarray, bits: int, word_bits: int) -> list[
     """Pack integers (signed or unsigned, each fitting ``bits``) into words, LSB first."""
     if word_bits % bits:
         raise ValueError(f"{bits}-bit elements do not tile a {word_bits}-bit word")
+    vals = np.asarray(values).ravel()
+    if vals.size == 0:
+        return []
+    if bits >= 63 or not np.issubdtype(vals.dtype, np.integer):
+        return _pack_slow(vals, bits, word_bits)
+    v = vals.astype(np.int64)
+    lo, hi = -(1 << (bits - 1)), (1 << bits) - 1
+    bad = np.flatnonzero((v < lo) | (v > hi))
+    if bad.size:
+        raise ValueError(f"element {bad[0]} = {v[bad[0]]} does not fit {bits} bits")
+    per_word = word_bits // bits
+    n_words = -(-v.size // per_word)
+    u = (v & ((1 << bits) - 1)).astype(np.uint64)
+    padded = np.zeros(n_words * per_word, dtype=np.uint64)
+    padded[:u.size] = u
+    # Little-endian bit planes of every element, then whole words as little-endian bytes.
+    planes = ((padded[:, None] >> np.arange(bits, dtype=np.uint64)) & 1).astype(np.uint8)
+    raw = np.packbits(planes.reshape(n_words, word_bits), axis=1, bitorder="little")
+    return [int.from_bytes(row.tobytes(), "little") for row in raw]
+
+
+def _pack_slow(vals: np.ndarray, bits: int, word_bits: int) -> list[int]:
     per_word = word_bits // bits
     mask = (1 << bits) - 1
-    vals = [int(v) for v in np.asarray(values).ravel()]
-    words = [0] * ((len(vals) + per_word - 1) // per_word)
-    for i, v in enumerate(vals):
+    ints = [int(v) for v in vals]
+    words = [0] * ((len(ints) + per_word - 1) // per_word)
+    for i, v in enumerate(ints):
         if not -(1 << (bits - 1)) <= v <= mask:
             raise ValueError(f"element {i} = {v} does not fit {bits} bits")
         words[i // per_word] |= (v & mask) << (bits * (i % per_word))
@@ -28,6 +50,23 @@ def pack(values: Sequence[int] | np.ndarray, bits: int, word_bits: int) -> list[
 
 def unpack(words: Sequence[int], bits: int, word_bits: int, n: int, signed: bool) -> np.ndarray:
     """Inverse of :func:`pack`: the first ``n`` elements as an int64 array."""
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if bits >= 63:
+        return _unpack_slow(words, bits, word_bits, n, signed)
+    per_word = word_bits // bits
+    need = -(-n // per_word)
+    raw = b"".join(int(w).to_bytes(word_bits // 8, "little") for w in list(words)[:need])
+    planes = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little")
+    planes = planes.reshape(-1, bits)[:n].astype(np.int64)
+    out = planes @ (np.int64(1) << np.arange(bits, dtype=np.int64))
+    if signed:
+        out = np.where(out >> (bits - 1), out - (np.int64(1) << bits), out)
+    return out
+
+
+def _unpack_slow(words: Sequence[int], bits: int, word_bits: int, n: int,
+                 signed: bool) -> np.ndarray:
     per_word = word_bits // bits
     mask = (1 << bits) - 1
     out = np.empty(n, dtype=np.int64)
