@@ -2,9 +2,10 @@
 
 Each wakes once per transaction (a rising ``valid``), never per cycle. The read
 responder takes a VMM window's INT8 vector, computes the ADC codes of all its bit-planes
-in one batched model call and drives them half a cycle later, well inside the first
-plane's ``bitplane_cycles`` window that the RTL counts before sampling; the write monitor
-applies each row's deltas to the crossbar model.
+on each crossbar of the APU row the VMM spans (one batched model call per crossbar) and
+drives them half a cycle later, well inside the first plane's ``bitplane_cycles`` window
+that the RTL counts before sampling; the write monitor applies each row's deltas to the
+crossbar model.
 """
 
 from __future__ import annotations
@@ -38,11 +39,15 @@ class CrossbarReadResponder:
             if not dut.xbar_req_valid.value:  # a delta-cycle glitch, not a request
                 continue
             xid = int(dut.xbar_req_id.value)
+            ncols = int(dut.xbar_req_ncols.value)
             nb = cfg.data.act_bits
             acts = unpack([int(dut.xbar_req_acts.value)], nb, rows * nb, rows, signed=False)
             planes = (acts[None, :] >> np.arange(nb)[:, None]) & 1
-            codes = self.xbars[xid].read_planes(planes)          # planes x cols, plane-major
-            width = nb * cfg.crossbar.cols * cfg.crossbar.adc_bits
+            # Crossbar-major, then plane-major: crossbars the VMM does not use read as zero.
+            codes = np.zeros((cfg.apu_cols, nb, cfg.crossbar.cols), dtype=np.int64)
+            for c in range(ncols):
+                codes[c] = self.xbars[xid + c].read_planes(planes)
+            width = cfg.apu_cols * nb * cfg.crossbar.cols * cfg.crossbar.adc_bits
             word = pack(codes.ravel(), cfg.crossbar.adc_bits, width)[0]
             await FallingEdge(dut.clk)
             dut.xbar_resp_codes.value = word

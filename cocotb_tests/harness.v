@@ -44,6 +44,7 @@ module harness #(
     wire [15:0] xbar_wr_row;
     wire [ROWS-1:0] xbar_req_plane;
     wire [ROWS*ACT_BITS-1:0] xbar_req_acts;
+    wire [7:0] xbar_req_ncols;
     reg  [CODE_BITS-1:0] xbar_resp_codes = 0;   // driven by the Python crossbar model
     wire [DELTA_BITS-1:0] xbar_wr_deltas;
     wire halted;
@@ -64,6 +65,7 @@ module harness #(
         .wdram_en(wdram_en), .wdram_addr(wdram_addr), .wdram_rdata(wdram_rdata),
         .xbar_req_valid(xbar_req_valid), .xbar_req_id(xbar_req_id),
         .xbar_req_plane(xbar_req_plane), .xbar_req_acts(xbar_req_acts),
+        .xbar_req_ncols(xbar_req_ncols),
         .xbar_resp_codes(xbar_resp_codes),
         .xbar_wr_valid(xbar_wr_valid), .xbar_wr_id(xbar_wr_id), .xbar_wr_row(xbar_wr_row),
         .xbar_wr_deltas(xbar_wr_deltas),

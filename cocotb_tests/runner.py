@@ -66,7 +66,8 @@ def harness_parameters(cfg: Config) -> dict[str, int]:
         "GB_AW": max(1, (cfg.gb_words - 1).bit_length()),
         "GB_BITS": cfg.gb_bits,
         "ROWS": cfg.crossbar.rows,
-        "CODE_BITS": cfg.data.act_bits * cfg.crossbar.cols * cfg.crossbar.adc_bits,
+        "CODE_BITS": cfg.apu_cols * cfg.data.act_bits * cfg.crossbar.cols
+        * cfg.crossbar.adc_bits,
         "DELTA_BITS": cfg.crossbar.cols * cfg.write.delta_bits,
         "XBAR_BITS": 16,
         "NBANKS": len(cfg.global_buffer.bank_bytes),

@@ -181,6 +181,11 @@ class Config:
         return self.pe.count * self.pe.apu_rows * self.pe.apu_cols
 
     @property
+    def apu_cols(self) -> int:
+        """Crossbars in one APU row: they share the row's activation shift registers."""
+        return self.pe.apu_cols
+
+    @property
     def cell_levels(self) -> int:
         return 1 << self.crossbar.cell_bits
 

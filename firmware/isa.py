@@ -162,10 +162,15 @@ _SPECS = [
         Field("in_addr", GB_ADDR, "GB word of the first input vector (INT8, `rows` values)"),
         Field("out_addr", GB_ADDR, "GB word of the first output vector (int32 per weight column)"),
         Field("accumulate", 1, "1: add to the int32 outputs already there"),
-    ), "Vector-matrix multiply on one crossbar for each window: inputs enter bit-serially "
-       "(LSB first, MSB plane negative) through the shift registers, each plane is read out "
-       "through the ADCs and recombined by shift-and-add across planes and cell slices; "
-       "the offset-binary weight offset is removed digitally.", rtl=True),
+        Field("ncols", 8, "crossbars of the APU row sharing the inputs, from `xbar` "
+                          "(0 is taken as 1)"),
+    ), "Vector-matrix multiply for each window on `ncols` crossbars of one APU row, all "
+       "driven by the same activation shift registers: inputs enter bit-serially (LSB "
+       "first, MSB plane negative), each plane is read out through the ADCs and recombined "
+       "by shift-and-add across planes and cell slices, one accumulator per crossbar; the "
+       "offset-binary weight offset is removed digitally. Crossbar `xbar + c` writes its "
+       "outputs at `out_addr + c * output_words` (plus the window's out stride). The "
+       "crossbars must lie in one APU row.", rtl=True),
     InsnSpec(Opcode.VEC, (
         Field("func", 4, "VecFunc"),
         Field("dst", GB_ADDR, "GB word of the result"),

@@ -98,12 +98,16 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
             in_ext, out_ext = (count - 1) * si + iw, (count - 1) * so + ow
             if in_ext > gbw or out_ext > gbw:
                 continue
+            xbar = int(rng.integers(0, n_xbar))
+            ncols = int(rng.integers(1, cfg.apu_cols - xbar % cfg.apu_cols + 1))
+            out_ext += (ncols - 1) * ow
+            if out_ext > gbw:
+                continue
             a_in, a_out = int(rng.integers(0, gbw - in_ext + 1)), \
                 int(rng.integers(0, gbw - out_ext + 1))
             gb_ok([(a_in, in_ext), (a_out, out_ext)])
-            program.append(Instruction.make("VMM", xbar=int(rng.integers(0, n_xbar)),
-                                            in_addr=a_in, out_addr=a_out,
-                                            accumulate=int(rng.integers(0, 2))))
+            program.append(Instruction.make("VMM", xbar=xbar, in_addr=a_in, out_addr=a_out,
+                                            accumulate=int(rng.integers(0, 2)), ncols=ncols))
         elif op == "VEC":
             n = int(rng.integers(0, 2 * ow + 1))
             dst, sa, sb = (int(rng.integers(0, gbw - n + 1)) for _ in range(3))

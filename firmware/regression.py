@@ -133,6 +133,47 @@ def bank_layers_program(cfg: Config, seed: int = 3) -> Image:
     return Image.build(cfg, program, dram, regions)
 
 
+def apu_row_program(cfg: Config, seed: int = 6) -> Image:
+    """VMMs across a whole APU row sharing one input vector: windows, accumulation, and the
+    scoreboard stalling a row-wide VMM while any crossbar of the row is being written."""
+    rng = np.random.default_rng(seed)
+    cols = cfg.apu_cols
+    if cols < 2:
+        raise ValueError("apu_row_program needs at least two crossbars per APU row")
+    R, iw, ow = cfg.crossbar.rows, cfg.input_words, cfg.output_words
+    erased = np.zeros((R, cfg.crossbar.cols), dtype=np.int64)
+    dram: list[int] = []
+
+    def put(words: list[int]) -> int:
+        dram.extend(words)
+        return len(dram) - len(words)
+
+    xs = put(pack(rng.integers(-128, 128, 2 * R), cfg.data.act_bits, cfg.dram_bits))
+    deltas = [put(row_delta_words(erased, weights_to_levels(
+        rng.integers(-128, 128, (R, cfg.weights_per_row)), cfg), cfg)) for _ in range(cols)]
+    n_out = 3 * cols * ow
+    out = put([0] * n_out)
+    gb_y = 2 * iw
+    program = [Instruction.make("LOAD", gb_addr=0, dram_addr=xs, count=2 * iw)]
+    program += [Instruction.make("WRITE_START", xbar=c, dram_addr=deltas[c], row=0, nrows=R)
+                for c in range(cols - 1)]
+    program += [
+        # The last crossbar is written while the row-wide VMM waits for it.
+        Instruction.make("WRITE_START", xbar=cols - 1, dram_addr=deltas[-1], row=0, nrows=R),
+        Instruction.make("WINDOW", count=2, in_stride=iw, out_stride=cols * ow),
+        Instruction.make("VMM", xbar=0, in_addr=0, out_addr=gb_y, accumulate=0, ncols=cols),
+        Instruction.make("WINDOW", count=1, in_stride=0, out_stride=0),
+        Instruction.make("VMM", xbar=0, in_addr=iw, out_addr=gb_y + 2 * cols * ow,
+                         accumulate=0, ncols=cols),
+        Instruction.make("VMM", xbar=1, in_addr=0, out_addr=gb_y + 2 * cols * ow + ow,
+                         accumulate=1, ncols=cols - 1),
+        Instruction.make("STORE", dram_addr=out, gb_addr=gb_y, count=n_out),
+        Instruction.make("HALT"),
+    ]
+    regions = {"outputs": Region(out, n_out, cfg.data.acc_bits, 3 * cols * cfg.weights_per_row)}
+    return Image.build(cfg, program, dram, regions)
+
+
 def vec_program(cfg: Config, seed: int = 4) -> Image:
     """VEC ADD and SUB with int32 wrap-around, a zero count, and destinations that overlap
     their sources (in place, and shifted by one word so each word reads the previous
@@ -212,7 +253,7 @@ def single_instruction_programs(cfg: Config) -> dict[str, Image]:
         "WRITE_START": [make("WRITE_START", xbar=1, dram_addr=deltas, row=0, nrows=R)],
         "WRITE_WAIT": [make("WRITE_WAIT", xbar=0)],
         "WINDOW": [make("WINDOW", count=3, in_stride=1, out_stride=2)],
-        "VMM": [make("VMM", xbar=0, in_addr=0, out_addr=8, accumulate=1)],
+        "VMM": [make("VMM", xbar=0, in_addr=0, out_addr=8, accumulate=1, ncols=cfg.apu_cols)],
         "BANK_GATE": [make("BANK_GATE", mask=0b101)],
         "VEC": [make("VEC", func=1, dst=0, src_a=0, src_b=1, count=3)],
         "SFU": [make("SFU", func=1, dst=0, src=0, count=4, shift=3, window=1)],
@@ -249,6 +290,9 @@ def fault_programs(cfg: Config) -> dict[str, Image]:
             Instruction.make("INV", xbar=0, in_addr=0, out_addr=0, shift=0), halt]),
         "bad_operand": _with_tail(cfg, [
             Instruction.make("VEC", func=7, dst=0, src_a=0, src_b=0, count=1), halt]),
+        "vmm_outside_apu_row": _with_tail(cfg, [
+            Instruction.make("VMM", xbar=1, in_addr=0, out_addr=0, accumulate=0,
+                             ncols=cfg.apu_cols), halt]),
         "sfu_overlap": _with_tail(cfg, [
             Instruction.make("SFU", func=0, dst=1, src=0, count=2, shift=0, window=1), halt]),
         "gb_range": _with_tail(cfg, [
@@ -279,5 +323,6 @@ PROGRAMS: dict[str, Callable[[Config], Image]] = {
     "multi": multi_program,
     "bank_layers": bank_layers_program,
     "vec": vec_program,
+    "apu_row": apu_row_program,
     "sfu": sfu_program,
 }

@@ -52,7 +52,8 @@ def chip_signature(cfg: Config) -> dict:
         "xbar_req_id": Out(xb),
         "xbar_req_acts": Out(c.rows * cfg.data.act_bits),
         "xbar_req_plane": Out(c.rows),
-        "xbar_resp_codes": In(cfg.data.act_bits * c.cols * c.adc_bits),
+        "xbar_req_ncols": Out(8),
+        "xbar_resp_codes": In(cfg.apu_cols * cfg.data.act_bits * c.cols * c.adc_bits),
         "xbar_wr_valid": Out(1),
         "xbar_wr_id": Out(xb),
         "xbar_wr_row": Out(16),
@@ -95,7 +96,11 @@ class Chip(wiring.Component):
                                                          cfg.main_memory.word_bytes)
         m.submodules.shreg = shreg = ActivationShiftRegister(
             cfg.crossbar.rows, cfg.data.act_bits, cfg.gb_bits)
-        m.submodules.accum = acc = ShiftAccumulator(cfg)
+        # One accumulator per crossbar of an APU row; the row shares the shift registers.
+        accs = []
+        for col in range(cfg.apu_cols):
+            accs.append(ShiftAccumulator(cfg))
+            m.submodules[f"accum{col}"] = accs[-1]
         m.submodules.write_engine = we = WriteEngine(cfg)
 
         ir = Signal(dec.decoded.shape())  # the instruction being executed
@@ -141,7 +146,7 @@ class Chip(wiring.Component):
         win_left = Signal.like(window.count)
         in_ptr = Signal(32)
         out_ptr = Signal(32)
-        word_idx = Signal(range(max(cfg.input_words, cfg.output_words) + 2))
+        word_idx = Signal(range(max(cfg.input_words, cfg.apu_cols * cfg.output_words) + 2))
         plane = Signal(range(cfg.data.act_bits))
         timer = Signal(range(cfg.crossbar.bitplane_cycles + 1))
         is_store = Signal()
@@ -157,22 +162,33 @@ class Chip(wiring.Component):
         sfu_win = Signal(8)                   # elements of the window seen so far
 
         vmm = ir.args.VMM
+        vmm_cols = Mux(vmm.ncols == 0, 1, vmm.ncols)
+        vmm_out_words = vmm_cols * cfg.output_words
         busy_on = lambda x: we.busy & (we.busy_xbar == x)  # noqa: E731 - scoreboard lookup
+        # Scoreboard for a VMM: is any crossbar of its APU-row span being written?
+        vmm_blocked = (we.busy & (we.busy_xbar >= vmm.xbar)
+                       & (we.busy_xbar < vmm.xbar + vmm_cols))
 
         m.d.comb += [
             self.xbar_req_id.eq(vmm.xbar),
+            self.xbar_req_ncols.eq(vmm_cols),
             self.xbar_req_acts.eq(shreg.acts),
             self.xbar_req_plane.eq(shreg.plane),
-            # Plane b's codes: the analog side answers all planes of a window at once.
-            acc.codes.as_value().eq(self.xbar_resp_codes.word_select(
-                plane, cfg.crossbar.cols * cfg.crossbar.adc_bits)),
-            acc.plane_bits.eq(shreg.plane),
-            acc.plane_index.eq(plane),
         ]
-        # Output words: the int32 results packed little-end first.
+        plane_codes = cfg.crossbar.cols * cfg.crossbar.adc_bits
+        for col, acc in enumerate(accs):
+            m.d.comb += [
+                # Plane b's codes of crossbar col: the analog side answers all planes of
+                # all the row's crossbars in one transaction per window.
+                acc.codes.as_value().eq(self.xbar_resp_codes.word_select(
+                    col * cfg.data.act_bits + plane, plane_codes)),
+                acc.plane_bits.eq(shreg.plane),
+                acc.plane_index.eq(plane),
+            ]
+        # Output words: crossbar by crossbar, the int32 results packed little-end first.
         per_word = cfg.gb_bits // cfg.data.acc_bits
         out_words = [Cat(*[acc.result[w * per_word + i] for i in range(per_word)])
-                     for w in range(cfg.output_words)]
+                     for acc in accs for w in range(cfg.output_words)]
         out_word = Signal(cfg.gb_bits)
         with m.Switch(word_idx):
             for w, value in enumerate(out_words):
@@ -401,13 +417,13 @@ class Chip(wiring.Component):
                     next_insn()
 
             with state("VMM_WAIT"):  # scoreboard: never read a crossbar being written
-                m.d.comb += stall.eq(busy_on(vmm.xbar))
-                with m.If(~busy_on(vmm.xbar)):
+                m.d.comb += stall.eq(vmm_blocked)
+                with m.If(~vmm_blocked):
                     m.d.sync += word_idx.eq(0)
                     m.next = "VMM_LOAD"
 
             with state("VMM_LOAD"):  # input vector into the shift registers
-                m.d.comb += acc.clear.eq(word_idx == 0)
+                m.d.comb += [acc.clear.eq(word_idx == 0) for acc in accs]
                 with m.If(word_idx < cfg.input_words):
                     m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(in_ptr + word_idx)]
                 with m.If(word_idx != 0):
@@ -430,7 +446,8 @@ class Chip(wiring.Component):
             with state("VMM_READ"):  # the RTL counts the analog latency itself
                 m.d.sync += timer.eq(timer - 1)
                 with m.If(timer == 1):
-                    m.d.comb += [acc.valid.eq(1), shreg.shift.eq(1)]
+                    m.d.comb += [acc.valid.eq(1) for acc in accs]
+                    m.d.comb += shreg.shift.eq(1)
                     m.d.sync += plane.eq(plane + 1)
                     with m.If(plane == cfg.data.act_bits - 1):
                         m.d.sync += word_idx.eq(0)
@@ -442,7 +459,7 @@ class Chip(wiring.Component):
                 # Plain: one output word per cycle. Accumulate: read the old word, add
                 # the new one a cycle later (one extra cycle).
                 with m.If(vmm.accumulate):
-                    with m.If(word_idx < cfg.output_words):
+                    with m.If(word_idx < vmm_out_words):
                         m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(out_ptr + word_idx)]
                     with m.If(word_idx != 0):
                         prev = Signal(cfg.gb_bits)
@@ -464,8 +481,8 @@ class Chip(wiring.Component):
                         gb.wr_data.eq(out_word),
                     ]
                 m.d.sync += word_idx.eq(word_idx + 1)
-                last_word = Mux(vmm.accumulate, word_idx == cfg.output_words,
-                                word_idx == cfg.output_words - 1)
+                last_word = Mux(vmm.accumulate, word_idx == vmm_out_words,
+                                word_idx == vmm_out_words - 1)
                 with m.If(last_word):
                     with m.If(win_left == 1):
                         next_insn()

@@ -101,9 +101,13 @@ class InstructionDecoder(wiring.Component):
                         m.d.comb += xbar_bad.eq(a.WRITE_WAIT.xbar >= cfg.n_crossbars)
                     elif op == Opcode.VMM:
                         f = a.VMM
-                        m.d.comb += xbar_bad.eq(f.xbar >= cfg.n_crossbars)
+                        ncols = Mux(f.ncols == 0, 1, f.ncols)
+                        m.d.comb += xbar_bad.eq(
+                            (f.xbar + ncols > cfg.n_crossbars)
+                            | (f.xbar % cfg.apu_cols + ncols > cfg.apu_cols))
                         span(0, f.in_addr, (w.count - 1) * w.in_stride + cfg.input_words)
-                        span(1, f.out_addr, (w.count - 1) * w.out_stride + cfg.output_words)
+                        span(1, f.out_addr,
+                             (w.count - 1) * w.out_stride + ncols * cfg.output_words)
                     elif op == Opcode.SFU:
                         f = a.SFU
                         lanes = cfg.gb_bits // 32

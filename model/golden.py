@@ -70,6 +70,11 @@ def sfu_out_words(cfg: Config, insn: Instruction) -> int:
     return 0
 
 
+def vmm_cols(insn: Instruction) -> int:
+    """Crossbars a VMM drives (its ``ncols``, 0 taken as 1)."""
+    return max(1, insn.ncols)
+
+
 def _operand_fault(cfg: Config, insn: Instruction) -> bool:
     op = insn.opcode
     if op == Opcode.VEC:
@@ -98,7 +103,7 @@ def gb_spans(cfg: Config, insn: Instruction, window: tuple[int, int, int]
     if op == Opcode.VMM:
         count, si, so = window
         return [(insn.in_addr, (count - 1) * si + cfg.input_words),
-                (insn.out_addr, (count - 1) * so + cfg.output_words)]
+                (insn.out_addr, (count - 1) * so + vmm_cols(insn) * cfg.output_words)]
     if op == Opcode.VEC:
         return [(insn.dst, insn.count), (insn.src_a, insn.count), (insn.src_b, insn.count)]
     if op == Opcode.SFU:
@@ -123,7 +128,10 @@ def check(cfg: Config, insn: Instruction, implemented: Iterable[Opcode] = ALL_OP
     if op == Opcode.WRITE_START and (insn.xbar >= cfg.n_crossbars
                                      or insn.row + insn.nrows > cfg.crossbar.rows):
         return Fault.XBAR_RANGE
-    if op in (Opcode.WRITE_WAIT, Opcode.VMM) and insn.xbar >= cfg.n_crossbars:
+    if op == Opcode.WRITE_WAIT and insn.xbar >= cfg.n_crossbars:
+        return Fault.XBAR_RANGE
+    if op == Opcode.VMM and (insn.xbar + vmm_cols(insn) > cfg.n_crossbars
+                             or insn.xbar % cfg.apu_cols + vmm_cols(insn) > cfg.apu_cols):
         return Fault.XBAR_RANGE
     if op in (Opcode.INV, Opcode.INV_WRITE) and insn.xbar >= cfg.inv.count:
         return Fault.XBAR_RANGE
@@ -306,11 +314,13 @@ class Golden:
     def _vmm(self, insn: Instruction, in_addr: int, out_addr: int) -> None:
         cfg = self.cfg
         x = self.read(in_addr, cfg.input_words, cfg.data.act_bits)[:cfg.crossbar.rows]
-        y = bit_serial_vmm(self.xbars[insn.xbar], x, cfg)
-        if insn.accumulate:
-            old = self.read(out_addr, cfg.output_words, cfg.data.acc_bits)
-            y = wrap32(old[:len(y)] + y)
-        self.write(out_addr, y, cfg.data.acc_bits)
+        for c in range(vmm_cols(insn)):  # the APU row's crossbars share the inputs
+            y = bit_serial_vmm(self.xbars[insn.xbar + c], x, cfg)
+            addr = out_addr + c * cfg.output_words
+            if insn.accumulate:
+                old = self.read(addr, cfg.output_words, cfg.data.acc_bits)
+                y = wrap32(old[:len(y)] + y)
+            self.write(addr, y, cfg.data.acc_bits)
 
 
 def run(image: Image, implemented: Iterable[Opcode] = ALL_OPCODES) -> GoldenResult:

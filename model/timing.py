@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from firmware.config import Config
 from firmware.isa import Fault, Opcode
 from hdl.rate_limiter import grant_cycle
-from model.golden import GoldenResult
+from model.golden import GoldenResult, vmm_cols
 from model.write_physics import RowWrite
 
 
@@ -42,10 +42,11 @@ def row_write_cycles(cfg: Config, row: RowWrite) -> int:
     return burst_cycles(cfg, cfg.delta_row_words) + 1 + row.cycles(cfg)
 
 
-def vmm_window_cycles(cfg: Config, accumulate: bool) -> int:
-    """Cycles of one VMM window: load inputs, all bit-planes, write outputs."""
+def vmm_window_cycles(cfg: Config, accumulate: bool, ncols: int = 1) -> int:
+    """Cycles of one VMM window: load inputs, all bit-planes (the ``ncols`` crossbars in
+    parallel), write every crossbar's outputs."""
     return (cfg.input_words + 1 + cfg.data.act_bits * cfg.crossbar.bitplane_cycles
-            + cfg.output_words + int(accumulate))
+            + ncols * cfg.output_words + int(accumulate))
 
 
 def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
@@ -98,8 +99,10 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
         elif op == Opcode.SYNC:
             t = wait_until(ex, we_free) + 1
         elif op == Opcode.VMM:
-            c = wait_until(ex, we_free if insn.xbar == we_xbar else 0)
-            t = c + 1 + window_count * vmm_window_cycles(cfg, bool(insn.accumulate))
+            ncols = vmm_cols(insn)
+            writing = insn.xbar <= we_xbar < insn.xbar + ncols
+            c = wait_until(ex, we_free if writing else 0)
+            t = c + 1 + window_count * vmm_window_cycles(cfg, bool(insn.accumulate), ncols)
         elif op == Opcode.HALT:
             halted_at = wait_until(ex, we_free) + 1
             break

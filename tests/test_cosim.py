@@ -77,7 +77,7 @@ def test_rtl_matches_models(name: str, sim: str, run_root: str) -> None:
     checks = checker.compare(gold, tim, rtl.counters, rtl.gb, rtl.dram, cfg.gb_bits,
                              cfg.dram_bits)
     assert all(c.ok for c in checks), f"{name} on {sim}:\n{checker.format_table(checks)}"
-    if name.startswith(("slice", "multi", "bank_layers")):
+    if name.startswith(("slice", "multi", "bank_layers", "apu_row")):
         assert rtl.counters["fault"] == Fault.NONE
         assert rtl.counters["analog_reads"] > 0
 
@@ -90,7 +90,7 @@ def test_fault_programs_fault_as_named(run_root: str) -> None:
         "xbar_range": Fault.XBAR_RANGE, "vmm_window_range": Fault.GB_RANGE,
         "fault_during_write": Fault.ILLEGAL_OPCODE, "imem_range": Fault.IMEM_RANGE,
         "gated_bank": Fault.GATED_BANK, "bad_operand": Fault.BAD_OPERAND,
-        "sfu_overlap": Fault.BAD_OPERAND,
+        "sfu_overlap": Fault.BAD_OPERAND, "vmm_outside_apu_row": Fault.XBAR_RANGE,
         "watchdog": Fault.WATCHDOG,
     }
     for name, fault in expected.items():

@@ -88,7 +88,7 @@ def test_bank_gating(tiny: config.Config) -> None:
     assert ok.fault == Fault.NONE and ok.gb[30:33] == [1, 2, 1]
     for line in ("LOAD gb_addr=31, dram_addr=0, count=2",      # straddles into bank 1
                  "STORE dram_addr=0, gb_addr=40, count=1",
-                 "VMM xbar=0, in_addr=32, out_addr=0, accumulate=0"):
+                 "VMM xbar=0, in_addr=32, out_addr=0, accumulate=0, ncols=1"):
         bad = _run(tiny, f"BANK_GATE mask=0b101\n{line}\nHALT", [1, 2])
         assert (bad.fault, bad.pc) == (Fault.GATED_BANK, 1), line
 
