@@ -1,5 +1,5 @@
 # ReRAM PIM accelerator: the two commands a user needs are `make sim` and `make test`.
-#   make sim [SIM=icarus|verilator] [WAVES=1] [CONFIG=tiny] [SEED=1]
+#   make sim [SIM=icarus|verilator] [WAVES=1] [CONFIG=tiny] [SEED=1] [PROGRAM=slice]
 #   make test                 the whole test suite (both simulators)
 #   make verilog [CONFIG=..]  generate build/<config>/chip.v only
 #   make docs                 regenerate docs/isa.md from firmware/isa.py
@@ -9,6 +9,7 @@
 SIM    ?= icarus
 CONFIG ?= tiny
 SEED   ?= 1
+PROGRAM ?= slice
 WAVES  ?= 0
 PYTHON ?= python3
 VENV   ?= .venv
@@ -26,7 +27,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 sim: $(STAMP)
-	$(PY) -m cocotb_tests.sim --config $(CONFIG) --sim $(SIM) --seed $(SEED) $(WAVES_FLAG)
+	$(PY) -m cocotb_tests.sim --config $(CONFIG) --sim $(SIM) --seed $(SEED) --program $(PROGRAM) $(WAVES_FLAG)
 
 check-sims:
 	@command -v iverilog >/dev/null || { echo "error: Icarus Verilog (iverilog) not found; install it with: sudo apt-get install iverilog"; exit 2; }

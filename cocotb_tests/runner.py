@@ -40,6 +40,28 @@ VERILATOR_ARGS = ["--timing", "-Wno-fatal", "-Wno-WIDTH", "-Wno-UNOPTFLAT", "-Wn
                   "-Wno-MULTIDRIVEN", "-Wno-UNUSED", "-Wno-CASEINCOMPLETE", "-O2"]
 
 
+# What a co-simulation can hold in the harness's memories and the chip's global buffer
+# (bits): beyond it the simulators take minutes to start or run out of memory.
+SIM_MEMORY_LIMIT_BITS = 64 * 8 * 1024 * 1024
+
+
+class ConfigTooLargeError(ValueError):
+    """A config's memories are too large to co-simulate; the message names the field."""
+
+
+def require_simulatable(cfg: Config) -> None:
+    """Raise :class:`ConfigTooLargeError` unless ``cfg`` is small enough for the RTL."""
+    limit_mib = SIM_MEMORY_LIMIT_BITS // 8 // 2**20
+    for field, bits in (("main_memory.size_bytes", cfg.dram_words * cfg.dram_bits),
+                        ("global_buffer.bank_bytes", cfg.gb_words * cfg.gb_bits),
+                        ("imem.depth", cfg.imem.depth * 128)):
+        if bits > SIM_MEMORY_LIMIT_BITS:
+            raise ConfigTooLargeError(
+                f"{cfg.source}: field '{field}' makes {bits // 8 // 2**20} MiB of simulated "
+                f"memory, more than the {limit_mib} MiB a co-simulation holds; use a small "
+                "config (tiny, small) for the RTL and the timing model for full chips")
+
+
 class SimulatorMissingError(RuntimeError):
     """The requested simulator is not installed; the message says how to install it."""
 
@@ -99,6 +121,7 @@ def build_dir(cfg: Config, sim: str, waves: bool, root: Path | None = None) -> P
 def build(cfg: Config, sim: str, waves: bool = False, root: Path | None = None):
     """Generate Verilog and compile the harness for ``sim``; return the cocotb runner."""
     require_simulator(sim)
+    require_simulatable(cfg)
     bdir = build_dir(cfg, sim, waves, root)
     with _locked(bdir.parent / f".{bdir.name}.lock"):
         verilog = hdl_build.generate(cfg, bdir.parent)

@@ -120,3 +120,18 @@ def test_missing_simulator_is_named(monkeypatch) -> None:
         runner.require_simulator("verilator")
     with pytest.raises(runner.SimulatorMissingError, match="unknown simulator 'xsim'"):
         runner.require_simulator("xsim")
+
+
+def test_full_chip_config_is_refused_for_cosimulation(aras: config.Config) -> None:
+    with pytest.raises(runner.ConfigTooLargeError,
+                       match=r"aras\.toml: field 'main_memory\.size_bytes' makes 1024 MiB"):
+        runner.require_simulatable(aras)
+    runner.require_simulatable(config.load("small"))  # the co-simulation configs pass
+
+
+def test_make_sim_reports_bad_input_in_plain_words(capsys) -> None:
+    from cocotb_tests import sim
+    assert sim.main(["--config", "aras"]) == 2
+    assert "use a small config" in capsys.readouterr().err
+    assert sim.main(["--config", "no-such-config"]) == 2
+    assert "no such config file" in capsys.readouterr().err
