@@ -19,6 +19,14 @@ from typing import Any
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
+def grant_cycle(k: int, bytes_per_cycle: Fraction, word_bytes: int) -> int:
+    """Cycle (1-based from a burst's start) in which the bandwidth limiter grants word
+    ``k`` (1-based): at most one word per cycle, and never more than ``bytes_per_cycle``
+    on average. The RTL's limiter (``hdl/rate_limiter.py``) implements exactly this."""
+    return max(k, -(-k * word_bytes * bytes_per_cycle.denominator
+                    // bytes_per_cycle.numerator))
+
+
 class ConfigError(ValueError):
     """A configuration file or value is invalid; the message names the file and field."""
 

@@ -3,7 +3,8 @@
 A credit counter gains ``p`` per requesting cycle and a granted word costs
 ``q * word_bytes`` where ``bytes_per_cycle = p / q``; credit is dropped in any cycle
 without a request, so every burst starts fresh and the k-th word of a burst is granted
-in its cycle ``max(k, ceil(k * word_bytes / bytes_per_cycle))`` (1-based).
+in its cycle ``max(k, ceil(k * word_bytes / bytes_per_cycle))`` (1-based), as
+:func:`firmware.config.grant_cycle` states for the models.
 """
 
 from __future__ import annotations
@@ -13,12 +14,6 @@ from fractions import Fraction
 from amaranth import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
-
-
-def grant_cycle(k: int, bytes_per_cycle: Fraction, word_bytes: int) -> int:
-    """Cycle (1-based from the burst start) in which word ``k`` (1-based) is granted."""
-    return max(k, -(-k * word_bytes * bytes_per_cycle.denominator
-                    // bytes_per_cycle.numerator))
 
 
 class RateLimiter(wiring.Component):

@@ -3,17 +3,17 @@
 It replays the golden model's execution trace (instructions and, for weight writes,
 each row's pulse counts) through the same state machine the RTL sequencer runs, but
 jumps over each state in closed form instead of stepping cycles, so it scales to whole
-networks. The per-state durations are documented in ``hdl/chip.py``,
-``hdl/write_engine.py`` and ``hdl/rate_limiter.py``.
+networks. The per-state durations are documented in ``hdl/chip.py`` and
+``hdl/write_engine.py``; bandwidth grants follow :func:`firmware.config.grant_cycle`.
+Nothing here imports the RTL.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from firmware.config import Config
+from firmware.config import Config, grant_cycle
 from firmware.isa import Fault, Opcode
-from hdl.rate_limiter import grant_cycle
 from model.golden import GoldenResult, vmm_cols
 from model.write_physics import RowWrite
 

@@ -10,10 +10,11 @@ from amaranth import ClockDomain, Module
 from amaranth.sim import Simulator
 
 from firmware import config, mapper
+from firmware.config import grant_cycle
 from firmware.isa import RTL_OPCODES, SPECS, Fault, Instruction, encode
 from firmware.packing import pack
 from hdl.decoder import InstructionDecoder
-from hdl.rate_limiter import RateLimiter, grant_cycle
+from hdl.rate_limiter import RateLimiter
 from hdl.shift_accumulator import ShiftAccumulator
 from hdl.shift_register import ActivationShiftRegister
 from hdl.write_engine import WriteEngine
