@@ -17,15 +17,17 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from amaranth import Cat, Const, Module, Mux, Signal, signed
+from amaranth import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
-from firmware.isa import COUNT, INSN_BITS, SPECS, Fault, Opcode, SfuFunc, VecFunc
+from firmware.isa import COUNT, INSN_BITS, SPECS, Fault, Opcode, VecFunc
 from hdl.decoder import InstructionDecoder, window_layout
 from hdl.global_buffer import GlobalBuffer
 from hdl.rate_limiter import RateLimiter
+from hdl.sfu import ACC_BITS as SFU_ACC_BITS
+from hdl.sfu import SpecialFunctionUnit
 from hdl.shift_accumulator import ShiftAccumulator
 from hdl.shift_register import ActivationShiftRegister
 from hdl.write_engine import WriteEngine
@@ -102,6 +104,7 @@ class Chip(wiring.Component):
             accs.append(ShiftAccumulator(cfg))
             m.submodules[f"accum{col}"] = accs[-1]
         m.submodules.write_engine = we = WriteEngine(cfg)
+        m.submodules.sfu = sfu = SpecialFunctionUnit()
 
         ir = Signal(dec.decoded.shape())  # the instruction being executed
         window = Signal(window_layout(), init={"count": 1})
@@ -158,7 +161,7 @@ class Chip(wiring.Component):
         sfu_out = Signal(cfg.gb_bits)         # output word being packed
         sfu_fill = Signal(range(cfg.gb_bits // 8 + 1))
         sfu_dst = Signal(32)
-        sfu_acc = Signal(signed(48))          # running max or sum of a pooling window
+        sfu_acc = Signal(signed(SFU_ACC_BITS))  # running max or sum of a pooling window
         sfu_win = Signal(8)                   # elements of the window seen so far
 
         vmm = ir.args.VMM
@@ -375,29 +378,14 @@ class Chip(wiring.Component):
                 with m.If((lane == lanes - 1) & (sfu_e + 1 < n)):  # prefetch the next word
                     m.d.comb += [gb.rd_en.eq(1),
                                  gb.rd_addr.eq(f.src + (sfu_e + 1) // lanes)]
-                x = Signal(signed(32))
-                m.d.comb += x.eq(word.word_select(lane, 32))
-                rounding = (Const(1, 33) << f.shift) >> 1  # 2^(shift-1), 0 for shift 0
-                y = Signal(signed(32))
-                emit = Signal()
-                window_end = sfu_win == f.window - 1
-                new_max = Mux((sfu_win == 0) | (x > sfu_acc), x, sfu_acc)
-                new_sum = Mux(sfu_win == 0, x, sfu_acc + x)
-                with m.Switch(f.func):
-                    with m.Case(SfuFunc.RELU):
-                        m.d.comb += [y.eq(Mux(x < 0, 0, x)), emit.eq(1)]
-                    with m.Case(SfuFunc.REQUANT):
-                        q = (x + rounding) >> f.shift
-                        m.d.comb += [y.eq(Mux(q > 127, 127, Mux(q < -128, -128, q))),
-                                     emit.eq(1)]
-                    with m.Case(SfuFunc.MAXPOOL, SfuFunc.AVGPOOL):
-                        is_max = f.func == SfuFunc.MAXPOOL
-                        m.d.sync += [sfu_acc.eq(Mux(is_max, new_max, new_sum)),
-                                     sfu_win.eq(Mux(window_end, 0, sfu_win + 1))]
-                        m.d.comb += [y.eq(Mux(is_max, new_max, (new_sum + rounding) >> f.shift)),
-                                     emit.eq(window_end)]
+                m.d.comb += [
+                    sfu.func.eq(f.func), sfu.shift.eq(f.shift), sfu.window.eq(f.window),
+                    sfu.x.eq(word.word_select(lane, 32)), sfu.win.eq(sfu_win),
+                    sfu.acc.eq(sfu_acc),
+                ]
+                m.d.sync += [sfu_acc.eq(sfu.acc_next), sfu_win.eq(sfu.win_next)]
+                y, emit, narrow = sfu.y, sfu.emit, sfu.narrow
                 # Pack the output: int8 lanes for REQUANT, int32 otherwise.
-                narrow = f.func == SfuFunc.REQUANT
                 out_lanes = Mux(narrow, cfg.gb_bits // 8, lanes)
                 packed = Signal(cfg.gb_bits)
                 with m.If(narrow):

@@ -257,3 +257,46 @@ def test_global_buffer_ports() -> None:
     _run(dut, tb)
     assert seen == {"transparent": 0x3333, "plain": 0x1111, "held": 0x1111, "dbg": 0x1111,
                     "cleared": 0}
+
+
+@pytest.mark.parametrize(("func", "shift", "window"), [
+    ("RELU", 0, 1), ("REQUANT", 0, 1), ("REQUANT", 3, 1), ("REQUANT", 31, 1),
+    ("MAXPOOL", 0, 1), ("MAXPOOL", 0, 3), ("AVGPOOL", 2, 4), ("AVGPOOL", 0, 5),
+])
+def test_sfu_element_stream(func: str, shift: int, window: int) -> None:
+    """The SFU on a stream of int32 elements, against the ISA's closed-form definitions."""
+    from firmware.isa import SfuFunc
+    from hdl.sfu import SpecialFunctionUnit
+    rng = np.random.default_rng(window + shift)
+    xs = [int(v) for v in rng.integers(-(2**31), 2**31, size=window * 6)]
+    xs[:3] = [2**31 - 1, -(2**31), 0]
+    dut = SpecialFunctionUnit()
+    got: list[int] = []
+
+    async def tb(ctx):
+        ctx.set(dut.func, SfuFunc[func])
+        ctx.set(dut.shift, shift)
+        ctx.set(dut.window, window)
+        win, acc = 0, 0
+        for x in xs:
+            ctx.set(dut.x, x)
+            ctx.set(dut.win, win)
+            ctx.set(dut.acc, acc)
+            if ctx.get(dut.emit):
+                got.append(ctx.get(dut.y))
+            win, acc = ctx.get(dut.win_next), ctx.get(dut.acc_next)
+        assert ctx.get(dut.narrow) == (func == "REQUANT")
+
+    _run(dut, tb)
+    rnd = (1 << shift) >> 1
+    if func == "RELU":
+        want = [max(x, 0) for x in xs]
+    elif func == "REQUANT":
+        want = [min(127, max(-128, (x + rnd) >> shift)) for x in xs]
+    else:
+        groups = [xs[i:i + window] for i in range(0, len(xs), window)]
+        if func == "MAXPOOL":
+            want = [max(g) for g in groups]
+        else:  # the sum, rounded and shifted, wraps to int32
+            want = [(((sum(g) + rnd) >> shift) + 2**31) % 2**32 - 2**31 for g in groups]
+    assert got == want

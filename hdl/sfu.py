@@ -1,0 +1,65 @@
+"""Special-function unit: one int32 element per cycle through ReLU, requantization or a
+pooling window (max or average), as ``firmware/isa.py`` defines ``SFU``.
+
+It is combinational: the sequencer streams elements in, holds the pooling state
+(``win``, ``acc``) in its registers from ``win_next``/``acc_next``, and packs ``y`` into
+output words whenever ``emit`` is set (INT8 lanes when ``narrow``).
+"""
+
+from __future__ import annotations
+
+from amaranth import Const, Module, Mux, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from firmware.isa import SPECS, Opcode, SfuFunc
+
+ACC_BITS = 48  # a window of up to 255 int32 elements sums without overflow
+
+
+class SpecialFunctionUnit(wiring.Component):
+    """Members: ``func``, ``shift``, ``window`` from the instruction; ``x`` the element;
+    ``win``/``acc`` the pooling state before it; ``y``, ``emit``, ``narrow`` the result;
+    ``win_next``/``acc_next`` the state after it."""
+
+    def __init__(self):
+        f = {fl.name: fl.width for fl in SPECS[Opcode.SFU].fields}
+        super().__init__({
+            "func": In(f["func"]),
+            "shift": In(f["shift"]),
+            "window": In(f["window"]),
+            "x": In(signed(32)),
+            "win": In(f["window"]),
+            "acc": In(signed(ACC_BITS)),
+            "y": Out(signed(32)),
+            "emit": Out(1),
+            "narrow": Out(1),
+            "win_next": Out(f["window"]),
+            "acc_next": Out(signed(ACC_BITS)),
+        })
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        x, win, acc = self.x, self.win, self.acc
+        rounding = (Const(1, 33) << self.shift) >> 1  # 2^(shift-1), 0 for shift 0
+        window_end = win == self.window - 1
+        new_max = Mux((win == 0) | (x > acc), x, acc)
+        new_sum = Mux(win == 0, x, acc + x)
+        m.d.comb += [self.win_next.eq(win), self.acc_next.eq(acc),
+                     self.narrow.eq(self.func == SfuFunc.REQUANT)]
+        with m.Switch(self.func):
+            with m.Case(SfuFunc.RELU):
+                m.d.comb += [self.y.eq(Mux(x < 0, 0, x)), self.emit.eq(1)]
+            with m.Case(SfuFunc.REQUANT):
+                q = (x + rounding) >> self.shift
+                m.d.comb += [self.y.eq(Mux(q > 127, 127, Mux(q < -128, -128, q))),
+                             self.emit.eq(1)]
+            with m.Case(SfuFunc.MAXPOOL, SfuFunc.AVGPOOL):
+                is_max = self.func == SfuFunc.MAXPOOL
+                m.d.comb += [
+                    self.acc_next.eq(Mux(is_max, new_max, new_sum)),
+                    self.win_next.eq(Mux(window_end, 0, win + 1)),
+                    self.y.eq(Mux(is_max, new_max, (new_sum + rounding) >> self.shift)),
+                    self.emit.eq(window_end),
+                ]
+        return m
