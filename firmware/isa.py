@@ -77,7 +77,8 @@ FAULT_TEXT = {
     Fault.XBAR_RANGE: "crossbar index or row out of range",
     Fault.GATED_BANK: "access to a power-gated global-buffer bank",
     Fault.WATCHDOG: "watchdog expired: the program ran longer than sim.watchdog_cycles",
-    Fault.UNINITIALIZED: "read of uninitialized state (reserved: not detected yet)",
+    Fault.UNINITIALIZED: "read of a global-buffer word not written since reset (checked "
+                         "over each read operand's extent, first to last word)",
     Fault.BAD_OPERAND: "a field or operand value is invalid for its instruction",
     Fault.INV_UNSTABLE: "the INV array's matrix cannot be solved by the closed loop "
                         "(not positive definite after quantization, or a row without feedback)",

@@ -2,7 +2,8 @@
 
 Each program gets a main memory with activation vectors, row deltas of random weight sets
 (from an erased array) and of random level steps (which may saturate cells), and scratch
-space. Instructions are drawn with weights; operands are drawn so that most instructions
+space. Nine programs in ten first load the whole global buffer (reads of unwritten words
+fault). Instructions are drawn with weights; operands are drawn so that most instructions
 are legal (VMM extents fit the buffer under the current window, weight writes address
 whole delta rows), and a gated bank is usually powered again before it is used. A few
 programs end in a deliberate fault instead of HALT.
@@ -62,6 +63,10 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
             program.append(Instruction.make("BANK_GATE", mask=all_on))
             mask = all_on
 
+    # Most programs start by initializing the whole buffer; the others mostly end in an
+    # UNINITIALIZED fault at their first read, which is worth covering too.
+    if rng.random() < 0.9:
+        program.append(Instruction.make("LOAD", gb_addr=0, dram_addr=0, count=gbw))
     names, probs = list(WEIGHTS), np.array(list(WEIGHTS.values()), dtype=float)
     for _ in range(int(rng.integers(3, max_len + 1))):
         op = str(rng.choice(names, p=probs / probs.sum()))

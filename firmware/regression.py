@@ -212,7 +212,9 @@ def sfu_program(cfg: Config, seed: int = 5) -> Image:
     W = n_words
     n = n_words * lanes
     sfu = Instruction.make
+    out_addr = len(dram)
     program = [
+        sfu("LOAD", gb_addr=0, dram_addr=out_addr, count=7 * W),  # zeros: all initialized
         sfu("LOAD", gb_addr=0, dram_addr=0, count=W),
         sfu("LOAD", gb_addr=W, dram_addr=0, count=W),
         sfu("LOAD", gb_addr=2 * W, dram_addr=0, count=W),
@@ -293,6 +295,8 @@ def fault_programs(cfg: Config) -> dict[str, Image]:
         "vmm_outside_apu_row": _with_tail(cfg, [
             Instruction.make("VMM", xbar=1, in_addr=0, out_addr=0, accumulate=0,
                              ncols=cfg.apu_cols), halt]),
+        "uninitialized": _with_tail(cfg, [
+            Instruction.make("STORE", dram_addr=0, gb_addr=cfg.gb_words - 1, count=1), halt]),
         "sfu_overlap": _with_tail(cfg, [
             Instruction.make("SFU", func=0, dst=1, src=0, count=2, shift=0, window=1), halt]),
         "gb_range": _with_tail(cfg, [

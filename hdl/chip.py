@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -109,6 +109,11 @@ class Chip(wiring.Component):
         ir = Signal(dec.decoded.shape())  # the instruction being executed
         window = Signal(window_layout(), init={"count": 1})
         bank_mask = Signal(32, init=(1 << 32) - 1)  # reset: every bank powered
+        gb_valid = Signal(cfg.gb_words)              # words written since reset
+        # The decoder sees a copy taken at FETCH: every buffer write of the previous
+        # instruction has landed by then, and the decoder's check logic then changes once
+        # per instruction instead of on every write (a large saving in simulation).
+        gb_valid_at_fetch = Signal(cfg.gb_words)
         pc = self.pc
         fault = self.fault
 
@@ -118,6 +123,7 @@ class Chip(wiring.Component):
             dec.insn.eq(self.imem_data),
             dec.window.eq(window),
             dec.bank_mask.eq(bank_mask),
+            dec.gb_valid.eq(gb_valid_at_fetch),
             gb.dbg_addr.eq(self.dbg_gb_addr),
             gb.dbg_we.eq(self.dbg_gb_we),
             self.dbg_gb_data.eq(gb.dbg_data),
@@ -225,6 +231,7 @@ class Chip(wiring.Component):
 
         with m.FSM(name="seq") as fsm:
             with state("FETCH"):
+                m.d.sync += gb_valid_at_fetch.eq(gb_valid)
                 with m.If(pc >= cfg.imem.depth):
                     halt(Fault.IMEM_RANGE)
                 with m.Else():
@@ -487,6 +494,10 @@ class Chip(wiring.Component):
 
         self.fsm_states["seq_state"] = fsm.encoding
         we.fsm_states = self.fsm_states  # the write engine adds its own when elaborated
+
+        # Every buffer write, whatever its source, marks its word as initialized.
+        with m.If(gb.wr_en):
+            m.d.sync += gb_valid.eq(gb_valid | (Const(1, cfg.gb_words) << gb.wr_addr))
 
         # ---- watchdog and performance counters ----
         running = ~fsm.ongoing("HALTED")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -32,8 +32,8 @@ class InstructionDecoder(wiring.Component):
     """Splits an instruction word into fields and flags the fault it would raise.
 
     Checks, in the golden model's order: opcode, operand values, crossbar index and
-    rows, global-buffer range, main-memory range, gated banks. A GB operand's extent runs
-    from its first to its last word (all VMM windows included).
+    rows, global-buffer range, main-memory range, gated banks, reads of unwritten words. A
+    GB operand's extent runs from its first to its last word (all VMM windows included).
 
     Members
     -------
@@ -43,6 +43,8 @@ class InstructionDecoder(wiring.Component):
         Current VMM window registers (count already forced to at least 1).
     bank_mask : In(32)
         Current bank power mask (bit i powers bank i).
+    gb_valid : In(gb_words)
+        Bit w is set once global-buffer word w has been written since reset.
     decoded : Out(instruction_layout())
         Field view of ``insn``.
     fault : Out(8)
@@ -55,6 +57,7 @@ class InstructionDecoder(wiring.Component):
             "insn": In(INSN_BITS),
             "window": In(window_layout()),
             "bank_mask": In(32),
+            "gb_valid": In(cfg.gb_words),
             "decoded": Out(instruction_layout()),
             "fault": Out(8),
         })
@@ -74,9 +77,17 @@ class InstructionDecoder(wiring.Component):
                                                Signal(40, name=f"span{i}_words"))
                                               for i in range(3)]
         legal = Signal()
+        # Read extents, checked against the written-since-reset bits (checked last, so
+        # they are only meaningful once the ranges above are known to be in bounds).
+        reads: list[tuple[Signal, Signal]] = [(Signal(40, name=f"read{i}_start"),
+                                               Signal(40, name=f"read{i}_words"))
+                                              for i in range(2)]
 
         def span(i: int, first, words) -> None:
             m.d.comb += [spans[i][0].eq(first), spans[i][1].eq(words)]
+
+        def read(i: int, first, words) -> None:
+            m.d.comb += [reads[i][0].eq(first), reads[i][1].eq(words)]
 
         with m.Switch(self.decoded.opcode):
             for spec in SPECS.values():
@@ -88,6 +99,8 @@ class InstructionDecoder(wiring.Component):
                     if op in (Opcode.LOAD, Opcode.STORE):
                         f = getattr(a, spec.name)
                         span(0, f.gb_addr, f.count)
+                        if op == Opcode.STORE:
+                            read(0, f.gb_addr, f.count)
                         m.d.comb += dram_bad.eq(f.dram_addr + f.count > cfg.dram_words)
                     elif op == Opcode.WRITE_START:
                         f = a.WRITE_START
@@ -108,6 +121,9 @@ class InstructionDecoder(wiring.Component):
                         span(0, f.in_addr, (w.count - 1) * w.in_stride + cfg.input_words)
                         span(1, f.out_addr,
                              (w.count - 1) * w.out_stride + ncols * cfg.output_words)
+                        read(0, f.in_addr, (w.count - 1) * w.in_stride + cfg.input_words)
+                        read(1, f.out_addr, Mux(f.accumulate, (w.count - 1) * w.out_stride
+                                                + ncols * cfg.output_words, 0))
                     elif op == Opcode.SFU:
                         f = a.SFU
                         lanes = cfg.gb_bits // 32
@@ -125,12 +141,15 @@ class InstructionDecoder(wiring.Component):
                                 // cfg.gb_bits))
                         span(0, f.src, f.count)
                         span(1, f.dst, Mux(operand_bad, 0, out_words))
+                        read(0, f.src, f.count)
                     elif op == Opcode.VEC:
                         f = a.VEC
                         m.d.comb += operand_bad.eq(f.func > max(VecFunc))
                         span(0, f.dst, f.count)
                         span(1, f.src_a, f.count)
                         span(2, f.src_b, f.count)
+                        read(0, f.src_a, f.count)
+                        read(1, f.src_b, f.count)
 
         gb_bad = Signal()
         gated = Signal()
@@ -138,6 +157,17 @@ class InstructionDecoder(wiring.Component):
         m.d.comb += gated.eq(Cat(
             (words != 0) & (first < hi) & (first + words > lo) & ~self.bank_mask[i]
             for first, words in spans for i, (lo, hi) in enumerate(cfg.bank_bounds)).any())
+
+        # A mask of each read extent, built with shifts (no per-word comparators).
+        gbw = cfg.gb_words
+        abits = gbw.bit_length()
+        unwritten = Signal()
+        masks = []
+        for first, words in reads:
+            n = Mux(words > gbw, gbw, words)[:abits]
+            ones = (Const(1, gbw + 1) << n) - 1
+            masks.append((ones << first[:abits])[:gbw])
+        m.d.comb += unwritten.eq(Cat(*[(mk & ~self.gb_valid).any() for mk in masks]).any())
 
         with m.If(~legal):
             m.d.comb += self.fault.eq(Fault.ILLEGAL_OPCODE)
@@ -151,4 +181,6 @@ class InstructionDecoder(wiring.Component):
             m.d.comb += self.fault.eq(Fault.DRAM_RANGE)
         with m.Elif(gated):
             m.d.comb += self.fault.eq(Fault.GATED_BANK)
+        with m.Elif(unwritten):
+            m.d.comb += self.fault.eq(Fault.UNINITIALIZED)
         return m

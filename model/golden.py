@@ -113,12 +113,35 @@ def gb_spans(cfg: Config, insn: Instruction, window: tuple[int, int, int]
     return []
 
 
+def gb_read_spans(cfg: Config, insn: Instruction, window: tuple[int, int, int]
+                  ) -> list[tuple[int, int]]:
+    """The ``(first word, words)`` extents an instruction reads from the global buffer."""
+    op = insn.opcode
+    count, si, so = window
+    if op == Opcode.STORE:
+        return [(insn.gb_addr, insn.count)]
+    if op == Opcode.VMM:
+        spans = [(insn.in_addr, (count - 1) * si + cfg.input_words)]
+        if insn.accumulate:
+            spans.append((insn.out_addr, (count - 1) * so + vmm_cols(insn) * cfg.output_words))
+        return spans
+    if op == Opcode.VEC:
+        return [(insn.src_a, insn.count), (insn.src_b, insn.count)]
+    if op == Opcode.SFU:
+        return [(insn.src, insn.count)]
+    if op == Opcode.INV:
+        return [(insn.in_addr, _words(cfg.inv.size, 32, cfg.gb_bits))]
+    return []
+
+
 def check(cfg: Config, insn: Instruction, implemented: Iterable[Opcode] = ALL_OPCODES,
-          window: tuple[int, int, int] = (1, 0, 0), bank_mask: int = -1) -> Fault:
+          window: tuple[int, int, int] = (1, 0, 0), bank_mask: int = -1,
+          valid: np.ndarray | None = None) -> Fault:
     """The fault an instruction raises before it executes, or ``Fault.NONE``.
 
     Order: opcode, operand values, crossbar/array index and rows, GB range, DRAM range,
-    gated banks (the RTL decoder checks in the same order).
+    gated banks, then (given ``valid``, one flag per GB word written since reset) reads
+    of unwritten words (the RTL decoder checks in the same order).
     """
     op = insn.opcode
     if op not in implemented:
@@ -148,6 +171,9 @@ def check(cfg: Config, insn: Instruction, implemented: Iterable[Opcode] = ALL_OP
         return Fault.DRAM_RANGE
     if bank_mask != -1 and gated_words(cfg, bank_mask, spans):
         return Fault.GATED_BANK
+    if valid is not None and any(n and not valid[a:a + n].all()
+                                 for a, n in gb_read_spans(cfg, insn, window)):
+        return Fault.UNINITIALIZED
     return Fault.NONE
 
 
@@ -173,6 +199,7 @@ class Golden:
         self.image = image
         self.implemented = frozenset(implemented)
         self.gb = [0] * cfg.gb_words
+        self.valid = np.zeros(cfg.gb_words, dtype=bool)  # written since reset
         self.dram = list(image.dram)
         self.xbars = [Crossbar(cfg, i) for i in range(cfg.n_crossbars)]
         self.invs = [InvArray(cfg, i) for i in range(cfg.inv.count)]
@@ -184,7 +211,8 @@ class Golden:
 
     def fault_of(self, insn: Instruction) -> Fault:
         """The fault ``insn`` raises in the current state, or ``Fault.NONE``."""
-        fault = check(self.cfg, insn, self.implemented, self.window, self.bank_mask)
+        fault = check(self.cfg, insn, self.implemented, self.window, self.bank_mask,
+                      self.valid)
         if fault != Fault.NONE or insn.opcode not in (Opcode.INV, Opcode.INV_WRITE):
             return fault
         if insn.opcode == Opcode.INV_WRITE:
@@ -234,6 +262,7 @@ class Golden:
     def write(self, addr: int, values: np.ndarray, bits: int) -> None:
         words = pack(values, bits, self.cfg.gb_bits)
         self.gb[addr: addr + len(words)] = words
+        self.valid[addr: addr + len(words)] = True
 
     def _inv_levels(self, insn: Instruction) -> np.ndarray:
         n = self.cfg.inv.size
@@ -248,6 +277,7 @@ class Golden:
         if op == Opcode.LOAD:
             for k in range(insn.count):
                 self.gb[insn.gb_addr + k] = self.dram[insn.dram_addr + k]
+            self.valid[insn.gb_addr: insn.gb_addr + insn.count] = True
         elif op == Opcode.STORE:
             for k in range(insn.count):
                 self.dram[insn.dram_addr + k] = self.gb[insn.gb_addr + k]

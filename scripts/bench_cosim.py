@@ -47,6 +47,8 @@ def bench_program(cfg: Config, rounds: int = 1, seed: int = 0) -> Image:
     if WINDOWS * (iw + ow) > cfg.gb_words:
         raise ValueError("the benchmark's windows do not fit the global buffer")
     prog = [Instruction.make("LOAD", gb_addr=0, dram_addr=0, count=WINDOWS * iw),
+            # The VMMs accumulate into their outputs: start them from zero.
+            Instruction.make("LOAD", gb_addr=WINDOWS * iw, dram_addr=out, count=WINDOWS * ow),
             Instruction.make("WINDOW", count=WINDOWS, in_stride=iw, out_stride=ow)]
     for r in range(rounds):
         deltas = up if r % 2 == 0 else down
@@ -85,6 +87,9 @@ def main() -> None:
                 rtl = runner.run(image, sim, Path(tmp) / f"{sim}{k}")
                 wall = time.perf_counter() - start
                 best = wall if best is None else min(best, wall)
+            if rtl.counters["fault"]:
+                raise SystemExit(f"the benchmark program faulted ({rtl.counters['fault']}): "
+                                 "its figures would not mean anything")
             cycles = rtl.counters["cycles"]
             print(f"{sim:<10} {cycles:>9} cycles  {best:6.2f} s  {cycles / best:>10,.0f} cycles/s"
                   f"  ({rtl.counters['analog_reads']} analog reads, "

@@ -91,6 +91,7 @@ def test_fault_programs_fault_as_named(run_root: str) -> None:
         "fault_during_write": Fault.ILLEGAL_OPCODE, "imem_range": Fault.IMEM_RANGE,
         "gated_bank": Fault.GATED_BANK, "bad_operand": Fault.BAD_OPERAND,
         "sfu_overlap": Fault.BAD_OPERAND, "vmm_outside_apu_row": Fault.XBAR_RANGE,
+        "uninitialized": Fault.UNINITIALIZED,
         "watchdog": Fault.WATCHDOG,
     }
     for name, fault in expected.items():

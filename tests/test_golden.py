@@ -136,7 +136,9 @@ def test_inv_instruction_solves(tiny: config.Config) -> None:
 def test_inv_faults(tiny: config.Config, setup: str, fault: Fault) -> None:
     n = tiny.inv.size
     dram = pack((-np.eye(n, dtype=int)).ravel(), 16, 64)
-    res = _run(tiny, f"{setup}\nINV xbar=0, in_addr=0, out_addr=4, shift=0\nHALT", dram)
+    load = f"LOAD gb_addr=0, dram_addr=0, count={tiny.inv.size * 32 // tiny.gb_bits}"
+    res = _run(tiny, f"{load}\n{setup}\nINV xbar=0, in_addr=0, out_addr=4, shift=0\nHALT",
+               dram)
     assert res.fault == fault
 
 

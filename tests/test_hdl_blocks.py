@@ -144,16 +144,19 @@ def test_decoder_faults_and_fields_match_golden(tiny: config.Config) -> None:
         ]
     windows = [(1, 0, 0), (3, 40, 2), (200, 1, 0)]
     masks = [0xFFFFFFFF, 0b101, 0b010, 0]
+    all_valid = (1 << tiny.gb_words) - 1
+    valids = [all_valid, all_valid & ~(1 << 5), int(rng.integers(0, 1 << 62)) << 40]
     dut = InstructionDecoder(tiny)
     seen: list[tuple[int, int, int]] = []
 
-    combos = [(w, mk) for w in windows for mk in masks]
+    combos = [(w, mk, v) for w in windows for mk in masks for v in valids]
 
     async def tb(ctx):
-        for window, mask in combos:
+        for window, mask, valid in combos:
             ctx.set(dut.window, {"count": window[0], "in_stride": window[1],
                                  "out_stride": window[2]})
             ctx.set(dut.bank_mask, mask)
+            ctx.set(dut.gb_valid, valid)
             for insn in cases:
                 ctx.set(dut.insn, encode(insn))
                 seen.append((ctx.get(dut.fault), ctx.get(dut.decoded.opcode),
@@ -162,14 +165,16 @@ def test_decoder_faults_and_fields_match_golden(tiny: config.Config) -> None:
     _run(dut, tb)
     faults_seen = set()
     for i, (fault, opcode, value) in enumerate(seen):
-        (window, mask), insn = combos[i // len(cases)], cases[i % len(cases)]
+        (window, mask, valid), insn = combos[i // len(cases)], cases[i % len(cases)]
+        flags = np.array([(valid >> w) & 1 for w in range(tiny.gb_words)], dtype=bool)
         want = golden.check(tiny, insn, RTL_OPCODES, window,
-                            -1 if mask == 0xFFFFFFFF else mask)
+                            -1 if mask == 0xFFFFFFFF else mask, flags)
         assert fault == want, (insn, window)
         assert opcode == insn.opcode and value == encode(insn)
         faults_seen.add(Fault(fault))
     assert {Fault.NONE, Fault.ILLEGAL_OPCODE, Fault.GB_RANGE, Fault.DRAM_RANGE,
-            Fault.XBAR_RANGE, Fault.GATED_BANK} <= faults_seen
+            Fault.XBAR_RANGE, Fault.GATED_BANK, Fault.UNINITIALIZED, Fault.BAD_OPERAND
+            } <= faults_seen
 
 
 def test_write_engine_rows_match_write_model(tiny: config.Config) -> None:
