@@ -169,18 +169,12 @@ class InstructionDecoder(wiring.Component):
             masks.append((ones << first[:abits])[:gbw])
         m.d.comb += unwritten.eq(Cat(*[(mk & ~self.gb_valid).any() for mk in masks]).any())
 
-        with m.If(~legal):
-            m.d.comb += self.fault.eq(Fault.ILLEGAL_OPCODE)
-        with m.Elif(operand_bad):
-            m.d.comb += self.fault.eq(Fault.BAD_OPERAND)
-        with m.Elif(xbar_bad):
-            m.d.comb += self.fault.eq(Fault.XBAR_RANGE)
-        with m.Elif(gb_bad):
-            m.d.comb += self.fault.eq(Fault.GB_RANGE)
-        with m.Elif(dram_bad):
-            m.d.comb += self.fault.eq(Fault.DRAM_RANGE)
-        with m.Elif(gated):
-            m.d.comb += self.fault.eq(Fault.GATED_BANK)
-        with m.Elif(unwritten):
-            m.d.comb += self.fault.eq(Fault.UNINITIALIZED)
+        # The first failing check names the fault (the golden model's order).
+        priority = [(~legal, Fault.ILLEGAL_OPCODE), (operand_bad, Fault.BAD_OPERAND),
+                    (xbar_bad, Fault.XBAR_RANGE), (gb_bad, Fault.GB_RANGE),
+                    (dram_bad, Fault.DRAM_RANGE), (gated, Fault.GATED_BANK),
+                    (unwritten, Fault.UNINITIALIZED)]
+        for i, (failed, code) in enumerate(priority):
+            with (m.If if i == 0 else m.Elif)(failed):
+                m.d.comb += self.fault.eq(code)
         return m
