@@ -14,23 +14,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from cocotb_tests import runner
 from firmware import config as config_mod
-from firmware import regression, scheduler
+from firmware import regression
 from firmware.config import ConfigError
 from firmware.isa import RTL_OPCODES
 from firmware.packing import unpack
 from model import checker, golden, reference, timing
-
-
-def slice_image(cfg: config_mod.Config, seed: int):
-    """The seeded single-VMM program for ``cfg``."""
-    rng = np.random.default_rng(seed)
-    weights = rng.integers(-128, 128, size=(cfg.crossbar.rows, cfg.weights_per_row))
-    x = rng.integers(-128, 128, size=cfg.crossbar.rows)
-    return scheduler.single_vmm(cfg, weights, x), weights, x
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         runner.require_simulator(args.sim)
         runner.require_simulatable(cfg)
         if args.program == "slice":
-            image, weights, x = slice_image(cfg, args.seed)
+            weights, x = regression.slice_operands(cfg, args.seed)
+            image = regression.slice_program(cfg, args.seed)
         else:
             image, weights, x = regression.PROGRAMS[args.program](cfg), None, None
     except (ConfigError, runner.SimulatorMissingError, runner.ConfigTooLargeError,

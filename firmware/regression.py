@@ -26,10 +26,15 @@ def _rand_x(cfg: Config, rng: np.random.Generator) -> np.ndarray:
     return rng.integers(-128, 128, size=cfg.crossbar.rows)
 
 
+def slice_operands(cfg: Config, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The slice's seeded INT8 weights (``rows x weights_per_row``) and activations."""
+    rng = np.random.default_rng(seed)
+    return _rand_weights(cfg, rng), _rand_x(cfg, rng)
+
+
 def slice_program(cfg: Config, seed: int = 1) -> Image:
     """The vertical slice with seeded random weights and activations."""
-    rng = np.random.default_rng(seed)
-    return single_vmm(cfg, _rand_weights(cfg, rng), _rand_x(cfg, rng))
+    return single_vmm(cfg, *slice_operands(cfg, seed))
 
 
 def multi_program(cfg: Config, seed: int = 2) -> Image:
