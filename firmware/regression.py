@@ -26,6 +26,12 @@ def _rand_x(cfg: Config, rng: np.random.Generator) -> np.ndarray:
     return rng.integers(-128, 128, size=cfg.crossbar.rows)
 
 
+def _put(dram: list[int], words: list[int]) -> int:
+    """Append ``words`` to the main-memory image ``dram``; return their first address."""
+    dram.extend(words)
+    return len(dram) - len(words)
+
+
 def slice_operands(cfg: Config, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """The slice's seeded INT8 weights (``rows x weights_per_row``) and activations."""
     rng = np.random.default_rng(seed)
@@ -53,17 +59,12 @@ def multi_program(cfg: Config, seed: int = 2) -> Image:
 
     dram: list[int] = []
 
-    def put(words: list[int]) -> int:
-        addr = len(dram)
-        dram.extend(words)
-        return addr
-
-    x_addr = put(pack(np.concatenate(xs), cfg.data.act_bits, cfg.dram_bits))
-    d0 = put(row_delta_words(erased, l0, cfg))
-    d1 = put(row_delta_words(erased, l1, cfg))
-    d2 = put(row_delta_words(l0, l2, cfg))
+    x_addr = _put(dram, pack(np.concatenate(xs), cfg.data.act_bits, cfg.dram_bits))
+    d0 = _put(dram, row_delta_words(erased, l0, cfg))
+    d1 = _put(dram, row_delta_words(erased, l1, cfg))
+    d2 = _put(dram, row_delta_words(l0, l2, cfg))
     n_out = 4 * cfg.output_words
-    out_addr = put([0] * n_out)
+    out_addr = _put(dram, [0] * n_out)
 
     iw, ow, R = cfg.input_words, cfg.output_words, cfg.crossbar.rows
     gb_x, gb_y = 0, 2 * iw
@@ -106,15 +107,11 @@ def bank_layers_program(cfg: Config, seed: int = 3) -> Image:
     erased = np.zeros((cfg.crossbar.rows, cfg.crossbar.cols), dtype=np.int64)
     dram: list[int] = []
 
-    def put(words: list[int]) -> int:
-        dram.extend(words)
-        return len(dram) - len(words)
-
-    a0 = put(pack(x0, cfg.data.act_bits, cfg.dram_bits))
-    a1 = put(pack(x1, cfg.data.act_bits, cfg.dram_bits))
-    d0 = put(row_delta_words(erased, weights_to_levels(w0, cfg), cfg))
-    d1 = put(row_delta_words(erased, weights_to_levels(w1, cfg), cfg))
-    out = put([0] * 2 * cfg.output_words)
+    a0 = _put(dram, pack(x0, cfg.data.act_bits, cfg.dram_bits))
+    a1 = _put(dram, pack(x1, cfg.data.act_bits, cfg.dram_bits))
+    d0 = _put(dram, row_delta_words(erased, weights_to_levels(w0, cfg), cfg))
+    d1 = _put(dram, row_delta_words(erased, weights_to_levels(w1, cfg), cfg))
+    out = _put(dram, [0] * 2 * cfg.output_words)
     iw, ow, R = cfg.input_words, cfg.output_words, cfg.crossbar.rows
     b0, b1, b2 = (lo for lo, _ in banks[:3])
     everything = (1 << len(banks)) - 1
@@ -149,15 +146,11 @@ def apu_row_program(cfg: Config, seed: int = 6) -> Image:
     erased = np.zeros((R, cfg.crossbar.cols), dtype=np.int64)
     dram: list[int] = []
 
-    def put(words: list[int]) -> int:
-        dram.extend(words)
-        return len(dram) - len(words)
-
-    xs = put(pack(rng.integers(-128, 128, 2 * R), cfg.data.act_bits, cfg.dram_bits))
-    deltas = [put(row_delta_words(erased, weights_to_levels(
+    xs = _put(dram, pack(rng.integers(-128, 128, 2 * R), cfg.data.act_bits, cfg.dram_bits))
+    deltas = [_put(dram, row_delta_words(erased, weights_to_levels(
         rng.integers(-128, 128, (R, cfg.weights_per_row)), cfg), cfg)) for _ in range(cols)]
     n_out = 3 * cols * ow
-    out = put([0] * n_out)
+    out = _put(dram, [0] * n_out)
     gb_y = 2 * iw
     program = [Instruction.make("LOAD", gb_addr=0, dram_addr=xs, count=2 * iw)]
     program += [Instruction.make("WRITE_START", xbar=c, dram_addr=deltas[c], row=0, nrows=R)
