@@ -140,6 +140,23 @@ def build(cfg: Config, sim: str, waves: bool = False, root: Path | None = None):
     return runner
 
 
+RUN_DIR_ENTRIES = {"image", "batch", "rtl.json", "dram_out.hex", "gb_out.hex",
+                   "results.xml", "config.toml", "runs.json", "current", "waves.vcd",
+                   "waves.gtkw", "sim_build"}
+
+
+def _clear_run_dir(path: Path) -> None:
+    """Remove an earlier run's directory; refuse to delete anything that is not one."""
+    if not path.exists():
+        return
+    foreign = [p.name for p in path.iterdir() if p.name not in RUN_DIR_ENTRIES
+               and not p.name.endswith((".filter", ".xml", ".pstat"))]
+    if not path.is_dir() or foreign:
+        raise FileExistsError(f"{path} exists and is not a co-simulation run directory "
+                              f"(it holds {foreign[:3] or 'a file'}); choose another --out")
+    shutil.rmtree(path)
+
+
 @dataclass
 class RtlRun:
     """What a co-simulation left behind."""
@@ -176,8 +193,7 @@ def run_batch(images: list[Image], sim: str, out_dir: Path, waves: bool = False,
         [out_dir / f"run{k:04d}" for k in range(len(images))]
     batch = out_dir / "batch"
     for d in run_dirs + [batch]:
-        if d.exists():
-            shutil.rmtree(d)
+        _clear_run_dir(d)
     (batch / "current").mkdir(parents=True)
     for image, d in zip(images, run_dirs, strict=True):
         image.write(d / "image")

@@ -52,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     gold = golden.run(image, RTL_OPCODES)
     tim = timing.simulate(cfg, gold)
     start = time.perf_counter()
-    rtl = runner.run(image, args.sim, args.out, waves=args.waves)
+    try:
+        rtl = runner.run(image, args.sim, args.out, waves=args.waves)
+    except FileExistsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     wall = time.perf_counter() - start
     checks = checker.compare(gold, tim, rtl.counters, rtl.gb, rtl.dram, cfg.gb_bits,
                              cfg.dram_bits)

@@ -136,3 +136,12 @@ def test_make_sim_reports_bad_input_in_plain_words(capsys) -> None:
     assert "use a small config" in capsys.readouterr().err
     assert sim.main(["--config", "no-such-config"]) == 2
     assert "no such config file" in capsys.readouterr().err
+
+
+def test_run_directory_of_other_data_is_never_deleted(tmp_path: Path) -> None:
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    with pytest.raises(FileExistsError, match="not a co-simulation run directory"):
+        runner.run(regression.slice_program(config.load("tiny")), "icarus", precious)
+    assert (precious / "thesis.tex").read_text() == "years of work"
