@@ -20,7 +20,7 @@ from pathlib import Path
 with warnings.catch_warnings():
     # cocotb 1.9 flags its Python runner as experimental; we pin 1.9.x, so it is stable here.
     warnings.filterwarnings("ignore", message="Python runners", category=UserWarning)
-    from cocotb.runner import get_results, get_runner
+    from cocotb.runner import Verilator, get_results, get_runner
 
 from cocotb_tests.waves import write_savefile
 from firmware.config import Config, to_toml
@@ -29,6 +29,7 @@ from hdl import build as hdl_build
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = Path(__file__).resolve().parent / "harness.v"
+VERILATOR_CONFIG = Path(__file__).resolve().parent / "verilator.vlt"
 
 SIMULATORS = {
     "icarus": ("iverilog", "sudo apt-get install iverilog   (Debian/Ubuntu; Icarus 11 tested)"),
@@ -97,6 +98,21 @@ def harness_parameters(cfg: Config) -> dict[str, int]:
     }
 
 
+class HarnessOnlyVerilator(Verilator):
+    """cocotb's Verilator runner, but only the harness's signals are public (see
+    ``verilator.vlt``): cocotb touches nothing inside the chip, and a fully public design
+    keeps Verilator from optimizing it."""
+
+    def _build_command(self):
+        cmds = super()._build_command()
+        cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"] + [str(VERILATOR_CONFIG)]
+        return cmds
+
+
+def _make_runner(sim: str):
+    return HarnessOnlyVerilator() if sim == "verilator" else get_runner(sim)
+
+
 @contextmanager
 def _locked(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -125,7 +141,7 @@ def build(cfg: Config, sim: str, waves: bool = False, root: Path | None = None):
     bdir = build_dir(cfg, sim, waves, root)
     with _locked(bdir.parent / f".{bdir.name}.lock"):
         verilog = hdl_build.generate(cfg, bdir.parent)
-        runner = get_runner(sim)
+        runner = _make_runner(sim)
         build_args = list(VERILATOR_ARGS) if sim == "verilator" else []
         runner.build(
             sources=[HARNESS, verilog],
