@@ -118,12 +118,12 @@ class InstructionDecoder(wiring.Component):
                         m.d.comb += xbar_bad.eq(
                             (f.xbar + ncols > cfg.n_crossbars)
                             | (f.xbar % cfg.apu_cols + ncols > cfg.apu_cols))
-                        span(0, f.in_addr, (w.count - 1) * w.in_stride + cfg.input_words)
-                        span(1, f.out_addr,
-                             (w.count - 1) * w.out_stride + ncols * cfg.output_words)
-                        read(0, f.in_addr, (w.count - 1) * w.in_stride + cfg.input_words)
-                        read(1, f.out_addr, Mux(f.accumulate, (w.count - 1) * w.out_stride
-                                                + ncols * cfg.output_words, 0))
+                        in_ext = (w.count - 1) * w.in_stride + cfg.input_words
+                        out_ext = (w.count - 1) * w.out_stride + ncols * cfg.output_words
+                        span(0, f.in_addr, in_ext)
+                        span(1, f.out_addr, out_ext)
+                        read(0, f.in_addr, in_ext)
+                        read(1, f.out_addr, Mux(f.accumulate, out_ext, 0))
                     elif op == Opcode.SFU:
                         f = a.SFU
                         lanes = cfg.gb_bits // 32

@@ -92,6 +92,14 @@ def _operand_fault(cfg: Config, insn: Instruction) -> bool:
     return False
 
 
+def vmm_extents(cfg: Config, insn: Instruction, window: tuple[int, int, int]
+                ) -> tuple[tuple[int, int], tuple[int, int]]:
+    """A VMM's input and output extents: first window's first word to last window's last."""
+    count, si, so = window
+    return ((insn.in_addr, (count - 1) * si + cfg.input_words),
+            (insn.out_addr, (count - 1) * so + vmm_cols(insn) * cfg.output_words))
+
+
 def gb_spans(cfg: Config, insn: Instruction, window: tuple[int, int, int]
              ) -> list[tuple[int, int]]:
     """The ``(first word, words)`` extents of the global buffer an instruction touches
@@ -101,9 +109,7 @@ def gb_spans(cfg: Config, insn: Instruction, window: tuple[int, int, int]
     if op in (Opcode.LOAD, Opcode.STORE):
         return [(insn.gb_addr, insn.count)]
     if op == Opcode.VMM:
-        count, si, so = window
-        return [(insn.in_addr, (count - 1) * si + cfg.input_words),
-                (insn.out_addr, (count - 1) * so + vmm_cols(insn) * cfg.output_words)]
+        return list(vmm_extents(cfg, insn, window))
     if op == Opcode.VEC:
         return [(insn.dst, insn.count), (insn.src_a, insn.count), (insn.src_b, insn.count)]
     if op == Opcode.SFU:
@@ -117,14 +123,11 @@ def gb_read_spans(cfg: Config, insn: Instruction, window: tuple[int, int, int]
                   ) -> list[tuple[int, int]]:
     """The ``(first word, words)`` extents an instruction reads from the global buffer."""
     op = insn.opcode
-    count, si, so = window
     if op == Opcode.STORE:
         return [(insn.gb_addr, insn.count)]
     if op == Opcode.VMM:
-        spans = [(insn.in_addr, (count - 1) * si + cfg.input_words)]
-        if insn.accumulate:
-            spans.append((insn.out_addr, (count - 1) * so + vmm_cols(insn) * cfg.output_words))
-        return spans
+        inputs, outputs = vmm_extents(cfg, insn, window)
+        return [inputs, outputs] if insn.accumulate else [inputs]
     if op == Opcode.VEC:
         return [(insn.src_a, insn.count), (insn.src_b, insn.count)]
     if op == Opcode.SFU:
