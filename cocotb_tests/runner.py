@@ -165,11 +165,14 @@ def _clear_run_dir(path: Path) -> None:
     """Remove an earlier run's directory; refuse to delete anything that is not one."""
     if not path.exists():
         return
+    if not path.is_dir():
+        raise FileExistsError(f"{path} exists and is a file, not a co-simulation run "
+                              "directory; choose another --out")
     foreign = [p.name for p in path.iterdir() if p.name not in RUN_DIR_ENTRIES
                and not p.name.endswith((".filter", ".xml", ".pstat"))]
-    if not path.is_dir() or foreign:
+    if foreign:
         raise FileExistsError(f"{path} exists and is not a co-simulation run directory "
-                              f"(it holds {foreign[:3] or 'a file'}); choose another --out")
+                              f"(it holds {foreign[:3]}); choose another --out")
     shutil.rmtree(path)
 
 

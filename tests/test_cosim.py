@@ -145,3 +145,7 @@ def test_run_directory_of_other_data_is_never_deleted(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError, match="not a co-simulation run directory"):
         runner.run(regression.slice_program(config.load("tiny")), "icarus", precious)
     assert (precious / "thesis.tex").read_text() == "years of work"
+    with pytest.raises(FileExistsError, match="is a file"):
+        runner.run(regression.slice_program(config.load("tiny")), "icarus",
+                   precious / "thesis.tex")
+    assert (precious / "thesis.tex").read_text() == "years of work"
