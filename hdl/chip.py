@@ -353,7 +353,6 @@ class Chip(wiring.Component):
                 f = ir.args.VEC
                 k = vec_c[1:]
                 m.d.sync += vec_c.eq(vec_c + 1)
-                lanes = cfg.gb_bits // 32
                 result = Cat(*[
                     Mux(f.func == VecFunc.SUB,
                         vec_a.word_select(i, 32) - gb.rd_data.word_select(i, 32),
