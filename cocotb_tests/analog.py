@@ -2,7 +2,7 @@
 
 Each wakes once per transaction (a rising ``valid``), never per cycle. The read
 responder takes a VMM window's INT8 vector, computes the ADC codes of all its bit-planes
-on each crossbar of the APU row the VMM spans (one batched model call per crossbar) and
+on each crossbar of the APU rows the VMM spans (one batched model call per crossbar) and
 drives them half a cycle later, well inside the first plane's ``bitplane_cycles`` window
 that the RTL counts before sampling; the write monitor applies each row's deltas to the
 crossbar model.
@@ -40,14 +40,20 @@ class CrossbarReadResponder:
                 continue
             xid = int(dut.xbar_req_id.value)
             ncols = int(dut.xbar_req_ncols.value)
+            nrows = int(dut.xbar_req_nrows.value)
             nb = cfg.data.act_bits
-            acts = unpack([int(dut.xbar_req_acts.value)], nb, rows * nb, rows, signed=False)
-            planes = (acts[None, :] >> np.arange(nb)[:, None]) & 1
-            # Crossbar-major, then plane-major: crossbars the VMM does not use read as zero.
-            codes = np.zeros((cfg.apu_cols, nb, cfg.crossbar.cols), dtype=np.int64)
-            for c in range(ncols):
-                codes[c] = self.xbars[xid + c].read_planes(planes)
-            width = cfg.apu_cols * nb * cfg.crossbar.cols * cfg.crossbar.adc_bits
+            lanes = cfg.n_apu_rows * rows
+            acts = unpack([int(dut.xbar_req_acts.value)], nb, lanes * nb, lanes,
+                          signed=False).reshape(cfg.n_apu_rows, rows)
+            # Row block k, then column c, then plane: crossbars the VMM does not use read
+            # as zero.
+            codes = np.zeros((cfg.n_apu_rows, cfg.apu_cols, nb, cfg.crossbar.cols),
+                             dtype=np.int64)
+            for k in range(nrows):
+                planes = (acts[k][None, :] >> np.arange(nb)[:, None]) & 1
+                for c in range(ncols):
+                    codes[k, c] = self.xbars[xid + k * cfg.apu_cols + c].read_planes(planes)
+            width = cfg.n_crossbars * nb * cfg.crossbar.cols * cfg.crossbar.adc_bits
             word = pack(codes.ravel(), cfg.crossbar.adc_bits, width)[0]
             await FallingEdge(dut.clk)
             dut.xbar_resp_codes.value = word

@@ -45,6 +45,7 @@ module harness #(
     wire [ROWS-1:0] xbar_req_plane;
     wire [ROWS*ACT_BITS-1:0] xbar_req_acts;
     wire [7:0] xbar_req_ncols;
+    wire [15:0] xbar_req_nrows;
     reg  [CODE_BITS-1:0] xbar_resp_codes = 0;   // driven by the Python crossbar model
     wire [DELTA_BITS-1:0] xbar_wr_deltas;
     wire halted;
@@ -65,7 +66,7 @@ module harness #(
         .wdram_en(wdram_en), .wdram_addr(wdram_addr), .wdram_rdata(wdram_rdata),
         .xbar_req_valid(xbar_req_valid), .xbar_req_id(xbar_req_id),
         .xbar_req_plane(xbar_req_plane), .xbar_req_acts(xbar_req_acts),
-        .xbar_req_ncols(xbar_req_ncols),
+        .xbar_req_ncols(xbar_req_ncols), .xbar_req_nrows(xbar_req_nrows),
         .xbar_resp_codes(xbar_resp_codes),
         .xbar_wr_valid(xbar_wr_valid), .xbar_wr_id(xbar_wr_id), .xbar_wr_row(xbar_wr_row),
         .xbar_wr_deltas(xbar_wr_deltas),

@@ -88,8 +88,8 @@ def harness_parameters(cfg: Config) -> dict[str, int]:
         "GB_WORDS": cfg.gb_words,
         "GB_AW": max(1, (cfg.gb_words - 1).bit_length()),
         "GB_BITS": cfg.gb_bits,
-        "ROWS": cfg.crossbar.rows,
-        "CODE_BITS": cfg.apu_cols * cfg.data.act_bits * cfg.crossbar.cols
+        "ROWS": cfg.n_apu_rows * cfg.crossbar.rows,  # activation lanes of every APU row
+        "CODE_BITS": cfg.n_crossbars * cfg.data.act_bits * cfg.crossbar.cols
         * cfg.crossbar.adc_bits,
         "DELTA_BITS": cfg.crossbar.cols * cfg.write.delta_bits,
         "XBAR_BITS": 16,

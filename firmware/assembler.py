@@ -57,7 +57,7 @@ def assemble(text: str, source: str = "<string>") -> list[Instruction]:
                 check_field(spec, field, values[fname])
             except ValueError as exc:
                 raise AsmError(f"{where}: field '{fname}': {exc}") from None
-        missing = [f.name for f in spec.fields if f.name not in values]
+        missing = [f.name for f in spec.fields if f.name not in values and not f.optional]
         if missing:
             raise AsmError(f"{where}: {spec.name} is missing field(s) {', '.join(missing)}")
         program.append(Instruction.make(spec.opcode, **values))

@@ -189,6 +189,11 @@ class Config:
         return self.pe.count * self.pe.apu_rows * self.pe.apu_cols
 
     @property
+    def n_apu_rows(self) -> int:
+        """APU rows on the chip: the most row blocks one VMM can drive in parallel."""
+        return self.pe.count * self.pe.apu_rows
+
+    @property
     def apu_cols(self) -> int:
         """Crossbars in one APU row: they share the row's activation shift registers."""
         return self.pe.apu_cols

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import NamedTuple
 
 INSN_BITS = 128
 OPCODE_BITS = 8
@@ -87,12 +88,14 @@ FAULT_TEXT = {
 
 @dataclass(frozen=True)
 class Field:
-    """One instruction field: ``width`` bits, unsigned unless ``signed``."""
+    """One instruction field: ``width`` bits, unsigned unless ``signed``; the assembler
+    lets an ``optional`` field be left out (it is then 0)."""
 
     name: str
     width: int
     doc: str
     signed: bool = False
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,10 +148,16 @@ _SPECS = [
         Field("dram_addr", DRAM_ADDR, "first DRAM word of the row deltas"),
         Field("row", COUNT, "first crossbar row written"),
         Field("nrows", COUNT, "rows written"),
-    ), "Start a background weight write: for each row, stream its signed cell deltas "
-       "(`write.delta_bits` each, computed offline) from main memory, then program the row in "
-       "two polarity phases (decrease, then increase); each phase lasts as long as its "
-       "slowest cell. Compute on `xbar` stalls until the write is done.", rtl=True),
+        Field("nxbars", XBAR, "crossbars `xbar ..` written in lockstep (0 is taken as 1)",
+              optional=True),
+    ), "Start a background weight write of `nxbars` consecutive crossbars in lockstep: for "
+       "each row, stream every crossbar's signed cell deltas for that row (`write.delta_bits` "
+       "each, computed offline; main memory holds row after row, crossbar after crossbar "
+       "within a row, each crossbar's row in `delta_row_words` words), one burst per "
+       "crossbar, then program the row of all of them at once in two polarity phases "
+       "(decrease, then increase); each phase lasts as long as the slowest cell of the "
+       "group's row. Compute on a crossbar of the group stalls until the write is done.",
+        rtl=True),
     InsnSpec(Opcode.WRITE_WAIT, (
         Field("xbar", XBAR, "crossbar index"),
     ), "Barrier: wait until no write to `xbar` is in flight.", rtl=True),
@@ -156,8 +165,15 @@ _SPECS = [
         Field("count", COUNT, "windows per VMM (0 is taken as 1)"),
         Field("in_stride", GB_ADDR, "GB words between consecutive input windows"),
         Field("out_stride", GB_ADDR, "GB words between consecutive output vectors"),
-    ), "Set the sliding-window loop that following VMMs run (reset: count 1, strides 0).",
-        rtl=True),
+        Field("seg_group", 8, "input segments per group (0: no groups, all consecutive)",
+              optional=True),
+        Field("group_stride", GB_ADDR, "GB words from one segment group's start to the next",
+              optional=True),
+    ), "Set the sliding-window loop that following VMMs run (reset: count 1, strides 0, no "
+       "groups). Within a window, row block `k`'s input segment starts at word "
+       "`(k // seg_group) * group_stride + (k % seg_group) * input_words` (just "
+       "`k * input_words` when `seg_group` is 0): a convolution keeps each kernel row's "
+       "segments together and jumps one feature-map row between kernel rows.", rtl=True),
     InsnSpec(Opcode.VMM, (
         Field("xbar", XBAR, "crossbar index"),
         Field("in_addr", GB_ADDR, "GB word of the first input vector (INT8, `rows` values)"),
@@ -165,13 +181,18 @@ _SPECS = [
         Field("accumulate", 1, "1: add to the int32 outputs already there"),
         Field("ncols", 8, "crossbars of the APU row sharing the inputs, from `xbar` "
                           "(0 is taken as 1)"),
-    ), "Vector-matrix multiply for each window on `ncols` crossbars of one APU row, all "
-       "driven by the same activation shift registers: inputs enter bit-serially (LSB "
-       "first, MSB plane negative), each plane is read out through the ADCs and recombined "
-       "by shift-and-add across planes and cell slices, one accumulator per crossbar; the "
-       "offset-binary weight offset is removed digitally. Crossbar `xbar + c` writes its "
-       "outputs at `out_addr + c * output_words` (plus the window's out stride). The "
-       "crossbars must lie in one APU row.", rtl=True),
+        Field("nrows", 16, "APU rows computing in parallel, each on its own input segment, "
+                           "their outputs summed (0 is taken as 1)", optional=True),
+    ), "Vector-matrix multiply for each window on `nrows` consecutive APU rows of `ncols` "
+       "crossbars each, all computing in parallel. Row block `k` (crossbars "
+       "`xbar + k * apu_cols + c`) takes the input segment at `in_addr + k * input_words`; "
+       "inputs enter bit-serially (LSB first, MSB plane negative), each plane is read out "
+       "through the ADCs and recombined by shift-and-add across planes and cell slices, one "
+       "accumulator per crossbar; the offset-binary weight offset is removed digitally, and "
+       "the accumulation units sum the row blocks. Column `c`'s sum goes to `out_addr + c * "
+       "output_words` (plus the window's out stride). The first row block's crossbars must "
+       "lie in one APU row; the scoreboard stalls the VMM while a write touches any "
+       "crossbar from its first to its last.", rtl=True),
     InsnSpec(Opcode.VEC, (
         Field("func", 4, "VecFunc"),
         Field("dst", GB_ADDR, "GB word of the result"),
@@ -302,3 +323,37 @@ def decode(word: int) -> Instruction:
     if word & ~used:
         raise ValueError(f"{spec.name}: word {word:#034x} has bits set outside its fields")
     return Instruction(spec.opcode, tuple(args))
+
+
+class Window(NamedTuple):
+    """The VMM window registers (``WINDOW``), at their reset values by default."""
+
+    count: int = 1
+    in_stride: int = 0
+    out_stride: int = 0
+    seg_group: int = 0
+    group_stride: int = 0
+
+    @classmethod
+    def of(cls, insn: Instruction) -> Window:
+        return cls(max(1, insn.count), insn.in_stride, insn.out_stride, insn.seg_group,
+                   insn.group_stride)
+
+    def segment(self, k: int, input_words: int) -> int:
+        """First word of row block ``k``'s input segment, relative to the window's start."""
+        if self.seg_group == 0:
+            return k * input_words
+        return (k // self.seg_group) * self.group_stride + (k % self.seg_group) * input_words
+
+    def segments_extent(self, nrows: int, input_words: int) -> int:
+        """Words from a window's start to the end of its farthest input segment."""
+        g = self.seg_group or nrows
+        last_group = (nrows - 1) // g
+        ends = [last_group * self.group_stride + (nrows - 1 - last_group * g) * input_words]
+        if last_group:  # an earlier, full group may reach farther (small group stride)
+            ends.append((last_group - 1) * self.group_stride + (g - 1) * input_words)
+        return max(ends) + input_words
+
+
+#: The window registers after reset.
+RESET_WINDOW = Window()

@@ -29,7 +29,7 @@ def render() -> str:
         offs = spec.field_offsets()
         fields = "<br>".join(
             f"`{f.name}` [{offs[f.name][0] + f.width - 1}:{offs[f.name][0]}]"
-            f"{' signed' if f.signed else ''}: {f.doc}"
+            f"{' signed' if f.signed else ''}{' (optional)' if f.optional else ''}: {f.doc}"
             for f in spec.fields) or "-"
         out.append(f"| `{spec.opcode:#04x}` | `{spec.name}` | {'yes' if spec.rtl else 'no'} "
                    f"| {fields} | {spec.doc} |")
@@ -42,7 +42,8 @@ def render() -> str:
     out += ["", "## Assembly syntax", "",
             "One instruction per line, `MNEMONIC field=value, field=value`; values are "
             "decimal, `0x` hex, or function names (`func=ADD`); `;` or `#` starts a comment. "
-            "Every field must be given.", ""]
+            "Every field must be given except those marked optional (left out, they are 0).",
+            ""]
     return "\n".join(out)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from firmware.config import Config
 from firmware.image import Image
-from firmware.isa import OPCODE_BITS, Instruction, encode
+from firmware.isa import OPCODE_BITS, Instruction, Window, encode
 from firmware.mapper import row_delta_words, weights_to_levels
 from firmware.packing import pack
 
@@ -50,7 +50,7 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
     scratch, scratch_words = used, 64
     dram += [0] * scratch_words
 
-    window = (1, 0, 0)
+    window = Window()
     mask = all_on
     program: list[Instruction] = []
 
@@ -84,11 +84,15 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
             program.append(Instruction.make("STORE", gb_addr=gb, count=n, dram_addr=scratch
                                             + int(rng.integers(0, scratch_words - n + 1))))
         elif op == "WRITE_START":
+            xbar = int(rng.integers(0, n_xbar))
+            # A third of the writes program a lockstep group of crossbars.
+            nx = int(rng.integers(1, min(3, n_xbar - xbar) + 1)) if rng.random() < 0.3 else 1
             row = int(rng.integers(0, R))
-            nrows = int(rng.integers(1, R - row + 1))
             base = delta_sets[int(rng.integers(0, len(delta_sets)))]
-            program.append(Instruction.make("WRITE_START", xbar=int(rng.integers(0, n_xbar)),
-                                            dram_addr=base + row * rw, row=row, nrows=nrows))
+            fit = (used - base) // (nx * rw)   # rows of the group's deltas left in DRAM
+            nrows = int(rng.integers(1, min(R - row, fit) + 1))
+            program.append(Instruction.make("WRITE_START", xbar=xbar, dram_addr=base, row=row,
+                                            nrows=nrows, nxbars=nx))
         elif op == "WRITE_WAIT":
             program.append(Instruction.make("WRITE_WAIT", xbar=int(rng.integers(0, n_xbar))))
         elif op in ("SYNC", "NOP"):
@@ -96,23 +100,27 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
         elif op == "WINDOW":
             count = int(rng.integers(0, 4))
             si, so = int(rng.integers(0, 2 * iw + 1)), int(rng.integers(0, 2 * ow + 1))
-            window = (max(1, count), si, so)
-            program.append(Instruction.make("WINDOW", count=count, in_stride=si, out_stride=so))
+            group = int(rng.choice([0, 0, 1, 2]))        # segment groups half the time
+            gs = int(rng.integers(0, 3 * iw + 1)) if group else 0
+            insn = Instruction.make("WINDOW", count=count, in_stride=si, out_stride=so,
+                                    seg_group=group, group_stride=gs)
+            window = Window.of(insn)
+            program.append(insn)
         elif op == "VMM":
-            count, si, so = window
-            in_ext, out_ext = (count - 1) * si + iw, (count - 1) * so + ow
-            if in_ext > gbw or out_ext > gbw:
-                continue
             xbar = int(rng.integers(0, n_xbar))
             ncols = int(rng.integers(1, cfg.apu_cols - xbar % cfg.apu_cols + 1))
-            out_ext += (ncols - 1) * ow
-            if out_ext > gbw:
+            # Row blocks: as many APU rows as fit after the first, drawn uniformly.
+            nrows = int(rng.integers(1, (n_xbar - ncols - xbar) // cfg.apu_cols + 2))
+            in_ext = (window.count - 1) * window.in_stride + window.segments_extent(nrows, iw)
+            out_ext = (window.count - 1) * window.out_stride + ncols * ow
+            if in_ext > gbw or out_ext > gbw:
                 continue
             a_in, a_out = int(rng.integers(0, gbw - in_ext + 1)), \
                 int(rng.integers(0, gbw - out_ext + 1))
             gb_ok([(a_in, in_ext), (a_out, out_ext)])
             program.append(Instruction.make("VMM", xbar=xbar, in_addr=a_in, out_addr=a_out,
-                                            accumulate=int(rng.integers(0, 2)), ncols=ncols))
+                                            accumulate=int(rng.integers(0, 2)), ncols=ncols,
+                                            nrows=nrows))
         elif op == "VEC":
             n = int(rng.integers(0, 2 * ow + 1))
             dst, sa, sb = (int(rng.integers(0, gbw - n + 1)) for _ in range(3))

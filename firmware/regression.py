@@ -13,7 +13,7 @@ import numpy as np
 from firmware.config import Config
 from firmware.image import Image, Region
 from firmware.isa import OPCODE_BITS, Instruction, encode
-from firmware.mapper import row_delta_words, weights_to_levels
+from firmware.mapper import group_delta_words, row_delta_words, weights_to_levels
 from firmware.packing import pack
 from firmware.scheduler import single_vmm
 
@@ -172,6 +172,58 @@ def apu_row_program(cfg: Config, seed: int = 6) -> Image:
     return Image.build(cfg, program, dram, regions)
 
 
+def parallel_program(cfg: Config, seed: int = 7) -> Image:
+    """A layer on several APU rows: one lockstep group write of all of them, VMMs over
+    every row block at once (windows, accumulate), and a partial group rewrite that a
+    WRITE_WAIT on its middle crossbar and a one-row-block VMM both wait for."""
+    rng = np.random.default_rng(seed)
+    cols, nrb = cfg.apu_cols, min(2, cfg.n_apu_rows)
+    if nrb < 2:
+        raise ValueError("parallel_program needs at least two APU rows")
+    R, iw, ow = cfg.crossbar.rows, cfg.input_words, cfg.output_words
+    group = nrb * cols
+    erased = [np.zeros((R, cfg.crossbar.cols), dtype=np.int64)] * group
+    levels = [weights_to_levels(rng.integers(-128, 128, (R, cfg.weights_per_row)), cfg)
+              for _ in range(group)]
+    relevel = [weights_to_levels(rng.integers(-128, 128, (R, cfg.weights_per_row)), cfg)
+               for _ in range(group - 1)]
+    half = range(R // 2, R)
+    dram: list[int] = []
+    xs = _put(dram, pack(rng.integers(-128, 128, 2 * nrb * R), cfg.data.act_bits,
+                         cfg.dram_bits))
+    d_all = _put(dram, group_delta_words(erased, levels, cfg))
+    d_part = _put(dram, group_delta_words(levels[1:], relevel, cfg, half))
+    d_top = _put(dram, group_delta_words(levels[1:], relevel, cfg, range(R // 2)))
+    n_out = 2 * cols * ow + ow
+    out = _put(dram, [0] * n_out)
+    gb_y = 2 * nrb * iw
+    program = [
+        Instruction.make("WRITE_START", xbar=0, dram_addr=d_all, row=0, nrows=R,
+                         nxbars=group),
+        Instruction.make("LOAD", gb_addr=0, dram_addr=xs, count=2 * nrb * iw),
+        # Two windows over every row block; stalls until the whole group is written.
+        Instruction.make("WINDOW", count=2, in_stride=nrb * iw, out_stride=cols * ow),
+        Instruction.make("VMM", xbar=0, in_addr=0, out_addr=gb_y, accumulate=0, ncols=cols,
+                         nrows=nrb),
+        Instruction.make("WINDOW", count=1, in_stride=0, out_stride=0),
+        # Rewrite every crossbar but the first: lower half, then upper half.
+        Instruction.make("WRITE_START", xbar=1, dram_addr=d_part, row=R // 2,
+                         nrows=R - R // 2, nxbars=group - 1),
+        Instruction.make("VMM", xbar=0, in_addr=0, out_addr=gb_y + 2 * cols * ow,
+                         accumulate=0, ncols=1),              # crossbar 0 is not in the group
+        Instruction.make("WRITE_WAIT", xbar=group // 2),      # stalls
+        Instruction.make("WRITE_START", xbar=1, dram_addr=d_top, row=0, nrows=R // 2,
+                         nxbars=group - 1),
+        Instruction.make("VMM", xbar=0, in_addr=nrb * iw, out_addr=gb_y, accumulate=1,
+                         ncols=cols, nrows=nrb),  # stalls
+        Instruction.make("STORE", dram_addr=out, gb_addr=gb_y, count=n_out),
+        Instruction.make("HALT"),
+    ]
+    regions = {"outputs": Region(out, n_out, cfg.data.acc_bits,
+                                 (2 * cols + 1) * cfg.weights_per_row)}
+    return Image.build(cfg, program, dram, regions)
+
+
 def vec_program(cfg: Config, seed: int = 4) -> Image:
     """VEC ADD and SUB with int32 wrap-around, a zero count, and destinations that overlap
     their sources (in place, and shifted by one word so each word reads the previous
@@ -326,5 +378,6 @@ PROGRAMS: dict[str, Callable[[Config], Image]] = {
     "bank_layers": bank_layers_program,
     "vec": vec_program,
     "apu_row": apu_row_program,
+    "parallel": parallel_program,
     "sfu": sfu_program,
 }

@@ -23,6 +23,7 @@ from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
 from firmware.isa import COUNT, INSN_BITS, SPECS, Fault, Opcode, VecFunc
+from hdl.arith import tree_sum
 from hdl.decoder import InstructionDecoder, window_layout
 from hdl.global_buffer import GlobalBuffer
 from hdl.rate_limiter import RateLimiter
@@ -52,10 +53,11 @@ def chip_signature(cfg: Config) -> dict:
         "wdram_rdata": In(cfg.dram_bits),
         "xbar_req_valid": Out(1),
         "xbar_req_id": Out(xb),
-        "xbar_req_acts": Out(c.rows * cfg.data.act_bits),
-        "xbar_req_plane": Out(c.rows),
+        "xbar_req_acts": Out(cfg.n_apu_rows * c.rows * cfg.data.act_bits),
+        "xbar_req_plane": Out(cfg.n_apu_rows * c.rows),
         "xbar_req_ncols": Out(8),
-        "xbar_resp_codes": In(cfg.apu_cols * cfg.data.act_bits * c.cols * c.adc_bits),
+        "xbar_req_nrows": Out(16),
+        "xbar_resp_codes": In(cfg.n_crossbars * cfg.data.act_bits * c.cols * c.adc_bits),
         "xbar_wr_valid": Out(1),
         "xbar_wr_id": Out(xb),
         "xbar_wr_row": Out(16),
@@ -96,13 +98,17 @@ class Chip(wiring.Component):
         m.submodules.gb = gb = GlobalBuffer(cfg.gb_words, cfg.gb_bits)
         m.submodules.dma_limiter = dma_lim = RateLimiter(cfg.dram_bytes_per_cycle,
                                                          cfg.main_memory.word_bytes)
+        # Shift registers for the input segments of every APU row a VMM can drive.
         m.submodules.shreg = shreg = ActivationShiftRegister(
-            cfg.crossbar.rows, cfg.data.act_bits, cfg.gb_bits)
-        # One accumulator per crossbar of an APU row; the row shares the shift registers.
-        accs = []
-        for col in range(cfg.apu_cols):
-            accs.append(ShiftAccumulator(cfg))
-            m.submodules[f"accum{col}"] = accs[-1]
+            cfg.n_apu_rows * cfg.crossbar.rows, cfg.data.act_bits, cfg.gb_bits)
+        # One accumulator per crossbar, indexed by (row block, column) relative to the
+        # VMM; the crossbars of a row block share its shift registers.
+        accs = [[ShiftAccumulator(cfg) for _ in range(cfg.apu_cols)]
+                for _ in range(cfg.n_apu_rows)]
+        for k, row in enumerate(accs):
+            for col, acc in enumerate(row):
+                m.submodules[f"accum{k}_{col}"] = acc
+        all_accs = [acc for row in accs for acc in row]
         m.submodules.write_engine = we = WriteEngine(cfg)
         m.submodules.sfu = sfu = SpecialFunctionUnit()
 
@@ -135,6 +141,7 @@ class Chip(wiring.Component):
             we.dram_addr.eq(ir.args.WRITE_START.dram_addr),
             we.row.eq(ir.args.WRITE_START.row),
             we.nrows.eq(ir.args.WRITE_START.nrows),
+            we.nxbars.eq(ir.args.WRITE_START.nxbars),
             self.wdram_en.eq(we.mem_en),
             self.wdram_addr.eq(we.mem_addr),
             we.mem_data.eq(self.wdram_rdata),
@@ -155,8 +162,13 @@ class Chip(wiring.Component):
         win_left = Signal.like(window.count)
         in_ptr = Signal(32)
         out_ptr = Signal(32)
-        word_idx = Signal(range(max(cfg.input_words, cfg.apu_cols * cfg.output_words) + 2))
+        word_idx = Signal(range(max(cfg.n_apu_rows * cfg.input_words,
+                                    cfg.apu_cols * cfg.output_words) + 2))
         plane = Signal(range(cfg.data.act_bits))
+        rd_off = Signal(32)          # next input word, relative to the window's start
+        grp_off = Signal(32)         # start of the current segment group, likewise
+        seg_word = Signal(range(cfg.input_words))
+        seg_in_grp = Signal(8)
         timer = Signal(range(cfg.crossbar.bitplane_cycles + 1))
         is_store = Signal()
         vec_c = Signal(range(2 * max_count + 2))   # cycle within a VEC: 2 per word, +1
@@ -172,32 +184,41 @@ class Chip(wiring.Component):
 
         vmm = ir.args.VMM
         vmm_cols = Mux(vmm.ncols == 0, 1, vmm.ncols)
+        vmm_rows = Mux(vmm.nrows == 0, 1, vmm.nrows)
+        vmm_in_words = vmm_rows * cfg.input_words
         vmm_out_words = vmm_cols * cfg.output_words
-        busy_on = lambda x: we.busy & (we.busy_xbar == x)  # noqa: E731 - scoreboard lookup
-        # Scoreboard for a VMM: is any crossbar of its APU-row span being written?
-        vmm_blocked = (we.busy & (we.busy_xbar >= vmm.xbar)
-                       & (we.busy_xbar < vmm.xbar + vmm_cols))
+        # Scoreboard: is a write group touching crossbars [first, last) of this span?
+        in_group = lambda first, last: (  # noqa: E731 - scoreboard lookup
+            we.busy & (we.busy_xbar < last) & (we.busy_xbar + we.busy_n > first))
+        busy_on = lambda x: in_group(x, x + 1)  # noqa: E731
+        vmm_blocked = in_group(vmm.xbar, vmm.xbar + (vmm_rows - 1) * cfg.apu_cols + vmm_cols)
 
         m.d.comb += [
             self.xbar_req_id.eq(vmm.xbar),
             self.xbar_req_ncols.eq(vmm_cols),
+            self.xbar_req_nrows.eq(vmm_rows),
             self.xbar_req_acts.eq(shreg.acts),
             self.xbar_req_plane.eq(shreg.plane),
         ]
+        rows = cfg.crossbar.rows
         plane_codes = cfg.crossbar.cols * cfg.crossbar.adc_bits
-        for col, acc in enumerate(accs):
-            m.d.comb += [
-                # Plane b's codes of crossbar col: the analog side answers all planes of
-                # all the row's crossbars in one transaction per window.
-                acc.codes.as_value().eq(self.xbar_resp_codes.word_select(
-                    col * cfg.data.act_bits + plane, plane_codes)),
-                acc.plane_bits.eq(shreg.plane),
-                acc.plane_index.eq(plane),
-            ]
-        # Output words: crossbar by crossbar, the int32 results packed little-end first.
+        for k, row in enumerate(accs):
+            for col, acc in enumerate(row):
+                m.d.comb += [
+                    # Plane b's codes of crossbar (k, col): the analog side answers all
+                    # planes of all the VMM's crossbars in one transaction per window.
+                    acc.codes.as_value().eq(self.xbar_resp_codes.word_select(
+                        (k * cfg.apu_cols + col) * cfg.data.act_bits + plane, plane_codes)),
+                    acc.plane_bits.eq(shreg.plane[k * rows:(k + 1) * rows]),
+                    acc.plane_index.eq(plane),
+                ]
+        # The accumulation units sum the row blocks; row blocks the VMM does not drive
+        # stay cleared (zero). Output words: column by column, int32s little-end first.
         per_word = cfg.gb_bits // cfg.data.acc_bits
-        out_words = [Cat(*[acc.result[w * per_word + i] for i in range(per_word)])
-                     for acc in accs for w in range(cfg.output_words)]
+        col_sums = [[tree_sum([row[col].result[j] for row in accs])[:cfg.data.acc_bits]
+                     for j in range(cfg.weights_per_row)] for col in range(cfg.apu_cols)]
+        out_words = [Cat(*[sums[w * per_word + i] for i in range(per_word)])
+                     for sums in col_sums for w in range(cfg.output_words)]
         out_word = Signal(cfg.gb_bits)
         with m.Switch(word_idx):
             for w, value in enumerate(out_words):
@@ -275,6 +296,8 @@ class Chip(wiring.Component):
                                 window.count.eq(Mux(f.count == 0, 1, f.count)),
                                 window.in_stride.eq(f.in_stride),
                                 window.out_stride.eq(f.out_stride),
+                                window.seg_group.eq(f.seg_group),
+                                window.group_stride.eq(f.group_stride),
                             ]
                             next_insn()
                         with m.Case(Opcode.VEC):
@@ -413,20 +436,33 @@ class Chip(wiring.Component):
             with state("VMM_WAIT"):  # scoreboard: never read a crossbar being written
                 m.d.comb += stall.eq(vmm_blocked)
                 with m.If(~vmm_blocked):
-                    m.d.sync += word_idx.eq(0)
+                    m.d.sync += [word_idx.eq(0), rd_off.eq(0), grp_off.eq(0), seg_word.eq(0),
+                                 seg_in_grp.eq(0)]
                     m.next = "VMM_LOAD"
 
-            with state("VMM_LOAD"):  # input vector into the shift registers
-                m.d.comb += [acc.clear.eq(word_idx == 0) for acc in accs]
-                with m.If(word_idx < cfg.input_words):
-                    m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(in_ptr + word_idx)]
+            with state("VMM_LOAD"):  # input segments into the shift registers
+                m.d.comb += [acc.clear.eq(word_idx == 0) for acc in all_accs]
+                with m.If(word_idx < vmm_in_words):
+                    m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(in_ptr + rd_off)]
+                    # Next word: on in the segment, on to the next segment of the group,
+                    # or on to the next group (firmware.isa.Window.segment).
+                    with m.If(seg_word != cfg.input_words - 1):
+                        m.d.sync += [seg_word.eq(seg_word + 1), rd_off.eq(rd_off + 1)]
+                    with m.Elif((window.seg_group != 0)
+                                & (seg_in_grp == window.seg_group - 1)):
+                        m.d.sync += [seg_word.eq(0), seg_in_grp.eq(0),
+                                     grp_off.eq(grp_off + window.group_stride),
+                                     rd_off.eq(grp_off + window.group_stride)]
+                    with m.Else():
+                        m.d.sync += [seg_word.eq(0), seg_in_grp.eq(seg_in_grp + 1),
+                                     rd_off.eq(rd_off + 1)]
                 with m.If(word_idx != 0):
                     m.d.comb += [
                         shreg.load.eq(1), shreg.load_index.eq(word_idx - 1),
                         shreg.load_data.eq(gb.rd_data),
                     ]
                 m.d.sync += word_idx.eq(word_idx + 1)
-                with m.If(word_idx == cfg.input_words):
+                with m.If(word_idx == vmm_in_words):
                     m.d.sync += plane.eq(0)
                     m.next = "VMM_REQ"
 
@@ -440,7 +476,8 @@ class Chip(wiring.Component):
             with state("VMM_READ"):  # the RTL counts the analog latency itself
                 m.d.sync += timer.eq(timer - 1)
                 with m.If(timer == 1):
-                    m.d.comb += [acc.valid.eq(1) for acc in accs]
+                    m.d.comb += [acc.valid.eq(k < vmm_rows)
+                                 for k, row in enumerate(accs) for acc in row]
                     m.d.comb += shreg.shift.eq(1)
                     m.d.sync += plane.eq(plane + 1)
                     with m.If(plane == cfg.data.act_bits - 1):
@@ -482,7 +519,8 @@ class Chip(wiring.Component):
                         next_insn()
                     with m.Else():
                         m.d.sync += [
-                            win_left.eq(win_left - 1), word_idx.eq(0),
+                            win_left.eq(win_left - 1), word_idx.eq(0), rd_off.eq(0),
+                            grp_off.eq(0), seg_word.eq(0), seg_in_grp.eq(0),
                             in_ptr.eq(in_ptr + window.in_stride),
                             out_ptr.eq(out_ptr + window.out_stride),
                         ]

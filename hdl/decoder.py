@@ -24,8 +24,8 @@ def instruction_layout() -> data.StructLayout:
 def window_layout() -> data.StructLayout:
     """The VMM window registers set by ``WINDOW``."""
     f = {fl.name: fl.width for fl in SPECS[Opcode.WINDOW].fields}
-    return data.StructLayout({"count": f["count"], "in_stride": f["in_stride"],
-                              "out_stride": f["out_stride"]})
+    return data.StructLayout({name: f[name] for name in (
+        "count", "in_stride", "out_stride", "seg_group", "group_stride")})
 
 
 class InstructionDecoder(wiring.Component):
@@ -104,10 +104,11 @@ class InstructionDecoder(wiring.Component):
                         m.d.comb += dram_bad.eq(f.dram_addr + f.count > cfg.dram_words)
                     elif op == Opcode.WRITE_START:
                         f = a.WRITE_START
+                        nx = Mux(f.nxbars == 0, 1, f.nxbars)
                         m.d.comb += [
-                            xbar_bad.eq((f.xbar >= cfg.n_crossbars)
+                            xbar_bad.eq((f.xbar + nx > cfg.n_crossbars)
                                         | (f.row + f.nrows > cfg.crossbar.rows)),
-                            dram_bad.eq(f.dram_addr + f.nrows * cfg.delta_row_words
+                            dram_bad.eq(f.dram_addr + f.nrows * nx * cfg.delta_row_words
                                         > cfg.dram_words),
                         ]
                     elif op == Opcode.WRITE_WAIT:
@@ -115,10 +116,20 @@ class InstructionDecoder(wiring.Component):
                     elif op == Opcode.VMM:
                         f = a.VMM
                         ncols = Mux(f.ncols == 0, 1, f.ncols)
+                        nrows = Mux(f.nrows == 0, 1, f.nrows)
                         m.d.comb += xbar_bad.eq(
-                            (f.xbar + ncols > cfg.n_crossbars)
+                            (f.xbar + (nrows - 1) * cfg.apu_cols + ncols > cfg.n_crossbars)
                             | (f.xbar % cfg.apu_cols + ncols > cfg.apu_cols))
-                        in_ext = (w.count - 1) * w.in_stride + cfg.input_words
+                        # Farthest segment end (firmware.isa.Window.segments_extent).
+                        iw = cfg.input_words
+                        g = Mux(w.seg_group == 0, nrows, w.seg_group)
+                        last_group = (nrows - 1) // g
+                        end_last = (last_group * w.group_stride
+                                    + (nrows - 1 - last_group * g) * iw)
+                        end_full = (last_group - 1) * w.group_stride + (g - 1) * iw
+                        seg_ext = Mux((last_group != 0) & (end_full > end_last),
+                                      end_full, end_last) + iw
+                        in_ext = (w.count - 1) * w.in_stride + seg_ext
                         out_ext = (w.count - 1) * w.out_stride + ncols * cfg.output_words
                         span(0, f.in_addr, in_ext)
                         span(1, f.out_addr, out_ext)

@@ -1,12 +1,15 @@
-"""Write engine: streams row deltas from main memory and programs a crossbar row by row.
+"""Write engine: streams row deltas from main memory and programs a group of crossbars
+row by row, in lockstep.
 
-For each row it fetches ``delta_row_words`` words through its bandwidth limiter, hands
-the deltas to the analog array in one ``wr_valid`` cycle, then times the two polarity
-phases itself: ``max(-delta) * pulses_per_level * pulse_cycles`` cycles of decrease,
-then the same for the largest increase. The slowest cell of a row sets its latency.
+For each row and each crossbar of the group it fetches ``delta_row_words`` words through
+its bandwidth limiter and hands them to that crossbar's writing register in one
+``wr_valid`` cycle; then it times the group's two polarity phases itself:
+``max(-delta) * pulses_per_level * pulse_cycles`` cycles of decrease, then the same for
+the largest increase, over every cell of the group's row (the slowest cell sets the row's
+latency).
 
-Row timing, in cycles: ``fetch + 1 + dec + inc`` where ``fetch`` is the cycle of the
-last grant of the burst plus one (the read data arrives the cycle after its grant).
+Row timing, in cycles: ``nxbars * (fetch + 1) + dec + inc`` where ``fetch`` is the cycle
+of the last grant of a burst plus one (the read data arrives the cycle after its grant).
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ from hdl.rate_limiter import RateLimiter
 
 
 class WriteEngine(wiring.Component):
-    """Members: ``start`` with ``xbar``/``dram_addr``/``row``/``nrows`` launches a write;
-    ``busy``/``busy_xbar`` feed the scoreboard; ``mem_*`` read main memory; ``wr_*`` is
-    the analog write port; ``phase`` (0 idle/fetch, 1 decrease, 2 increase) and
-    ``pulses`` are for waves and counters."""
+    """Members: ``start`` with ``xbar``/``nxbars``/``dram_addr``/``row``/``nrows`` launches
+    a write; ``busy`` with ``busy_xbar``/``busy_n`` (the group) feed the scoreboard;
+    ``mem_*`` read main memory; ``wr_*`` is the analog write port; ``phase`` (0
+    idle/fetch, 1 decrease, 2 increase) and ``pulses`` are for waves and counters."""
 
     def __init__(self, cfg: Config):
         self._cfg = cfg
@@ -39,8 +42,10 @@ class WriteEngine(wiring.Component):
             "dram_addr": In(f["dram_addr"]),
             "row": In(f["row"]),
             "nrows": In(f["nrows"]),
+            "nxbars": In(f["nxbars"]),
             "busy": Out(1),
             "busy_xbar": Out(f["xbar"]),
+            "busy_n": Out(f["nxbars"]),
             "mem_en": Out(1),
             "mem_addr": Out(f["dram_addr"]),
             "mem_data": In(cfg.dram_bits),
@@ -69,6 +74,9 @@ class WriteEngine(wiring.Component):
         rowbuf = Signal(words * cfg.dram_bits)
         timer = Signal(range(step_cycles * cfg.cell_levels + 1))
         inc_cycles = Signal.like(timer)
+        k = Signal.like(self.nxbars)             # crossbar of the group being fetched
+        grp_dec = Signal(cfg.crossbar.cell_bits + 1)  # slowest cells of the group so far
+        grp_inc = Signal(cfg.crossbar.cell_bits + 1)
 
         deltas = data.View(data.ArrayLayout(signed(cfg.write.delta_bits), cols),
                            rowbuf[:cols * cfg.write.delta_bits])
@@ -80,15 +88,15 @@ class WriteEngine(wiring.Component):
         dec_terms = [Mux(deltas[c] < 0, -deltas[c], 0) for c in range(cols)]
         inc_terms = [Mux(deltas[c] > 0, deltas[c], 0) for c in range(cols)]
         m.d.comb += [
-            dec_max.eq(tree_max(dec_terms)),
-            inc_max.eq(tree_max(inc_terms)),
+            dec_max.eq(tree_max(dec_terms + [grp_dec])),
+            inc_max.eq(tree_max(inc_terms + [grp_inc])),
         ]
         row_pulses = tree_sum(dec_terms + inc_terms)
 
         m.d.comb += [
             limiter.req.eq(0),
             self.mem_addr.eq(addr),
-            self.wr_xbar.eq(self.busy_xbar),
+            self.wr_xbar.eq(self.busy_xbar + k),
         ]
 
         def next_row() -> None:
@@ -98,7 +106,7 @@ class WriteEngine(wiring.Component):
             with m.Else():
                 m.d.sync += [
                     rows_left.eq(rows_left - 1), self.wr_row.eq(self.wr_row + 1),
-                    issued.eq(0), received.eq(0),
+                    issued.eq(0), received.eq(0), k.eq(0), grp_dec.eq(0), grp_inc.eq(0),
                 ]
                 m.next = "FETCH"
 
@@ -107,8 +115,10 @@ class WriteEngine(wiring.Component):
                 with m.If(self.start):
                     m.d.sync += [
                         self.busy_xbar.eq(self.xbar), addr.eq(self.dram_addr),
+                        self.busy_n.eq(Mux(self.nxbars == 0, 1, self.nxbars)),
                         self.wr_row.eq(self.row), rows_left.eq(self.nrows),
                         issued.eq(0), received.eq(0), pending.eq(0),
+                        k.eq(0), grp_dec.eq(0), grp_inc.eq(0),
                     ]
                     with m.If(self.nrows != 0):
                         m.next = "FETCH"
@@ -132,7 +142,11 @@ class WriteEngine(wiring.Component):
                     timer.eq(dec_max * step_cycles),
                     inc_cycles.eq(inc_max * step_cycles),
                 ]
-                with m.If(dec_max != 0):
+                with m.If(k != self.busy_n - 1):  # the next crossbar of the group's row
+                    m.d.sync += [k.eq(k + 1), grp_dec.eq(dec_max), grp_inc.eq(inc_max),
+                                 issued.eq(0), received.eq(0)]
+                    m.next = "FETCH"
+                with m.Elif(dec_max != 0):
                     m.next = "DEC"
                 with m.Elif(inc_max != 0):
                     m.d.sync += timer.eq(inc_max * step_cycles)

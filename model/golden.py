@@ -17,7 +17,17 @@ import numpy as np
 
 from firmware.config import Config
 from firmware.image import Image
-from firmware.isa import ALL_OPCODES, Fault, Instruction, Opcode, SfuFunc, VecFunc, decode
+from firmware.isa import (
+    ALL_OPCODES,
+    RESET_WINDOW,
+    Fault,
+    Instruction,
+    Opcode,
+    SfuFunc,
+    VecFunc,
+    Window,
+    decode,
+)
 from firmware.packing import pack, unpack
 from model.crossbar import Crossbar, bit_serial_vmm
 from model.inv_array import InvArray, InvError
@@ -71,8 +81,23 @@ def sfu_out_words(cfg: Config, insn: Instruction) -> int:
 
 
 def vmm_cols(insn: Instruction) -> int:
-    """Crossbars a VMM drives (its ``ncols``, 0 taken as 1)."""
+    """Crossbars per APU row a VMM drives (its ``ncols``, 0 taken as 1)."""
     return max(1, insn.ncols)
+
+
+def vmm_rows(insn: Instruction) -> int:
+    """APU rows a VMM drives in parallel (its ``nrows``, 0 taken as 1)."""
+    return max(1, insn.nrows)
+
+
+def vmm_xbar_span(cfg: Config, insn: Instruction) -> tuple[int, int]:
+    """First and one-past-last crossbar index a VMM reads (the scoreboard's range)."""
+    return insn.xbar, insn.xbar + (vmm_rows(insn) - 1) * cfg.apu_cols + vmm_cols(insn)
+
+
+def write_xbars(insn: Instruction) -> int:
+    """Crossbars a WRITE_START programs in lockstep (its ``nxbars``, 0 taken as 1)."""
+    return max(1, insn.nxbars)
 
 
 def _operand_fault(cfg: Config, insn: Instruction) -> bool:
@@ -92,15 +117,16 @@ def _operand_fault(cfg: Config, insn: Instruction) -> bool:
     return False
 
 
-def vmm_extents(cfg: Config, insn: Instruction, window: tuple[int, int, int]
+def vmm_extents(cfg: Config, insn: Instruction, window: Window
                 ) -> tuple[tuple[int, int], tuple[int, int]]:
     """A VMM's input and output extents: first window's first word to last window's last."""
-    count, si, so = window
-    return ((insn.in_addr, (count - 1) * si + cfg.input_words),
-            (insn.out_addr, (count - 1) * so + vmm_cols(insn) * cfg.output_words))
+    return ((insn.in_addr, (window.count - 1) * window.in_stride
+             + window.segments_extent(vmm_rows(insn), cfg.input_words)),
+            (insn.out_addr, (window.count - 1) * window.out_stride
+             + vmm_cols(insn) * cfg.output_words))
 
 
-def gb_spans(cfg: Config, insn: Instruction, window: tuple[int, int, int]
+def gb_spans(cfg: Config, insn: Instruction, window: Window
              ) -> list[tuple[int, int]]:
     """The ``(first word, words)`` extents of the global buffer an instruction touches
     (for a VMM, from its first window's first word to its last window's last word)."""
@@ -119,7 +145,7 @@ def gb_spans(cfg: Config, insn: Instruction, window: tuple[int, int, int]
     return []
 
 
-def gb_read_spans(cfg: Config, insn: Instruction, window: tuple[int, int, int]
+def gb_read_spans(cfg: Config, insn: Instruction, window: Window
                   ) -> list[tuple[int, int]]:
     """The ``(first word, words)`` extents an instruction reads from the global buffer."""
     op = insn.opcode
@@ -138,7 +164,7 @@ def gb_read_spans(cfg: Config, insn: Instruction, window: tuple[int, int, int]
 
 
 def check(cfg: Config, insn: Instruction, implemented: Iterable[Opcode] = ALL_OPCODES,
-          window: tuple[int, int, int] = (1, 0, 0), bank_mask: int = -1,
+          window: Window = RESET_WINDOW, bank_mask: int = -1,
           valid: np.ndarray | None = None) -> Fault:
     """The fault an instruction raises before it executes, or ``Fault.NONE``.
 
@@ -151,12 +177,12 @@ def check(cfg: Config, insn: Instruction, implemented: Iterable[Opcode] = ALL_OP
         return Fault.ILLEGAL_OPCODE
     if _operand_fault(cfg, insn):
         return Fault.BAD_OPERAND
-    if op == Opcode.WRITE_START and (insn.xbar >= cfg.n_crossbars
+    if op == Opcode.WRITE_START and (insn.xbar + write_xbars(insn) > cfg.n_crossbars
                                      or insn.row + insn.nrows > cfg.crossbar.rows):
         return Fault.XBAR_RANGE
     if op == Opcode.WRITE_WAIT and insn.xbar >= cfg.n_crossbars:
         return Fault.XBAR_RANGE
-    if op == Opcode.VMM and (insn.xbar + vmm_cols(insn) > cfg.n_crossbars
+    if op == Opcode.VMM and (vmm_xbar_span(cfg, insn)[1] > cfg.n_crossbars
                              or insn.xbar % cfg.apu_cols + vmm_cols(insn) > cfg.apu_cols):
         return Fault.XBAR_RANGE
     if op in (Opcode.INV, Opcode.INV_WRITE) and insn.xbar >= cfg.inv.count:
@@ -167,7 +193,8 @@ def check(cfg: Config, insn: Instruction, implemented: Iterable[Opcode] = ALL_OP
     if op in (Opcode.LOAD, Opcode.STORE) and insn.dram_addr + insn.count > cfg.dram_words:
         return Fault.DRAM_RANGE
     if op == Opcode.WRITE_START and \
-            insn.dram_addr + insn.nrows * cfg.delta_row_words > cfg.dram_words:
+            insn.dram_addr + insn.nrows * write_xbars(insn) * cfg.delta_row_words \
+            > cfg.dram_words:
         return Fault.DRAM_RANGE
     if op == Opcode.INV_WRITE and insn.dram_addr + _words(
             cfg.inv.size ** 2, INT16_BITS, cfg.dram_bits) > cfg.dram_words:
@@ -207,7 +234,7 @@ class Golden:
         self.xbars = [Crossbar(cfg, i) for i in range(cfg.n_crossbars)]
         self.invs = [InvArray(cfg, i) for i in range(cfg.inv.count)]
         self.inv_state: list[str | None] = [None] * cfg.inv.count  # None: never written
-        self.window = (1, 0, 0)
+        self.window = Window()
         self.bank_mask = -1
         self.pulses = 0
         self.saturated = 0
@@ -287,11 +314,12 @@ class Golden:
         elif op == Opcode.WRITE_START:
             return self._write_rows(insn)
         elif op == Opcode.WINDOW:
-            self.window = (max(1, insn.count), insn.in_stride, insn.out_stride)
+            self.window = Window.of(insn)
         elif op == Opcode.VMM:
-            count, in_stride, out_stride = self.window
-            for k in range(count):
-                self._vmm(insn, insn.in_addr + k * in_stride, insn.out_addr + k * out_stride)
+            win = self.window
+            for k in range(win.count):
+                self._vmm(insn, insn.in_addr + k * win.in_stride,
+                          insn.out_addr + k * win.out_stride)
         elif op == Opcode.VEC:
             for k in range(insn.count):  # word by word: an overlapping dst feeds later words
                 a = self.read(insn.src_a + k, 1, 32)
@@ -318,17 +346,21 @@ class Golden:
         return []
 
     def _write_rows(self, insn: Instruction) -> list[RowWrite]:
+        """Program the group row by row; each returned row is the whole group's."""
         cfg = self.cfg
-        xbar, rw = self.xbars[insn.xbar], cfg.delta_row_words
+        n, rw = write_xbars(insn), cfg.delta_row_words
         rows = []
         for r in range(insn.nrows):
-            words = self.dram[insn.dram_addr + r * rw: insn.dram_addr + (r + 1) * rw]
-            deltas = unpack(words, cfg.write.delta_bits, cfg.dram_bits, cfg.crossbar.cols,
-                            signed=True)
-            w = xbar.program_row(insn.row + r, deltas)
-            self.pulses += w.pulses
-            self.saturated += w.saturated
-            rows.append(w)
+            group = []
+            for k in range(n):
+                addr = insn.dram_addr + (r * n + k) * rw
+                deltas = unpack(self.dram[addr: addr + rw], cfg.write.delta_bits,
+                                cfg.dram_bits, cfg.crossbar.cols, signed=True)
+                w = self.xbars[insn.xbar + k].program_row(insn.row + r, deltas)
+                self.pulses += w.pulses
+                self.saturated += w.saturated
+                group.append(w)
+            rows.append(RowWrite.lockstep(group))
         return rows
 
     def _sfu(self, insn: Instruction) -> None:
@@ -346,9 +378,14 @@ class Golden:
 
     def _vmm(self, insn: Instruction, in_addr: int, out_addr: int) -> None:
         cfg = self.cfg
-        x = self.read(in_addr, cfg.input_words, cfg.data.act_bits)[:cfg.crossbar.rows]
-        for c in range(vmm_cols(insn)):  # the APU row's crossbars share the inputs
-            y = bit_serial_vmm(self.xbars[insn.xbar + c], x, cfg)
+        iw = cfg.input_words
+        xs = [self.read(in_addr + self.window.segment(k, iw), iw,
+                        cfg.data.act_bits)[:cfg.crossbar.rows] for k in range(vmm_rows(insn))]
+        for c in range(vmm_cols(insn)):  # an APU row's crossbars share its inputs
+            # Each crossbar's result is digital (after its ADCs and shift-and-add); the
+            # accumulation units sum the row blocks.
+            y = wrap32(sum(bit_serial_vmm(self.xbars[insn.xbar + k * cfg.apu_cols + c], x, cfg)
+                           for k, x in enumerate(xs)))
             addr = out_addr + c * cfg.output_words
             if insn.accumulate:
                 old = self.read(addr, cfg.output_words, cfg.data.acc_bits)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from firmware.config import Config, grant_cycle
 from firmware.isa import Fault, Opcode
-from model.golden import GoldenResult, vmm_cols
+from model.golden import GoldenResult, vmm_cols, vmm_rows, vmm_xbar_span, write_xbars
 from model.write_physics import RowWrite
 
 
@@ -37,15 +37,16 @@ def burst_cycles(cfg: Config, words: int) -> int:
     return grant_cycle(words, cfg.dram_bytes_per_cycle, cfg.main_memory.word_bytes) + 1
 
 
-def row_write_cycles(cfg: Config, row: RowWrite) -> int:
-    """Write-engine cycles of one row: fetch its deltas, hand them over, two phases."""
-    return burst_cycles(cfg, cfg.delta_row_words) + 1 + row.cycles(cfg)
+def row_write_cycles(cfg: Config, row: RowWrite, nxbars: int = 1) -> int:
+    """Write-engine cycles of one row of a lockstep group of ``nxbars`` crossbars: per
+    crossbar, fetch its deltas and hand them over; then the group's two phases."""
+    return nxbars * (burst_cycles(cfg, cfg.delta_row_words) + 1) + row.cycles(cfg)
 
 
-def vmm_window_cycles(cfg: Config, accumulate: bool, ncols: int = 1) -> int:
-    """Cycles of one VMM window: load inputs, all bit-planes (the ``ncols`` crossbars in
-    parallel), write every crossbar's outputs."""
-    return (cfg.input_words + 1 + cfg.data.act_bits * cfg.crossbar.bitplane_cycles
+def vmm_window_cycles(cfg: Config, accumulate: bool, ncols: int = 1, nrows: int = 1) -> int:
+    """Cycles of one VMM window: load the ``nrows`` input segments, all bit-planes (every
+    crossbar in parallel), write the ``ncols`` summed outputs."""
+    return (nrows * cfg.input_words + 1 + cfg.data.act_bits * cfg.crossbar.bitplane_cycles
             + ncols * cfg.output_words + int(accumulate))
 
 
@@ -53,7 +54,7 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
     """Cycle counts of the program whose golden execution is ``golden``."""
     t = 0                      # the cycle in which the current instruction is fetched
     we_free = 0                # first cycle with the write engine idle
-    we_xbar = -1
+    we_span = (0, 0)           # crossbars [first, last) of the write in flight
     we_busy_total = 0
     stall = 0
     pulses = 0
@@ -88,21 +89,23 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
             t = ex + burst_cycles(cfg, insn.count) if insn.count else ex
         elif op == Opcode.WRITE_START:
             c = wait_until(ex, we_free)
-            duration = sum(row_write_cycles(cfg, r) for r in entry.rows)
+            n = write_xbars(insn)
+            duration = sum(row_write_cycles(cfg, r, n) for r in entry.rows)
             pulses += sum(r.pulses for r in entry.rows)
-            we_free, we_xbar = c + 1 + duration, insn.xbar
+            we_free, we_span = c + 1 + duration, (insn.xbar, insn.xbar + n)
             we_busy_total += duration
             t = c + 1
         elif op == Opcode.WRITE_WAIT:
-            c = wait_until(ex, we_free if insn.xbar == we_xbar else 0)
+            c = wait_until(ex, we_free if we_span[0] <= insn.xbar < we_span[1] else 0)
             t = c + 1
         elif op == Opcode.SYNC:
             t = wait_until(ex, we_free) + 1
         elif op == Opcode.VMM:
-            ncols = vmm_cols(insn)
-            writing = insn.xbar <= we_xbar < insn.xbar + ncols
+            first, last = vmm_xbar_span(cfg, insn)
+            writing = first < we_span[1] and we_span[0] < last
             c = wait_until(ex, we_free if writing else 0)
-            t = c + 1 + window_count * vmm_window_cycles(cfg, bool(insn.accumulate), ncols)
+            t = c + 1 + window_count * vmm_window_cycles(cfg, bool(insn.accumulate),
+                                                         vmm_cols(insn), vmm_rows(insn))
         elif op == Opcode.HALT:
             halted_at = wait_until(ex, we_free) + 1
             break

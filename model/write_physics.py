@@ -26,6 +26,14 @@ class RowWrite:
     skipped: int = 0
     saturated: int = 0
 
+    @classmethod
+    def lockstep(cls, rows: list[RowWrite]) -> RowWrite:
+        """One row of several crossbars programmed together: each phase waits for the
+        slowest cell of them all; pulses and cells add up."""
+        return cls(max(r.dec_pulses for r in rows), max(r.inc_pulses for r in rows),
+                   sum(r.pulses for r in rows), sum(r.skipped for r in rows),
+                   sum(r.saturated for r in rows))
+
     def cycles(self, cfg: Config) -> int:
         """Latency of the two phases in clock cycles."""
         return (self.dec_pulses + self.inc_pulses) * cfg.write.pulse_cycles

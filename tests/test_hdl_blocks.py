@@ -11,7 +11,7 @@ from amaranth.sim import Simulator
 
 from firmware import config, mapper
 from firmware.config import grant_cycle
-from firmware.isa import RTL_OPCODES, SPECS, Fault, Instruction, encode
+from firmware.isa import RTL_OPCODES, SPECS, Fault, Instruction, Window, encode
 from firmware.packing import pack
 from hdl.decoder import InstructionDecoder
 from hdl.rate_limiter import RateLimiter
@@ -20,6 +20,7 @@ from hdl.shift_register import ActivationShiftRegister
 from hdl.write_engine import WriteEngine
 from model import golden, timing
 from model.crossbar import Crossbar
+from model.write_physics import RowWrite
 
 
 def _run(dut, testbench) -> None:
@@ -141,8 +142,18 @@ def test_decoder_faults_and_fields_match_golden(tiny: config.Config) -> None:
                              row=0, nrows=2),
             Instruction.make("VMM", xbar=0, in_addr=gbw - tiny.input_words + k, out_addr=0,
                              accumulate=0),
+            # Row blocks and lockstep groups at the edge of the chip.
+            Instruction.make("VMM", xbar=tiny.apu_cols * (tiny.n_apu_rows - 2) + k, in_addr=0,
+                             out_addr=0, accumulate=0, ncols=1, nrows=2),
+            Instruction.make("VMM", xbar=0, in_addr=gbw - 2 * tiny.input_words + k,
+                             out_addr=0, accumulate=0, nrows=2),
+            Instruction.make("WRITE_START", xbar=1 + k, dram_addr=0, row=0, nrows=1,
+                             nxbars=tiny.n_crossbars - 1),
+            Instruction.make("WRITE_START", xbar=0, dram_addr=dw - 6 * tiny.delta_row_words + k,
+                             row=0, nrows=2, nxbars=3),
         ]
-    windows = [(1, 0, 0), (3, 40, 2), (200, 1, 0)]
+    windows = [Window(1, 0, 0), Window(3, 40, 2), Window(200, 1, 0), Window(2, 3, 1, 1, 40),
+               Window(1, 0, 0, 2, 1), Window(4, 2, 2, 3, 0)]
     masks = [0xFFFFFFFF, 0b101, 0b010, 0]
     all_valid = (1 << tiny.gb_words) - 1
     valids = [all_valid, all_valid & ~(1 << 5), int(rng.integers(0, 1 << 62)) << 40]
@@ -153,8 +164,7 @@ def test_decoder_faults_and_fields_match_golden(tiny: config.Config) -> None:
 
     async def tb(ctx):
         for window, mask, valid in combos:
-            ctx.set(dut.window, {"count": window[0], "in_stride": window[1],
-                                 "out_stride": window[2]})
+            ctx.set(dut.window, window._asdict())
             ctx.set(dut.bank_mask, mask)
             ctx.set(dut.gb_valid, valid)
             for insn in cases:
@@ -177,21 +187,27 @@ def test_decoder_faults_and_fields_match_golden(tiny: config.Config) -> None:
             } <= faults_seen
 
 
-def test_write_engine_rows_match_write_model(tiny: config.Config) -> None:
-    """Deltas handed over, pulse count and busy time all as the write model says."""
+@pytest.mark.parametrize("nxbars", [1, 3])
+def test_write_engine_rows_match_write_model(tiny: config.Config, nxbars: int) -> None:
+    """Deltas handed over crossbar by crossbar, pulse count and busy time all as the write
+    model says, for one crossbar and for a lockstep group."""
     rng = np.random.default_rng(9)
-    old = rng.integers(0, tiny.cell_levels, (tiny.crossbar.rows, tiny.crossbar.cols))
-    new = rng.integers(0, tiny.cell_levels, old.shape)
-    new[2] = old[2]  # a row with no change: no pulses, no phases
-    words = mapper.row_delta_words(old, new, tiny)
-    nrows, base = 5, 3
+    shape = (tiny.crossbar.rows, tiny.crossbar.cols)
+    old = [rng.integers(0, tiny.cell_levels, shape) for _ in range(nxbars)]
+    new = [rng.integers(0, tiny.cell_levels, shape) for _ in range(nxbars)]
+    for o, n in zip(old, new, strict=True):
+        n[2] = o[2]  # a row with no change anywhere: no pulses, no phases
+    words = mapper.group_delta_words(old, new, tiny)
+    nrows, base, first = 5, 3, 1
+    rw = tiny.delta_row_words
     mem = [0] * base + words
     dut = WriteEngine(tiny)
-    handed: list[tuple[int, int]] = []
+    handed: list[tuple[int, int, int]] = []
     result = {}
 
     async def tb(ctx):
-        ctx.set(dut.xbar, 2)
+        ctx.set(dut.xbar, first)
+        ctx.set(dut.nxbars, nxbars)
         ctx.set(dut.dram_addr, base)
         ctx.set(dut.row, 0)
         ctx.set(dut.nrows, nrows)
@@ -203,7 +219,8 @@ def test_write_engine_rows_match_write_model(tiny: config.Config) -> None:
             busy += 1
             ctx.set(dut.mem_data, rdata)
             if ctx.get(dut.wr_valid):
-                handed.append((ctx.get(dut.wr_row), ctx.get(dut.wr_deltas.as_value())))
+                handed.append((ctx.get(dut.wr_xbar), ctx.get(dut.wr_row),
+                               ctx.get(dut.wr_deltas.as_value())))
             en, addr = ctx.get(dut.mem_en), ctx.get(dut.mem_addr)
             await ctx.tick()
             rdata = mem[addr] if en else rdata  # synchronous memory: data next cycle
@@ -213,13 +230,18 @@ def test_write_engine_rows_match_write_model(tiny: config.Config) -> None:
         result["pulses"] = ctx.get(dut.pulses)
 
     _run(dut, tb)
-    xbar = Crossbar(tiny)
-    xbar.levels[:] = old
-    rows = [xbar.program_row(r, new[r] - old[r]) for r in range(nrows)]
-    assert [r for r, _ in handed] == list(range(nrows))
-    assert [w for _, w in handed] == [words[r] for r in range(nrows)]
+    xbars = [Crossbar(tiny) for _ in range(nxbars)]
+    for x, o in zip(xbars, old, strict=True):
+        x.levels[:] = o
+    rows = [RowWrite.lockstep([x.program_row(r, n[r] - o[r])
+                               for x, o, n in zip(xbars, old, new, strict=True)])
+            for r in range(nrows)]
+    order = [(first + k, r) for r in range(nrows) for k in range(nxbars)]
+    assert [(x, r) for x, r, _ in handed] == order
+    assert [w for _, _, w in handed] == [words[(r * nxbars + k) * rw]
+                                         for r in range(nrows) for k in range(nxbars)]
     assert result["pulses"] == sum(r.pulses for r in rows)
-    assert result["busy"] == sum(timing.row_write_cycles(tiny, r) for r in rows)
+    assert result["busy"] == sum(timing.row_write_cycles(tiny, r, nxbars) for r in rows)
     assert rows[2].pulses == 0
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from firmware import assembler, image, isa, isa_doc
 from firmware.assembler import AsmError
-from firmware.isa import SPECS, Instruction, decode, encode
+from firmware.isa import SPECS, Instruction, Window, decode, encode
 
 
 @st.composite
@@ -105,3 +105,13 @@ def test_image_errors_name_file_and_line(tmp_path: Path, tiny) -> None:
 def test_isa_doc_is_current() -> None:
     doc = Path(__file__).resolve().parent.parent / "docs" / "isa.md"
     assert doc.read_text() == isa_doc.render(), "docs/isa.md is stale: run `make docs`"
+
+
+@given(st.integers(1, 9), st.integers(0, 4), st.integers(0, 30), st.integers(1, 4))
+def test_window_segments_extent_is_the_farthest_segment_end(nrows: int, group: int,
+                                                              stride: int, iw: int) -> None:
+    win = Window(seg_group=group, group_stride=stride)
+    ends = [win.segment(k, iw) + iw for k in range(nrows)]
+    assert win.segments_extent(nrows, iw) == max(ends)
+    if group == 0:
+        assert [win.segment(k, iw) for k in range(nrows)] == [k * iw for k in range(nrows)]

@@ -63,13 +63,20 @@ def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
     """The generator is only useful if it reaches everything: check what it exercised."""
     cfg = config.load(name)
     ops, faults, overlapped = Counter(), Counter(), 0
+    parallel_vmms = group_writes = 0
     for seed, rtl in enumerate(_batch(name, "icarus", root)):
         gold = golden.run(random_program(cfg, seed), RTL_OPCODES)
         ops.update(e.insn.opcode for e in gold.trace)
+        parallel_vmms += sum(e.insn.opcode == Opcode.VMM and e.insn.nrows > 1
+                             for e in gold.trace)
+        group_writes += sum(e.insn.opcode == Opcode.WRITE_START and e.insn.nxbars > 1
+                            for e in gold.trace)
         faults[Fault(rtl.counters["fault"])] += 1
         overlapped += rtl.counters["overlap_cycles"] > 0
     assert set(ops) == set(RTL_OPCODES), set(RTL_OPCODES) - set(ops)
     assert ops[Opcode.VMM] > PROGRAMS
+    assert parallel_vmms > PROGRAMS // 4, parallel_vmms    # VMMs over several APU rows
+    assert group_writes > PROGRAMS // 10, group_writes     # lockstep crossbar groups
     assert faults[Fault.NONE] > PROGRAMS * 0.7
     assert len(faults) >= 4, faults
     assert overlapped > PROGRAMS // 2

@@ -1,0 +1,257 @@
+"""Networks: layer topologies in the ScaleSim CSV convention, and their INT8 weights.
+
+A topology file has a header row and one row per layer with the columns ``Layer name,
+IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides``
+(a trailing comma is allowed, as in ScaleSim's own files). IFMAP sizes include any
+padding, so a layer's output is ``(ifmap - filter) // stride + 1`` per side. A fully
+connected layer is a 1x1 filter over a ``tokens x 1`` map (``1 x 1`` for a CNN
+classifier): every token is one window. Layers without stationary weights (attention
+score and context products, pooling) are not listed; they do not use crossbars.
+
+Weights are per layer either given (a numpy ``.npz`` with one array per layer name) or
+seeded synthetic ones. Both end as affine-quantized INT8: ``w ~ scale * (q -
+zero_point)``, ``q`` in -128..127, as the chip stores them.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+TOPOLOGY_DIR = Path(__file__).with_name("topologies")
+COLUMNS = ("Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
+           "Channels", "Num Filter", "Strides")
+BUILTIN = {"vgg16": "VGG-16", "resnet50": "ResNet-50", "densenet161": "DenseNet-161",
+           "bert_base": "BERT-Base", "bert_large": "BERT-Large"}
+
+
+class NetworkError(ValueError):
+    """A topology or weight file that cannot be used; the message names file and place."""
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One weight layer: a convolution (a fully connected layer is a 1x1 one)."""
+
+    name: str
+    ifmap_h: int
+    ifmap_w: int
+    filter_h: int
+    filter_w: int
+    channels: int
+    filters: int
+    stride: int
+
+    @property
+    def ofmap_h(self) -> int:
+        return (self.ifmap_h - self.filter_h) // self.stride + 1
+
+    @property
+    def ofmap_w(self) -> int:
+        return (self.ifmap_w - self.filter_w) // self.stride + 1
+
+    @property
+    def windows(self) -> int:
+        """Activation windows (output positions): one VMM step each."""
+        return self.ofmap_h * self.ofmap_w
+
+    @property
+    def kernel_rows(self) -> int:
+        """Length of one unrolled kernel: the crossbar rows it needs."""
+        return self.filter_h * self.filter_w * self.channels
+
+    @property
+    def weights(self) -> int:
+        return self.kernel_rows * self.filters
+
+    @property
+    def ifmap_bytes(self) -> int:
+        return self.ifmap_h * self.ifmap_w * self.channels
+
+    @property
+    def ofmap_bytes(self) -> int:
+        """INT8 output activations."""
+        return self.windows * self.filters
+
+    @property
+    def macs(self) -> int:
+        return self.windows * self.weights
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    layers: tuple[Layer, ...]
+    source: str
+
+    @property
+    def weights(self) -> int:
+        return sum(layer.weights for layer in self.layers)
+
+    @property
+    def macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)
+
+
+def read_topology(path: str | Path, name: str | None = None) -> Network:
+    """Read a ScaleSim-convention topology CSV; errors name the line and column."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise NetworkError(f"{path}: cannot read topology: {exc.strerror}") from None
+    rows = list(csv.reader(text.splitlines()))
+    if not rows:
+        raise NetworkError(f"{path}: empty topology file; expected a header row "
+                           f"{', '.join(COLUMNS)}")
+    header = [h.strip() for h in rows[0]]
+    while header and header[-1] == "":
+        header.pop()
+    if [h.lower() for h in header] != [c.lower() for c in COLUMNS]:
+        raise NetworkError(f"{path}:1: header is {header}; expected {list(COLUMNS)}")
+    layers: list[Layer] = []
+    seen: set[str] = set()
+    for lineno, row in enumerate(rows[1:], start=2):
+        cells = [c.strip() for c in row]
+        while cells and cells[-1] == "":
+            cells.pop()
+        if not cells:
+            continue
+        if len(cells) != len(COLUMNS):
+            raise NetworkError(f"{path}:{lineno}: {len(cells)} columns; expected "
+                               f"{len(COLUMNS)} ({', '.join(COLUMNS)})")
+        values = []
+        for col, (title, cell) in enumerate(zip(COLUMNS[1:], cells[1:], strict=True), start=2):
+            try:
+                v = int(cell)
+            except ValueError:
+                v = 0
+            if v < 1:
+                raise NetworkError(f"{path}:{lineno}: column {col} ({title}): expected a "
+                                   f"positive integer, got '{cell}'")
+            values.append(v)
+        layer = Layer(cells[0], *values)
+        if not layer.name:
+            raise NetworkError(f"{path}:{lineno}: column 1 (Layer name) is empty")
+        if layer.name in seen:
+            raise NetworkError(f"{path}:{lineno}: column 1 (Layer name): '{layer.name}' "
+                               "appears twice")
+        if layer.filter_h > layer.ifmap_h or layer.filter_w > layer.ifmap_w:
+            raise NetworkError(f"{path}:{lineno}: the {layer.filter_h}x{layer.filter_w} "
+                               f"filter does not fit the {layer.ifmap_h}x{layer.ifmap_w} "
+                               "IFMAP (columns 2-5)")
+        seen.add(layer.name)
+        layers.append(layer)
+    if not layers:
+        raise NetworkError(f"{path}: no layers after the header")
+    return Network(name or path.stem, tuple(layers), str(path))
+
+
+def builtin(name: str) -> Network:
+    """One of the shipped topologies (:data:`BUILTIN`), by file stem."""
+    if name not in BUILTIN:
+        raise NetworkError(f"unknown network '{name}'; built in: {', '.join(BUILTIN)}")
+    return read_topology(TOPOLOGY_DIR / f"{name}.csv", name)
+
+
+def load(name_or_path: str) -> Network:
+    """A built-in network by name, or a topology file by path."""
+    if name_or_path in BUILTIN:
+        return builtin(name_or_path)
+    return read_topology(name_or_path)
+
+
+# ---- weights -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerWeights:
+    """INT8 weights of one layer, ``kernel_rows x filters`` (row order: filter row,
+    filter column, channel), with the affine quantization that produced them."""
+
+    q: np.ndarray
+    scale: float
+    zero_point: int
+
+    def dequantize(self) -> np.ndarray:
+        return self.scale * (self.q.astype(np.float64) - self.zero_point)
+
+
+def quantize(w: np.ndarray) -> LayerWeights:
+    """Affine (asymmetric) INT8 quantization over the layer's range, as deployed
+    networks use: the zero point, and so the histogram's peak, differ from layer to
+    layer (ARAS Fig. 11)."""
+    w = np.asarray(w, dtype=np.float64)
+    lo, hi = min(float(w.min()), 0.0), max(float(w.max()), 0.0)
+    scale = (hi - lo) / 255 if hi > lo else 1.0
+    zero_point = int(np.clip(np.round(-128 - lo / scale), -128, 127))
+    q = np.clip(np.round(w / scale) + zero_point, -128, 127).astype(np.int8)
+    return LayerWeights(q, scale, zero_point)
+
+
+def synthetic_weights(layer: Layer, seed: int, index: int = 0) -> LayerWeights:
+    """Seeded synthetic weights with a trained network's shape of distribution:
+    bell-shaped (Laplacian-like tails from a Gaussian scale mixture), He-scaled spread,
+    a small per-layer mean and skew, then quantized per layer."""
+    rng = np.random.default_rng([seed, index, 0xA5A5])
+    sigma = np.sqrt(2.0 / layer.kernel_rows)
+    mean = rng.normal(0.0, 0.2) * sigma
+    n = layer.weights
+    # A per-weight spread drawn from a gamma distribution gives heavier-than-Gaussian
+    # tails, as trained weights have; a skew term makes layers differ in shape.
+    spread = rng.gamma(4.0, 0.25, size=n).astype(np.float32)
+    w = rng.standard_normal(n, dtype=np.float32) * spread * np.float32(sigma)
+    w += np.float32(mean + rng.normal(0.0, 0.1) * sigma) * (w > 0)
+    return quantize(w.reshape(layer.kernel_rows, layer.filters))
+
+
+def load_weights(path: str | Path, network: Network) -> dict[str, LayerWeights]:
+    """Weights from a ``.npz`` with one array per layer name: ``filter_h x filter_w x
+    channels x filters`` or ``kernel_rows x filters``; float arrays are quantized,
+    integer arrays must already be INT8 (-128..127, zero point 0, scale 1)."""
+    path = Path(path)
+    try:
+        archive = np.load(path)
+    except (OSError, ValueError) as exc:
+        raise NetworkError(f"{path}: cannot read weights: {exc}") from None
+    out = {}
+    with archive:
+        missing = [layer.name for layer in network.layers if layer.name not in archive.files]
+        extra = sorted(set(archive.files) - {layer.name for layer in network.layers})
+        if missing or extra:
+            raise NetworkError(f"{path}: arrays do not match the layers of {network.name} "
+                               f"({network.source}): missing {missing}, unknown {extra}")
+        for layer in network.layers:
+            arr = archive[layer.name]
+            shapes = [(layer.filter_h, layer.filter_w, layer.channels, layer.filters),
+                      (layer.kernel_rows, layer.filters)]
+            if arr.shape not in shapes:
+                raise NetworkError(f"{path}: array '{layer.name}' has shape {arr.shape}; "
+                                   f"expected {shapes[0]} or {shapes[1]}")
+            arr = arr.reshape(layer.kernel_rows, layer.filters)
+            if np.issubdtype(arr.dtype, np.floating):
+                if not np.isfinite(arr).all():
+                    raise NetworkError(f"{path}: array '{layer.name}' has NaN or inf values")
+                out[layer.name] = quantize(arr)
+            elif np.issubdtype(arr.dtype, np.integer):
+                if arr.size and (arr.min() < -128 or arr.max() > 127):
+                    raise NetworkError(f"{path}: array '{layer.name}' holds integers outside "
+                                       "-128..127 (INT8 expected)")
+                out[layer.name] = LayerWeights(arr.astype(np.int8), 1.0, 0)
+            else:
+                raise NetworkError(f"{path}: array '{layer.name}' has dtype {arr.dtype}; "
+                                   "expected float or integer")
+    return out
+
+
+def weights(network: Network, seed: int = 0, path: str | Path | None = None
+            ) -> Iterator[tuple[Layer, LayerWeights]]:
+    """Each layer with its weights: from ``path`` if given, else synthetic (generated
+    lazily, one layer at a time, so whole networks fit in memory)."""
+    given = load_weights(path, network) if path is not None else None
+    for i, layer in enumerate(network.layers):
+        yield layer, given[layer.name] if given else synthetic_weights(layer, seed, i)
