@@ -255,3 +255,80 @@ def weights(network: Network, seed: int = 0, path: str | Path | None = None
     given = load_weights(path, network) if path is not None else None
     for i, layer in enumerate(network.layers):
         yield layer, given[layer.name] if given else synthetic_weights(layer, seed, i)
+
+
+# ---- the integer network the chip computes ---------------------------------------------
+
+
+def feeds(prev: Layer, nxt: Layer) -> int:
+    """Zero padding (per side) with which ``prev``'s output map is ``nxt``'s input map;
+    a fully connected ``nxt`` takes the whole map flattened (HWC order)."""
+    if nxt.ifmap_h == 1 and nxt.ifmap_w == 1 and nxt.filter_h == 1 and \
+            nxt.channels == prev.windows * prev.filters:
+        return 0
+    pad, rem = divmod(nxt.ifmap_h - prev.ofmap_h, 2)
+    if nxt.channels == prev.filters and rem == 0 and pad >= 0 and \
+            nxt.ifmap_w - prev.ofmap_w == 2 * pad:
+        return pad
+    raise NetworkError(f"layer '{prev.name}' makes a {prev.ofmap_h}x{prev.ofmap_w}x"
+                       f"{prev.filters} map that does not feed layer '{nxt.name}' "
+                       f"({nxt.ifmap_h}x{nxt.ifmap_w}x{nxt.channels}; only zero padding "
+                       "or flattening are supported between layers)")
+
+
+def im2col(x: np.ndarray, layer: Layer) -> np.ndarray:
+    """Windows x kernel_rows activations of an HWC map (row order of the weights)."""
+    s, fh, fw = layer.stride, layer.filter_h, layer.filter_w
+    rows = [x[oy * s: oy * s + fh, ox * s: ox * s + fw, :].reshape(-1)
+            for oy in range(layer.ofmap_h) for ox in range(layer.ofmap_w)]
+    return np.stack(rows)
+
+
+def requant(acc: np.ndarray, shift: int) -> np.ndarray:
+    """The SFU's REQUANT: rounding arithmetic shift, clipped to INT8."""
+    a = np.asarray(acc, dtype=np.int64)
+    if shift:
+        a = (a + (1 << (shift - 1))) >> shift
+    return np.clip(a, -128, 127)
+
+
+def layer_step(network: Network, i: int, q: np.ndarray, x: np.ndarray, shift: int | None
+               ) -> np.ndarray:
+    """Layer ``i`` on its INT8 input map: int32 convolution, then (``shift`` given) ReLU,
+    REQUANT and the zero padding of the next layer's input map."""
+    layer = network.layers[i]
+    cur = np.asarray(x, dtype=np.int64).reshape(layer.ifmap_h, layer.ifmap_w, layer.channels)
+    acc = im2col(cur, layer) @ np.asarray(q, dtype=np.int64)
+    if shift is None:
+        return acc
+    out = requant(np.maximum(acc, 0), shift).reshape(layer.ofmap_h, layer.ofmap_w,
+                                                     layer.filters)
+    pad = feeds(layer, network.layers[i + 1])
+    return np.pad(out, ((pad, pad), (pad, pad), (0, 0)))
+
+
+def forward(network: Network, qs: list[np.ndarray], x: np.ndarray, shifts: list[int]
+            ) -> tuple[list[np.ndarray], np.ndarray]:
+    """The integer network as the chip runs it: each layer an int32 convolution of INT8
+    weights ``qs`` (zero points are not applied), then ReLU and REQUANT by ``shifts``
+    except after the last layer. Returns the INT8 input maps of every layer and the last
+    layer's int32 outputs (windows x filters)."""
+    maps, cur = [], np.asarray(x, dtype=np.int64)
+    last = len(network.layers) - 1
+    for i in range(last):
+        maps.append(cur)
+        cur = layer_step(network, i, qs[i], cur, shifts[i])
+    maps.append(cur)
+    return maps, layer_step(network, last, qs[last], cur, None)
+
+
+def calibrate_shifts(network: Network, qs: list[np.ndarray], x: np.ndarray) -> list[int]:
+    """Per-layer REQUANT shifts that bring the largest ReLU output over the inputs ``x``
+    (stacked on axis 0) within INT8."""
+    curs = list(np.asarray(x).reshape(-1, network.layers[0].ifmap_bytes))
+    shifts: list[int] = []
+    for i in range(len(network.layers) - 1):
+        peak = max(int(layer_step(network, i, qs[i], c, None).max()) for c in curs)
+        shifts.append(max(0, int(np.ceil(np.log2((peak + 1) / 127.0)))) if peak > 127 else 0)
+        curs = [layer_step(network, i, qs[i], c, shifts[i]) for c in curs]
+    return shifts

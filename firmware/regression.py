@@ -15,7 +15,7 @@ from firmware.image import Image, Region
 from firmware.isa import OPCODE_BITS, Instruction, encode
 from firmware.mapper import group_delta_words, row_delta_words, weights_to_levels
 from firmware.packing import pack
-from firmware.scheduler import single_vmm
+from firmware.scheduler import append_words, single_vmm
 
 
 def _rand_weights(cfg: Config, rng: np.random.Generator) -> np.ndarray:
@@ -24,12 +24,6 @@ def _rand_weights(cfg: Config, rng: np.random.Generator) -> np.ndarray:
 
 def _rand_x(cfg: Config, rng: np.random.Generator) -> np.ndarray:
     return rng.integers(-128, 128, size=cfg.crossbar.rows)
-
-
-def _put(dram: list[int], words: list[int]) -> int:
-    """Append ``words`` to the main-memory image ``dram``; return their first address."""
-    dram.extend(words)
-    return len(dram) - len(words)
 
 
 def slice_operands(cfg: Config, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -59,12 +53,12 @@ def multi_program(cfg: Config, seed: int = 2) -> Image:
 
     dram: list[int] = []
 
-    x_addr = _put(dram, pack(np.concatenate(xs), cfg.data.act_bits, cfg.dram_bits))
-    d0 = _put(dram, row_delta_words(erased, l0, cfg))
-    d1 = _put(dram, row_delta_words(erased, l1, cfg))
-    d2 = _put(dram, row_delta_words(l0, l2, cfg))
+    x_addr = append_words(dram, pack(np.concatenate(xs), cfg.data.act_bits, cfg.dram_bits))
+    d0 = append_words(dram, row_delta_words(erased, l0, cfg))
+    d1 = append_words(dram, row_delta_words(erased, l1, cfg))
+    d2 = append_words(dram, row_delta_words(l0, l2, cfg))
     n_out = 4 * cfg.output_words
-    out_addr = _put(dram, [0] * n_out)
+    out_addr = append_words(dram, [0] * n_out)
 
     iw, ow, R = cfg.input_words, cfg.output_words, cfg.crossbar.rows
     gb_x, gb_y = 0, 2 * iw
@@ -107,11 +101,11 @@ def bank_layers_program(cfg: Config, seed: int = 3) -> Image:
     erased = np.zeros((cfg.crossbar.rows, cfg.crossbar.cols), dtype=np.int64)
     dram: list[int] = []
 
-    a0 = _put(dram, pack(x0, cfg.data.act_bits, cfg.dram_bits))
-    a1 = _put(dram, pack(x1, cfg.data.act_bits, cfg.dram_bits))
-    d0 = _put(dram, row_delta_words(erased, weights_to_levels(w0, cfg), cfg))
-    d1 = _put(dram, row_delta_words(erased, weights_to_levels(w1, cfg), cfg))
-    out = _put(dram, [0] * 2 * cfg.output_words)
+    a0 = append_words(dram, pack(x0, cfg.data.act_bits, cfg.dram_bits))
+    a1 = append_words(dram, pack(x1, cfg.data.act_bits, cfg.dram_bits))
+    d0 = append_words(dram, row_delta_words(erased, weights_to_levels(w0, cfg), cfg))
+    d1 = append_words(dram, row_delta_words(erased, weights_to_levels(w1, cfg), cfg))
+    out = append_words(dram, [0] * 2 * cfg.output_words)
     iw, ow, R = cfg.input_words, cfg.output_words, cfg.crossbar.rows
     b0, b1, b2 = (lo for lo, _ in banks[:3])
     everything = (1 << len(banks)) - 1
@@ -146,11 +140,11 @@ def apu_row_program(cfg: Config, seed: int = 6) -> Image:
     erased = np.zeros((R, cfg.crossbar.cols), dtype=np.int64)
     dram: list[int] = []
 
-    xs = _put(dram, pack(rng.integers(-128, 128, 2 * R), cfg.data.act_bits, cfg.dram_bits))
-    deltas = [_put(dram, row_delta_words(erased, weights_to_levels(
+    xs = append_words(dram, pack(rng.integers(-128, 128, 2 * R), cfg.data.act_bits, cfg.dram_bits))
+    deltas = [append_words(dram, row_delta_words(erased, weights_to_levels(
         rng.integers(-128, 128, (R, cfg.weights_per_row)), cfg), cfg)) for _ in range(cols)]
     n_out = 3 * cols * ow
-    out = _put(dram, [0] * n_out)
+    out = append_words(dram, [0] * n_out)
     gb_y = 2 * iw
     program = [Instruction.make("LOAD", gb_addr=0, dram_addr=xs, count=2 * iw)]
     program += [Instruction.make("WRITE_START", xbar=c, dram_addr=deltas[c], row=0, nrows=R)
@@ -189,13 +183,13 @@ def parallel_program(cfg: Config, seed: int = 7) -> Image:
                for _ in range(group - 1)]
     half = range(R // 2, R)
     dram: list[int] = []
-    xs = _put(dram, pack(rng.integers(-128, 128, 2 * nrb * R), cfg.data.act_bits,
+    xs = append_words(dram, pack(rng.integers(-128, 128, 2 * nrb * R), cfg.data.act_bits,
                          cfg.dram_bits))
-    d_all = _put(dram, group_delta_words(erased, levels, cfg))
-    d_part = _put(dram, group_delta_words(levels[1:], relevel, cfg, half))
-    d_top = _put(dram, group_delta_words(levels[1:], relevel, cfg, range(R // 2)))
+    d_all = append_words(dram, group_delta_words(erased, levels, cfg))
+    d_part = append_words(dram, group_delta_words(levels[1:], relevel, cfg, half))
+    d_top = append_words(dram, group_delta_words(levels[1:], relevel, cfg, range(R // 2)))
     n_out = 2 * cols * ow + ow
-    out = _put(dram, [0] * n_out)
+    out = append_words(dram, [0] * n_out)
     gb_y = 2 * nrb * iw
     program = [
         Instruction.make("WRITE_START", xbar=0, dram_addr=d_all, row=0, nrows=R,

@@ -1,18 +1,33 @@
 """Schedulers: turn a workload into a program and a main-memory image.
 
-Only the single-VMM slice exists so far; whole-network schedulers (naive, baseline,
-+banks, +replication, +reuse, basisn) build on the same mapper and image format.
+The single-VMM slice, and whole networks: ``naive`` so far; the other ARAS schedulers
+(baseline, +banks, +replication, +reuse) and ``basisn`` build on the same parts.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from firmware.config import Config
 from firmware.image import Image, Region
-from firmware.isa import Instruction
-from firmware.mapper import row_delta_words, weights_to_levels
+from firmware.isa import Instruction, SfuFunc, Window
+from firmware.mapper import (
+    LayerMap,
+    group_delta_words,
+    map_layer,
+    row_delta_words,
+    weights_to_levels,
+)
+from firmware.network import Network, feeds, im2col
 from firmware.packing import pack
+
+
+def append_words(dram: list[int], words: list[int]) -> int:
+    """Append ``words`` to the main-memory image ``dram``; return their first address."""
+    dram.extend(words)
+    return len(dram) - len(words)
 
 
 def single_vmm(cfg: Config, weights: np.ndarray, x: np.ndarray, xbar: int = 0) -> Image:
@@ -53,4 +68,161 @@ def single_vmm(cfg: Config, weights: np.ndarray, x: np.ndarray, xbar: int = 0) -
                          R * cfg.crossbar.cols),
         "outputs": Region(out_addr, cfg.output_words, cfg.data.acc_bits, cfg.weights_per_row),
     }
+    return Image.build(cfg, program, dram, regions)
+
+
+# ---- whole networks ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    """Crossbars a layer's part occupies at once: column groups ``groups`` with row
+    blocks ``blocks`` (a whole multiple of the segment group when the layer is cut by
+    rows), one APU row per (group, block) from APU row 0 on."""
+
+    groups: range
+    blocks: range
+
+
+def layer_parts(lm: LayerMap, cfg: Config) -> list[Part]:
+    """Cut a layer that needs more APU rows than the chip has into parts."""
+    cap = cfg.n_apu_rows
+    if lm.row_blocks <= cap:
+        per = cap // lm.row_blocks
+        return [Part(range(g, min(g + per, lm.col_groups)), range(lm.row_blocks))
+                for g in range(0, lm.col_groups, per)]
+    # Cut between kernel rows (whole segment groups), or anywhere in a 1-row kernel.
+    step = cap if lm.layer.filter_h == 1 else (cap // lm.seg_group) * lm.seg_group
+    if step == 0:
+        raise ValueError(f"layer '{lm.layer.name}': one kernel row needs {lm.seg_group} APU "
+                         f"rows; the chip has {cap}")
+    return [Part(range(g, g + 1), range(k, min(k + step, lm.row_blocks)))
+            for g in range(lm.col_groups) for k in range(0, lm.row_blocks, step)]
+
+
+def naive(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
+          shifts: list[int]) -> Image:
+    """ARAS's naive schedule (Fig. 7): for each part of each layer, write its weights
+    (one lockstep group write), wait, then compute every window; ReLU and REQUANT in
+    the SFU between layers. The first layer's input is unrolled (im2col) by the host;
+    the others read their HWC map through segment groups. The last layer's int32
+    outputs are stored to main memory (region ``outputs``)."""
+    wb, iw, ow = cfg.global_buffer.word_bytes, cfg.input_words, cfg.output_words
+    R, ac = cfg.crossbar.rows, cfg.apu_cols
+    layers = net.layers
+    maps = [map_layer(layer, cfg, im2col=(i == 0)) for i, layer in enumerate(layers)]
+    pads = [feeds(layers[j], layers[j + 1]) for j in range(len(layers) - 1)]
+    for layer in layers[:-1]:   # outputs feed the next layer: packed, word-aligned
+        if layer.filters % cfg.weights_per_row or layer.filters % wb:
+            raise ValueError(f"layer '{layer.name}': its {layer.filters} output channels "
+                             f"must fill whole crossbars ({cfg.weights_per_row} weight "
+                             f"columns) and {wb}-byte words")
+
+    def words(nbytes: int) -> int:
+        return -(-nbytes // wb)
+
+    def in_words(i: int) -> int:
+        lm = maps[i]
+        if lm.mode == "im2col":
+            return layers[i].windows * lm.row_blocks * iw
+        return words(layers[i].ifmap_bytes) + lm.row_blocks * iw  # slack: over-reads
+
+    # int32 outputs per position: column group g at g * apu_cols * output_words.
+    pos_words = [((lm.col_groups - 1) * ac + lm.group_cols[-1]) * ow for lm in maps]
+    parts = [layer_parts(lm, cfg) for lm in maps]
+    # A layer in one part is finished row by row (a one-row int32 scratch); a layer cut
+    # into parts accumulates its whole output first.
+    scratch_rows = [1 if len(p) == 1 else layer.ofmap_h for layer, p in zip(layers, parts,
+                                                                             strict=True)]
+    area = max(in_words(i) for i in range(len(layers)))
+    scratch_words = max(r * layer.ofmap_w * p for layer, p, r in
+                        zip(layers, pos_words, scratch_rows, strict=True))
+    areas = (0, area)
+    scratch = 2 * area
+    if scratch + scratch_words > cfg.gb_words:
+        raise ValueError(f"{net.name}: needs {scratch + scratch_words} global-buffer words "
+                         f"(two activation areas of {area} and {scratch_words} of int32 "
+                         f"outputs); {cfg.source} has {cfg.gb_words}")
+
+    # Main memory: input, zeros (to clear areas), deltas, outputs.
+    first = maps[0]
+    cols = im2col(np.asarray(x).reshape(layers[0].ifmap_h, layers[0].ifmap_w,
+                                        layers[0].channels), layers[0])
+    unrolled = np.zeros((layers[0].windows, first.row_blocks * R), dtype=np.int64)
+    unrolled[:, :layers[0].kernel_rows] = cols
+    dram: list[int] = []
+    x_addr = append_words(dram, pack(unrolled, cfg.data.act_bits, cfg.dram_bits))
+    zeros = append_words(dram, [0] * area)
+    last_layer = layers[-1]
+    out_words = last_layer.windows * pos_words[-1]
+    out_addr = append_words(dram, [0] * out_words)
+    levels = [np.zeros((R, cfg.crossbar.cols), dtype=np.int64)] * cfg.n_crossbars
+    program = [Instruction.make("LOAD", gb_addr=areas[0], dram_addr=x_addr,
+                                count=in_words(0))]
+
+    def finish_row(i: int, oy: int, at: int) -> None:
+        """ReLU and REQUANT output row ``oy`` of layer ``i`` (int32 at ``at``) into the
+        next layer's input map; the last layer's raw int32 row goes to main memory."""
+        layer, n = layers[i], layers[i].ofmap_w * pos_words[i]
+        if i == len(layers) - 1:
+            program.append(Instruction.make("STORE", gb_addr=at, count=n,
+                                            dram_addr=out_addr + oy * n))
+            return
+        program.append(Instruction.make("SFU", func=SfuFunc.RELU, dst=at, src=at, count=n,
+                                        shift=0, window=1))
+        nxt, pad, dst = layers[i + 1], pads[i], areas[(i + 1) % 2]
+        if nxt.channels == layer.windows * layer.filters and nxt.ifmap_h == 1:  # flatten
+            row_out = dst + oy * layer.ofmap_w * layer.filters // wb
+        else:
+            row_out = dst + ((oy + pad) * nxt.ifmap_w + pad) * nxt.channels // wb
+        program.append(Instruction.make("SFU", func=SfuFunc.REQUANT, dst=row_out, src=at,
+                                        count=n, shift=shifts[i], window=1))
+
+    for i, (layer, lm) in enumerate(zip(layers, maps, strict=True)):
+        src = areas[i % 2]
+        if i < len(layers) - 1:   # zero borders and slack of the next layer's input map
+            program.append(Instruction.make("LOAD", gb_addr=areas[(i + 1) % 2],
+                                            dram_addr=zeros, count=in_words(i + 1)))
+        for part in parts[i]:
+            apu = {gk: n for n, gk in enumerate(
+                (g, k) for g in part.groups for k in part.blocks)}
+            n_xbars = len(apu) * ac
+            new = list(levels[:n_xbars])
+            for (g, k), a in apu.items():
+                for c in range(lm.group_cols[g]):
+                    new[a * ac + c] = weights_to_levels(lm.tile(qs[i], k, g, c, cfg), cfg)
+            d = append_words(dram, group_delta_words(levels[:n_xbars], new, cfg))
+            levels[:n_xbars] = new
+            program += [Instruction.make("WRITE_START", xbar=0, dram_addr=d, row=0, nrows=R,
+                                         nxbars=n_xbars),
+                        Instruction.make("SYNC")]
+            for oy in range(layer.ofmap_h):
+                if lm.mode == "im2col":
+                    row_in = src + oy * layer.ofmap_w * lm.row_blocks * iw
+                    win = Instruction.make("WINDOW", count=layer.ofmap_w,
+                                           in_stride=lm.row_blocks * iw, out_stride=pos_words[i])
+                else:
+                    row_in = src + oy * layer.stride * layer.ifmap_w * layer.channels // wb
+                    win = Instruction.make(
+                        "WINDOW", count=layer.ofmap_w,
+                        in_stride=layer.stride * layer.channels // wb,
+                        out_stride=pos_words[i], seg_group=lm.seg_group,
+                        group_stride=lm.group_stride(cfg))
+                program.append(win)
+                k0 = part.blocks.start
+                at = scratch + (oy if scratch_rows[i] > 1 else 0) * layer.ofmap_w * pos_words[i]
+                for g in part.groups:
+                    program.append(Instruction.make(
+                        "VMM", xbar=apu[(g, k0)] * ac,
+                        in_addr=row_in + Window.of(win).segment(k0, iw),
+                        out_addr=at + g * ac * ow, accumulate=int(k0 > 0),
+                        ncols=lm.group_cols[g], nrows=len(part.blocks)))
+                if scratch_rows[i] == 1:
+                    finish_row(i, oy, at)
+        if scratch_rows[i] > 1:
+            for oy in range(layer.ofmap_h):
+                finish_row(i, oy, scratch + oy * layer.ofmap_w * pos_words[i])
+    program.append(Instruction.make("HALT"))
+    regions = {"outputs": Region(out_addr, out_words, cfg.data.acc_bits,
+                                 out_words * wb * 8 // cfg.data.acc_bits)}
     return Image.build(cfg, program, dram, regions)

@@ -1,0 +1,101 @@
+"""Whole-network firmware: the naive schedule computes the integer network exactly
+(golden model), and runs on the RTL bit-identical with the timing model's cycles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cocotb_tests import runner
+from firmware import config, network, scheduler
+from firmware.isa import RTL_OPCODES, Fault, Opcode
+from firmware.network import Layer, Network
+from firmware.packing import unpack
+from model import checker, golden, timing
+
+# A digits-sized CNN for the `small` config: the second convolution and the classifier
+# need more APU rows than the chip has, so both are cut into parts (accumulated).
+CNN = Network("cnn", (Layer("conv1", 8, 8, 3, 3, 1, 16, 1),
+                      Layer("conv2", 6, 6, 3, 3, 16, 16, 1),
+                      Layer("fc", 1, 1, 1, 1, 256, 10, 1)), "test")
+# Zero padding between layers, a strided convolution over two parts of column groups,
+# a 1x1 convolution and a classifier with a partly used crossbar.
+PADDED = Network("padded", (Layer("c1", 8, 8, 3, 3, 2, 8, 1),
+                            Layer("c2", 8, 8, 3, 3, 8, 24, 2),
+                            Layer("c3", 3, 3, 1, 1, 24, 8, 1),
+                            Layer("fc", 1, 1, 1, 1, 72, 5, 1)), "test")
+# For `tiny` (two APU rows of 16-row crossbars): a kernel row of 16 lanes per block.
+TINY = Network("tiny", (Layer("c1", 6, 6, 3, 3, 1, 8, 1),
+                        Layer("c2", 4, 4, 2, 1, 8, 8, 1),
+                        Layer("fc", 1, 1, 1, 1, 3 * 4 * 8, 3, 1)), "test")
+
+
+def _case(net: Network, seed: int) -> tuple[list[np.ndarray], np.ndarray, list[int]]:
+    rng = np.random.default_rng(seed)
+    qs = [rng.integers(-30, 31, (layer.kernel_rows, layer.filters)) for layer in net.layers]
+    first = net.layers[0]
+    x = rng.integers(-20, 60, (first.ifmap_h, first.ifmap_w, first.channels))
+    return qs, x, network.calibrate_shifts(net, qs, x)
+
+
+def _outputs(img, res, cfg, net) -> np.ndarray:
+    r = img.regions["outputs"]
+    out = unpack(res.dram[r.addr: r.addr + r.count], 32, cfg.dram_bits, r.elements,
+                 signed=True)
+    last = net.layers[-1]
+    return out.reshape(last.windows, -1)[:, :last.filters]
+
+
+@pytest.mark.parametrize(("cfg_name", "net"), [("small", CNN), ("small", PADDED),
+                                               ("tiny", TINY)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_naive_firmware_computes_the_network(cfg_name: str, net: Network, seed: int) -> None:
+    cfg = config.load(cfg_name)
+    qs, x, shifts = _case(net, seed)
+    img = scheduler.naive(cfg, net, qs, x, shifts)
+    res = golden.run(img, RTL_OPCODES)
+    assert res.fault == Fault.NONE
+    _, want = network.forward(net, qs, x, shifts)
+    assert _outputs(img, res, cfg, net).tolist() == want.tolist()
+    # Naive: every write is followed by a barrier, so nothing overlaps.
+    writes = [e for e in res.trace if e.insn.opcode == Opcode.WRITE_START]
+    assert len(writes) == sum(len(scheduler.layer_parts(scheduler.map_layer(
+        layer, cfg, im2col=(i == 0)), cfg)) for i, layer in enumerate(net.layers))
+    tim = timing.simulate(cfg, res)
+    assert tim.overlap_cycles <= 2 * len(writes)   # the barrier's fetch and decode only
+
+
+def test_naive_refuses_what_it_cannot_place() -> None:
+    cfg = config.load("tiny")
+    big = Network("big", (Layer("c", 40, 40, 1, 1, 1, 8, 1),
+                          Layer("fc", 1, 1, 1, 1, 40 * 40 * 8, 4, 1)), "test")
+    with pytest.raises(ValueError, match=r"needs \d+ global-buffer words .* has 128"):
+        scheduler.naive(cfg, big, *_case(big, 0))
+    wide = Network("wide", (Layer("c", 6, 6, 1, 1, 1, 16, 1),
+                            Layer("c2", 6, 6, 3, 3, 16, 8, 1)), "test")
+    with pytest.raises(ValueError, match="one kernel row needs 3 APU rows; the chip has 2"):
+        scheduler.naive(cfg, wide, *_case(wide, 0))
+    odd = Network("odd", (Layer("c", 6, 6, 3, 3, 1, 12, 1),
+                          Layer("fc", 1, 1, 1, 1, 16 * 12, 4, 1)), "test")
+    with pytest.raises(ValueError, match="12 output channels must fill whole crossbars"):
+        scheduler.naive(cfg, odd, *_case(odd, 0))
+
+
+@pytest.mark.parametrize("sim", ["icarus", "verilator"])
+def test_naive_cnn_cosimulates(sim: str, tmp_path: Path) -> None:
+    cfg = config.load("small")
+    qs, x, shifts = _case(CNN, 3)
+    img = scheduler.naive(cfg, CNN, qs, x, shifts)
+    gold = golden.run(img, RTL_OPCODES)
+    rtl = runner.run(img, sim, out_dir=tmp_path / "run")
+    checks = checker.compare(gold, timing.simulate(cfg, gold), rtl.counters, rtl.gb,
+                             rtl.dram, cfg.gb_bits, cfg.dram_bits)
+    assert all(c.ok for c in checks), checker.format_table(checks)
+    assert rtl.counters["fault"] == Fault.NONE
+    _, want = network.forward(CNN, qs, x, shifts)
+    r = img.regions["outputs"]
+    got = unpack(rtl.dram[r.addr: r.addr + r.count], 32, cfg.dram_bits, r.elements,
+                 signed=True).reshape(1, -1)[:, :10]
+    assert got.tolist() == want.tolist()
