@@ -260,11 +260,16 @@ def weights(network: Network, seed: int = 0, path: str | Path | None = None
 # ---- the integer network the chip computes ---------------------------------------------
 
 
+def flattens(prev: Layer, nxt: Layer) -> bool:
+    """Is ``nxt`` a fully connected layer taking ``prev``'s whole map (HWC order)?"""
+    return nxt.ifmap_h == 1 and nxt.ifmap_w == 1 and nxt.filter_h == 1 and \
+        nxt.channels == prev.windows * prev.filters
+
+
 def feeds(prev: Layer, nxt: Layer) -> int:
-    """Zero padding (per side) with which ``prev``'s output map is ``nxt``'s input map;
-    a fully connected ``nxt`` takes the whole map flattened (HWC order)."""
-    if nxt.ifmap_h == 1 and nxt.ifmap_w == 1 and nxt.filter_h == 1 and \
-            nxt.channels == prev.windows * prev.filters:
+    """Zero padding (per side) with which ``prev``'s output map is ``nxt``'s input map
+    (0 also when ``nxt`` takes it flattened, see :func:`flattens`)."""
+    if flattens(prev, nxt):
         return 0
     pad, rem = divmod(nxt.ifmap_h - prev.ofmap_h, 2)
     if nxt.channels == prev.filters and rem == 0 and pad >= 0 and \
@@ -292,15 +297,16 @@ def requant(acc: np.ndarray, shift: int) -> np.ndarray:
     return np.clip(a, -128, 127)
 
 
-def layer_step(network: Network, i: int, q: np.ndarray, x: np.ndarray, shift: int | None
-               ) -> np.ndarray:
-    """Layer ``i`` on its INT8 input map: int32 convolution, then (``shift`` given) ReLU,
-    REQUANT and the zero padding of the next layer's input map."""
-    layer = network.layers[i]
+def convolve(layer: Layer, q: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """int32 outputs (windows x filters) of ``layer`` on its INT8 input map ``x``."""
     cur = np.asarray(x, dtype=np.int64).reshape(layer.ifmap_h, layer.ifmap_w, layer.channels)
-    acc = im2col(cur, layer) @ np.asarray(q, dtype=np.int64)
-    if shift is None:
-        return acc
+    return im2col(cur, layer) @ np.asarray(q, dtype=np.int64)
+
+
+def activate(network: Network, i: int, acc: np.ndarray, shift: int) -> np.ndarray:
+    """Layer ``i``'s int32 outputs through ReLU and REQUANT, zero-padded into the next
+    layer's input map."""
+    layer = network.layers[i]
     out = requant(np.maximum(acc, 0), shift).reshape(layer.ofmap_h, layer.ofmap_w,
                                                      layer.filters)
     pad = feeds(layer, network.layers[i + 1])
@@ -317,9 +323,9 @@ def forward(network: Network, qs: list[np.ndarray], x: np.ndarray, shifts: list[
     last = len(network.layers) - 1
     for i in range(last):
         maps.append(cur)
-        cur = layer_step(network, i, qs[i], cur, shifts[i])
+        cur = activate(network, i, convolve(network.layers[i], qs[i], cur), shifts[i])
     maps.append(cur)
-    return maps, layer_step(network, last, qs[last], cur, None)
+    return maps, convolve(network.layers[last], qs[last], cur)
 
 
 def calibrate_shifts(network: Network, qs: list[np.ndarray], x: np.ndarray) -> list[int]:
@@ -328,7 +334,8 @@ def calibrate_shifts(network: Network, qs: list[np.ndarray], x: np.ndarray) -> l
     curs = list(np.asarray(x).reshape(-1, network.layers[0].ifmap_bytes))
     shifts: list[int] = []
     for i in range(len(network.layers) - 1):
-        peak = max(int(layer_step(network, i, qs[i], c, None).max()) for c in curs)
+        accs = [convolve(network.layers[i], qs[i], c) for c in curs]
+        peak = max(int(a.max()) for a in accs)
         shifts.append(max(0, int(np.ceil(np.log2((peak + 1) / 127.0)))) if peak > 127 else 0)
-        curs = [layer_step(network, i, qs[i], c, shifts[i]) for c in curs]
+        curs = [activate(network, i, a, shifts[i]) for a in accs]
     return shifts

@@ -20,7 +20,7 @@ from firmware.mapper import (
     row_delta_words,
     weights_to_levels,
 )
-from firmware.network import Network, feeds, im2col
+from firmware.network import Network, feeds, flattens, im2col
 from firmware.packing import pack
 
 
@@ -171,7 +171,7 @@ def naive(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
         program.append(Instruction.make("SFU", func=SfuFunc.RELU, dst=at, src=at, count=n,
                                         shift=0, window=1))
         nxt, pad, dst = layers[i + 1], pads[i], areas[(i + 1) % 2]
-        if nxt.channels == layer.windows * layer.filters and nxt.ifmap_h == 1:  # flatten
+        if flattens(layer, nxt):
             row_out = dst + oy * layer.ofmap_w * layer.filters // wb
         else:
             row_out = dst + ((oy + pad) * nxt.ifmap_w + pad) * nxt.channels // wb
@@ -196,25 +196,27 @@ def naive(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
             program += [Instruction.make("WRITE_START", xbar=0, dram_addr=d, row=0, nrows=R,
                                          nxbars=n_xbars),
                         Instruction.make("SYNC")]
+            # One window loop per output row; the registers hold for the whole part.
+            if lm.mode == "im2col":
+                row_words = layer.ofmap_w * lm.row_blocks * iw
+                win = Instruction.make("WINDOW", count=layer.ofmap_w,
+                                       in_stride=lm.row_blocks * iw, out_stride=pos_words[i])
+            else:
+                row_words = layer.stride * layer.ifmap_w * layer.channels // wb
+                win = Instruction.make(
+                    "WINDOW", count=layer.ofmap_w, in_stride=layer.stride * layer.channels // wb,
+                    out_stride=pos_words[i], seg_group=lm.seg_group,
+                    group_stride=lm.group_stride(cfg))
+            program.append(win)
+            k0 = part.blocks.start
+            seg0 = Window.of(win).segment(k0, iw)   # the part's first row block
             for oy in range(layer.ofmap_h):
-                if lm.mode == "im2col":
-                    row_in = src + oy * layer.ofmap_w * lm.row_blocks * iw
-                    win = Instruction.make("WINDOW", count=layer.ofmap_w,
-                                           in_stride=lm.row_blocks * iw, out_stride=pos_words[i])
-                else:
-                    row_in = src + oy * layer.stride * layer.ifmap_w * layer.channels // wb
-                    win = Instruction.make(
-                        "WINDOW", count=layer.ofmap_w,
-                        in_stride=layer.stride * layer.channels // wb,
-                        out_stride=pos_words[i], seg_group=lm.seg_group,
-                        group_stride=lm.group_stride(cfg))
-                program.append(win)
-                k0 = part.blocks.start
+                row_in = src + oy * row_words + seg0
                 at = scratch + (oy if scratch_rows[i] > 1 else 0) * layer.ofmap_w * pos_words[i]
                 for g in part.groups:
                     program.append(Instruction.make(
                         "VMM", xbar=apu[(g, k0)] * ac,
-                        in_addr=row_in + Window.of(win).segment(k0, iw),
+                        in_addr=row_in,
                         out_addr=at + g * ac * ow, accumulate=int(k0 > 0),
                         ncols=lm.group_cols[g], nrows=len(part.blocks)))
                 if scratch_rows[i] == 1:

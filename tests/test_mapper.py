@@ -37,8 +37,7 @@ def test_segmented_tiles_reproduce_the_convolution(tiny: config.Config, layer: L
     # The feature map as the global buffer holds it (HWC bytes), with slack after it:
     # a kernel row's last segment reads past the row (into zero-weight crossbar rows).
     flat = np.concatenate([x.reshape(-1), rng.integers(-128, 128, lm.row_blocks * R)])
-    win = Window(seg_group=lm.seg_group if layer.filter_h > 1 else 0,
-                 group_stride=lm.group_stride(cfg))
+    win = Window(seg_group=lm.seg_group, group_stride=lm.group_stride(cfg))
     iw = cfg.input_words
     for oy in range(layer.ofmap_h):
         for ox in range(layer.ofmap_w):
