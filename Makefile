@@ -4,6 +4,7 @@
 #   make verilog [CONFIG=..]  generate build/<config>/chip.v only
 #   make docs                 regenerate docs/isa.md from firmware/isa.py
 #   make bench                benchmark scripts: analog model speed, inversion accuracy
+#   make train                second-order training experiment (K-FAC on analog INV)
 #   make lint                 ruff
 
 SIM    ?= icarus
@@ -18,7 +19,7 @@ STAMP  := $(VENV)/.installed
 
 WAVES_FLAG := $(if $(filter 1 yes true,$(WAVES)),--waves,)
 
-.PHONY: sim test verilog docs lint bench clean distclean check-sims
+.PHONY: sim test verilog docs lint bench train clean distclean check-sims
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +47,9 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(PY) scripts/bench_crossbar.py
 	$(PY) scripts/bench_refinement.py
+
+train: $(STAMP)
+	$(PY) scripts/train_kfac.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

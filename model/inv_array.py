@@ -42,18 +42,21 @@ class InvSolve:
     settle_s: float
 
 
-def quantize_symmetric(v: np.ndarray, bits: int, full_scale: float) -> np.ndarray:
+def quantize_symmetric(v: np.ndarray, bits: int, full_scale: float | np.ndarray) -> np.ndarray:
     """Round ``v / full_scale`` to ``bits``-bit signed codes (``±(2^(bits-1)-1)``), clipped,
-    and return the values those codes stand for."""
+    and return the values those codes stand for. ``full_scale`` may be an array that
+    broadcasts against ``v`` (one converter range per column); a zero range gives zeros."""
     top = (1 << (bits - 1)) - 1
-    if full_scale == 0:
-        return np.zeros_like(v, dtype=np.float64)
-    codes = np.clip(np.rint(v / full_scale * top), -top, top)
-    return codes * (full_scale / top)
+    fs = np.asarray(full_scale, dtype=np.float64)
+    safe = np.where(fs > 0, fs, 1.0)
+    codes = np.clip(np.rint(np.asarray(v, dtype=np.float64) / safe * top), -top, top)
+    return np.where(fs > 0, codes * (safe / top), 0.0)
 
 
-def _pow2_ceil(value: float) -> float:
-    return 2.0 ** math.ceil(math.log2(value)) if value > 0 else 0.0
+def _pow2_ceil(value: np.ndarray) -> np.ndarray:
+    """The next power of two at or above each value (0 for 0): the auto-ranged ADC scale."""
+    v = np.asarray(value, dtype=np.float64)
+    return np.where(v > 0, 2.0 ** np.ceil(np.log2(np.where(v > 0, v, 1.0))), 0.0)
 
 
 class InvArray:
@@ -135,15 +138,23 @@ class InvArray:
 
     def solve(self, b: np.ndarray) -> InvSolve:
         """One-step analog solve of ``A x = b`` through DAC, closed loop and ADC."""
-        self._need_program()
-        inv = self.cfg.inv
         b = np.asarray(b, dtype=np.float64)
         if b.shape != (self.n,):
             raise InvError(f"the right-hand side must have {self.n} entries, got {b.shape}")
-        bq = quantize_symmetric(b, inv.dac_bits, np.abs(b).max())
+        return InvSolve(self.solve_many(b[:, None])[:, 0], self.settle_time_s())
+
+    def solve_many(self, b: np.ndarray) -> np.ndarray:
+        """One analog solve per column of ``b`` (``n x k``): each column is a separate
+        operation of the array, with its own DAC and ADC ranges."""
+        self._need_program()
+        inv = self.cfg.inv
+        b = np.asarray(b, dtype=np.float64)
+        if b.ndim != 2 or b.shape[0] != self.n:
+            raise InvError(f"the right-hand sides must be {self.n} x k, got {b.shape}")
+        bq = quantize_symmetric(b, inv.dac_bits, np.abs(b).max(axis=0))
         y = np.linalg.solve(self.g + np.diag(self.d) / inv.opamp_gain, bq)  # closed loop
-        yq = quantize_symmetric(y, inv.adc_bits, _pow2_ceil(np.abs(y).max()))
-        return InvSolve(yq / self.scale, self.settle_time_s())
+        yq = quantize_symmetric(y, inv.adc_bits, _pow2_ceil(np.abs(y).max(axis=0)))
+        return yq / self.scale
 
     def vmm(self, x: np.ndarray) -> np.ndarray:
         """Open-loop ``A x`` on the stored matrix, through the same DAC and ADC."""

@@ -84,14 +84,15 @@ class Convergence:
 def program_stable(a: np.ndarray, cfg: Config, max_doublings: int = 40) -> tuple[InvArray, float]:
     """Program ``a`` into an INV array, adding the smallest shift ``mu * I`` (doubling from
     one conductance level) that keeps the quantized closed loop stable; return the array
-    and ``mu`` (0 when ``a`` itself is fine). Used as a preconditioner, the shift costs
-    iterations, not accuracy: residuals still come from the exact ``a``."""
+    and ``mu`` (0 when ``a`` itself is fine). The shift also gives feedback to rows whose
+    entries all quantize to zero. Used as a preconditioner, the shift costs iterations,
+    not accuracy: residuals still come from the exact ``a``."""
     inv = InvArray(cfg)
     try:
         inv.program(a)
         return inv, 0.0
     except InvError as exc:
-        if "unstable" not in str(exc):
+        if "unstable" not in str(exc) and "no feedback" not in str(exc):
             raise
         step = np.abs(a).max() / ((1 << (cfg.inv.conductance_bits - 1)) - 1)
     eye = np.eye(a.shape[0])
