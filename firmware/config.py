@@ -93,7 +93,9 @@ class InvConfig:
     A matrix is stored as a differential pair of conductance arrays with
     ``conductance_bits`` signed levels; ``opamp_gain`` is the open-loop gain A0,
     ``opamp_gbw_mhz`` its gain-bandwidth (sets settling time); inputs pass a
-    ``dac_bits`` DAC and outputs an ``adc_bits`` ADC.
+    ``dac_bits`` DAC and outputs an ``adc_bits`` ADC. ``solve_cycles`` is the fixed
+    window the digital side gives one solve (DAC, settling, ADC); a matrix that settles
+    slower is refused when it is written.
     """
 
     count: int = 1
@@ -103,6 +105,7 @@ class InvConfig:
     opamp_gbw_mhz: float = 100.0
     dac_bits: int = 8
     adc_bits: int = 8
+    solve_cycles: int = 2000
 
 
 @dataclass(frozen=True)
@@ -304,6 +307,7 @@ class Config:
             "inv.conductance_bits": self.inv.conductance_bits,
             "inv.dac_bits": self.inv.dac_bits,
             "inv.adc_bits": self.inv.adc_bits,
+            "inv.solve_cycles": self.inv.solve_cycles,
             "refinement.vmm_weight_bits": self.refinement.vmm_weight_bits,
             "refinement.vmm_input_bits": self.refinement.vmm_input_bits,
         }

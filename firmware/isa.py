@@ -51,6 +51,7 @@ class SfuFunc(enum.IntEnum):
     REQUANT = 1
     MAXPOOL = 2
     AVGPOOL = 3
+    DIGIT = 4
 
 
 class Fault(enum.IntEnum):
@@ -183,6 +184,9 @@ _SPECS = [
                           "(0 is taken as 1)"),
         Field("nrows", 16, "APU rows computing in parallel, each on its own input segment, "
                            "their outputs summed (0 is taken as 1)", optional=True),
+        Field("shift", 5, "left shift of every result before it is written or added "
+                          "(wrapping): weights sliced across crossbars, wide inputs sliced "
+                          "into digits", optional=True),
     ), "Vector-matrix multiply for each window on `nrows` consecutive APU rows of `ncols` "
        "crossbars each, all computing in parallel. Row block `k` (crossbars "
        "`xbar + k * apu_cols + c`) takes the input segment at `in_addr + k * input_words`; "
@@ -208,12 +212,16 @@ _SPECS = [
         Field("dst", GB_ADDR, "GB word of the result"),
         Field("src", GB_ADDR, "GB word of the int32 input"),
         Field("count", COUNT, "input GB words (int32 elements)"),
-        Field("shift", 8, "REQUANT, AVGPOOL: rounding arithmetic right shift (0..31)"),
+        Field("shift", 8, "REQUANT, AVGPOOL: rounding arithmetic right shift (0..31); "
+                          "DIGIT: the digit's position (0, 8, 16 or 24)"),
         Field("window", 8, "MAXPOOL, AVGPOOL: consecutive elements per window (>= 1)"),
     ), "Special functions on the int32 elements of `count` words: RELU (int32 out); "
        "REQUANT `clip((v + 2^(shift-1)) >> shift, -128, 127)` (INT8 out); MAXPOOL, and "
        "AVGPOOL `(sum + 2^(shift-1)) >> shift`, over consecutive windows (int32 out, one per "
-       "window; the element count must be a multiple of `window`). Results are packed from "
+       "window; the element count must be a multiple of `window`); DIGIT "
+       "`(((v + 0x80808080) >> shift) & 255) - 128` (INT8 out): the balanced base-256 "
+       "digits `d_0..d_3` of `v` (`v = sum d_k 2^(8k)` modulo 2^32), which a VMM with "
+       "`shift = 8k` turns into an exact product with an int32 vector. Results are packed from "
        "`dst`, the last word zero-padded. Bad `func`, `shift` or `window`, or a `dst` inside "
        "the input past `src` (which would overwrite input not yet read), fault BAD_OPERAND. "
        "The RTL streams one element per cycle.", rtl=True),
@@ -227,16 +235,20 @@ _SPECS = [
         Field("xbar", XBAR, "INV array index"),
         Field("in_addr", GB_ADDR, "GB word of the right-hand side b (`inv.size` int32)"),
         Field("out_addr", GB_ADDR, "GB word of the solution x (`inv.size` int32)"),
-        Field("shift", 8, "fraction bits of x: x_int = round(x * 2^shift), saturated"),
+        Field("shift", 8, "fraction bits of x (-31..31): x_int = round(x * 2^shift), "
+                          "saturated", signed=True),
     ), "Solve `A x = b` in one step on the closed-loop INV array holding `A` (in conductance "
-       "levels), through its DAC, op-amps and ADC. An array never written faults "
-       "UNINITIALIZED; one whose matrix the loop cannot solve faults INV_UNSTABLE."),
+       "levels), through its DAC, op-amps and ADC, within the fixed window of "
+       "`inv.solve_cycles`. An array never written faults UNINITIALIZED; one whose matrix "
+       "the loop cannot solve, or not settle within the window, faults INV_UNSTABLE."),
     InsnSpec(Opcode.INV_WRITE, (
         Field("xbar", XBAR, "INV array index"),
         Field("dram_addr", DRAM_ADDR, "first DRAM word of the matrix"),
     ), "Program INV array `xbar` with its `inv.size` x `inv.size` matrix of signed "
-       "conductance levels, row-major, one int16 per entry packed in main-memory words. A "
-       "level beyond +-(2^(conductance_bits-1)-1) faults BAD_OPERAND."),
+       "conductance levels, row-major, one int16 per entry packed in main-memory words. "
+       "The differential pair is programmed row by row in two phases like a crossbar row "
+       "(`write.pulses_per_level` pulses per level changed). A level beyond "
+       "+-(2^(conductance_bits-1)-1) faults BAD_OPERAND."),
 ]
 
 RTL_OPCODES = frozenset(s.opcode for s in _SPECS if s.rtl)

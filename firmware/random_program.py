@@ -15,7 +15,7 @@ import numpy as np
 
 from firmware.config import Config
 from firmware.image import Image
-from firmware.isa import OPCODE_BITS, Instruction, Window, encode
+from firmware.isa import OPCODE_BITS, Instruction, SfuFunc, Window, encode
 from firmware.mapper import row_delta_words, weights_to_levels
 from firmware.packing import pack
 
@@ -118,9 +118,10 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
             a_in, a_out = int(rng.integers(0, gbw - in_ext + 1)), \
                 int(rng.integers(0, gbw - out_ext + 1))
             gb_ok([(a_in, in_ext), (a_out, out_ext)])
+            shift = int(rng.integers(0, 32)) if rng.random() < 0.3 else 0
             program.append(Instruction.make("VMM", xbar=xbar, in_addr=a_in, out_addr=a_out,
                                             accumulate=int(rng.integers(0, 2)), ncols=ncols,
-                                            nrows=nrows))
+                                            nrows=nrows, shift=shift))
         elif op == "VEC":
             n = int(rng.integers(0, 2 * ow + 1))
             dst, sa, sb = (int(rng.integers(0, gbw - n + 1)) for _ in range(3))
@@ -130,16 +131,18 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
         elif op == "SFU":
             count = int(rng.integers(0, 2 * ow + 1))
             n = count * (cfg.gb_bits // 32)
-            func = int(rng.integers(0, 4))
+            func = SfuFunc(int(rng.integers(0, len(SfuFunc))))
             windows = [w for w in range(1, 9) if n % w == 0] or [1]
-            pool = int(rng.choice(windows)) if func >= 2 else 1
+            pool = int(rng.choice(windows)) if func in (SfuFunc.MAXPOOL, SfuFunc.AVGPOOL) else 1
+            shift = 8 * int(rng.integers(0, 4)) if func == SfuFunc.DIGIT else \
+                int(rng.integers(0, 12))
             src = int(rng.integers(0, gbw - count + 1))
             # dst never inside (src, src + count): that faults, and the fault is tested apart.
             dst = int(rng.choice([src, int(rng.integers(0, max(1, src))),
                                   min(gbw - count, src + count)]))
             gb_ok([(src, count), (dst, count)])
             program.append(Instruction.make("SFU", func=func, dst=dst, src=src, count=count,
-                                            shift=int(rng.integers(0, 12)), window=pool))
+                                            shift=shift, window=pool))
         elif op == "BANK_GATE":
             mask = int(rng.integers(0, all_on + 1))
             program.append(Instruction.make("BANK_GATE", mask=mask))

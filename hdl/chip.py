@@ -215,7 +215,9 @@ class Chip(wiring.Component):
         # The accumulation units sum the row blocks; row blocks the VMM does not drive
         # stay cleared (zero). Output words: column by column, int32s little-end first.
         per_word = cfg.gb_bits // cfg.data.acc_bits
-        col_sums = [[tree_sum([row[col].result[j] for row in accs])[:cfg.data.acc_bits]
+        # ... then shift them left by the instruction's `shift` (wrapping).
+        col_sums = [[(tree_sum([row[col].result[j] for row in accs])[:cfg.data.acc_bits]
+                      << vmm.shift)[:cfg.data.acc_bits]
                      for j in range(cfg.weights_per_row)] for col in range(cfg.apu_cols)]
         out_words = [Cat(*[sums[w * per_word + i] for i in range(per_word)])
                      for sums in col_sums for w in range(cfg.output_words)]
@@ -414,7 +416,7 @@ class Chip(wiring.Component):
                 ]
                 m.d.sync += [sfu_acc.eq(sfu.acc_next), sfu_win.eq(sfu.win_next)]
                 y, emit, narrow = sfu.y, sfu.emit, sfu.narrow
-                # Pack the output: int8 lanes for REQUANT, int32 otherwise.
+                # Pack the output: int8 lanes for REQUANT and DIGIT, int32 otherwise.
                 out_lanes = Mux(narrow, cfg.gb_bits // 8, lanes)
                 packed = Signal(cfg.gb_bits)
                 with m.If(narrow):

@@ -142,12 +142,14 @@ class InstructionDecoder(wiring.Component):
                         pool = (f.func == SfuFunc.MAXPOOL) | (f.func == SfuFunc.AVGPOOL)
                         m.d.comb += operand_bad.eq(
                             (f.func > max(SfuFunc)) | (f.shift > 31)
+                            | ((f.func == SfuFunc.DIGIT) & (f.shift[:3] != 0))
                             | ((f.src < f.dst) & (f.dst < f.src + f.count))
                             | (pool & ((f.window == 0)
                                        | (n % Mux(f.window == 0, 1, f.window) != 0))))
                         out_words = Mux(
                             f.func == SfuFunc.RELU, f.count,
-                            Mux(f.func == SfuFunc.REQUANT, (n * 8 + cfg.gb_bits - 1) // cfg.gb_bits,
+                            Mux((f.func == SfuFunc.REQUANT) | (f.func == SfuFunc.DIGIT),
+                                (n * 8 + cfg.gb_bits - 1) // cfg.gb_bits,
                                 ((n // Mux(f.window == 0, 1, f.window)) * 32 + cfg.gb_bits - 1)
                                 // cfg.gb_bits))
                         span(0, f.src, f.count)

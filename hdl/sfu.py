@@ -1,5 +1,6 @@
-"""Special-function unit: one int32 element per cycle through ReLU, requantization or a
-pooling window (max or average), as ``firmware/isa.py`` defines ``SFU``.
+"""Special-function unit: one int32 element per cycle through ReLU, requantization, a
+pooling window (max or average) or digit extraction, as ``firmware/isa.py`` defines
+``SFU``.
 
 It is combinational: the sequencer streams elements in, holds the pooling state
 (``win``, ``acc``) in its registers from ``win_next``/``acc_next``, and packs ``y`` into
@@ -46,7 +47,8 @@ class SpecialFunctionUnit(wiring.Component):
         new_max = Mux((win == 0) | (x > acc), x, acc)
         new_sum = Mux(win == 0, x, acc + x)
         m.d.comb += [self.win_next.eq(win), self.acc_next.eq(acc),
-                     self.narrow.eq(self.func == SfuFunc.REQUANT)]
+                     self.narrow.eq((self.func == SfuFunc.REQUANT)
+                                    | (self.func == SfuFunc.DIGIT))]
         with m.Switch(self.func):
             with m.Case(SfuFunc.RELU):
                 m.d.comb += [self.y.eq(Mux(x < 0, 0, x)), self.emit.eq(1)]
@@ -54,6 +56,9 @@ class SpecialFunctionUnit(wiring.Component):
                 q = (x + rounding) >> self.shift
                 m.d.comb += [self.y.eq(Mux(q > 127, 127, Mux(q < -128, -128, q))),
                              self.emit.eq(1)]
+            with m.Case(SfuFunc.DIGIT):  # balanced base-256 digit at bit `shift`
+                biased = (x.as_unsigned() + 0x80808080)[:32]
+                m.d.comb += [self.y.eq((biased >> self.shift)[:8] - 128), self.emit.eq(1)]
             with m.Case(SfuFunc.MAXPOOL, SfuFunc.AVGPOOL):
                 is_max = self.func == SfuFunc.MAXPOOL
                 m.d.comb += [

@@ -31,7 +31,7 @@ from firmware.isa import (
 from firmware.packing import pack, unpack
 from model.crossbar import Crossbar, bit_serial_vmm
 from model.inv_array import InvArray, InvError
-from model.write_physics import RowWrite
+from model.write_physics import RowWrite, row_cost
 
 INT32 = (-(1 << 31), (1 << 31) - 1)
 INT16_BITS = 16
@@ -73,7 +73,7 @@ def sfu_out_words(cfg: Config, insn: Instruction) -> int:
     n = insn.count * (cfg.gb_bits // 32)
     if insn.func == SfuFunc.RELU:
         return insn.count
-    if insn.func == SfuFunc.REQUANT:
+    if insn.func in (SfuFunc.REQUANT, SfuFunc.DIGIT):
         return _words(n, 8, cfg.gb_bits)
     if insn.func in (SfuFunc.MAXPOOL, SfuFunc.AVGPOOL) and insn.window:
         return _words(n // insn.window, 32, cfg.gb_bits)
@@ -107,13 +107,15 @@ def _operand_fault(cfg: Config, insn: Instruction) -> bool:
     if op == Opcode.SFU:
         if insn.func not in SfuFunc._value2member_map_ or insn.shift > 31:
             return True
+        if insn.func == SfuFunc.DIGIT and insn.shift % 8:
+            return True
         if insn.src < insn.dst < insn.src + insn.count:
             return True  # the output would overwrite input not yet read
         if insn.func in (SfuFunc.MAXPOOL, SfuFunc.AVGPOOL):
             n = insn.count * (cfg.gb_bits // 32)
             return insn.window == 0 or n % insn.window != 0
     if op == Opcode.INV:
-        return insn.shift > 31
+        return abs(insn.shift) > 31
     return False
 
 
@@ -234,6 +236,8 @@ class Golden:
         self.xbars = [Crossbar(cfg, i) for i in range(cfg.n_crossbars)]
         self.invs = [InvArray(cfg, i) for i in range(cfg.inv.count)]
         self.inv_state: list[str | None] = [None] * cfg.inv.count  # None: never written
+        self.inv_levels = [np.zeros((cfg.inv.size,) * 2, dtype=np.int64)
+                           for _ in range(cfg.inv.count)]
         self.window = Window()
         self.bank_mask = -1
         self.pulses = 0
@@ -331,11 +335,7 @@ class Golden:
         elif op == Opcode.BANK_GATE:
             self.bank_mask = insn.mask
         elif op == Opcode.INV_WRITE:
-            try:
-                self.invs[insn.xbar].program_levels(self._inv_levels(insn))
-                self.inv_state[insn.xbar] = "ok"
-            except InvError as exc:
-                self.inv_state[insn.xbar] = str(exc)
+            return self._inv_write(insn)
         elif op == Opcode.INV:
             n = cfg.inv.size
             b = self.read(insn.in_addr, _words(n, 32, cfg.gb_bits), 32)[:n]
@@ -344,6 +344,28 @@ class Golden:
             self.write(insn.out_addr, scaled, 32)
         # NOP, HALT, SYNC, WRITE_WAIT: no effect on values.
         return []
+
+    def _inv_write(self, insn: Instruction) -> list[RowWrite]:
+        """Program an INV array's differential pair row by row; record whether its
+        closed loop can solve (and settle within ``inv.solve_cycles``)."""
+        cfg = self.cfg
+        new = self._inv_levels(insn).astype(np.int64)
+        old = self.inv_levels[insn.xbar]
+        rows = [RowWrite.lockstep([row_cost(np.maximum(n, 0) - np.maximum(o, 0), cfg),
+                                   row_cost(np.maximum(-n, 0) - np.maximum(-o, 0), cfg)])
+                for o, n in zip(old, new, strict=True)]
+        self.inv_levels[insn.xbar] = new
+        self.pulses += sum(r.pulses for r in rows)
+        inv = self.invs[insn.xbar]
+        try:
+            inv.program_levels(new)
+            settle = inv.settle_time_s() * cfg.chip.clock_mhz * 1e6
+            self.inv_state[insn.xbar] = "ok" if settle <= cfg.inv.solve_cycles else (
+                f"settles in {settle:.0f} cycles, beyond inv.solve_cycles "
+                f"{cfg.inv.solve_cycles}")
+        except InvError as exc:
+            self.inv_state[insn.xbar] = str(exc)
+        return rows
 
     def _write_rows(self, insn: Instruction) -> list[RowWrite]:
         """Program the group row by row; each returned row is the whole group's."""
@@ -370,6 +392,9 @@ class Golden:
             self.write(insn.dst, np.maximum(v, 0), 32)
         elif func == SfuFunc.REQUANT:
             self.write(insn.dst, np.clip(_round_shift(v, insn.shift), -128, 127), 8)
+        elif func == SfuFunc.DIGIT:
+            u = (v.astype(np.int64) + 0x80808080) & 0xFFFFFFFF
+            self.write(insn.dst, ((u >> insn.shift) & 0xFF) - 128, 8)
         else:
             win = v.reshape(-1, insn.window)
             out = win.max(axis=1) if func == SfuFunc.MAXPOOL else \
@@ -386,6 +411,8 @@ class Golden:
             # accumulation units sum the row blocks.
             y = wrap32(sum(bit_serial_vmm(self.xbars[insn.xbar + k * cfg.apu_cols + c], x, cfg)
                            for k, x in enumerate(xs)))
+            if insn.shift:
+                y = wrap32(y << insn.shift)
             addr = out_addr + c * cfg.output_words
             if insn.accumulate:
                 old = self.read(addr, cfg.output_words, cfg.data.acc_bits)

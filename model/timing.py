@@ -50,6 +50,18 @@ def vmm_window_cycles(cfg: Config, accumulate: bool, ncols: int = 1, nrows: int 
             + ncols * cfg.output_words + int(accumulate))
 
 
+def inv_matrix_words(cfg: Config) -> int:
+    """Main-memory words of an INV array's int16 matrix."""
+    return -(-cfg.inv.size ** 2 * 16 // cfg.dram_bits)
+
+
+def inv_solve_cycles(cfg: Config) -> int:
+    """Execute cycles of one INV: read the right-hand side, the fixed analog window,
+    write the solution."""
+    words = -(-cfg.inv.size * 32 // cfg.gb_bits)
+    return words + 1 + cfg.inv.solve_cycles + words
+
+
 def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
     """Cycle counts of the program whose golden execution is ``golden``."""
     t = 0                      # the cycle in which the current instruction is fetched
@@ -106,6 +118,13 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
             c = wait_until(ex, we_free if writing else 0)
             t = c + 1 + window_count * vmm_window_cycles(cfg, bool(insn.accumulate),
                                                          vmm_cols(insn), vmm_rows(insn))
+        elif op == Opcode.INV:
+            t = ex + inv_solve_cycles(cfg)
+        elif op == Opcode.INV_WRITE:
+            words = inv_matrix_words(cfg)
+            duration = sum(r.cycles(cfg) for r in entry.rows)
+            pulses += sum(r.pulses for r in entry.rows)
+            t = ex + burst_cycles(cfg, words) + duration
         elif op == Opcode.HALT:
             halted_at = wait_until(ex, we_free) + 1
             break

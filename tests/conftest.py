@@ -15,3 +15,8 @@ def tiny() -> config.Config:
 @pytest.fixture(scope="session")
 def aras() -> config.Config:
     return config.load("aras")
+
+
+@pytest.fixture(scope="session")
+def small() -> config.Config:
+    return config.load("small")

@@ -203,3 +203,33 @@ def test_parallel_vmm_sums_row_blocks_after_group_write(tiny: config.Config) -> 
         assert got[c].tolist() == sum(x[k] @ w[k, c] for k in range(nrb)).tolist()
     # The group is programmed row by row in lockstep: every row's pulses are counted.
     assert res.pulses == sum(int(np.abs(lv.astype(int)).sum()) for lv in new)
+
+
+def test_digits_and_shifted_vmm_give_an_exact_wide_product(small) -> None:
+    """SFU DIGIT splits int32 inputs into four INT8 digits; VMMs with shift 8k summed
+    give W x modulo 2^32 exactly, as the refinement residual needs."""
+    rng = np.random.default_rng(4)
+    cfg = small
+    n = cfg.crossbar.rows
+    x = rng.integers(-(2**31), 2**31, size=n)
+    w = rng.integers(-128, 128, size=(cfg.weights_per_row, n))
+    want = ((w @ x.astype(object)) + 2**31) % 2**32 - 2**31
+    words_x = -(-n * 32 // cfg.gb_bits)
+    lines = [f"LOAD gb_addr=0, dram_addr=0, count={words_x}"]
+    digits = 64
+    for k in range(4):
+        lines.append(f"SFU func=4, dst={digits + k * cfg.input_words}, src=0, "
+                     f"count={words_x}, shift={8 * k}, window=0")
+    lines.append(f"WRITE_START xbar=0, dram_addr={words_x}, row=0, nrows={n}")
+    lines.append("SYNC")
+    for k in range(4):
+        lines.append(f"VMM xbar=0, in_addr={digits + k * cfg.input_words}, out_addr=128, "
+                     f"accumulate={int(k > 0)}, ncols=1, shift={8 * k}")
+    lines.append("HALT")
+    from firmware.mapper import row_delta_words, weights_to_levels
+    levels = weights_to_levels(w.T, cfg)
+    dram = pack(x, 32, cfg.dram_bits) + row_delta_words(np.zeros_like(levels), levels, cfg)
+    res = _run(cfg, "\n".join(lines), dram)
+    assert res.fault == Fault.NONE
+    got = unpack(res.gb[128:128 + cfg.output_words], 32, cfg.gb_bits, len(want), signed=True)
+    assert got.tolist() == [int(v) for v in want]

@@ -125,8 +125,9 @@ def test_decoder_faults_and_fields_match_golden(tiny: config.Config) -> None:
             for f in spec.fields:
                 # Mostly small values near the limits, sometimes anything that fits.
                 hi = (1 << f.width) - 1
-                args[f.name] = int(rng.integers(0, min(hi, 300) + 1)) if rng.random() < 0.8 \
+                v = int(rng.integers(0, min(hi, 300) + 1)) if rng.random() < 0.8 \
                     else int(rng.integers(0, hi + 1))
+                args[f.name] = v - (1 << f.width) if f.signed and v >> (f.width - 1) else v
             cases.append(Instruction.make(spec.opcode, **args))
     # Boundaries of every range check, one word inside and one outside.
     gbw, dw, rows = tiny.gb_words, tiny.dram_words, tiny.crossbar.rows
@@ -289,6 +290,7 @@ def test_global_buffer_ports() -> None:
 @pytest.mark.parametrize(("func", "shift", "window"), [
     ("RELU", 0, 1), ("REQUANT", 0, 1), ("REQUANT", 3, 1), ("REQUANT", 31, 1),
     ("MAXPOOL", 0, 1), ("MAXPOOL", 0, 3), ("AVGPOOL", 2, 4), ("AVGPOOL", 0, 5),
+    ("DIGIT", 0, 1), ("DIGIT", 8, 1), ("DIGIT", 16, 1), ("DIGIT", 24, 1),
 ])
 def test_sfu_element_stream(func: str, shift: int, window: int) -> None:
     """The SFU on a stream of int32 elements, against the ISA's closed-form definitions."""
@@ -312,7 +314,7 @@ def test_sfu_element_stream(func: str, shift: int, window: int) -> None:
             if ctx.get(dut.emit):
                 got.append(ctx.get(dut.y))
             win, acc = ctx.get(dut.win_next), ctx.get(dut.acc_next)
-        assert ctx.get(dut.narrow) == (func == "REQUANT")
+        assert ctx.get(dut.narrow) == (func in ("REQUANT", "DIGIT"))
 
     _run(dut, tb)
     rnd = (1 << shift) >> 1
@@ -320,6 +322,16 @@ def test_sfu_element_stream(func: str, shift: int, window: int) -> None:
         want = [max(x, 0) for x in xs]
     elif func == "REQUANT":
         want = [min(127, max(-128, (x + rnd) >> shift)) for x in xs]
+    elif func == "DIGIT":
+        # Balanced base-256: the digit is the residue of x's rest at this position in
+        # -128..127 (lower digits taken out first).
+        want = []
+        for x in xs:
+            rest = x
+            for _ in range(shift // 8):
+                d = (rest + 128) % 256 - 128
+                rest = (rest - d) // 256
+            want.append((rest + 128) % 256 - 128)
     else:
         groups = [xs[i:i + window] for i in range(0, len(xs), window)]
         if func == "MAXPOOL":
