@@ -1,22 +1,27 @@
-"""Reusable cocotb drivers for the chip's analog ports, answered by ``model.crossbar``.
+"""Reusable cocotb drivers for the chip's analog ports, answered by ``model.crossbar`` and
+``model.inv_array``.
 
 Each wakes once per transaction (a rising ``valid``), never per cycle. The read
 responder takes a VMM window's INT8 vector, computes the ADC codes of all its bit-planes
 on each crossbar of the APU rows the VMM spans (one batched model call per crossbar) and
 drives them half a cycle later, well inside the first plane's ``bitplane_cycles`` window
 that the RTL counts before sampling; the write monitor applies each row's deltas to the
-crossbar model.
+crossbar model. The INV responder answers a solve with the digitized solution before the
+RTL's ``inv.solve_cycles`` window ends; the INV programmer collects a matrix's words and
+programs the array model when the RTL says its rows are done, then reports in ``inv_ok``
+whether the array can solve.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from cocotb.handle import SimHandleBase
-from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+from cocotb.triggers import FallingEdge, First, ReadOnly, RisingEdge
 
 from firmware.config import Config
 from firmware.packing import pack, unpack
 from model.crossbar import Crossbar
+from model.inv_array import InvArray, digitize
 
 
 class CrossbarReadResponder:
@@ -85,3 +90,69 @@ class CrossbarWriteMonitor:
             deltas = unpack([int(dut.xbar_wr_deltas.value)], bits, cols * bits, cols, signed=True)
             self.pulses += self.xbars[xid].program_row(row, deltas).pulses
             self.rows += 1
+
+
+class InvSolveResponder:
+    """Answers ``inv_req_*`` with ``inv_resp_x`` from the INV array models."""
+
+    def __init__(self, dut: SimHandleBase, cfg: Config, invs: list[InvArray]):
+        self.dut, self.cfg, self.invs = dut, cfg, invs
+        self.solves = 0
+
+    def reset(self, invs: list[InvArray]) -> None:
+        self.invs, self.solves = invs, 0
+
+    async def run(self) -> None:
+        dut, n = self.dut, self.cfg.inv.size
+        while True:
+            await RisingEdge(dut.inv_req_valid)
+            await ReadOnly()
+            if not dut.inv_req_valid.value:
+                continue
+            b = unpack([int(dut.inv_req_b.value)], 32, n * 32, n, signed=True)
+            shift = int(dut.inv_req_shift.value)
+            shift -= (shift >> 7) << 8          # the field is signed
+            x = self.invs[int(dut.inv_req_id.value)].solve(b.astype(np.float64)).x
+            word = pack(digitize(x, shift), 32, n * 32)[0]
+            await FallingEdge(dut.clk)
+            dut.inv_resp_x.value = word
+            self.solves += 1
+
+
+class InvProgrammer:
+    """Collects ``inv_wr_*`` words and programs the INV array model on ``inv_wr_done``;
+    drives ``inv_ok`` (bit i: array i can solve)."""
+
+    def __init__(self, dut: SimHandleBase, cfg: Config, invs: list[InvArray]):
+        self.dut, self.cfg, self.invs = dut, cfg, invs
+        self.words: dict[int, int] = {}
+        self.ok = 0
+        self.programs = 0
+
+    def reset(self, invs: list[InvArray]) -> None:
+        """Fresh models (a new run): nothing written, no array can solve."""
+        self.invs, self.words, self.ok, self.programs = invs, {}, 0, 0
+        self.dut.inv_ok.value = 0
+
+    async def run(self) -> None:
+        dut, cfg = self.dut, self.cfg
+        n, bits = cfg.inv.size, cfg.dram_bits
+        while True:
+            await First(RisingEdge(dut.inv_wr_valid), RisingEdge(dut.inv_wr_done))
+            await ReadOnly()
+            # A streamed word per cycle while valid stays high (a matrix is a few words,
+            # and INV_WRITE is rare: cheap enough to follow cycle by cycle).
+            while dut.inv_wr_valid.value:
+                self.words[int(dut.inv_wr_index.value)] = int(dut.inv_wr_data.value)
+                await RisingEdge(dut.clk)
+                await ReadOnly()
+            if not dut.inv_wr_done.value:
+                continue
+            i = int(dut.inv_wr_id.value)
+            words = [self.words.get(k, 0) for k in range(n * n * 16 // bits)]
+            levels = unpack(words, 16, bits, n * n, signed=True).reshape(n, n)
+            ok = self.invs[i].program_checked(levels) is None
+            self.ok = (self.ok & ~(1 << i)) | (int(ok) << i)
+            self.words, self.programs = {}, self.programs + 1
+            await FallingEdge(dut.clk)
+            dut.inv_ok.value = self.ok

@@ -20,7 +20,9 @@ module harness #(
     parameter DELTA_BITS = 64,
     parameter XBAR_BITS = 16,
     parameter NBANKS = 3,
-    parameter ACT_BITS = 8
+    parameter ACT_BITS = 8,
+    parameter INV_BITS = 512,
+    parameter INV_COUNT = 1
 ) ();
     reg clk = 1'b0;
     always #0.5 clk = ~clk;  // 1 GHz
@@ -48,6 +50,14 @@ module harness #(
     wire [15:0] xbar_req_nrows;
     reg  [CODE_BITS-1:0] xbar_resp_codes = 0;   // driven by the Python crossbar model
     wire [DELTA_BITS-1:0] xbar_wr_deltas;
+    wire inv_req_valid, inv_wr_valid, inv_wr_done;
+    wire [XBAR_BITS-1:0] inv_req_id, inv_wr_id;
+    wire [INV_BITS-1:0] inv_req_b;
+    wire [7:0] inv_req_shift;
+    reg  [INV_BITS-1:0] inv_resp_x = 0;        // driven by the Python INV model
+    wire [15:0] inv_wr_index;
+    wire [DRAM_BITS-1:0] inv_wr_data;
+    reg  [INV_COUNT-1:0] inv_ok = 0;           // driven by the Python INV model
     wire halted;
     wire [7:0] fault;
     wire [IMEM_AW-1:0] pc;
@@ -70,6 +80,10 @@ module harness #(
         .xbar_resp_codes(xbar_resp_codes),
         .xbar_wr_valid(xbar_wr_valid), .xbar_wr_id(xbar_wr_id), .xbar_wr_row(xbar_wr_row),
         .xbar_wr_deltas(xbar_wr_deltas),
+        .inv_req_valid(inv_req_valid), .inv_req_id(inv_req_id), .inv_req_b(inv_req_b),
+        .inv_req_shift(inv_req_shift), .inv_resp_x(inv_resp_x),
+        .inv_wr_valid(inv_wr_valid), .inv_wr_id(inv_wr_id), .inv_wr_index(inv_wr_index),
+        .inv_wr_data(inv_wr_data), .inv_wr_done(inv_wr_done), .inv_ok(inv_ok),
         .halted(halted), .fault(fault), .pc(pc), .cycles(cycles),
         .stall_cycles(stall_cycles), .write_busy_cycles(write_busy_cycles),
         .overlap_cycles(overlap_cycles), .pulses(pulses),

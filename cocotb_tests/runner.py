@@ -95,6 +95,8 @@ def harness_parameters(cfg: Config) -> dict[str, int]:
         "XBAR_BITS": 16,
         "NBANKS": len(cfg.global_buffer.bank_bytes),
         "ACT_BITS": cfg.data.act_bits,
+        "INV_BITS": cfg.inv.size * 32,
+        "INV_COUNT": cfg.inv.count,
     }
 
 

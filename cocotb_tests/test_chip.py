@@ -16,9 +16,15 @@ from pathlib import Path
 import cocotb
 from cocotb.triggers import First, NextTimeStep, RisingEdge, Timer
 
-from cocotb_tests.analog import CrossbarReadResponder, CrossbarWriteMonitor
+from cocotb_tests.analog import (
+    CrossbarReadResponder,
+    CrossbarWriteMonitor,
+    InvProgrammer,
+    InvSolveResponder,
+)
 from firmware import config as config_mod
 from model.crossbar import Crossbar
+from model.inv_array import InvArray
 
 COUNTERS = ("cycles", "stall_cycles", "write_busy_cycles", "overlap_cycles", "pulses")
 
@@ -32,8 +38,10 @@ async def run_images(dut):
     current = batch / "current"
     reader = CrossbarReadResponder(dut, cfg, [])
     writer = CrossbarWriteMonitor(dut, cfg, [])
-    cocotb.start_soon(reader.run())
-    cocotb.start_soon(writer.run())
+    solver = InvSolveResponder(dut, cfg, [])
+    programmer = InvProgrammer(dut, cfg, [])
+    for driver in (reader, writer, solver, programmer):
+        cocotb.start_soon(driver.run())
 
     # The RTL watchdog bounds every run; this guard only catches a broken harness.
     slack = 10 * (2 * cfg.gb_words + 100)
@@ -44,6 +52,9 @@ async def run_images(dut):
         xbars = [Crossbar(cfg, i) for i in range(cfg.n_crossbars)]
         reader.reset(xbars)
         writer.reset(xbars)
+        invs = [InvArray(cfg, i) for i in range(cfg.inv.count)]
+        solver.reset(invs)
+        programmer.reset(invs)
         dut.start.value = 1
         result = await First(RisingEdge(dut.done), Timer(limit_ns, "ns"))
         assert isinstance(result, RisingEdge) and dut.done.value == 1, (
@@ -55,7 +66,8 @@ async def run_images(dut):
                                         for i in range(len(cfg.global_buffer.bank_bytes))]
         report.update(fault=int(dut.fault.value), pc=int(dut.pc.value),
                       model_pulses=writer.pulses, model_rows_written=writer.rows,
-                      analog_reads=reader.requests)
+                      analog_reads=reader.requests, inv_solves=solver.solves,
+                      inv_programs=programmer.programs)
         for name in ("dram_out.hex", "gb_out.hex"):
             shutil.copyfile(current / name, run / name)
         (run / "rtl.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -338,7 +338,12 @@ class Config:
                             ("analog.seed", self.analog.seed)):
             need(isinstance(value, int) and not isinstance(value, bool) and value >= 0, name,
                  f"expected a non-negative integer, got {value!r}")
-        need(self.inv.conductance_bits >= 2, "inv.conductance_bits", "expected at least 2")
+        need(2 <= self.inv.conductance_bits <= 16, "inv.conductance_bits",
+             "expected 2..16 (levels travel as int16)")
+        # The RTL programs an INV row from whole main-memory words of int16 levels.
+        need(self.inv.size * 16 % (8 * self.main_memory.word_bytes) == 0, "inv.size",
+             f"a row of int16 levels ({self.inv.size * 2} bytes) must be a whole number of "
+             f"main-memory words ({self.main_memory.word_bytes} bytes)")
         need(self.write.energy_per_pulse_pj >= 0, "write.energy_per_pulse_pj",
              "expected a non-negative number")
         for name, value in (("global_buffer.word_bytes", self.global_buffer.word_bytes),

@@ -240,15 +240,19 @@ _SPECS = [
     ), "Solve `A x = b` in one step on the closed-loop INV array holding `A` (in conductance "
        "levels), through its DAC, op-amps and ADC, within the fixed window of "
        "`inv.solve_cycles`. An array never written faults UNINITIALIZED; one whose matrix "
-       "the loop cannot solve, or not settle within the window, faults INV_UNSTABLE."),
+       "the loop cannot solve, or not settle within the window, faults INV_UNSTABLE. "
+       "Cycles: read b, the window, write x.", rtl=True),
     InsnSpec(Opcode.INV_WRITE, (
         Field("xbar", XBAR, "INV array index"),
         Field("dram_addr", DRAM_ADDR, "first DRAM word of the matrix"),
     ), "Program INV array `xbar` with its `inv.size` x `inv.size` matrix of signed "
        "conductance levels, row-major, one int16 per entry packed in main-memory words. "
-       "The differential pair is programmed row by row in two phases like a crossbar row "
-       "(`write.pulses_per_level` pulses per level changed). A level beyond "
-       "+-(2^(conductance_bits-1)-1) faults BAD_OPERAND."),
+       "The matrix streams in at the main-memory bandwidth, then the differential pair is "
+       "programmed row by row: one RESET pulse erases the row, then each cell is SET by "
+       "`|level| * write.pulses_per_level` pulses, all in parallel (the chip's `pulses` "
+       "counter counts crossbar writes only). A level beyond +-(2^(conductance_bits-1)-1) "
+       "faults BAD_OPERAND once the matrix has streamed in; the array keeps its old "
+       "matrix.", rtl=True),
 ]
 
 RTL_OPCODES = frozenset(s.opcode for s in _SPECS if s.rtl)

@@ -1,12 +1,13 @@
 """Constrained-random programs over the RTL instruction set, seeded and reproducible.
 
 Each program gets a main memory with activation vectors, row deltas of random weight sets
-(from an erased array) and of random level steps (which may saturate cells), and scratch
-space. Nine programs in ten first load the whole global buffer (reads of unwritten words
-fault). Instructions are drawn with weights; operands are drawn so that most instructions
-are legal (VMM extents fit the buffer under the current window, weight writes address
-whole delta rows), and a gated bank is usually powered again before it is used. A few
-programs end in a deliberate fault instead of HALT.
+(from an erased array) and of random level steps (which may saturate cells), INV matrices
+(solvable, unstable, out of range), and scratch space. Nine programs in ten first load
+the whole global buffer (reads of unwritten words fault). Instructions are drawn with
+weights; operands are drawn so that most instructions are legal (VMM extents fit the
+buffer under the current window, weight writes address whole delta rows), and a gated
+bank is usually powered again before it is used. A few programs end in a deliberate
+fault instead of HALT.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from firmware.image import Image
 from firmware.isa import OPCODE_BITS, Instruction, SfuFunc, Window, encode
 from firmware.mapper import row_delta_words, weights_to_levels
 from firmware.packing import pack
+from firmware.regression import solvable_inv_levels
 
 WEIGHTS = {"LOAD": 4, "STORE": 2, "WRITE_START": 3, "WRITE_WAIT": 1, "SYNC": 1, "NOP": 1,
-           "WINDOW": 2, "VMM": 5, "BANK_GATE": 1, "VEC": 2, "SFU": 2}
-FAULTS = ("illegal_word", "unimplemented", "bad_operand", "gb_range", "dram_range",
-          "xbar_range")
+           "WINDOW": 2, "VMM": 5, "BANK_GATE": 1, "VEC": 2, "SFU": 2, "INV_WRITE": 0.5,
+           "INV": 1}
+FAULTS = ("illegal_word", "bad_operand", "gb_range", "dram_range", "xbar_range")
 
 
 def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float = 0.1) -> Image:
@@ -46,12 +48,25 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
     steps = rng.integers(-(cfg.cell_levels - 1), cfg.cell_levels, size=(R, cfg.crossbar.cols))
     delta_sets.append(len(dram))
     dram += row_delta_words(np.zeros_like(steps), steps, cfg)
+    # INV matrices: diagonally dominant (solvable; small levels keep programming short),
+    # unstable (-5 I), and one with a level out of range.
+    n_inv = cfg.inv.size
+    inv_words = -(-n_inv * 32 // cfg.gb_bits)
+    good = solvable_inv_levels(cfg, rng)
+    bad_level = good.copy()
+    bad_level[int(rng.integers(0, n_inv)), int(rng.integers(0, n_inv))] = 1 << (
+        cfg.inv.conductance_bits - 1)
+    inv_mats = []
+    for mat in (good, -5 * np.eye(n_inv, dtype=np.int64), bad_level):
+        inv_mats.append(len(dram))
+        dram += pack(mat.ravel(), 16, cfg.dram_bits)
     used = len(dram)
     scratch, scratch_words = used, 64
     dram += [0] * scratch_words
 
     window = Window()
     mask = all_on
+    inv_ready: set[int] = set()   # INV arrays holding the solvable matrix
     program: list[Instruction] = []
 
     def gb_ok(spans: list[tuple[int, int]]) -> None:
@@ -143,6 +158,26 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
             gb_ok([(src, count), (dst, count)])
             program.append(Instruction.make("SFU", func=func, dst=dst, src=src, count=count,
                                             shift=shift, window=pool))
+        elif op == "INV_WRITE":
+            which = int(rng.choice(3, p=[0.9, 0.07, 0.03]))
+            xid = int(rng.integers(0, cfg.inv.count))
+            program.append(Instruction.make("INV_WRITE", xbar=xid, dram_addr=inv_mats[which]))
+            inv_ready.discard(xid)
+            if which == 0:
+                inv_ready.add(xid)
+        elif op == "INV":
+            src, dst = (int(rng.integers(0, gbw - inv_words + 1)) for _ in range(2))
+            gb_ok([(src, inv_words), (dst, inv_words)])
+            # Mostly on a solvable array (programmed first if none is); otherwise it faults
+            # UNINITIALIZED or INV_UNSTABLE.
+            if not inv_ready and rng.random() < 0.9:
+                program.append(Instruction.make("INV_WRITE", xbar=0, dram_addr=inv_mats[0]))
+                inv_ready.add(0)
+            ready = sorted(inv_ready) if inv_ready and rng.random() < 0.95 else \
+                list(range(cfg.inv.count))
+            program.append(Instruction.make("INV", xbar=int(rng.choice(ready)),
+                                            in_addr=src, out_addr=dst,
+                                            shift=int(rng.integers(-8, 9))))
         elif op == "BANK_GATE":
             mask = int(rng.integers(0, all_on + 1))
             program.append(Instruction.make("BANK_GATE", mask=mask))
@@ -158,7 +193,6 @@ def _fault_word(cfg: Config, kind: str, rng: np.random.Generator) -> int:
     if kind == "illegal_word":
         return int(rng.integers(0x0E, 1 << OPCODE_BITS))   # no instruction has these opcodes
     insn = {
-        "unimplemented": Instruction.make("INV", xbar=0, in_addr=0, out_addr=0, shift=0),
         "bad_operand": Instruction.make("VEC", func=9, dst=0, src_a=0, src_b=0, count=1),
         "gb_range": Instruction.make("LOAD", gb_addr=cfg.gb_words, dram_addr=0, count=1),
         "dram_range": Instruction.make("STORE", dram_addr=cfg.dram_words - 1, gb_addr=0,

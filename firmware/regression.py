@@ -289,6 +289,8 @@ def single_instruction_programs(cfg: Config) -> dict[str, Image]:
     levels = weights_to_levels(rng.integers(-128, 128, (R, cfg.weights_per_row)), cfg)
     deltas = len(dram)
     dram += row_delta_words(erased, levels, cfg)
+    inv_matrix = append_words(dram, pack(solvable_inv_levels(cfg, rng).ravel(), 16,
+                                         cfg.dram_bits))
     make = Instruction.make
     alone = {
         "NOP": [make("NOP")],
@@ -303,23 +305,44 @@ def single_instruction_programs(cfg: Config) -> dict[str, Image]:
         "BANK_GATE": [make("BANK_GATE", mask=0b101)],
         "VEC": [make("VEC", func=1, dst=0, src_a=0, src_b=1, count=3)],
         "SFU": [make("SFU", func=1, dst=0, src=0, count=4, shift=3, window=1)],
+        "INV_WRITE": [make("INV_WRITE", xbar=0, dram_addr=inv_matrix)],
+        # A solve needs a programmed array.
+        "INV": [make("INV_WRITE", xbar=0, dram_addr=inv_matrix),
+                make("INV", xbar=0, in_addr=0, out_addr=8, shift=4)],
     }
     # Instructions whose result lives only in the global buffer: preload it, then store it.
     setup = [make("LOAD", gb_addr=0, dram_addr=0, count=16)]
     keep = [make("STORE", dram_addr=32, gb_addr=0, count=16)]
     out = {}
     for name, body in alone.items():
-        reads_gb = name in ("STORE", "VMM", "VEC", "SFU")
+        reads_gb = name in ("STORE", "VMM", "VEC", "SFU", "INV")
         program = (setup if reads_gb else []) + body + (keep if reads_gb else [])
         out[name] = Image.build(cfg, program + [make("HALT")], list(dram))
     return out
 
 
-def _with_tail(cfg: Config, tail: list[Instruction] | list[int]) -> Image:
-    """The slice program with its HALT replaced by ``tail`` (instructions or raw words)."""
+def solvable_inv_levels(cfg: Config, rng: np.random.Generator) -> np.ndarray:
+    """A diagonally dominant matrix of small INV levels: solvable, quick to program."""
+    n = cfg.inv.size
+    return rng.integers(-1, 2, size=(n, n)) + np.diag(rng.integers(10, 16, size=n))
+
+
+def _with_tail(cfg: Config, tail: list[Instruction] | list[int],
+               last_words: list[int] = ()) -> Image:
+    """The slice program with its HALT replaced by ``tail`` (instructions or raw words)
+    and the end of its main memory replaced by ``last_words``."""
     base = slice_program(cfg)
     words = base.imem[:-1] + [w if isinstance(w, int) else encode(w) for w in tail]
-    return Image(cfg, words, base.dram, base.regions)
+    dram = list(base.dram)
+    if last_words:
+        dram[-len(last_words):] = last_words
+    return Image(cfg, words, dram, base.regions)
+
+
+def _inv_matrix_at(cfg: Config, levels: np.ndarray) -> tuple[int, list[int]]:
+    """``levels`` as the last words of main memory: their address and words."""
+    words = pack(levels.ravel(), 16, cfg.dram_bits)
+    return cfg.dram_words - len(words), words
 
 
 def base_deltas(cfg: Config) -> int:
@@ -330,10 +353,22 @@ def base_deltas(cfg: Config) -> int:
 def fault_programs(cfg: Config) -> dict[str, Image]:
     """One program per fault the RTL detects, each faulting after some real work."""
     halt = Instruction.make("HALT")
+    n = cfg.inv.size
+    unstable = _inv_matrix_at(cfg, -5 * np.eye(n, dtype=np.int64))
+    big = solvable_inv_levels(cfg, np.random.default_rng(1))
+    big[n // 2, n // 3] = 1 << (cfg.inv.conductance_bits - 1)   # one level out of range
+    too_big = _inv_matrix_at(cfg, big)
     return {
         "illegal_opcode": _with_tail(cfg, [(1 << OPCODE_BITS) - 1]),
-        "unimplemented_opcode": _with_tail(cfg, [
+        "inv_never_written": _with_tail(cfg, [
             Instruction.make("INV", xbar=0, in_addr=0, out_addr=0, shift=0), halt]),
+        "inv_unstable": _with_tail(cfg, [
+            Instruction.make("INV_WRITE", xbar=0, dram_addr=unstable[0]),
+            Instruction.make("LOAD", gb_addr=0, dram_addr=0, count=-(-n * 32 // cfg.gb_bits)),
+            Instruction.make("INV", xbar=0, in_addr=0, out_addr=0, shift=0), halt],
+            unstable[1]),
+        "inv_level_range": _with_tail(cfg, [
+            Instruction.make("INV_WRITE", xbar=0, dram_addr=too_big[0]), halt], too_big[1]),
         "bad_operand": _with_tail(cfg, [
             Instruction.make("VEC", func=7, dst=0, src_a=0, src_b=0, count=1), halt]),
         "vmm_outside_apu_row": _with_tail(cfg, [

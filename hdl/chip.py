@@ -1,12 +1,16 @@
 """The chip top: instruction sequencer wired to the decoder, global buffer, DMA, activation
-shift registers, shift-and-add accumulators and write engine.
+shift registers, shift-and-add accumulators, write engine and the INV arrays' ports.
 
 Off-chip ports: instruction memory and main memory (synchronous SRAM-style ports, data
 the cycle after the address), the analog crossbar read and write ports that the Python
 models answer (a read is one transaction per VMM window: the INT8 vector goes out with
 plane 0 and the codes of all planes come back within that plane's window; the RTL times
-each plane and samples plane ``b``'s codes at the end of its ``bitplane_cycles``),
-status, performance counters and a debug port into the buffer.
+each plane and samples plane ``b``'s codes at the end of its ``bitplane_cycles``), the
+INV ports (a solve is one transaction: the right-hand side goes out, the digitized
+solution is sampled at the end of the ``inv.solve_cycles`` window; INV_WRITE streams the
+matrix word by word, then pulses ``inv_wr_done`` once its rows are programmed, and the
+model reports in ``inv_ok`` whether each array can solve), status, performance counters
+and a debug port into the buffer.
 
 Cycle accounting (mirrored exactly by :mod:`model.timing`): every instruction spends one
 FETCH and one DECODE cycle, then its execute states; ``cycles`` counts every cycle until
@@ -62,6 +66,17 @@ def chip_signature(cfg: Config) -> dict:
         "xbar_wr_id": Out(xb),
         "xbar_wr_row": Out(16),
         "xbar_wr_deltas": Out(c.cols * cfg.write.delta_bits),
+        "inv_req_valid": Out(1),
+        "inv_req_id": Out(xb),
+        "inv_req_b": Out(cfg.inv.size * 32),
+        "inv_req_shift": Out(8),
+        "inv_resp_x": In(cfg.inv.size * 32),
+        "inv_wr_valid": Out(1),
+        "inv_wr_id": Out(xb),
+        "inv_wr_index": Out(16),
+        "inv_wr_data": Out(cfg.dram_bits),
+        "inv_wr_done": Out(1),
+        "inv_ok": In(cfg.inv.count),
         "halted": Out(1),
         "fault": Out(8),
         "pc": Out(range(cfg.imem.depth + 1)),
@@ -85,6 +100,9 @@ class Chip(wiring.Component):
         if cfg.crossbar.bitplane_cycles < 2:
             raise ValueError(f"{cfg.source}: crossbar.bitplane_cycles must be >= 2 for the "
                              "RTL: the analog model answers within that window")
+        if cfg.inv.solve_cycles < 2:
+            raise ValueError(f"{cfg.source}: inv.solve_cycles must be >= 2 for the RTL: the "
+                             "analog model answers within that window")
         self._cfg = cfg
         #: ``{VCD signal path below the chip: {state name: code}}`` of every state machine,
         #: filled when the chip is elaborated (for wave viewers).
@@ -163,7 +181,8 @@ class Chip(wiring.Component):
         in_ptr = Signal(32)
         out_ptr = Signal(32)
         word_idx = Signal(range(max(cfg.n_apu_rows * cfg.input_words,
-                                    cfg.apu_cols * cfg.output_words) + 2))
+                                    cfg.apu_cols * cfg.output_words,
+                                    -(-cfg.inv.size * 32 // cfg.gb_bits)) + 2))
         plane = Signal(range(cfg.data.act_bits))
         rd_off = Signal(32)          # next input word, relative to the window's start
         grp_off = Signal(32)         # start of the current segment group, likewise
@@ -182,6 +201,21 @@ class Chip(wiring.Component):
         sfu_acc = Signal(signed(SFU_ACC_BITS))  # running max or sum of a pooling window
         sfu_win = Signal(8)                   # elements of the window seen so far
 
+        # INV: the right-hand side register, the array states, the programming timer.
+        n_inv = cfg.inv.size
+        inv_vec_words = -(-n_inv * 32 // cfg.gb_bits)
+        inv_mat_words = n_inv * n_inv * 16 // cfg.dram_bits
+        inv_row_words = n_inv * 16 // cfg.dram_bits
+        inv_top = (1 << (cfg.inv.conductance_bits - 1)) - 1
+        ppl, pulse = cfg.write.pulses_per_level, cfg.write.pulse_cycles
+        inv_b = Signal(inv_vec_words * cfg.gb_bits)
+        inv_written = Signal(cfg.inv.count)     # programmed since reset
+        inv_bad = Signal()                       # a level out of range was streamed
+        inv_row_max = Signal(16)                 # largest |level| of the row so far
+        inv_prog_max = n_inv * (1 + inv_top * ppl) * pulse
+        inv_prog = Signal(range(inv_prog_max + 1))
+        inv_timer = Signal(range(max(inv_prog_max, cfg.inv.solve_cycles) + 1))
+
         vmm = ir.args.VMM
         vmm_cols = Mux(vmm.ncols == 0, 1, vmm.ncols)
         vmm_rows = Mux(vmm.nrows == 0, 1, vmm.nrows)
@@ -194,6 +228,10 @@ class Chip(wiring.Component):
         vmm_blocked = in_group(vmm.xbar, vmm.xbar + (vmm_rows - 1) * cfg.apu_cols + vmm_cols)
 
         m.d.comb += [
+            self.inv_req_id.eq(ir.args.INV.xbar),
+            self.inv_req_b.eq(inv_b[:n_inv * 32]),
+            self.inv_req_shift.eq(ir.args.INV.shift),
+            self.inv_wr_id.eq(ir.args.INV_WRITE.xbar),
             self.xbar_req_id.eq(vmm.xbar),
             self.xbar_req_ncols.eq(vmm_cols),
             self.xbar_req_nrows.eq(vmm_rows),
@@ -319,6 +357,24 @@ class Chip(wiring.Component):
                         with m.Case(Opcode.BANK_GATE):
                             m.d.sync += bank_mask.eq(d.args.BANK_GATE.mask)
                             next_insn()
+                        with m.Case(Opcode.INV):
+                            xid = d.args.INV.xbar
+                            with m.If(~inv_written.bit_select(xid, 1)):
+                                halt(Fault.UNINITIALIZED)
+                            with m.Elif(~self.inv_ok.bit_select(xid, 1)):
+                                halt(Fault.INV_UNSTABLE)
+                            with m.Else():
+                                m.d.sync += word_idx.eq(0)
+                                m.next = "INV_READ"
+                        with m.Case(Opcode.INV_WRITE):
+                            m.d.sync += [
+                                xfer_src.eq(d.args.INV_WRITE.dram_addr),
+                                xfer_dst.eq(0),
+                                xfer_left.eq(inv_mat_words), xfer_done.eq(inv_mat_words),
+                                pending.eq(0), inv_bad.eq(0), inv_row_max.eq(0),
+                                inv_prog.eq(0),
+                            ]
+                            m.next = "INVW_LOAD"
                         with m.Case(Opcode.VMM):
                             m.d.sync += [
                                 win_left.eq(window.count),
@@ -527,6 +583,84 @@ class Chip(wiring.Component):
                             out_ptr.eq(out_ptr + window.out_stride),
                         ]
                         m.next = "VMM_LOAD"
+
+            with state("INV_READ"):  # the right-hand side into its register
+                f = ir.args.INV
+                with m.If(word_idx < inv_vec_words):
+                    m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(f.in_addr + word_idx)]
+                with m.Switch(word_idx):
+                    for w in range(1, inv_vec_words + 1):
+                        with m.Case(w):
+                            m.d.sync += inv_b.word_select(w - 1, cfg.gb_bits).eq(gb.rd_data)
+                m.d.sync += word_idx.eq(word_idx + 1)
+                with m.If(word_idx == inv_vec_words):
+                    m.d.sync += inv_timer.eq(cfg.inv.solve_cycles)
+                    m.next = "INV_WAIT"
+
+            with state("INV_WAIT"):  # the fixed analog window, counted here
+                m.d.comb += self.inv_req_valid.eq(inv_timer == cfg.inv.solve_cycles)
+                m.d.sync += inv_timer.eq(inv_timer - 1)
+                with m.If(inv_timer == 1):
+                    m.d.sync += word_idx.eq(0)
+                    m.next = "INV_OUT"
+
+            with state("INV_OUT"):  # the digitized solution, a word per cycle
+                f = ir.args.INV
+                x_word = Signal(cfg.gb_bits)
+                resp = Cat(self.inv_resp_x, Const(0, inv_vec_words * cfg.gb_bits - n_inv * 32))
+                with m.Switch(word_idx):
+                    for w in range(inv_vec_words):
+                        with m.Case(w):
+                            m.d.comb += x_word.eq(resp.word_select(w, cfg.gb_bits))
+                m.d.comb += [gb.wr_en.eq(1), gb.wr_addr.eq(f.out_addr + word_idx),
+                             gb.wr_data.eq(x_word)]
+                m.d.sync += word_idx.eq(word_idx + 1)
+                with m.If(word_idx == inv_vec_words - 1):
+                    next_insn()
+
+            with state("INVW_LOAD"):  # stream the levels to the array, checking each
+                m.d.comb += dma_lim.req.eq(xfer_left != 0)
+                with m.If(dma_lim.grant):
+                    m.d.sync += [xfer_src.eq(xfer_src + 1), xfer_left.eq(xfer_left - 1)]
+                    m.d.comb += [self.dram_en.eq(1), self.dram_addr.eq(xfer_src)]
+                m.d.sync += pending.eq(dma_lim.grant)
+                with m.If(pending):
+                    word = self.dram_rdata
+                    mags = []
+                    for i in range(cfg.dram_bits // 16):
+                        e = word.word_select(i, 16).as_signed()
+                        mags.append(Mux(e < 0, -e, e)[:16])
+                    word_max = mags[0]
+                    for mg in mags[1:]:
+                        word_max = Mux(mg > word_max, mg, word_max)
+                    row_max = Mux(word_max > inv_row_max, word_max, inv_row_max)
+                    # One RESET pulse, then the slowest cell's SET pulses.
+                    row_cycles = (1 + row_max * ppl) * pulse
+                    row_end = (xfer_dst % inv_row_words) == inv_row_words - 1
+                    bad = inv_bad | Cat(*[mg > inv_top for mg in mags]).any()
+                    m.d.comb += [self.inv_wr_valid.eq(1), self.inv_wr_data.eq(word),
+                                 self.inv_wr_index.eq(xfer_dst)]
+                    m.d.sync += [xfer_dst.eq(xfer_dst + 1), xfer_done.eq(xfer_done - 1),
+                                 inv_bad.eq(bad),
+                                 inv_row_max.eq(Mux(row_end, 0, row_max))]
+                    with m.If(row_end):
+                        m.d.sync += inv_prog.eq(inv_prog + row_cycles)
+                    with m.If(xfer_done == 1):  # the last word ends the last row
+                        with m.If(bad):
+                            halt(Fault.BAD_OPERAND)
+                        with m.Else():
+                            m.d.sync += inv_timer.eq(inv_prog + row_cycles)
+                            m.next = "INVW_PROG"
+
+            with state("INVW_PROG"):  # the array programs its rows
+                m.d.sync += inv_timer.eq(inv_timer - 1)
+                with m.If(inv_timer == 1):
+                    # The decoder has checked the index; narrow it for the shift.
+                    xid = ir.args.INV_WRITE.xbar[:max(1, (cfg.inv.count - 1).bit_length())]
+                    m.d.comb += self.inv_wr_done.eq(1)
+                    m.d.sync += inv_written.eq(
+                        inv_written | (Const(1, cfg.inv.count) << xid)[:cfg.inv.count])
+                    next_insn()
 
             with m.State("HALTED"):
                 m.d.comb += self.halted.eq(1)

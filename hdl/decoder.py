@@ -155,6 +155,19 @@ class InstructionDecoder(wiring.Component):
                         span(0, f.src, f.count)
                         span(1, f.dst, Mux(operand_bad, 0, out_words))
                         read(0, f.src, f.count)
+                    elif op == Opcode.INV:
+                        f = a.INV
+                        words = -(-cfg.inv.size * 32 // cfg.gb_bits)
+                        m.d.comb += [operand_bad.eq((f.shift > 31) | (f.shift < -31)),
+                                     xbar_bad.eq(f.xbar >= cfg.inv.count)]
+                        span(0, f.in_addr, words)
+                        span(1, f.out_addr, words)
+                        read(0, f.in_addr, words)
+                    elif op == Opcode.INV_WRITE:
+                        f = a.INV_WRITE
+                        words = cfg.inv.size ** 2 * 16 // cfg.dram_bits
+                        m.d.comb += [xbar_bad.eq(f.xbar >= cfg.inv.count),
+                                     dram_bad.eq(f.dram_addr + words > cfg.dram_words)]
                     elif op == Opcode.VEC:
                         f = a.VEC
                         m.d.comb += operand_bad.eq(f.func > max(VecFunc))

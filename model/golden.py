@@ -30,10 +30,9 @@ from firmware.isa import (
 )
 from firmware.packing import pack, unpack
 from model.crossbar import Crossbar, bit_serial_vmm
-from model.inv_array import InvArray, InvError
-from model.write_physics import RowWrite, row_cost
+from model.inv_array import InvArray, digitize, program_cost
+from model.write_physics import RowWrite
 
-INT32 = (-(1 << 31), (1 << 31) - 1)
 INT16_BITS = 16
 
 
@@ -57,6 +56,8 @@ class GoldenResult:
     pulses: int = 0
     saturated_cells: int = 0
     trace: list[Executed] = field(default_factory=list)
+    #: The instruction that faulted after DECODE (only INV_WRITE, on its data), else None.
+    faulted: Instruction | None = None
 
 
 def wrap32(v: np.ndarray) -> np.ndarray:
@@ -236,8 +237,6 @@ class Golden:
         self.xbars = [Crossbar(cfg, i) for i in range(cfg.n_crossbars)]
         self.invs = [InvArray(cfg, i) for i in range(cfg.inv.count)]
         self.inv_state: list[str | None] = [None] * cfg.inv.count  # None: never written
-        self.inv_levels = [np.zeros((cfg.inv.size,) * 2, dtype=np.int64)
-                           for _ in range(cfg.inv.count)]
         self.window = Window()
         self.bank_mask = -1
         self.pulses = 0
@@ -264,6 +263,7 @@ class Golden:
         trace: list[Executed] = []
         pc, executed = 0, 0
         fault = Fault.NONE
+        faulted = None
         while True:
             if pc >= cfg.imem.depth:
                 fault = Fault.IMEM_RANGE
@@ -277,6 +277,9 @@ class Golden:
                 break
             fault = self.fault_of(insn)
             if fault != Fault.NONE:
+                # INV_WRITE's only BAD_OPERAND is on its data: found while streaming it.
+                if insn.opcode == Opcode.INV_WRITE and fault == Fault.BAD_OPERAND:
+                    faulted = insn
                 break
             executed += 1
             if insn.opcode == Opcode.HALT:
@@ -285,7 +288,7 @@ class Golden:
             trace.append(Executed(insn, tuple(self.execute(insn))))
             pc += 1
         return GoldenResult(list(self.gb), list(self.dram), fault, pc, executed,
-                            self.pulses, self.saturated, trace)
+                            self.pulses, self.saturated, trace, faulted)
 
     # ---- global-buffer element access ----
 
@@ -340,32 +343,16 @@ class Golden:
             n = cfg.inv.size
             b = self.read(insn.in_addr, _words(n, 32, cfg.gb_bits), 32)[:n]
             x = self.invs[insn.xbar].solve(b.astype(np.float64)).x
-            scaled = np.clip(np.rint(x * 2.0 ** insn.shift), *INT32).astype(np.int64)
-            self.write(insn.out_addr, scaled, 32)
+            self.write(insn.out_addr, digitize(x, insn.shift), 32)
         # NOP, HALT, SYNC, WRITE_WAIT: no effect on values.
         return []
 
     def _inv_write(self, insn: Instruction) -> list[RowWrite]:
-        """Program an INV array's differential pair row by row; record whether its
-        closed loop can solve (and settle within ``inv.solve_cycles``)."""
-        cfg = self.cfg
-        new = self._inv_levels(insn).astype(np.int64)
-        old = self.inv_levels[insn.xbar]
-        rows = [RowWrite.lockstep([row_cost(np.maximum(n, 0) - np.maximum(o, 0), cfg),
-                                   row_cost(np.maximum(-n, 0) - np.maximum(-o, 0), cfg)])
-                for o, n in zip(old, new, strict=True)]
-        self.inv_levels[insn.xbar] = new
-        self.pulses += sum(r.pulses for r in rows)
-        inv = self.invs[insn.xbar]
-        try:
-            inv.program_levels(new)
-            settle = inv.settle_time_s() * cfg.chip.clock_mhz * 1e6
-            self.inv_state[insn.xbar] = "ok" if settle <= cfg.inv.solve_cycles else (
-                f"settles in {settle:.0f} cycles, beyond inv.solve_cycles "
-                f"{cfg.inv.solve_cycles}")
-        except InvError as exc:
-            self.inv_state[insn.xbar] = str(exc)
-        return rows
+        """Program an INV array; record whether it can serve INV. The rows' cost is
+        timing only: the chip's pulse counter counts crossbar writes."""
+        levels = self._inv_levels(insn)
+        self.inv_state[insn.xbar] = self.invs[insn.xbar].program_checked(levels) or "ok"
+        return program_cost(levels, self.cfg)
 
     def _write_rows(self, insn: Instruction) -> list[RowWrite]:
         """Program the group row by row; each returned row is the whole group's."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from firmware.config import Config
+from model.write_physics import RowWrite
 
 
 class InvError(ValueError):
@@ -57,6 +58,23 @@ def _pow2_ceil(value: np.ndarray) -> np.ndarray:
     """The next power of two at or above each value (0 for 0): the auto-ranged ADC scale."""
     v = np.asarray(value, dtype=np.float64)
     return np.where(v > 0, 2.0 ** np.ceil(np.log2(np.where(v > 0, v, 1.0))), 0.0)
+
+
+INT32 = (-(1 << 31), (1 << 31) - 1)
+
+
+def digitize(x: np.ndarray, shift: int) -> np.ndarray:
+    """The int32 codes an INV instruction stores: ``round(x * 2^shift)``, saturated."""
+    return np.clip(np.rint(np.asarray(x) * 2.0 ** shift), *INT32).astype(np.int64)
+
+
+def program_cost(levels: np.ndarray, cfg: Config) -> list[RowWrite]:
+    """Programming an INV array's differential pair, row by row: one block RESET pulse
+    erases both arrays' row, then every cell is SET by ``|level|`` levels in parallel."""
+    ppl = cfg.write.pulses_per_level
+    mag = np.abs(np.asarray(levels, dtype=np.int64))
+    return [RowWrite(dec_pulses=1, inc_pulses=int(r.max(initial=0)) * ppl,
+                     pulses=int(r.sum()) * ppl) for r in mag]
 
 
 class InvArray:
@@ -125,6 +143,19 @@ class InvArray:
                 f"{self.lambda_min:.3g} <= 0 after quantization; the INV circuit needs a "
                 "positive-definite matrix (add damping, e.g. lambda*I, for ill-conditioned ones)")
         self.g, self.d = g, d
+
+    def program_checked(self, levels: np.ndarray) -> str | None:
+        """Program ``levels``; return why the array cannot serve INV (unsolvable, or
+        settling beyond ``inv.solve_cycles``), or ``None`` when it can."""
+        try:
+            self.program_levels(levels)
+        except InvError as exc:
+            return str(exc)
+        settle = self.settle_time_s() * self.cfg.chip.clock_mhz * 1e6
+        if settle > self.cfg.inv.solve_cycles:
+            return f"settles in {settle:.0f} cycles, beyond inv.solve_cycles " \
+                   f"{self.cfg.inv.solve_cycles}"
+        return None
 
     def _need_program(self) -> None:
         if self.g is None:

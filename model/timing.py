@@ -120,11 +120,9 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
                                                          vmm_cols(insn), vmm_rows(insn))
         elif op == Opcode.INV:
             t = ex + inv_solve_cycles(cfg)
-        elif op == Opcode.INV_WRITE:
-            words = inv_matrix_words(cfg)
-            duration = sum(r.cycles(cfg) for r in entry.rows)
-            pulses += sum(r.pulses for r in entry.rows)
-            t = ex + burst_cycles(cfg, words) + duration
+        elif op == Opcode.INV_WRITE:  # stream the matrix, then program row by row
+            t = ex + burst_cycles(cfg, inv_matrix_words(cfg)) + sum(
+                r.cycles(cfg) for r in entry.rows)
         elif op == Opcode.HALT:
             halted_at = wait_until(ex, we_free) + 1
             break
@@ -134,7 +132,10 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
                 "run the golden model with implemented=RTL_OPCODES to time a program")
 
     if halted_at is None:  # a fault at FETCH (pc range) or DECODE, then drain writes
-        halted_at = wait_until(t + (1 if fault == Fault.IMEM_RANGE else 2), we_free) + 1
+        found = t + (1 if fault == Fault.IMEM_RANGE else 2)
+        if golden.faulted is not None:  # bad INV_WRITE data: found once it is streamed
+            found += burst_cycles(cfg, inv_matrix_words(cfg))
+        halted_at = wait_until(found, we_free) + 1
 
     if halted_at >= cfg.sim.watchdog_cycles:
         # The watchdog stops the chip mid-program: only cycles and fault are modelled.

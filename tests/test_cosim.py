@@ -85,7 +85,8 @@ def test_rtl_matches_models(name: str, sim: str, run_root: str) -> None:
 def test_fault_programs_fault_as_named(run_root: str) -> None:
     """Each fault program raises the fault it is named for, on the RTL itself."""
     expected = {
-        "illegal_opcode": Fault.ILLEGAL_OPCODE, "unimplemented_opcode": Fault.ILLEGAL_OPCODE,
+        "illegal_opcode": Fault.ILLEGAL_OPCODE, "inv_never_written": Fault.UNINITIALIZED,
+        "inv_unstable": Fault.INV_UNSTABLE, "inv_level_range": Fault.BAD_OPERAND,
         "gb_range": Fault.GB_RANGE, "dram_range": Fault.DRAM_RANGE,
         "xbar_range": Fault.XBAR_RANGE, "vmm_window_range": Fault.GB_RANGE,
         "fault_during_write": Fault.ILLEGAL_OPCODE, "imem_range": Fault.IMEM_RANGE,

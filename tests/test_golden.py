@@ -9,7 +9,7 @@ import pytest
 
 from firmware import assembler, config, mapper, regression
 from firmware.image import Image
-from firmware.isa import RTL_OPCODES, Fault
+from firmware.isa import ALL_OPCODES, RTL_OPCODES, Fault, Opcode
 from firmware.packing import pack, unpack
 from model import golden, reference
 
@@ -154,10 +154,12 @@ def test_inv_write_faults(tiny: config.Config) -> None:
 
 
 def test_rtl_subset_faults_on_the_rest(tiny: config.Config) -> None:
+    """A golden model told the RTL lacks an opcode faults on it (every opcode has RTL
+    now; the option stays for opcodes added to the ISA before the RTL)."""
     text = "INV_WRITE xbar=0, dram_addr=0\nHALT"
     img = Image.build(tiny, assembler.assemble(text), [])
-    assert golden.run(img).fault == Fault.NONE
-    assert golden.run(img, RTL_OPCODES).fault == Fault.ILLEGAL_OPCODE
+    assert RTL_OPCODES == ALL_OPCODES
+    assert golden.run(img, RTL_OPCODES - {Opcode.INV_WRITE}).fault == Fault.ILLEGAL_OPCODE
 
 
 def test_reference_reports_analog_error_apart(tiny: config.Config) -> None:

@@ -129,7 +129,10 @@ def test_golden_slice_pulses_equal_levels_written(tiny: config.Config) -> None:
     (Instruction.make("WRITE_START", xbar=3, dram_addr=0, row=15, nrows=2), Fault.XBAR_RANGE),
     (Instruction.make("WRITE_START", xbar=3, dram_addr=4095, row=0, nrows=2), Fault.DRAM_RANGE),
     (Instruction.make("WRITE_WAIT", xbar=4), Fault.XBAR_RANGE),
-    (Instruction.make("INV", xbar=0, in_addr=0, out_addr=2, shift=0), Fault.ILLEGAL_OPCODE),
+    (Instruction.make("INV", xbar=0, in_addr=0, out_addr=2, shift=-32), Fault.BAD_OPERAND),
+    (Instruction.make("INV", xbar=1, in_addr=0, out_addr=2, shift=0), Fault.XBAR_RANGE),
+    (Instruction.make("INV", xbar=0, in_addr=121, out_addr=2, shift=0), Fault.GB_RANGE),
+    (Instruction.make("INV_WRITE", xbar=0, dram_addr=4090), Fault.DRAM_RANGE),
     (Instruction.make("VEC", func=2, dst=0, src_a=0, src_b=0, count=1), Fault.BAD_OPERAND),
     (Instruction.make("HALT"), Fault.NONE),
 ])
