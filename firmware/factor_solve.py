@@ -39,14 +39,15 @@ DIGITS = 4         # balanced base-256 digits of an int32
 
 @dataclass(frozen=True)
 class FactorSolve:
-    """The image, the integers it solves (``a x = b``), the fraction bits of the result
-    (region ``x`` of main memory holds ``round(x * 2^frac_bits)``), the matrix scale
-    (``F ~ a * scale``) and the refinement steps programmed."""
+    """The image, the integers it solves (``a x = b``, ``b`` one column per right-hand
+    side), the fraction bits of each column's result (region ``x`` of main memory holds
+    ``round(x * 2^frac_bits)``, column after column), the matrix scale (``F ~ a * scale``)
+    and the refinement steps programmed per column."""
 
     image: Image
     a: np.ndarray
     b: np.ndarray
-    frac_bits: int
+    frac_bits: tuple[int, ...]
     scale: float
     iterations: int
 
@@ -79,12 +80,15 @@ def fraction_bits(a: np.ndarray, b: np.ndarray) -> int:
 
 def factor_solve(cfg: Config, f: np.ndarray, b: np.ndarray, iterations: int = 4,
                  inv: int = 0) -> FactorSolve:
-    """Firmware solving ``F x = b`` (``b`` integers) on INV array ``inv`` with refinement."""
+    """Firmware solving ``F x = b`` (``b`` integers, ``n`` or ``n x m`` for ``m``
+    right-hand sides solved one after another on the same programmed arrays) on INV
+    array ``inv`` with refinement."""
     n = cfg.inv.size
     f, b = np.asarray(f, dtype=np.float64), np.asarray(b, dtype=np.int64)
-    if f.shape != (n, n) or b.shape != (n,):
-        raise ValueError(f"the factor must be {n}x{n} and b {n} long (inv.size), got "
-                         f"{f.shape} and {b.shape}")
+    cols = b.reshape(n, -1) if b.ndim in (1, 2) and b.shape[0] == n else None
+    if f.shape != (n, n) or cols is None:
+        raise ValueError(f"the factor must be {n}x{n} and b {n} long or {n} x m (inv.size), "
+                         f"got {f.shape} and {b.shape}")
     if n > cfg.crossbar.rows:
         raise ValueError(f"inv.size {n} exceeds crossbar.rows {cfg.crossbar.rows}")
     ncols = -(-n // cfg.weights_per_row)
@@ -93,18 +97,20 @@ def factor_solve(cfg: Config, f: np.ndarray, b: np.ndarray, iterations: int = 4,
                          f"the config has {cfg.n_apu_rows} rows of {cfg.apu_cols}")
     a, scale = quantize_factor(f)
     hi, lo = split_halves(a)
-    frac = fraction_bits(a, b)
-    if not 8 - 31 <= frac - 8 <= 31:
-        raise ValueError(f"b is out of range for a {X_BITS}-bit solution (would need "
-                         f"{frac} fraction bits)")
+    fracs = tuple(fraction_bits(a, c) for c in cols.T)
+    for j, frac in enumerate(fracs):
+        if not -31 <= frac - 8 <= 31:
+            raise ValueError(f"b column {j} is out of range for a {X_BITS}-bit solution "
+                             f"(would need {frac} fraction bits)")
 
     # Main memory: b, b 2^F (mod 2^32), zeros, A_hi levels, crossbar deltas, the result.
     dram: list[int] = []
     wrap = lambda v: ((v + 2**31) % 2**32) - 2**31  # noqa: E731
     vec_words = -(-n * 32 // cfg.gb_bits)
-    b_dram = append_words(dram, pack(b, 32, cfg.dram_bits))
-    bf_dram = append_words(dram, pack(wrap(b * (1 << frac) if frac >= 0 else
-                                           b >> -frac), 32, cfg.dram_bits))
+    b_dram = [append_words(dram, pack(c, 32, cfg.dram_bits)) for c in cols.T]
+    bf_dram = [append_words(dram, pack(wrap(c << frac if frac >= 0 else c >> -frac), 32,
+                                       cfg.dram_bits)) for c, frac in zip(cols.T, fracs,
+                                                                           strict=True)]
     zero_words = max(vec_words, cfg.input_words)
     zero_dram = append_words(dram, [0] * zero_words)
     levels_dram = append_words(dram, pack(hi.ravel(), 16, cfg.dram_bits))
@@ -116,7 +122,7 @@ def factor_solve(cfg: Config, f: np.ndarray, b: np.ndarray, iterations: int = 4,
         tiles = [weights_to_levels(w[:, k * wpr:(k + 1) * wpr], cfg) for k in range(ncols)]
         delta_dram.append(append_words(dram, group_delta_words([erased] * ncols, tiles, cfg,
                                                                range(n))))
-    x_dram = append_words(dram, [0] * vec_words)
+    x_dram = append_words(dram, [0] * vec_words * len(fracs))
 
     # Global buffer: b, b 2^F, x, t, r, c, four digit vectors.
     out_words = ncols * cfg.output_words
@@ -130,21 +136,45 @@ def factor_solve(cfg: Config, f: np.ndarray, b: np.ndarray, iterations: int = 4,
     if digits[-1] + cfg.input_words > cfg.gb_words:
         raise ValueError(f"the solve needs {digits[-1] + cfg.input_words} GB words, the "
                          f"config has {cfg.gb_words}")
-    lo_xbar, hi_xbar = 0, cfg.apu_cols
+    lo_xbar, hi_xbar = _half_xbars(cfg)
 
     ins = Instruction.make
     p = [
         ins("INV_WRITE", xbar=inv, dram_addr=levels_dram),
         ins("WRITE_START", xbar=lo_xbar, dram_addr=delta_dram[0], row=0, nrows=n,
             nxbars=ncols),
-        ins("LOAD", gb_addr=gb["b"], dram_addr=b_dram, count=vec_words),
-        ins("LOAD", gb_addr=gb["bf"], dram_addr=bf_dram, count=vec_words),
     ]
     # Digits of rows past n stay zero: the crossbar rows past n hold the weight offset.
     p += [ins("LOAD", gb_addr=d, dram_addr=zero_dram, count=cfg.input_words) for d in digits]
     p += [
         ins("WRITE_START", xbar=hi_xbar, dram_addr=delta_dram[1], row=0, nrows=n,
             nxbars=ncols),
+    ]
+    for j, frac in enumerate(fracs):
+        p += _column(cfg, gb, digits, inv, ncols, iterations, frac, b_dram[j], bf_dram[j],
+                     x_dram + j * vec_words)
+    p.append(ins("HALT"))
+    image = Image.build(cfg, p, dram, regions={
+        "x": Region(x_dram, vec_words * len(fracs), 32, vec_words * len(fracs) * (
+            cfg.gb_bits // 32))})
+    return FactorSolve(image, a, b, fracs, scale, iterations)
+
+
+def _half_xbars(cfg: Config) -> tuple[int, int]:
+    """First crossbars of ``A_lo`` and ``A_hi``: the first two APU rows."""
+    return 0, cfg.apu_cols
+
+
+def _column(cfg: Config, gb: dict[str, int], digits: list[int], inv: int, ncols: int,
+            iterations: int, frac: int, b_dram: int, bf_dram: int, x_dram: int
+            ) -> list[Instruction]:
+    """One right-hand side: load it, one-step solve, refine, store the solution."""
+    ins = Instruction.make
+    vec_words = -(-cfg.inv.size * 32 // cfg.gb_bits)
+    lo_xbar, hi_xbar = _half_xbars(cfg)
+    p = [
+        ins("LOAD", gb_addr=gb["b"], dram_addr=b_dram, count=vec_words),
+        ins("LOAD", gb_addr=gb["bf"], dram_addr=bf_dram, count=vec_words),
         ins("INV", xbar=inv, in_addr=gb["b"], out_addr=gb["x"], shift=frac - 8),
     ]
     for _ in range(iterations):
@@ -164,14 +194,17 @@ def factor_solve(cfg: Config, f: np.ndarray, b: np.ndarray, iterations: int = 4,
             ins("VEC", func=VecFunc.ADD, dst=gb["x"], src_a=gb["x"], src_b=gb["c"],
                 count=vec_words),
         ]
-    p += [ins("STORE", dram_addr=x_dram, gb_addr=gb["x"], count=vec_words), ins("HALT")]
-    image = Image.build(cfg, p, dram, regions={"x": Region(x_dram, vec_words, 32, n)})
-    return FactorSolve(image, a, b, frac, scale, iterations)
+    p.append(ins("STORE", dram_addr=x_dram, gb_addr=gb["x"], count=vec_words))
+    return p
 
 
 def result(fs: FactorSolve, dram: list[int]) -> np.ndarray:
-    """The solution of ``a x = b`` from a final main memory (float)."""
+    """The solution of ``a x = b`` from a final main memory (float, shaped like ``b``)."""
+    cfg = fs.image.config
     r = fs.image.regions["x"]
-    x = unpack(dram[r.addr:r.addr + r.count], r.bits, fs.image.config.dram_bits, r.elements,
-               signed=True)
-    return x.astype(np.float64) / 2.0 ** fs.frac_bits
+    n, vec_words = cfg.inv.size, r.count // len(fs.frac_bits)
+    cols = [unpack(dram[r.addr + j * vec_words: r.addr + (j + 1) * vec_words], 32,
+                   cfg.dram_bits, n, signed=True) / 2.0 ** frac
+            for j, frac in enumerate(fs.frac_bits)]
+    x = np.stack(cols, axis=1)
+    return x.reshape(fs.b.shape)
