@@ -136,6 +136,22 @@ class WriteConfig:
 
 
 @dataclass(frozen=True)
+class EnergyConfig:
+    """Energy per event for :mod:`model.energy` (placeholders of typical magnitude, not
+    data from the papers, which give none): an ADC conversion (crossbar read-out, INV
+    DAC and ADC), a global-buffer byte moved, a 32-bit digital operation (SFU element,
+    VEC lane, shift-and-add), an op-amp of an INV array powered for a solve window, and
+    the chip's static power while it runs. Write pulses are ``write.energy_per_pulse_pj``.
+    """
+
+    adc_conversion_pj: float = 2.0
+    gb_byte_pj: float = 0.5
+    digital_op_pj: float = 0.1
+    inv_opamp_mw: float = 0.5
+    static_mw: float = 1000.0
+
+
+@dataclass(frozen=True)
 class GlobalBufferConfig:
     """Global buffer: heterogeneous banks of ``bank_bytes`` each, ``word_bytes`` wide."""
 
@@ -178,6 +194,7 @@ class Config:
     refinement: RefinementConfig = field(default_factory=RefinementConfig)
     data: DataConfig = field(default_factory=DataConfig)
     write: WriteConfig = field(default_factory=WriteConfig)
+    energy: EnergyConfig = field(default_factory=EnergyConfig)
     global_buffer: GlobalBufferConfig = field(default_factory=GlobalBufferConfig)
     main_memory: MainMemoryConfig = field(default_factory=MainMemoryConfig)
     imem: InstructionMemoryConfig = field(default_factory=InstructionMemoryConfig)
@@ -346,6 +363,11 @@ class Config:
              f"main-memory words ({self.main_memory.word_bytes} bytes)")
         need(self.write.energy_per_pulse_pj >= 0, "write.energy_per_pulse_pj",
              "expected a non-negative number")
+        for fld in dataclasses.fields(EnergyConfig):
+            value = getattr(self.energy, fld.name)
+            need(isinstance(value, (int, float)) and not isinstance(value, bool)
+                 and value >= 0, f"energy.{fld.name}",
+                 f"expected a non-negative number, got {value!r}")
         for name, value in (("global_buffer.word_bytes", self.global_buffer.word_bytes),
                             ("main_memory.word_bytes", self.main_memory.word_bytes)):
             need(_is_pow2(value), name, f"expected a power of two, got {value}")
@@ -378,7 +400,7 @@ class Config:
 _SECTIONS: dict[str, type] = {
     "chip": ChipConfig, "pe": PEConfig, "crossbar": CrossbarConfig, "analog": AnalogConfig,
     "inv": InvConfig, "refinement": RefinementConfig, "data": DataConfig,
-    "write": WriteConfig, "global_buffer": GlobalBufferConfig,
+    "write": WriteConfig, "energy": EnergyConfig, "global_buffer": GlobalBufferConfig,
     "main_memory": MainMemoryConfig, "imem": InstructionMemoryConfig, "sim": SimConfig,
 }
 

@@ -83,7 +83,8 @@ FAULT_TEXT = {
                          "over each read operand's extent, first to last word)",
     Fault.BAD_OPERAND: "a field or operand value is invalid for its instruction",
     Fault.INV_UNSTABLE: "the INV array's matrix cannot be solved by the closed loop "
-                        "(not positive definite after quantization, or a row without feedback)",
+                        "(not positive definite after quantization, a row without feedback, "
+                        "or settling slower than inv.solve_cycles)",
 }
 
 
