@@ -55,13 +55,15 @@ class KFAC:
     Tikhonov damping split between the two by ``pi`` (``A + pi sqrt(damping) I``,
     ``G + sqrt(damping)/pi I``), factors re-prepared by the solver every ``refresh`` steps
     (for the analog solvers: the INV arrays are reprogrammed), and the update
-    ``G^-1 dW A^-1`` (both factors symmetric, so ``dW A^-1 = (A^-1 dW^T)^T``) applied with
-    momentum. The gradients' statistics use the true labels (empirical Fisher).
+    ``G^-1 dW A^-1`` (both factors symmetric, so ``dW A^-1 = (A^-1 dW^T)^T``) scaled by KL
+    clipping (``kl_clip``; None turns it off) and applied with momentum. The gradients'
+    statistics use the true labels (empirical Fisher).
     """
 
     def __init__(self, lr: float, solver: FloatSolver | AnalogSolver, damping: float = 1e-3,
-                 momentum: float = 0.9, decay: float = 0.95, refresh: int = 5):
-        self.lr, self.solver, self.damping = lr, solver, damping
+                 momentum: float = 0.9, decay: float = 0.95, refresh: int = 5,
+                 kl_clip: float | None = 1e-3):
+        self.lr, self.solver, self.damping, self.kl_clip = lr, solver, damping, kl_clip
         self.momentum, self.decay, self.refresh = momentum, decay, refresh
         self.a: list[np.ndarray] = []
         self.g: list[np.ndarray] = []
@@ -102,8 +104,16 @@ class KFAC:
         if not self.v:
             self.v = [np.zeros_like(d) for d in grads]
         self.t += 1
-        for (solve_a, solve_g), wi, d, v in zip(self.solves, w, grads, self.v, strict=True):
-            nat = solve_a(solve_g(d).T).T       # G^-1 dW A^-1
+        nats = [solve_a(solve_g(d).T).T for (solve_a, solve_g), d in  # G^-1 dW A^-1
+                zip(self.solves, grads, strict=True)]
+        # KL clipping (Ba et al. 2017): cap the step's predicted change of the model's
+        # output distribution, lr^2 * sum(nat . dW), at kl_clip.
+        scale = 1.0
+        if self.kl_clip:
+            kl = self.lr ** 2 * sum(float(np.sum(n * d)) for n, d in zip(nats, grads,
+                                                                          strict=True))
+            scale = min(1.0, np.sqrt(self.kl_clip / kl)) if kl > 0 else 1.0
+        for nat, wi, v in zip(nats, w, self.v, strict=True):
             v *= self.momentum
-            v += nat
+            v += scale * nat
             wi -= self.lr * v
