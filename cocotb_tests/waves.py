@@ -20,8 +20,8 @@ HEX, RJUSTIFY, FTRANSLATED = 1 << 1, 1 << 5, 1 << 13
 BLANK, GRP_BEGIN, GRP_END = 1 << 9, 1 << 23, 1 << 24
 
 # Blocks in the order a reader follows the data: sequencer first, then its helpers.
-BLOCK_ORDER = ["u_chip", "decoder", "dma_limiter", "gb", "shreg", "accum", "write_engine",
-               "write_engine.limiter"]
+BLOCK_ORDER = ["u_chip", "sequencer", "sequencer.decoder", "sequencer.sfu", "dma_limiter", "gb",
+               "shreg", "accum", "write_engine", "write_engine.limiter"]
 
 
 HARNESS_INTERNALS = {"path", "i", "runs"}  # harness bookkeeping, not hardware

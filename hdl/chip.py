@@ -1,5 +1,6 @@
-"""The chip top: instruction sequencer wired to the decoder, global buffer, DMA, activation
-shift registers, shift-and-add accumulators, write engine and the INV arrays' ports.
+"""The chip top: the sequencer (fetch, decode, execute; :mod:`hdl.sequencer`) wired to the
+global buffer, DMA, activation shift registers, shift-and-add accumulators, write engine
+and the INV arrays' ports.
 
 Off-chip ports: instruction memory and main memory (synchronous SRAM-style ports, data
 the cycle after the address), the analog crossbar read and write ports that the Python
@@ -12,32 +13,24 @@ matrix word by word, then pulses ``inv_wr_done`` once its rows are programmed, a
 model reports in ``inv_ok`` whether each array can solve), status, performance counters
 and a debug port into the buffer.
 
-Cycle accounting (mirrored exactly by :mod:`model.timing`): every instruction spends one
-FETCH and one DECODE cycle, then its execute states; ``cycles`` counts every cycle until
-the chip is halted.
+Cycle accounting: see :mod:`hdl.sequencer` (mirrored exactly by :mod:`model.timing`).
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from amaranth import Cat, Const, Module, Mux, Signal, signed
+from amaranth import Cat, Module, Mux
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
-from firmware.isa import COUNT, INSN_BITS, SPECS, Fault, Opcode, VecFunc
+from firmware.isa import INSN_BITS, SPECS, Opcode
 from hdl.arith import tree_sum
-from hdl.decoder import InstructionDecoder, window_layout
 from hdl.global_buffer import GlobalBuffer
 from hdl.rate_limiter import RateLimiter
-from hdl.sfu import ACC_BITS as SFU_ACC_BITS
-from hdl.sfu import SpecialFunctionUnit
+from hdl.sequencer import COUNTER_BITS, Sequencer
 from hdl.shift_accumulator import ShiftAccumulator
 from hdl.shift_register import ActivationShiftRegister
 from hdl.write_engine import WriteEngine
-
-COUNTER_BITS = 64
 
 
 def chip_signature(cfg: Config) -> dict:
@@ -112,7 +105,7 @@ class Chip(wiring.Component):
     def elaborate(self, platform) -> Module:
         cfg = self._cfg
         m = Module()
-        m.submodules.decoder = dec = InstructionDecoder(cfg)
+        m.submodules.sequencer = seq = Sequencer(cfg)
         m.submodules.gb = gb = GlobalBuffer(cfg.gb_words, cfg.gb_bits)
         m.submodules.dma_limiter = dma_lim = RateLimiter(cfg.dram_bytes_per_cycle,
                                                          cfg.main_memory.word_bytes)
@@ -126,31 +119,51 @@ class Chip(wiring.Component):
         for k, row in enumerate(accs):
             for col, acc in enumerate(row):
                 m.submodules[f"accum{k}_{col}"] = acc
-        all_accs = [acc for row in accs for acc in row]
         m.submodules.write_engine = we = WriteEngine(cfg)
-        m.submodules.sfu = sfu = SpecialFunctionUnit()
+        ir = seq.insn
+        vmm = ir.args.VMM
 
-        ir = Signal(dec.decoded.shape())  # the instruction being executed
-        window = Signal(window_layout(), init={"count": 1})
-        bank_mask = Signal(32, init=(1 << 32) - 1)  # reset: every bank powered
-        gb_valid = Signal(cfg.gb_words)              # words written since reset
-        # The decoder sees a copy taken at FETCH: every buffer write of the previous
-        # instruction has landed by then, and the decoder's check logic then changes once
-        # per instruction instead of on every write (a large saving in simulation).
-        gb_valid_at_fetch = Signal(cfg.gb_words)
-        pc = self.pc
-        fault = self.fault
-
-        # ---- instruction fetch and decode ----
+        # ---- sequencer to the ports and the buffer, DMA, write engine ----
         m.d.comb += [
-            self.imem_addr.eq(pc),
-            dec.insn.eq(self.imem_data),
-            dec.window.eq(window),
-            dec.bank_mask.eq(bank_mask),
-            dec.gb_valid.eq(gb_valid_at_fetch),
-            gb.dbg_addr.eq(self.dbg_gb_addr),
-            gb.dbg_we.eq(self.dbg_gb_we),
+            self.imem_addr.eq(seq.imem_addr),
+            seq.imem_data.eq(self.imem_data),
+            gb.rd_en.eq(seq.gb_rd_en), gb.rd_addr.eq(seq.gb_rd_addr),
+            seq.gb_rd_data.eq(gb.rd_data),
+            gb.wr_en.eq(seq.gb_wr_en), gb.wr_addr.eq(seq.gb_wr_addr),
+            gb.wr_data.eq(seq.gb_wr_data),
+            gb.dbg_addr.eq(self.dbg_gb_addr), gb.dbg_we.eq(self.dbg_gb_we),
             self.dbg_gb_data.eq(gb.dbg_data),
+            dma_lim.req.eq(seq.dma_req), seq.dma_grant.eq(dma_lim.grant),
+            self.dram_en.eq(seq.dram_en), self.dram_we.eq(seq.dram_we),
+            self.dram_addr.eq(seq.dram_addr), self.dram_wdata.eq(seq.dram_wdata),
+            seq.dram_rdata.eq(self.dram_rdata),
+            shreg.load.eq(seq.sh_load), shreg.load_index.eq(seq.sh_load_index),
+            shreg.load_data.eq(seq.sh_load_data), shreg.shift.eq(seq.sh_shift),
+            we.start.eq(seq.we_start),
+            seq.we_busy.eq(we.busy), seq.we_busy_xbar.eq(we.busy_xbar),
+            seq.we_busy_n.eq(we.busy_n),
+            self.xbar_req_valid.eq(seq.xbar_req_valid),
+            self.xbar_req_id.eq(vmm.xbar),
+            self.xbar_req_ncols.eq(Mux(vmm.ncols == 0, 1, vmm.ncols)),
+            self.xbar_req_nrows.eq(Mux(vmm.nrows == 0, 1, vmm.nrows)),
+            self.xbar_req_acts.eq(shreg.acts),
+            self.xbar_req_plane.eq(shreg.plane),
+            self.inv_req_valid.eq(seq.inv_req_valid),
+            self.inv_req_id.eq(ir.args.INV.xbar),
+            self.inv_req_b.eq(seq.inv_req_b),
+            self.inv_req_shift.eq(ir.args.INV.shift),
+            seq.inv_resp_x.eq(self.inv_resp_x),
+            self.inv_wr_valid.eq(seq.inv_wr_valid),
+            self.inv_wr_id.eq(ir.args.INV_WRITE.xbar),
+            self.inv_wr_index.eq(seq.inv_wr_index),
+            self.inv_wr_data.eq(seq.inv_wr_data),
+            self.inv_wr_done.eq(seq.inv_wr_done),
+            seq.inv_ok.eq(self.inv_ok),
+            self.halted.eq(seq.halted), self.fault.eq(seq.fault), self.pc.eq(seq.pc),
+            self.cycles.eq(seq.cycles), self.stall_cycles.eq(seq.stall_cycles),
+            self.write_busy_cycles.eq(seq.write_busy_cycles),
+            self.overlap_cycles.eq(seq.overlap_cycles),
+            self.bank_active_cycles.eq(seq.bank_active_cycles),
         ]
 
         # ---- write engine: background, its own main-memory read port ----
@@ -170,74 +183,7 @@ class Chip(wiring.Component):
             self.pulses.eq(we.pulses),
         ]
 
-        # ---- DMA and VMM working registers ----
-        xfer_src = Signal(32)
-        xfer_dst = Signal(32)
-        max_count = (1 << COUNT) - 1         # the widest count field of the ISA
-        xfer_left = Signal(range(max_count + 1))  # words not yet granted
-        xfer_done = Signal(range(max_count + 1))  # words not yet landed
-        pending = Signal()           # a read granted last cycle lands this cycle
-        win_left = Signal.like(window.count)
-        in_ptr = Signal(32)
-        out_ptr = Signal(32)
-        word_idx = Signal(range(max(cfg.n_apu_rows * cfg.input_words,
-                                    cfg.apu_cols * cfg.output_words,
-                                    -(-cfg.inv.size * 32 // cfg.gb_bits)) + 2))
-        plane = Signal(range(cfg.data.act_bits))
-        rd_off = Signal(32)          # next input word, relative to the window's start
-        grp_off = Signal(32)         # start of the current segment group, likewise
-        seg_word = Signal(range(cfg.input_words))
-        seg_in_grp = Signal(8)
-        timer = Signal(range(cfg.crossbar.bitplane_cycles + 1))
-        is_store = Signal()
-        vec_c = Signal(range(2 * max_count + 2))   # cycle within a VEC: 2 per word, +1
-        vec_a = Signal(cfg.gb_bits)           # word a[k], waiting for b[k]
-        lanes = cfg.gb_bits // 32
-        sfu_e = Signal(range(max_count * lanes + 1))  # element being processed
-        sfu_word = Signal(cfg.gb_bits)        # the input word of the current element
-        sfu_out = Signal(cfg.gb_bits)         # output word being packed
-        sfu_fill = Signal(range(cfg.gb_bits // 8 + 1))
-        sfu_dst = Signal(32)
-        sfu_acc = Signal(signed(SFU_ACC_BITS))  # running max or sum of a pooling window
-        sfu_win = Signal(8)                   # elements of the window seen so far
-
-        # INV: the right-hand side register, the array states, the programming timer.
-        n_inv = cfg.inv.size
-        inv_vec_words = -(-n_inv * 32 // cfg.gb_bits)
-        inv_mat_words = n_inv * n_inv * 16 // cfg.dram_bits
-        inv_row_words = n_inv * 16 // cfg.dram_bits
-        inv_top = (1 << (cfg.inv.conductance_bits - 1)) - 1
-        ppl, pulse = cfg.write.pulses_per_level, cfg.write.pulse_cycles
-        inv_b = Signal(inv_vec_words * cfg.gb_bits)
-        inv_written = Signal(cfg.inv.count)     # programmed since reset
-        inv_bad = Signal()                       # a level out of range was streamed
-        inv_row_max = Signal(16)                 # largest |level| of the row so far
-        inv_prog_max = n_inv * (1 + inv_top * ppl) * pulse
-        inv_prog = Signal(range(inv_prog_max + 1))
-        inv_timer = Signal(range(max(inv_prog_max, cfg.inv.solve_cycles) + 1))
-
-        vmm = ir.args.VMM
-        vmm_cols = Mux(vmm.ncols == 0, 1, vmm.ncols)
-        vmm_rows = Mux(vmm.nrows == 0, 1, vmm.nrows)
-        vmm_in_words = vmm_rows * cfg.input_words
-        vmm_out_words = vmm_cols * cfg.output_words
-        # Scoreboard: is a write group touching crossbars [first, last) of this span?
-        in_group = lambda first, last: (  # noqa: E731 - scoreboard lookup
-            we.busy & (we.busy_xbar < last) & (we.busy_xbar + we.busy_n > first))
-        busy_on = lambda x: in_group(x, x + 1)  # noqa: E731
-        vmm_blocked = in_group(vmm.xbar, vmm.xbar + (vmm_rows - 1) * cfg.apu_cols + vmm_cols)
-
-        m.d.comb += [
-            self.inv_req_id.eq(ir.args.INV.xbar),
-            self.inv_req_b.eq(inv_b[:n_inv * 32]),
-            self.inv_req_shift.eq(ir.args.INV.shift),
-            self.inv_wr_id.eq(ir.args.INV_WRITE.xbar),
-            self.xbar_req_id.eq(vmm.xbar),
-            self.xbar_req_ncols.eq(vmm_cols),
-            self.xbar_req_nrows.eq(vmm_rows),
-            self.xbar_req_acts.eq(shreg.acts),
-            self.xbar_req_plane.eq(shreg.plane),
-        ]
+        # ---- accumulators: codes from the analog port, plane bits from the registers ----
         rows = cfg.crossbar.rows
         plane_codes = cfg.crossbar.cols * cfg.crossbar.adc_bits
         for k, row in enumerate(accs):
@@ -246,445 +192,28 @@ class Chip(wiring.Component):
                     # Plane b's codes of crossbar (k, col): the analog side answers all
                     # planes of all the VMM's crossbars in one transaction per window.
                     acc.codes.as_value().eq(self.xbar_resp_codes.word_select(
-                        (k * cfg.apu_cols + col) * cfg.data.act_bits + plane, plane_codes)),
+                        (k * cfg.apu_cols + col) * cfg.data.act_bits + seq.plane,
+                        plane_codes)),
                     acc.plane_bits.eq(shreg.plane[k * rows:(k + 1) * rows]),
-                    acc.plane_index.eq(plane),
+                    acc.plane_index.eq(seq.plane),
+                    acc.clear.eq(seq.acc_clear),
+                    acc.valid.eq(seq.acc_valid[k]),
                 ]
         # The accumulation units sum the row blocks; row blocks the VMM does not drive
-        # stay cleared (zero). Output words: column by column, int32s little-end first.
+        # stay cleared (zero); the sums are shifted left by the instruction's `shift`
+        # (wrapping). Output words: column by column, int32s little-end first.
         per_word = cfg.gb_bits // cfg.data.acc_bits
-        # ... then shift them left by the instruction's `shift` (wrapping).
         col_sums = [[(tree_sum([row[col].result[j] for row in accs])[:cfg.data.acc_bits]
                       << vmm.shift)[:cfg.data.acc_bits]
                      for j in range(cfg.weights_per_row)] for col in range(cfg.apu_cols)]
         out_words = [Cat(*[sums[w * per_word + i] for i in range(per_word)])
                      for sums in col_sums for w in range(cfg.output_words)]
-        out_word = Signal(cfg.gb_bits)
-        with m.Switch(word_idx):
+        with m.Switch(seq.out_index):
             for w, value in enumerate(out_words):
                 with m.Case(w):
-                    m.d.comb += out_word.eq(value)
+                    m.d.comb += seq.out_word.eq(value)
 
-        stall = Signal()
-
-        def next_insn() -> None:
-            m.d.sync += pc.eq(pc + 1)
-            m.next = "FETCH"
-
-        def halt(code: int | Fault) -> None:
-            # A fault stops the program but lets an in-flight weight write finish, as HALT
-            # does, so crossbar contents and pulse counts stay well defined.
-            m.d.sync += fault.eq(code)
-            m.next = "DRAIN"
-
-        # The watchdog overrides whatever a state decided in the cycle it expires and
-        # stops at once.
-        wd_expired = Signal()
-        m.d.comb += wd_expired.eq(self.cycles == cfg.sim.watchdog_cycles - 1)
-
-        @contextmanager
-        def state(name: str):
-            with m.State(name):
-                yield
-                with m.If(wd_expired):
-                    m.d.sync += fault.eq(Fault.WATCHDOG)
-                    m.next = "HALTED"
-
-        with m.FSM(name="seq") as fsm:
-            with state("FETCH"):
-                m.d.sync += gb_valid_at_fetch.eq(gb_valid)
-                with m.If(pc >= cfg.imem.depth):
-                    halt(Fault.IMEM_RANGE)
-                with m.Else():
-                    m.next = "DECODE"
-
-            with state("DECODE"):
-                m.d.sync += ir.eq(dec.decoded)
-                d = dec.decoded
-                with m.If(dec.fault != Fault.NONE):
-                    halt(dec.fault)
-                with m.Else():
-                    with m.Switch(d.opcode):
-                        with m.Case(Opcode.NOP):
-                            next_insn()
-                        with m.Case(Opcode.HALT):
-                            m.next = "DRAIN"
-                        with m.Case(Opcode.SYNC):
-                            m.next = "SYNC"
-                        with m.Case(Opcode.LOAD, Opcode.STORE):
-                            store = d.opcode == Opcode.STORE
-                            f_ld, f_st = d.args.LOAD, d.args.STORE
-                            m.d.sync += [
-                                is_store.eq(store),
-                                xfer_src.eq(Mux(store, f_st.gb_addr, f_ld.dram_addr)),
-                                xfer_dst.eq(Mux(store, f_st.dram_addr, f_ld.gb_addr)),
-                                xfer_left.eq(Mux(store, f_st.count, f_ld.count)),
-                                xfer_done.eq(Mux(store, f_st.count, f_ld.count)),
-                                pending.eq(0),
-                            ]
-                            with m.If(Mux(store, f_st.count, f_ld.count) == 0):
-                                next_insn()
-                            with m.Else():
-                                m.next = "DMA"
-                        with m.Case(Opcode.WRITE_START):
-                            m.next = "WSTART"
-                        with m.Case(Opcode.WRITE_WAIT):
-                            m.next = "WWAIT"
-                        with m.Case(Opcode.WINDOW):
-                            f = d.args.WINDOW
-                            m.d.sync += [
-                                window.count.eq(Mux(f.count == 0, 1, f.count)),
-                                window.in_stride.eq(f.in_stride),
-                                window.out_stride.eq(f.out_stride),
-                                window.seg_group.eq(f.seg_group),
-                                window.group_stride.eq(f.group_stride),
-                            ]
-                            next_insn()
-                        with m.Case(Opcode.VEC):
-                            m.d.sync += vec_c.eq(0)
-                            with m.If(d.args.VEC.count == 0):
-                                next_insn()
-                            with m.Else():
-                                m.next = "VEC"
-                        with m.Case(Opcode.SFU):
-                            f = d.args.SFU
-                            m.d.sync += [sfu_e.eq(0), sfu_fill.eq(0), sfu_out.eq(0),
-                                         sfu_win.eq(0), sfu_dst.eq(f.dst)]
-                            with m.If(f.count == 0):
-                                next_insn()
-                            with m.Else():
-                                m.next = "SFU_READ"
-                        with m.Case(Opcode.BANK_GATE):
-                            m.d.sync += bank_mask.eq(d.args.BANK_GATE.mask)
-                            next_insn()
-                        with m.Case(Opcode.INV):
-                            xid = d.args.INV.xbar
-                            with m.If(~inv_written.bit_select(xid, 1)):
-                                halt(Fault.UNINITIALIZED)
-                            with m.Elif(~self.inv_ok.bit_select(xid, 1)):
-                                halt(Fault.INV_UNSTABLE)
-                            with m.Else():
-                                m.d.sync += word_idx.eq(0)
-                                m.next = "INV_READ"
-                        with m.Case(Opcode.INV_WRITE):
-                            m.d.sync += [
-                                xfer_src.eq(d.args.INV_WRITE.dram_addr),
-                                xfer_dst.eq(0),
-                                xfer_left.eq(inv_mat_words), xfer_done.eq(inv_mat_words),
-                                pending.eq(0), inv_bad.eq(0), inv_row_max.eq(0),
-                                inv_prog.eq(0),
-                            ]
-                            m.next = "INVW_LOAD"
-                        with m.Case(Opcode.VMM):
-                            m.d.sync += [
-                                win_left.eq(window.count),
-                                in_ptr.eq(d.args.VMM.in_addr),
-                                out_ptr.eq(d.args.VMM.out_addr),
-                            ]
-                            m.next = "VMM_WAIT"
-
-            with state("SYNC"):
-                m.d.comb += stall.eq(we.busy)
-                with m.If(~we.busy):
-                    next_insn()
-
-            with state("DRAIN"):  # HALT and faults wait for background writes, then stop
-                m.d.comb += stall.eq(we.busy)
-                with m.If(~we.busy):
-                    m.next = "HALTED"
-
-            with state("WSTART"):
-                m.d.comb += stall.eq(we.busy)
-                with m.If(~we.busy):
-                    m.d.comb += we.start.eq(1)
-                    next_insn()
-
-            with state("WWAIT"):
-                m.d.comb += stall.eq(busy_on(ir.args.WRITE_WAIT.xbar))
-                with m.If(~busy_on(ir.args.WRITE_WAIT.xbar)):
-                    next_insn()
-
-            with state("DMA"):
-                m.d.comb += dma_lim.req.eq(xfer_left != 0)
-                with m.If(dma_lim.grant):
-                    m.d.sync += [xfer_src.eq(xfer_src + 1), xfer_left.eq(xfer_left - 1)]
-                    with m.If(is_store):
-                        m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(xfer_src)]
-                    with m.Else():
-                        m.d.comb += [self.dram_en.eq(1), self.dram_addr.eq(xfer_src)]
-                m.d.sync += pending.eq(dma_lim.grant)
-                with m.If(pending):
-                    m.d.sync += [xfer_dst.eq(xfer_dst + 1), xfer_done.eq(xfer_done - 1)]
-                    with m.If(is_store):
-                        m.d.comb += [
-                            self.dram_en.eq(1), self.dram_we.eq(1),
-                            self.dram_addr.eq(xfer_dst), self.dram_wdata.eq(gb.rd_data),
-                        ]
-                    with m.Else():
-                        m.d.comb += [
-                            gb.wr_en.eq(1), gb.wr_addr.eq(xfer_dst),
-                            gb.wr_data.eq(self.dram_rdata),
-                        ]
-                    with m.If(xfer_done == 1):
-                        next_insn()
-
-            with state("VEC"):
-                # Even cycle 2k: read a[k] and write dst[k-1]; odd cycle 2k+1: read b[k].
-                # The read port is transparent, so a[k] sees dst[k-1] if they coincide.
-                f = ir.args.VEC
-                k = vec_c[1:]
-                m.d.sync += vec_c.eq(vec_c + 1)
-                result = Cat(*[
-                    Mux(f.func == VecFunc.SUB,
-                        vec_a.word_select(i, 32) - gb.rd_data.word_select(i, 32),
-                        vec_a.word_select(i, 32) + gb.rd_data.word_select(i, 32))[:32]
-                    for i in range(lanes)])
-                with m.If(vec_c[0]):
-                    m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(f.src_b + k)]
-                    m.d.sync += vec_a.eq(gb.rd_data)
-                with m.Else():
-                    with m.If(k < f.count):
-                        m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(f.src_a + k)]
-                    with m.If(k != 0):
-                        m.d.comb += [gb.wr_en.eq(1), gb.wr_addr.eq(f.dst + k - 1),
-                                     gb.wr_data.eq(result)]
-                    with m.If(k == f.count):
-                        next_insn()
-
-            with state("SFU_READ"):  # fetch the first input word
-                m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(ir.args.SFU.src)]
-                m.next = "SFU_RUN"
-
-            with state("SFU_RUN"):  # one int32 element per cycle
-                f = ir.args.SFU
-                n = f.count * lanes
-                lane = sfu_e[:max(1, (lanes - 1).bit_length())] if lanes > 1 else 0
-                word = Mux(lane == 0, gb.rd_data, sfu_word)
-                with m.If(lane == 0):
-                    m.d.sync += sfu_word.eq(gb.rd_data)
-                with m.If((lane == lanes - 1) & (sfu_e + 1 < n)):  # prefetch the next word
-                    m.d.comb += [gb.rd_en.eq(1),
-                                 gb.rd_addr.eq(f.src + (sfu_e + 1) // lanes)]
-                m.d.comb += [
-                    sfu.func.eq(f.func), sfu.shift.eq(f.shift), sfu.window.eq(f.window),
-                    sfu.x.eq(word.word_select(lane, 32)), sfu.win.eq(sfu_win),
-                    sfu.acc.eq(sfu_acc),
-                ]
-                m.d.sync += [sfu_acc.eq(sfu.acc_next), sfu_win.eq(sfu.win_next)]
-                y, emit, narrow = sfu.y, sfu.emit, sfu.narrow
-                # Pack the output: int8 lanes for REQUANT and DIGIT, int32 otherwise.
-                out_lanes = Mux(narrow, cfg.gb_bits // 8, lanes)
-                packed = Signal(cfg.gb_bits)
-                with m.If(narrow):
-                    m.d.comb += packed.eq(sfu_out | (y[:8].as_unsigned() << (sfu_fill * 8)))
-                with m.Else():
-                    m.d.comb += packed.eq(sfu_out | (y.as_unsigned() << (sfu_fill * 32)))
-                last = sfu_e == n - 1
-                m.d.sync += sfu_e.eq(sfu_e + 1)
-                with m.If(emit):
-                    with m.If((sfu_fill == out_lanes - 1) | last):
-                        m.d.comb += [gb.wr_en.eq(1), gb.wr_addr.eq(sfu_dst),
-                                     gb.wr_data.eq(packed)]
-                        m.d.sync += [sfu_out.eq(0), sfu_fill.eq(0), sfu_dst.eq(sfu_dst + 1)]
-                    with m.Else():
-                        m.d.sync += [sfu_out.eq(packed), sfu_fill.eq(sfu_fill + 1)]
-                with m.If(last):
-                    next_insn()
-
-            with state("VMM_WAIT"):  # scoreboard: never read a crossbar being written
-                m.d.comb += stall.eq(vmm_blocked)
-                with m.If(~vmm_blocked):
-                    m.d.sync += [word_idx.eq(0), rd_off.eq(0), grp_off.eq(0), seg_word.eq(0),
-                                 seg_in_grp.eq(0)]
-                    m.next = "VMM_LOAD"
-
-            with state("VMM_LOAD"):  # input segments into the shift registers
-                m.d.comb += [acc.clear.eq(word_idx == 0) for acc in all_accs]
-                with m.If(word_idx < vmm_in_words):
-                    m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(in_ptr + rd_off)]
-                    # Next word: on in the segment, on to the next segment of the group,
-                    # or on to the next group (firmware.isa.Window.segment).
-                    with m.If(seg_word != cfg.input_words - 1):
-                        m.d.sync += [seg_word.eq(seg_word + 1), rd_off.eq(rd_off + 1)]
-                    with m.Elif((window.seg_group != 0)
-                                & (seg_in_grp == window.seg_group - 1)):
-                        m.d.sync += [seg_word.eq(0), seg_in_grp.eq(0),
-                                     grp_off.eq(grp_off + window.group_stride),
-                                     rd_off.eq(grp_off + window.group_stride)]
-                    with m.Else():
-                        m.d.sync += [seg_word.eq(0), seg_in_grp.eq(seg_in_grp + 1),
-                                     rd_off.eq(rd_off + 1)]
-                with m.If(word_idx != 0):
-                    m.d.comb += [
-                        shreg.load.eq(1), shreg.load_index.eq(word_idx - 1),
-                        shreg.load_data.eq(gb.rd_data),
-                    ]
-                m.d.sync += word_idx.eq(word_idx + 1)
-                with m.If(word_idx == vmm_in_words):
-                    m.d.sync += plane.eq(0)
-                    m.next = "VMM_REQ"
-
-            with state("VMM_REQ"):  # one bit-plane to the analog array
-                # One analog transaction per window: the vector goes out with plane 0;
-                # the RTL still times every plane and samples its codes at its end.
-                m.d.comb += self.xbar_req_valid.eq(plane == 0)
-                m.d.sync += timer.eq(cfg.crossbar.bitplane_cycles - 1)
-                m.next = "VMM_READ"
-
-            with state("VMM_READ"):  # the RTL counts the analog latency itself
-                m.d.sync += timer.eq(timer - 1)
-                with m.If(timer == 1):
-                    m.d.comb += [acc.valid.eq(k < vmm_rows)
-                                 for k, row in enumerate(accs) for acc in row]
-                    m.d.comb += shreg.shift.eq(1)
-                    m.d.sync += plane.eq(plane + 1)
-                    with m.If(plane == cfg.data.act_bits - 1):
-                        m.d.sync += word_idx.eq(0)
-                        m.next = "VMM_OUT"
-                    with m.Else():
-                        m.next = "VMM_REQ"
-
-            with state("VMM_OUT"):
-                # Plain: one output word per cycle. Accumulate: read the old word, add
-                # the new one a cycle later (one extra cycle).
-                with m.If(vmm.accumulate):
-                    with m.If(word_idx < vmm_out_words):
-                        m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(out_ptr + word_idx)]
-                    with m.If(word_idx != 0):
-                        prev = Signal(cfg.gb_bits)
-                        with m.Switch(word_idx - 1):
-                            for w, value in enumerate(out_words):
-                                with m.Case(w):
-                                    m.d.comb += prev.eq(value)
-                        summed = Cat(*[
-                            (gb.rd_data.word_select(i, cfg.data.acc_bits)
-                             + prev.word_select(i, cfg.data.acc_bits))[:cfg.data.acc_bits]
-                            for i in range(per_word)])
-                        m.d.comb += [
-                            gb.wr_en.eq(1), gb.wr_addr.eq(out_ptr + word_idx - 1),
-                            gb.wr_data.eq(summed),
-                        ]
-                with m.Else():
-                    m.d.comb += [
-                        gb.wr_en.eq(1), gb.wr_addr.eq(out_ptr + word_idx),
-                        gb.wr_data.eq(out_word),
-                    ]
-                m.d.sync += word_idx.eq(word_idx + 1)
-                last_word = Mux(vmm.accumulate, word_idx == vmm_out_words,
-                                word_idx == vmm_out_words - 1)
-                with m.If(last_word):
-                    with m.If(win_left == 1):
-                        next_insn()
-                    with m.Else():
-                        m.d.sync += [
-                            win_left.eq(win_left - 1), word_idx.eq(0), rd_off.eq(0),
-                            grp_off.eq(0), seg_word.eq(0), seg_in_grp.eq(0),
-                            in_ptr.eq(in_ptr + window.in_stride),
-                            out_ptr.eq(out_ptr + window.out_stride),
-                        ]
-                        m.next = "VMM_LOAD"
-
-            with state("INV_READ"):  # the right-hand side into its register
-                f = ir.args.INV
-                with m.If(word_idx < inv_vec_words):
-                    m.d.comb += [gb.rd_en.eq(1), gb.rd_addr.eq(f.in_addr + word_idx)]
-                with m.Switch(word_idx):
-                    for w in range(1, inv_vec_words + 1):
-                        with m.Case(w):
-                            m.d.sync += inv_b.word_select(w - 1, cfg.gb_bits).eq(gb.rd_data)
-                m.d.sync += word_idx.eq(word_idx + 1)
-                with m.If(word_idx == inv_vec_words):
-                    m.d.sync += inv_timer.eq(cfg.inv.solve_cycles)
-                    m.next = "INV_WAIT"
-
-            with state("INV_WAIT"):  # the fixed analog window, counted here
-                m.d.comb += self.inv_req_valid.eq(inv_timer == cfg.inv.solve_cycles)
-                m.d.sync += inv_timer.eq(inv_timer - 1)
-                with m.If(inv_timer == 1):
-                    m.d.sync += word_idx.eq(0)
-                    m.next = "INV_OUT"
-
-            with state("INV_OUT"):  # the digitized solution, a word per cycle
-                f = ir.args.INV
-                x_word = Signal(cfg.gb_bits)
-                resp = Cat(self.inv_resp_x, Const(0, inv_vec_words * cfg.gb_bits - n_inv * 32))
-                with m.Switch(word_idx):
-                    for w in range(inv_vec_words):
-                        with m.Case(w):
-                            m.d.comb += x_word.eq(resp.word_select(w, cfg.gb_bits))
-                m.d.comb += [gb.wr_en.eq(1), gb.wr_addr.eq(f.out_addr + word_idx),
-                             gb.wr_data.eq(x_word)]
-                m.d.sync += word_idx.eq(word_idx + 1)
-                with m.If(word_idx == inv_vec_words - 1):
-                    next_insn()
-
-            with state("INVW_LOAD"):  # stream the levels to the array, checking each
-                m.d.comb += dma_lim.req.eq(xfer_left != 0)
-                with m.If(dma_lim.grant):
-                    m.d.sync += [xfer_src.eq(xfer_src + 1), xfer_left.eq(xfer_left - 1)]
-                    m.d.comb += [self.dram_en.eq(1), self.dram_addr.eq(xfer_src)]
-                m.d.sync += pending.eq(dma_lim.grant)
-                with m.If(pending):
-                    word = self.dram_rdata
-                    mags = []
-                    for i in range(cfg.dram_bits // 16):
-                        e = word.word_select(i, 16).as_signed()
-                        mags.append(Mux(e < 0, -e, e)[:16])
-                    word_max = mags[0]
-                    for mg in mags[1:]:
-                        word_max = Mux(mg > word_max, mg, word_max)
-                    row_max = Mux(word_max > inv_row_max, word_max, inv_row_max)
-                    # One RESET pulse, then the slowest cell's SET pulses.
-                    row_cycles = (1 + row_max * ppl) * pulse
-                    row_end = (xfer_dst % inv_row_words) == inv_row_words - 1
-                    bad = inv_bad | Cat(*[mg > inv_top for mg in mags]).any()
-                    m.d.comb += [self.inv_wr_valid.eq(1), self.inv_wr_data.eq(word),
-                                 self.inv_wr_index.eq(xfer_dst)]
-                    m.d.sync += [xfer_dst.eq(xfer_dst + 1), xfer_done.eq(xfer_done - 1),
-                                 inv_bad.eq(bad),
-                                 inv_row_max.eq(Mux(row_end, 0, row_max))]
-                    with m.If(row_end):
-                        m.d.sync += inv_prog.eq(inv_prog + row_cycles)
-                    with m.If(xfer_done == 1):  # the last word ends the last row
-                        with m.If(bad):
-                            halt(Fault.BAD_OPERAND)
-                        with m.Else():
-                            m.d.sync += inv_timer.eq(inv_prog + row_cycles)
-                            m.next = "INVW_PROG"
-
-            with state("INVW_PROG"):  # the array programs its rows
-                m.d.sync += inv_timer.eq(inv_timer - 1)
-                with m.If(inv_timer == 1):
-                    # The decoder has checked the index; narrow it for the shift.
-                    xid = ir.args.INV_WRITE.xbar[:max(1, (cfg.inv.count - 1).bit_length())]
-                    m.d.comb += self.inv_wr_done.eq(1)
-                    m.d.sync += inv_written.eq(
-                        inv_written | (Const(1, cfg.inv.count) << xid)[:cfg.inv.count])
-                    next_insn()
-
-            with m.State("HALTED"):
-                m.d.comb += self.halted.eq(1)
-
-        self.fsm_states["seq_state"] = fsm.encoding
-        we.fsm_states = self.fsm_states  # the write engine adds its own when elaborated
-
-        # Every buffer write, whatever its source, marks its word as initialized.
-        with m.If(gb.wr_en):
-            m.d.sync += gb_valid.eq(gb_valid | (Const(1, cfg.gb_words) << gb.wr_addr))
-
-        # ---- watchdog and performance counters ----
-        running = ~fsm.ongoing("HALTED")
-        with m.If(running):
-            m.d.sync += self.cycles.eq(self.cycles + 1)
-            with m.If(stall):
-                m.d.sync += self.stall_cycles.eq(self.stall_cycles + 1)
-            for i, counter in enumerate(self.bank_active_cycles):
-                with m.If(bank_mask[i]):
-                    m.d.sync += counter.eq(counter + 1)
-            with m.If(we.busy):
-                m.d.sync += self.write_busy_cycles.eq(self.write_busy_cycles + 1)
-                with m.If(~stall):
-                    m.d.sync += self.overlap_cycles.eq(self.overlap_cycles + 1)
+        # State machine encodings for wave viewers (filled as the blocks elaborate).
+        seq.fsm_states = self.fsm_states
+        we.fsm_states = self.fsm_states
         return m
-
-
