@@ -35,6 +35,7 @@ class Opcode(enum.IntEnum):
     BANK_GATE = 0x0B
     INV = 0x0C
     INV_WRITE = 0x0D
+    COMBINE = 0x0E
 
 
 class VecFunc(enum.IntEnum):
@@ -254,6 +255,19 @@ _SPECS = [
        "counter counts crossbar writes only). A level beyond +-(2^(conductance_bits-1)-1) "
        "faults BAD_OPERAND once the matrix has streamed in; the array keeps its old "
        "matrix.", rtl=True),
+    InsnSpec(Opcode.COMBINE, (
+        Field("dst", GB_ADDR, "GB word of the int32 results (4 words per group)"),
+        Field("src", GB_ADDR, "GB word of the int32 inputs p"),
+        Field("coef", GB_ADDR, "GB word of the INT8 coefficients"),
+        Field("m", COUNT, "inputs p[0..m-1]"),
+        Field("ngroups", COUNT, "output groups of `G = word_bits / 8` outputs"),
+    ), "BasisN's combination after the ADCs: `y[g*G + l] = sum_i c[g, i, l] * p[i]`, int32 "
+       "wrapping, INT8 coefficients. Coefficient word `coef + g*m + i` holds "
+       "`c[g, i, 0..G-1]`; group `g`'s results go to `dst + 4g` (G int32). Per group the "
+       "unit streams the coefficient words through `G` multiply-accumulate lanes, reading "
+       "a new input word every `word_bits / 32` inputs: `m + ceil(m * 32 / word_bits) + 5` "
+       "cycles a group. A `dst` extent overlapping the inputs or coefficients faults "
+       "BAD_OPERAND; `m = 0` or `ngroups = 0` does nothing.", rtl=True),
 ]
 
 RTL_OPCODES = frozenset(s.opcode for s in _SPECS if s.rtl)

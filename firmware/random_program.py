@@ -23,7 +23,7 @@ from firmware.regression import solvable_inv_levels
 
 WEIGHTS = {"LOAD": 4, "STORE": 2, "WRITE_START": 3, "WRITE_WAIT": 1, "SYNC": 1, "NOP": 1,
            "WINDOW": 2, "VMM": 5, "BANK_GATE": 1, "VEC": 2, "SFU": 2, "INV_WRITE": 0.5,
-           "INV": 1}
+           "INV": 1, "COMBINE": 1}
 FAULTS = ("illegal_word", "bad_operand", "gb_range", "dram_range", "xbar_range")
 
 
@@ -178,6 +178,20 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
             program.append(Instruction.make("INV", xbar=int(rng.choice(ready)),
                                             in_addr=src, out_addr=dst,
                                             shift=int(rng.integers(-8, 9))))
+        elif op == "COMBINE":
+            mm, ng = int(rng.integers(0, 3 * (cfg.gb_bits // 32) + 2)), int(rng.integers(0, 3))
+            pw, cw, dw = -(-mm * 32 // cfg.gb_bits), mm * ng, 4 * ng
+            if pw + cw + dw > gbw:
+                continue
+            src = int(rng.integers(0, gbw - pw - cw + 1))
+            coef = src + pw if rng.random() < 0.5 else int(rng.integers(0, gbw - cw + 1))
+            # dst clear of both inputs, unless drawn to overlap (a BAD_OPERAND fault).
+            free = [a for a in range(gbw - dw + 1)
+                    if (a + dw <= src or a >= src + pw) and (a + dw <= coef or a >= coef + cw)]
+            dst = int(rng.choice(free)) if free and rng.random() < 0.97 else src
+            gb_ok([(src, pw), (coef, cw), (dst, dw)])
+            program.append(Instruction.make("COMBINE", dst=dst, src=src, coef=coef, m=mm,
+                                            ngroups=ng))
         elif op == "BANK_GATE":
             mask = int(rng.integers(0, all_on + 1))
             program.append(Instruction.make("BANK_GATE", mask=mask))

@@ -305,6 +305,7 @@ def single_instruction_programs(cfg: Config) -> dict[str, Image]:
         "BANK_GATE": [make("BANK_GATE", mask=0b101)],
         "VEC": [make("VEC", func=1, dst=0, src_a=0, src_b=1, count=3)],
         "SFU": [make("SFU", func=1, dst=0, src=0, count=4, shift=3, window=1)],
+        "COMBINE": [make("COMBINE", dst=16, src=0, coef=2, m=3, ngroups=2)],
         "INV_WRITE": [make("INV_WRITE", xbar=0, dram_addr=inv_matrix)],
         # A solve needs a programmed array.
         "INV": [make("INV_WRITE", xbar=0, dram_addr=inv_matrix),
@@ -315,7 +316,7 @@ def single_instruction_programs(cfg: Config) -> dict[str, Image]:
     keep = [make("STORE", dram_addr=32, gb_addr=0, count=16)]
     out = {}
     for name, body in alone.items():
-        reads_gb = name in ("STORE", "VMM", "VEC", "SFU", "INV")
+        reads_gb = name in ("STORE", "VMM", "VEC", "SFU", "INV", "COMBINE")
         program = (setup if reads_gb else []) + body + (keep if reads_gb else [])
         out[name] = Image.build(cfg, program + [make("HALT")], list(dram))
     return out

@@ -163,6 +163,21 @@ class InstructionDecoder(wiring.Component):
                         span(0, f.in_addr, words)
                         span(1, f.out_addr, words)
                         read(0, f.in_addr, words)
+                    elif op == Opcode.COMBINE:
+                        f = a.COMBINE
+                        act = (f.m != 0) & (f.ngroups != 0)
+                        dst_w = Mux(act, 4 * f.ngroups, 0)
+                        src_w = Mux(act, (f.m * 32 + cfg.gb_bits - 1) // cfg.gb_bits, 0)
+                        coef_w = Mux(act, f.ngroups * f.m, 0)
+                        overlaps = lambda a0, an, b0, bn: (a0 < b0 + bn) & (b0 < a0 + an)  # noqa: E731
+                        m.d.comb += operand_bad.eq(act & (
+                            overlaps(f.dst, dst_w, f.src, src_w)
+                            | overlaps(f.dst, dst_w, f.coef, coef_w)))
+                        span(0, f.dst, dst_w)
+                        span(1, f.src, src_w)
+                        span(2, f.coef, coef_w)
+                        read(0, f.src, src_w)
+                        read(1, f.coef, coef_w)
                     elif op == Opcode.INV_WRITE:
                         f = a.INV_WRITE
                         words = cfg.inv.size ** 2 * 16 // cfg.dram_bits

@@ -24,6 +24,7 @@ from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
 from firmware.isa import COUNT, INSN_BITS, SPECS, Fault, Opcode, VecFunc
+from hdl.combine import CombineUnit
 from hdl.decoder import InstructionDecoder, instruction_layout, window_layout
 from hdl.sfu import ACC_BITS as SFU_ACC_BITS
 from hdl.sfu import SpecialFunctionUnit
@@ -106,6 +107,7 @@ class Sequencer(wiring.Component):
         m = Module()
         m.submodules.decoder = dec = InstructionDecoder(cfg)
         m.submodules.sfu = sfu = SpecialFunctionUnit()
+        m.submodules.combine = cmb = CombineUnit(cfg.gb_bits)
 
         ir = self.insn  # the instruction being executed
         window = Signal(window_layout(), init={"count": 1})
@@ -171,6 +173,17 @@ class Sequencer(wiring.Component):
         inv_prog_max = n_inv * (1 + inv_top * ppl) * pulse
         inv_prog = Signal(range(inv_prog_max + 1))
         inv_timer = Signal(range(max(inv_prog_max, cfg.inv.solve_cycles) + 1))
+
+        # COMBINE: input and group counters, the input word and value, the lanes.
+        cmb_lanes = cfg.gb_bits // 8
+        cmb_i = Signal(range(max_count + 1))    # next input
+        cmb_g = Signal(range(max_count + 1))    # current group
+        cmb_coef = Signal(32)                   # next coefficient word
+        cmb_pword = Signal(cfg.gb_bits)         # the input word of input i
+        cmb_fresh = Signal()                    # that word is arriving this cycle
+        cmb_p = Signal(signed(32))              # the input of the coefficients arriving
+        cmb_mac = Signal()                      # a coefficient word arrives this cycle
+        cmb_acc = Signal(data.ArrayLayout(signed(32), cmb_lanes))
 
         vmm = ir.args.VMM
         vmm_cols = Mux(vmm.ncols == 0, 1, vmm.ncols)
@@ -291,6 +304,14 @@ class Sequencer(wiring.Component):
                             with m.Else():
                                 m.d.sync += word_idx.eq(0)
                                 m.next = "INV_READ"
+                        with m.Case(Opcode.COMBINE):
+                            f = d.args.COMBINE
+                            m.d.sync += [cmb_i.eq(0), cmb_g.eq(0), cmb_coef.eq(f.coef),
+                                         cmb_mac.eq(0), cmb_acc.eq(0)]
+                            with m.If((f.m == 0) | (f.ngroups == 0)):
+                                next_insn()
+                            with m.Else():
+                                m.next = "CMB_P"
                         with m.Case(Opcode.INV_WRITE):
                             m.d.sync += [
                                 xfer_src.eq(d.args.INV_WRITE.dram_addr),
@@ -585,8 +606,58 @@ class Sequencer(wiring.Component):
                         inv_written | (Const(1, cfg.inv.count) << xid)[:cfg.inv.count])
                     next_insn()
 
+            with state("CMB_P"):  # read the word holding input i
+                f = ir.args.COMBINE
+                m.d.comb += [self.gb_rd_en.eq(1),
+                             self.gb_rd_addr.eq(f.src + cmb_i // lanes)]
+                m.d.sync += [cmb_fresh.eq(1), cmb_mac.eq(0)]
+                m.next = "CMB_C"
+
+            with state("CMB_C"):  # read input i's coefficient word
+                f = ir.args.COMBINE
+                word = Mux(cmb_fresh, self.gb_rd_data, cmb_pword)
+                with m.If(cmb_fresh):
+                    m.d.sync += cmb_pword.eq(self.gb_rd_data)
+                m.d.comb += [self.gb_rd_en.eq(1), self.gb_rd_addr.eq(cmb_coef)]
+                m.d.sync += [
+                    cmb_p.eq(word.word_select(cmb_i % lanes if lanes > 1 else 0, 32)),
+                    cmb_fresh.eq(0), cmb_mac.eq(1), cmb_i.eq(cmb_i + 1),
+                    cmb_coef.eq(cmb_coef + 1),
+                ]
+                with m.If(cmb_i + 1 == f.m):
+                    m.next = "CMB_DRAIN"
+                with m.Elif((cmb_i + 1) % lanes == 0):
+                    m.next = "CMB_P"
+
+            with state("CMB_DRAIN"):  # the last coefficient word arrives
+                m.d.sync += [cmb_mac.eq(0), word_idx.eq(0)]
+                m.next = "CMB_OUT"
+
+            with state("CMB_OUT"):  # the group's G results, four words
+                f = ir.args.COMBINE
+                per = cfg.gb_bits // 32
+                with m.Switch(word_idx):
+                    for w in range(4):
+                        with m.Case(w):
+                            m.d.comb += self.gb_wr_data.eq(
+                                Cat(*[cmb_acc[w * per + k] for k in range(per)]))
+                m.d.comb += [self.gb_wr_en.eq(1),
+                             self.gb_wr_addr.eq(f.dst + cmb_g * 4 + word_idx)]
+                m.d.sync += word_idx.eq(word_idx + 1)
+                with m.If(word_idx == 3):
+                    m.d.sync += [cmb_acc.eq(0), cmb_i.eq(0), cmb_g.eq(cmb_g + 1)]
+                    with m.If(cmb_g + 1 == f.ngroups):
+                        next_insn()
+                    with m.Else():
+                        m.next = "CMB_P"
+
             with m.State("HALTED"):
                 m.d.comb += self.halted.eq(1)
+
+        # COMBINE's lanes take a coefficient word in the cycle it arrives.
+        m.d.comb += [cmb.coefs.eq(self.gb_rd_data), cmb.p.eq(cmb_p), cmb.acc.eq(cmb_acc)]
+        with m.If(cmb_mac):
+            m.d.sync += cmb_acc.eq(cmb.acc_next)
 
         self.fsm_states["sequencer.seq_state"] = fsm.encoding
 

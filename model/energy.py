@@ -5,7 +5,8 @@ Events and their prices (``[energy]`` and ``write.energy_per_pulse_pj`` of the c
 - write: crossbar pulses (the golden model counts them) and INV programming pulses;
 - compute: ADC conversions (each crossbar column per bit-plane of a VMM window; an INV
   solve's DAC and ADC), 32-bit digital operations (shift-and-add per weight column and
-  plane, VEC lanes, SFU elements), INV op-amps powered for the whole solve window;
+  plane, VEC lanes, SFU elements, COMBINE multiply-accumulates), INV op-amps powered
+  for the whole solve window;
 - buffer: global-buffer bytes read and written (main-memory energy is not modelled);
 - static: the chip's static power over the run's cycles.
 """
@@ -75,6 +76,10 @@ def energy(cfg: Config, golden: GoldenResult, cycles: int) -> Energy:
             buffer_bytes += 2 * insn.count * gb_bytes
         elif op in (Opcode.LOAD, Opcode.STORE):
             buffer_bytes += insn.count * gb_bytes
+        elif op == Opcode.COMBINE:  # G multiply-accumulates per coefficient word
+            ops += insn.m * insn.ngroups * (cfg.gb_bits // 8)
+            buffer_bytes += (insn.m * insn.ngroups + -(-insn.m * 32 // cfg.gb_bits)
+                             + 4 * insn.ngroups) * gb_bytes
         elif op == Opcode.INV:
             inv_solves += 1
             conversions += 2 * n_inv

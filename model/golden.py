@@ -117,7 +117,19 @@ def _operand_fault(cfg: Config, insn: Instruction) -> bool:
             return insn.window == 0 or n % insn.window != 0
     if op == Opcode.INV:
         return abs(insn.shift) > 31
+    if op == Opcode.COMBINE and insn.m and insn.ngroups:
+        (d, dn), (s_, sn), (c, cn) = combine_spans(cfg, insn)
+        return (d < s_ + sn and s_ < d + dn) or (d < c + cn and c < d + dn)
     return False
+
+
+def combine_spans(cfg: Config, insn: Instruction) -> list[tuple[int, int]]:
+    """COMBINE's ``(first word, words)`` extents: results, inputs, coefficients (all
+    empty when it does nothing)."""
+    if not (insn.m and insn.ngroups):
+        return [(insn.dst, 0), (insn.src, 0), (insn.coef, 0)]
+    return [(insn.dst, 4 * insn.ngroups), (insn.src, _words(insn.m, 32, cfg.gb_bits)),
+            (insn.coef, insn.ngroups * insn.m)]
 
 
 def vmm_extents(cfg: Config, insn: Instruction, window: Window
@@ -145,6 +157,8 @@ def gb_spans(cfg: Config, insn: Instruction, window: Window
         return [(insn.src, insn.count), (insn.dst, sfu_out_words(cfg, insn))]
     if op == Opcode.INV:
         return [(insn.in_addr, inv_words), (insn.out_addr, inv_words)]
+    if op == Opcode.COMBINE:
+        return combine_spans(cfg, insn)
     return []
 
 
@@ -163,6 +177,8 @@ def gb_read_spans(cfg: Config, insn: Instruction, window: Window
         return [(insn.src, insn.count)]
     if op == Opcode.INV:
         return [(insn.in_addr, _words(cfg.inv.size, 32, cfg.gb_bits))]
+    if op == Opcode.COMBINE:
+        return combine_spans(cfg, insn)[1:]
     return []
 
 
@@ -339,6 +355,8 @@ class Golden:
             self.bank_mask = insn.mask
         elif op == Opcode.INV_WRITE:
             return self._inv_write(insn)
+        elif op == Opcode.COMBINE:
+            self._combine(insn)
         elif op == Opcode.INV:
             n = cfg.inv.size
             b = self.read(insn.in_addr, _words(n, 32, cfg.gb_bits), 32)[:n]
@@ -371,6 +389,15 @@ class Golden:
                 group.append(w)
             rows.append(RowWrite.lockstep(group))
         return rows
+
+    def _combine(self, insn: Instruction) -> None:
+        if not (insn.m and insn.ngroups):
+            return
+        g = self.cfg.gb_bits // 8
+        p = self.read(insn.src, _words(insn.m, 32, self.cfg.gb_bits), 32)[:insn.m]
+        coef = self.read(insn.coef, insn.ngroups * insn.m, 8).reshape(insn.ngroups, insn.m, g)
+        y = np.einsum("gil,i->gl", coef.astype(np.int64), p.astype(np.int64))
+        self.write(insn.dst, wrap32(y.ravel()), 32)
 
     def _sfu(self, insn: Instruction) -> None:
         v = self.read(insn.src, insn.count, 32)

@@ -62,6 +62,14 @@ def inv_solve_cycles(cfg: Config) -> int:
     return words + 1 + cfg.inv.solve_cycles + words
 
 
+def combine_cycles(cfg: Config, m: int, ngroups: int) -> int:
+    """Execute cycles of COMBINE: per group, the input-word and coefficient reads, the
+    last multiply-accumulate, four result words."""
+    if not (m and ngroups):
+        return 0
+    return ngroups * (m + -(-m * 32 // cfg.gb_bits) + 5)
+
+
 def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
     """Cycle counts of the program whose golden execution is ``golden``."""
     t = 0                      # the cycle in which the current instruction is fetched
@@ -120,6 +128,8 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
                                                          vmm_cols(insn), vmm_rows(insn))
         elif op == Opcode.INV:
             t = ex + inv_solve_cycles(cfg)
+        elif op == Opcode.COMBINE:
+            t = ex + combine_cycles(cfg, insn.m, insn.ngroups)
         elif op == Opcode.INV_WRITE:  # stream the matrix, then program row by row
             t = ex + burst_cycles(cfg, inv_matrix_words(cfg)) + sum(
                 r.cycles(cfg) for r in entry.rows)

@@ -235,3 +235,23 @@ def test_digits_and_shifted_vmm_give_an_exact_wide_product(small) -> None:
     assert res.fault == Fault.NONE
     got = unpack(res.gb[128:128 + cfg.output_words], 32, cfg.gb_bits, len(want), signed=True)
     assert got.tolist() == [int(v) for v in want]
+
+
+def test_combine_sums_coefficient_weighted_inputs(small) -> None:
+    """COMBINE's layout by hand: coefficient word g*m + i holds c[g, i, 0..G-1]."""
+    rng = np.random.default_rng(6)
+    G, m, groups = small.gb_bits // 8, 5, 2
+    p = rng.integers(-(2**20), 2**20, size=m)
+    c = rng.integers(-128, 128, size=(groups, m, G))
+    pw = -(-m * 32 // small.gb_bits)
+    dram = pack(p, 32, small.dram_bits) + pack(c.ravel(), 8, small.dram_bits)
+    text = (f"LOAD gb_addr=0, dram_addr=0, count={pw + groups * m}\n"
+            f"COMBINE dst=100, src=0, coef={pw}, m={m}, ngroups={groups}\nHALT")
+    res = _run(small, text, dram)
+    assert res.fault == Fault.NONE
+    got = unpack(res.gb[100:100 + 4 * groups], 32, small.gb_bits, groups * G, signed=True)
+    want = [int(sum(int(c[g, i, lane]) * int(p[i]) for i in range(m)))
+            for g in range(groups) for lane in range(G)]
+    assert got.tolist() == [(v + 2**31) % 2**32 - 2**31 for v in want]
+    overlap = _run(small, text.replace("dst=100", f"dst={pw}"), dram)
+    assert overlap.fault == Fault.BAD_OPERAND

@@ -63,7 +63,7 @@ def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
     """The generator is only useful if it reaches everything: check what it exercised."""
     cfg = config.load(name)
     ops, faults, overlapped = Counter(), Counter(), 0
-    parallel_vmms = group_writes = shifted_vmms = digits = 0
+    parallel_vmms = group_writes = shifted_vmms = digits = combines = 0
     for seed, rtl in enumerate(_batch(name, "icarus", root)):
         gold = golden.run(random_program(cfg, seed), RTL_OPCODES)
         ops.update(e.insn.opcode for e in gold.trace)
@@ -75,6 +75,8 @@ def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
                             for e in gold.trace)
         digits += sum(e.insn.opcode == Opcode.SFU and e.insn.func == SfuFunc.DIGIT
                       for e in gold.trace)
+        combines += sum(e.insn.opcode == Opcode.COMBINE and e.insn.m * e.insn.ngroups > 0
+                        for e in gold.trace)
         faults[Fault(rtl.counters["fault"])] += 1
         overlapped += rtl.counters["overlap_cycles"] > 0
     assert set(ops) == set(RTL_OPCODES), set(RTL_OPCODES) - set(ops)
@@ -83,6 +85,7 @@ def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
     assert group_writes > PROGRAMS // 10, group_writes     # lockstep crossbar groups
     assert shifted_vmms > PROGRAMS // 4, shifted_vmms      # sliced weights / wide inputs
     assert digits > PROGRAMS // 10, digits                 # SFU DIGIT
+    assert combines > PROGRAMS // 6, combines              # BasisN combinations
     assert faults[Fault.NONE] > PROGRAMS * 0.7
     assert len(faults) >= 4, faults
     assert overlapped > PROGRAMS // 2

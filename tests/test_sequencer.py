@@ -82,11 +82,24 @@ def _execute(image: Image, busy_until: int = 0, busy_span: tuple[int, int] = (0,
     return out
 
 
-@pytest.mark.parametrize("name", ["vec", "sfu"])
+def _combine_program(cfg: config.Config) -> Image:
+    """Two COMBINEs (one input word short of full, two groups; one input) after a LOAD."""
+    rng = np.random.default_rng(8)
+    words = 40
+    make = Instruction.make
+    prog = [make("LOAD", gb_addr=0, dram_addr=0, count=words),
+            make("COMBINE", dst=50, src=0, coef=3, m=5, ngroups=2),
+            make("COMBINE", dst=58, src=1, coef=20, m=1, ngroups=1),
+            make("COMBINE", dst=70, src=1, coef=20, m=0, ngroups=1),
+            make("STORE", dram_addr=100, gb_addr=50, count=12), make("HALT")]
+    return Image.build(cfg, prog, [int(v) for v in rng.integers(0, 1 << 62, size=words)])
+
+
+@pytest.mark.parametrize("name", ["vec", "sfu", "combine"])
 def test_sequencer_runs_programs_like_the_models(tiny: config.Config, name: str) -> None:
-    """DMA, VEC and SFU programs: memories as the golden model's, cycles and bank
-    counters as the timing model's."""
-    image = regression.PROGRAMS[name](tiny)
+    """DMA, VEC, SFU and COMBINE programs: memories as the golden model's, cycles and
+    bank counters as the timing model's."""
+    image = _combine_program(tiny) if name == "combine" else regression.PROGRAMS[name](tiny)
     gold = golden.run(image, RTL_OPCODES)
     tim = timing.simulate(tiny, gold)
     got = _execute(image)
