@@ -1,0 +1,87 @@
+"""The digits CNN on the chip: trained in float, INT8, scheduled, run in the RTL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cocotb_tests import runner
+from firmware import config, network, scheduler
+from firmware.isa import RTL_OPCODES, Fault
+from firmware.packing import unpack
+from model import checker, golden, timing
+from model.digits_cnn import digits_split
+from model.network_training import DIGITS_CNN, deploy, to_int8, train
+
+
+@pytest.fixture(scope="module")
+def deployed():
+    split = digits_split()
+    net = train(DIGITS_CNN, split.x_train[..., None], split.y_train)
+    qs, shifts = deploy(net, to_int8(split.x_train[:200]))
+    return split, net, qs, shifts
+
+
+def _logits(image, dram) -> np.ndarray:
+    r = image.regions["outputs"]
+    return unpack(dram[r.addr:r.addr + r.count], 32, image.config.dram_bits, r.elements,
+                  signed=True)[:10]
+
+
+def test_int8_network_keeps_the_float_accuracy(deployed) -> None:
+    split, net, qs, shifts = deployed
+    float_acc = net.accuracy(split.x_test[..., None], split.y_test)
+    pred = [network.forward(DIGITS_CNN, qs, x, shifts)[1].ravel().argmax()
+            for x in to_int8(split.x_test)]
+    int_acc = float(np.mean(np.array(pred) == split.y_test))
+    assert float_acc > 0.95
+    assert abs(int_acc - float_acc) <= 0.01, (int_acc, float_acc)
+
+
+def test_golden_runs_the_firmware_as_the_integer_network(deployed) -> None:
+    split, _, qs, shifts = deployed
+    cfg = config.load("small")
+    for x in to_int8(split.x_test[:3]):
+        img = scheduler.naive(cfg, DIGITS_CNN, qs, x, shifts)
+        gold = golden.run(img, RTL_OPCODES)
+        assert gold.fault == Fault.NONE
+        want = network.forward(DIGITS_CNN, qs, x, shifts)[1].ravel()
+        assert _logits(img, gold.dram).tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("sim", ["icarus", "verilator"])
+def test_digits_classified_in_the_rtl(deployed, sim: str, tmp_path: Path) -> None:
+    """Three test digits through the RTL: memories bit-identical to the golden model,
+    cycles equal to the timing model's, the same classes."""
+    split, _, qs, shifts = deployed
+    cfg = config.load("small")
+    images = [scheduler.naive(cfg, DIGITS_CNN, qs, x, shifts)
+              for x in to_int8(split.x_test[:3])]
+    runs = runner.run_batch(images, sim, tmp_path / "digits")
+    for img, rtl in zip(images, runs, strict=True):
+        gold = golden.run(img, RTL_OPCODES)
+        checks = checker.compare(gold, timing.simulate(cfg, gold), rtl.counters, rtl.gb,
+                                 rtl.dram, cfg.gb_bits, cfg.dram_bits)
+        assert all(c.ok for c in checks), checker.format_table(checks)
+        assert _logits(img, rtl.dram).argmax() == _logits(img, gold.dram).argmax()
+
+
+def test_float_network_gradients_match_finite_differences() -> None:
+    split = digits_split()
+    from model.network_training import FloatNetwork
+    net = FloatNetwork(DIGITS_CNN, seed=4)
+    x, y = split.x_train[:5, :, :, None], split.y_train[:5]
+    _, grads = net.loss_and_grads(x, y)
+    rng = np.random.default_rng(1)
+    for layer in range(3):
+        for _ in range(6):
+            i = tuple(int(rng.integers(s)) for s in net.w[layer].shape)
+            eps = 1e-6
+            net.w[layer][i] += eps
+            up = net.loss_and_grads(x, y)[0]
+            net.w[layer][i] -= 2 * eps
+            down = net.loss_and_grads(x, y)[0]
+            net.w[layer][i] += eps
+            assert (up - down) / (2 * eps) == pytest.approx(grads[layer][i], abs=1e-7)
