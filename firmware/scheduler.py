@@ -84,9 +84,10 @@ class Part:
     blocks: range
 
 
-def layer_parts(lm: LayerMap, cfg: Config) -> list[Part]:
-    """Cut a layer that needs more APU rows than the chip has into parts."""
-    cap = cfg.n_apu_rows
+def layer_parts(lm: LayerMap, cfg: Config, cap: int | None = None) -> list[Part]:
+    """Cut a layer that needs more than ``cap`` APU rows (default: all of the chip's)
+    into parts."""
+    cap = cfg.n_apu_rows if cap is None else cap
     if lm.row_blocks <= cap:
         per = cap // lm.row_blocks
         return [Part(range(g, min(g + per, lm.col_groups)), range(lm.row_blocks))
@@ -107,6 +108,22 @@ def naive(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
     the SFU between layers. The first layer's input is unrolled (im2col) by the host;
     the others read their HWC map through segment groups. The last layer's int32
     outputs are stored to main memory (region ``outputs``)."""
+    return _layered(cfg, net, qs, x, shifts, overlap=False)
+
+
+def baseline(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
+             shifts: list[int]) -> Image:
+    """ARAS's baseline: weight writes overlap compute as crossbars free up. Parts are
+    placed one after another around the APU rows; when the next part fits beside the
+    current one its write is issued before the current part computes, so it runs in the
+    background while the crossbar scoreboard holds each VMM until its own part is written
+    (no barriers); otherwise it is written once the current part is done."""
+    return _layered(cfg, net, qs, x, shifts, overlap=True)
+
+
+def _layered(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
+             shifts: list[int], overlap: bool) -> Image:
+    """Layer by layer, part by part; ``overlap`` as :func:`baseline`, else :func:`naive`."""
     wb, iw, ow = cfg.global_buffer.word_bytes, cfg.input_words, cfg.output_words
     R, ac = cfg.crossbar.rows, cfg.apu_cols
     layers = net.layers
@@ -178,53 +195,91 @@ def naive(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
         program.append(Instruction.make("SFU", func=SfuFunc.REQUANT, dst=row_out, src=at,
                                         count=n, shift=shifts[i], window=1))
 
-    for i, (layer, lm) in enumerate(zip(layers, maps, strict=True)):
+    jobs = [(i, part) for i in range(len(layers)) for part in parts[i]]
+
+    def apu_rows(part: Part) -> dict[tuple[int, int], int]:
+        """APU row (relative to the part's base) of each (column group, row block)."""
+        return {gk: n for n, gk in enumerate((g, k) for g in part.groups for k in part.blocks)}
+
+    # APU rows of each job: from 0 (naive); for the baseline, right after the previous
+    # job when it fits beside it (then its write can run during that job's compute).
+    rows = [len(apu_rows(part)) for _, part in jobs]
+    bases, beside = [0] * len(jobs), [False] * len(jobs)
+    for j in range(1, len(jobs)):
+        if not overlap:
+            continue
+        end = bases[j - 1] + rows[j - 1]
+        if end + rows[j] <= cfg.n_apu_rows:
+            bases[j], beside[j] = end, True
+        elif rows[j] <= bases[j - 1]:
+            beside[j] = True          # wraps around, in front of the previous job
+
+    def base(j: int) -> int:
+        return bases[j]
+
+    def write(j: int) -> None:
+        """One lockstep group write of job ``j``'s crossbars (deltas from what they hold)."""
+        i, part = jobs[j]
+        lm, apu = maps[i], apu_rows(part)
+        first, n_xbars = base(j) * ac, len(apu) * ac
+        new = list(levels[first:first + n_xbars])
+        for (g, k), a in apu.items():
+            for c in range(lm.group_cols[g]):
+                new[a * ac + c] = weights_to_levels(lm.tile(qs[i], k, g, c, cfg), cfg)
+        d = append_words(dram, group_delta_words(levels[first:first + n_xbars], new, cfg))
+        levels[first:first + n_xbars] = new
+        program.append(Instruction.make("WRITE_START", xbar=first, dram_addr=d, row=0,
+                                        nrows=R, nxbars=n_xbars))
+
+    written = set()
+    for j, (i, part) in enumerate(jobs):
+        layer, lm = layers[i], maps[i]
         src = areas[i % 2]
-        if i < len(layers) - 1:   # zero borders and slack of the next layer's input map
+        if part is parts[i][0] and i < len(layers) - 1:
+            # Zero borders and slack of the next layer's input map.
             program.append(Instruction.make("LOAD", gb_addr=areas[(i + 1) % 2],
                                             dram_addr=zeros, count=in_words(i + 1)))
-        for part in parts[i]:
-            apu = {gk: n for n, gk in enumerate(
-                (g, k) for g in part.groups for k in part.blocks)}
-            n_xbars = len(apu) * ac
-            new = list(levels[:n_xbars])
-            for (g, k), a in apu.items():
-                for c in range(lm.group_cols[g]):
-                    new[a * ac + c] = weights_to_levels(lm.tile(qs[i], k, g, c, cfg), cfg)
-            d = append_words(dram, group_delta_words(levels[:n_xbars], new, cfg))
-            levels[:n_xbars] = new
-            program += [Instruction.make("WRITE_START", xbar=0, dram_addr=d, row=0, nrows=R,
-                                         nxbars=n_xbars),
-                        Instruction.make("SYNC")]
-            # One window loop per output row; the registers hold for the whole part.
-            if lm.mode == "im2col":
-                row_words = layer.ofmap_w * lm.row_blocks * iw
-                win = Instruction.make("WINDOW", count=layer.ofmap_w,
-                                       in_stride=lm.row_blocks * iw, out_stride=pos_words[i])
-            else:
-                row_words = layer.stride * layer.ifmap_w * layer.channels // wb
-                win = Instruction.make(
-                    "WINDOW", count=layer.ofmap_w, in_stride=layer.stride * layer.channels // wb,
-                    out_stride=pos_words[i], seg_group=lm.seg_group,
-                    group_stride=lm.group_stride(cfg))
-            program.append(win)
-            k0 = part.blocks.start
-            seg0 = Window.of(win).segment(k0, iw)   # the part's first row block
-            for oy in range(layer.ofmap_h):
-                row_in = src + oy * row_words + seg0
-                at = scratch + (oy if scratch_rows[i] > 1 else 0) * layer.ofmap_w * pos_words[i]
-                for g in part.groups:
-                    program.append(Instruction.make(
-                        "VMM", xbar=apu[(g, k0)] * ac,
-                        in_addr=row_in,
-                        out_addr=at + g * ac * ow, accumulate=int(k0 > 0),
-                        ncols=lm.group_cols[g], nrows=len(part.blocks)))
-                if scratch_rows[i] == 1:
-                    finish_row(i, oy, at)
-        if scratch_rows[i] > 1:
+        if j not in written:
+            write(j)
+            if not overlap:
+                program.append(Instruction.make("SYNC"))
+        if j + 1 < len(jobs) and beside[j + 1]:
+            write(j + 1)   # in the background while this part computes
+            written.add(j + 1)
+        apu = apu_rows(part)
+        # One window loop per output row; the registers hold for the whole part.
+        if lm.mode == "im2col":
+            row_words = layer.ofmap_w * lm.row_blocks * iw
+            win = Instruction.make("WINDOW", count=layer.ofmap_w,
+                                   in_stride=lm.row_blocks * iw, out_stride=pos_words[i])
+        else:
+            row_words = layer.stride * layer.ifmap_w * layer.channels // wb
+            win = Instruction.make(
+                "WINDOW", count=layer.ofmap_w, in_stride=layer.stride * layer.channels // wb,
+                out_stride=pos_words[i], seg_group=lm.seg_group,
+                group_stride=lm.group_stride(cfg))
+        program.append(win)
+        k0 = part.blocks.start
+        seg0 = Window.of(win).segment(k0, iw)   # the part's first row block
+        for oy in range(layer.ofmap_h):
+            row_in = src + oy * row_words + seg0
+            at = scratch + (oy if scratch_rows[i] > 1 else 0) * layer.ofmap_w * pos_words[i]
+            for g in part.groups:
+                program.append(Instruction.make(
+                    "VMM", xbar=(base(j) + apu[(g, k0)]) * ac,
+                    in_addr=row_in,
+                    out_addr=at + g * ac * ow, accumulate=int(k0 > 0),
+                    ncols=lm.group_cols[g], nrows=len(part.blocks)))
+            if scratch_rows[i] == 1:
+                finish_row(i, oy, at)
+        if part is parts[i][-1] and scratch_rows[i] > 1:
             for oy in range(layer.ofmap_h):
                 finish_row(i, oy, scratch + oy * layer.ofmap_w * pos_words[i])
     program.append(Instruction.make("HALT"))
     regions = {"outputs": Region(out_addr, out_words, cfg.data.acc_bits,
                                  out_words * wb * 8 // cfg.data.acc_bits)}
     return Image.build(cfg, program, dram, regions)
+
+
+#: The network schedulers by name (``+banks``, ``+replication`` and ``+reuse`` to come).
+SCHEDULERS = {"naive": naive, "baseline": baseline}
