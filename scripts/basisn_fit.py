@@ -128,9 +128,14 @@ def main() -> None:
     if args.out.exists() and not args.out.is_dir():
         sys.exit(f"--out {args.out}: is a file, expected a directory")
     args.out.mkdir(parents=True, exist_ok=True)
-    res = {"digits": digits_part(load(args.config), args.steps),
-           "networks": networks_part(load(args.full_config), args.networks, args.ks,
-                                     args.bits)}
+    if args.steps < 0:
+        sys.exit("expected --steps >= 0")
+    try:
+        res = {"digits": digits_part(load(args.config), args.steps),
+               "networks": networks_part(load(args.full_config), args.networks, args.ks,
+                                         args.bits)}
+    except ValueError as exc:   # bad K or coefficient bits: the fit says which
+        sys.exit(f"basisn_fit: {exc}")
     (args.out / "basisn_fit.json").write_text(json.dumps(res, indent=1))
     print(f"wrote {args.out / 'basisn_fit.json'}")
 

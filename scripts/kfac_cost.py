@@ -63,6 +63,10 @@ def main() -> None:
                     help="digital baseline: energy per flop (pJ)")
     ap.add_argument("--out", type=Path, default=Path("build/kfac_cost"))
     args = ap.parse_args()
+    if args.iterations < 0 or args.refresh < 1 or (args.arrays and min(args.arrays) < 1) \
+            or args.flops <= 0 or args.pj_per_flop < 0:
+        sys.exit("expected --iterations >= 0, --refresh >= 1, --arrays >= 1, --flops > 0 "
+                 "and --pj-per-flop >= 0")
     if args.out.exists() and not args.out.is_dir():
         sys.exit(f"--out {args.out}: is a file, expected a directory")
     args.out.mkdir(parents=True, exist_ok=True)

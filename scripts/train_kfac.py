@@ -100,6 +100,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--out", type=Path, default=Path("build/train_kfac"))
     args = ap.parse_args()
+    if args.seeds < 1 or args.epochs < 1 or not all(0 < t <= 1 for t in args.targets):
+        sys.exit("expected --seeds >= 1, --epochs >= 1 and --targets between 0 and 1")
     if args.out.exists() and not args.out.is_dir():
         sys.exit(f"--out {args.out}: is a file, expected a directory")
     args.out.mkdir(parents=True, exist_ok=True)
