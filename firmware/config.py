@@ -140,8 +140,10 @@ class EnergyConfig:
     """Energy per event for :mod:`model.energy` (placeholders of typical magnitude, not
     data from the papers, which give none): an ADC conversion (crossbar read-out, INV
     DAC and ADC), a global-buffer byte moved, a 32-bit digital operation (SFU element,
-    VEC lane, shift-and-add), an op-amp of an INV array powered for a solve window, and
-    the chip's static power while it runs. Write pulses are ``write.energy_per_pulse_pj``.
+    VEC lane, shift-and-add), an op-amp of an INV array powered for a solve window, the
+    chip's static power while it runs (global buffer apart), and the global buffer's
+    static power per KB of a powered bank (bank gating saves it). Write pulses are
+    ``write.energy_per_pulse_pj``.
     """
 
     adc_conversion_pj: float = 2.0
@@ -149,6 +151,7 @@ class EnergyConfig:
     digital_op_pj: float = 0.1
     inv_opamp_mw: float = 0.5
     static_mw: float = 1000.0
+    gb_mw_per_kb: float = 0.05
 
 
 @dataclass(frozen=True)

@@ -121,9 +121,66 @@ def baseline(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
     return _layered(cfg, net, qs, x, shifts, overlap=True)
 
 
+def banks(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
+          shifts: list[int]) -> Image:
+    """ARAS's +banks: the baseline with each layer's buffers placed in global-buffer banks
+    chosen by an integer linear program (:func:`select_banks`) and every other bank
+    power-gated while the layer runs (``BANK_GATE`` before each layer)."""
+    return _layered(cfg, net, qs, x, shifts, overlap=True, gate=True)
+
+
+def select_banks(cfg: Config, sizes: list[int], live: list[list[int]],
+                 weights: list[float]) -> list[int]:
+    """The bank of each buffer (``sizes`` in words, each in one bank) minimizing the
+    powered capacity weighted by each phase's length: phase ``t`` (weight
+    ``weights[t]``) needs the buffers ``live[t]``, in distinct banks, and powers their
+    banks. Bank static power is taken proportional to bank size. Solved by
+    ``scipy.optimize.milp``; raises ``ValueError`` if no placement exists."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    caps = [hi - lo for lo, hi in cfg.bank_bounds]
+    nb, nk, nt = len(sizes), len(caps), len(live)
+    nx = nb * nk                            # x[b, k]: buffer b in bank k
+    n = nx + nt * nk                        # p[t, k]: bank k powered in phase t
+    cost = np.zeros(n)
+    for t in range(nt):
+        cost[nx + t * nk: nx + (t + 1) * nk] = np.array(caps, dtype=float) * weights[t]
+    rows, lo, hi = [], [], []
+
+    def constraint(coefs: dict[int, float], low: float, high: float) -> None:
+        row = np.zeros(n)
+        for i, v in coefs.items():
+            row[i] = v
+        rows.append(row)
+        lo.append(low)
+        hi.append(high)
+
+    for b in range(nb):                     # each buffer in exactly one bank that holds it
+        constraint({b * nk + k: 1 for k in range(nk)}, 1, 1)
+    upper = np.ones(n)
+    for b in range(nb):
+        for k in range(nk):
+            if sizes[b] > caps[k]:
+                upper[b * nk + k] = 0
+    for t, bufs in enumerate(live):
+        for k in range(nk):
+            # Buffers live together never share a bank; a used bank is powered.
+            constraint({b * nk + k: 1 for b in bufs}, 0, 1)
+            for b in bufs:
+                constraint({nx + t * nk + k: 1, b * nk + k: -1}, 0, np.inf)
+    res = milp(cost, constraints=LinearConstraint(np.array(rows), lo, hi),
+               integrality=np.ones(n), bounds=Bounds(np.zeros(n), upper))
+    if res.x is None:
+        raise ValueError(f"no bank placement: buffers of {sizes} words (each in one bank, "
+                         f"those live together in different banks) in banks of {caps} words")
+    x = np.rint(res.x[:nx]).reshape(nb, nk)
+    return [int(np.argmax(x[b])) for b in range(nb)]
+
+
 def _layered(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
-             shifts: list[int], overlap: bool) -> Image:
-    """Layer by layer, part by part; ``overlap`` as :func:`baseline`, else :func:`naive`."""
+             shifts: list[int], overlap: bool, gate: bool = False) -> Image:
+    """Layer by layer, part by part; ``overlap`` as :func:`baseline`, else :func:`naive`;
+    ``gate`` places buffers in banks and gates the rest (:func:`banks`)."""
     wb, iw, ow = cfg.global_buffer.word_bytes, cfg.input_words, cfg.output_words
     R, ac = cfg.crossbar.rows, cfg.apu_cols
     layers = net.layers
@@ -154,12 +211,29 @@ def _layered(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
     area = max(in_words(i) for i in range(len(layers)))
     scratch_words = max(r * layer.ofmap_w * p for layer, p, r in
                         zip(layers, pos_words, scratch_rows, strict=True))
-    areas = (0, area)
-    scratch = 2 * area
-    if scratch + scratch_words > cfg.gb_words:
-        raise ValueError(f"{net.name}: needs {scratch + scratch_words} global-buffer words "
-                         f"(two activation areas of {area} and {scratch_words} of int32 "
-                         f"outputs); {cfg.source} has {cfg.gb_words}")
+    L = len(layers)
+    scratch_of = [r * layer.ofmap_w * p for layer, p, r in
+                  zip(layers, pos_words, scratch_rows, strict=True)]
+    masks = [None] * L     # bank mask per layer (gate only)
+    if gate:
+        # Buffers: the input map of each layer, then each layer's int32 scratch; layer i
+        # needs its input, its output map and its scratch.
+        sizes = [in_words(i) for i in range(L)] + scratch_of
+        live = [[i, L + i] + ([i + 1] if i + 1 < L else []) for i in range(L)]
+        weights = [float(layer.windows * len(p)) for layer, p in zip(layers, parts,
+                                                                      strict=True)]
+        bank_of = select_banks(cfg, sizes, live, weights)
+        starts = [cfg.bank_bounds[k][0] for k in bank_of]
+        map_at, scratch_at = starts[:L], starts[L:]
+        masks = [sum(1 << bank_of[b] for b in bufs) for bufs in live]
+    else:
+        map_at = [(i % 2) * area for i in range(L)]
+        scratch = 2 * area
+        scratch_at = [scratch] * L
+        if scratch + scratch_words > cfg.gb_words:
+            raise ValueError(f"{net.name}: needs {scratch + scratch_words} global-buffer "
+                             f"words (two activation areas of {area} and {scratch_words} of "
+                             f"int32 outputs); {cfg.source} has {cfg.gb_words}")
 
     # Main memory: input, zeros (to clear areas), deltas, outputs.
     first = maps[0]
@@ -174,8 +248,9 @@ def _layered(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
     out_words = last_layer.windows * pos_words[-1]
     out_addr = append_words(dram, [0] * out_words)
     levels = [np.zeros((R, cfg.crossbar.cols), dtype=np.int64)] * cfg.n_crossbars
-    program = [Instruction.make("LOAD", gb_addr=areas[0], dram_addr=x_addr,
-                                count=in_words(0))]
+    program = [Instruction.make("BANK_GATE", mask=masks[0])] if gate else []
+    program.append(Instruction.make("LOAD", gb_addr=map_at[0], dram_addr=x_addr,
+                                    count=in_words(0)))
 
     def finish_row(i: int, oy: int, at: int) -> None:
         """ReLU and REQUANT output row ``oy`` of layer ``i`` (int32 at ``at``) into the
@@ -187,7 +262,7 @@ def _layered(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
             return
         program.append(Instruction.make("SFU", func=SfuFunc.RELU, dst=at, src=at, count=n,
                                         shift=0, window=1))
-        nxt, pad, dst = layers[i + 1], pads[i], areas[(i + 1) % 2]
+        nxt, pad, dst = layers[i + 1], pads[i], map_at[i + 1]
         if flattens(layer, nxt):
             row_out = dst + oy * layer.ofmap_w * layer.filters // wb
         else:
@@ -234,10 +309,12 @@ def _layered(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
     written = set()
     for j, (i, part) in enumerate(jobs):
         layer, lm = layers[i], maps[i]
-        src = areas[i % 2]
+        src = map_at[i]
+        if gate and part is parts[i][0] and i > 0:
+            program.append(Instruction.make("BANK_GATE", mask=masks[i]))
         if part is parts[i][0] and i < len(layers) - 1:
             # Zero borders and slack of the next layer's input map.
-            program.append(Instruction.make("LOAD", gb_addr=areas[(i + 1) % 2],
+            program.append(Instruction.make("LOAD", gb_addr=map_at[i + 1],
                                             dram_addr=zeros, count=in_words(i + 1)))
         if j not in written:
             write(j)
@@ -263,7 +340,7 @@ def _layered(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
         seg0 = Window.of(win).segment(k0, iw)   # the part's first row block
         for oy in range(layer.ofmap_h):
             row_in = src + oy * row_words + seg0
-            at = scratch + (oy if scratch_rows[i] > 1 else 0) * layer.ofmap_w * pos_words[i]
+            at = scratch_at[i] + (oy if scratch_rows[i] > 1 else 0) * layer.ofmap_w * pos_words[i]
             for g in part.groups:
                 program.append(Instruction.make(
                     "VMM", xbar=(base(j) + apu[(g, k0)]) * ac,
@@ -274,12 +351,12 @@ def _layered(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
                 finish_row(i, oy, at)
         if part is parts[i][-1] and scratch_rows[i] > 1:
             for oy in range(layer.ofmap_h):
-                finish_row(i, oy, scratch + oy * layer.ofmap_w * pos_words[i])
+                finish_row(i, oy, scratch_at[i] + oy * layer.ofmap_w * pos_words[i])
     program.append(Instruction.make("HALT"))
     regions = {"outputs": Region(out_addr, out_words, cfg.data.acc_bits,
                                  out_words * wb * 8 // cfg.data.acc_bits)}
     return Image.build(cfg, program, dram, regions)
 
 
-#: The network schedulers by name (``+banks``, ``+replication`` and ``+reuse`` to come).
-SCHEDULERS = {"naive": naive, "baseline": baseline}
+#: The network schedulers by name (``+replication`` and ``+reuse`` to come).
+SCHEDULERS = {"naive": naive, "baseline": baseline, "+banks": banks}

@@ -8,7 +8,8 @@ Events and their prices (``[energy]`` and ``write.energy_per_pulse_pj`` of the c
   plane, VEC lanes, SFU elements, COMBINE multiply-accumulates), INV op-amps powered
   for the whole solve window;
 - buffer: global-buffer bytes read and written (main-memory energy is not modelled);
-- static: the chip's static power over the run's cycles.
+- static: the chip's static power over the run's cycles, and each global-buffer bank's
+  over the cycles it was powered.
 """
 
 from __future__ import annotations
@@ -46,8 +47,11 @@ def cycle_ns(cfg: Config) -> float:
     return 1000.0 / cfg.chip.clock_mhz
 
 
-def energy(cfg: Config, golden: GoldenResult, cycles: int) -> Energy:
-    """Energy of the run whose golden result is ``golden`` and which took ``cycles``."""
+def energy(cfg: Config, golden: GoldenResult, cycles: int,
+           bank_cycles: tuple[int, ...] | None = None) -> Energy:
+    """Energy of the run whose golden result is ``golden`` and which took ``cycles``;
+    ``bank_cycles`` (the timing model's powered cycles per global-buffer bank; default:
+    every bank powered throughout) prices the buffer's static power."""
     e = cfg.energy
     gb_bytes = cfg.global_buffer.word_bytes
     lanes = cfg.gb_bits // 32
@@ -86,10 +90,14 @@ def energy(cfg: Config, golden: GoldenResult, cycles: int) -> Energy:
             buffer_bytes += 2 * inv_vec_words * gb_bytes
         elif op == Opcode.INV_WRITE:  # streamed from main memory past the buffer
             write_pulses += sum(r.pulses for r in entry.rows)
+    banks = cfg.global_buffer.bank_bytes
     opamp_pj = inv_solves * n_inv * e.inv_opamp_mw * cfg.inv.solve_cycles * cycle_ns(cfg)
     return Energy(
         write_pj=write_pulses * cfg.write.energy_per_pulse_pj,
         compute_pj=conversions * e.adc_conversion_pj + ops * e.digital_op_pj + opamp_pj,
         buffer_pj=buffer_bytes * e.gb_byte_pj,
-        static_pj=e.static_mw * cycles * cycle_ns(cfg),
+        static_pj=(e.static_mw * cycles + e.gb_mw_per_kb * sum(
+            c * size / 1024 for c, size in zip(
+                bank_cycles if bank_cycles is not None else [cycles] * len(banks), banks,
+                strict=True))) * cycle_ns(cfg),
     )

@@ -91,6 +91,43 @@ def test_baseline_computes_the_same_and_never_waits_longer(cfg_name: str,
         assert base_t.overlap_cycles > 1000 and base_t.cycles < 0.9 * naive_t.cycles
 
 
+def test_bank_selection_is_the_ilp_optimum_by_hand() -> None:
+    """Banks of 64/64/128/256 words (`small`): a 200-word buffer only fits the last bank;
+    a 10-word one live with it takes a smallest bank; alone later it may share."""
+    cfg = config.load("small")
+    assert [hi - lo for lo, hi in cfg.bank_bounds] == [64, 64, 128, 256]
+    got = scheduler.select_banks(cfg, [200, 10, 100], [[0, 1], [1, 2]], [1.0, 1.0])
+    assert got[0] == 3 and got[1] in (0, 1) and got[2] == 2
+    with pytest.raises(ValueError, match="no bank placement"):
+        scheduler.select_banks(cfg, [200, 220], [[0, 1]], [1.0])
+
+
+@pytest.mark.parametrize(("cfg_name", "net"), [("small", CNN), ("small", PADDED),
+                                               ("tiny", TINY)])
+def test_banks_gate_unused_buffer_and_save_static_energy(cfg_name: str, net: Network
+                                                         ) -> None:
+    """+banks computes the same; the gated banks save buffer static energy against the
+    baseline for the cost of one BANK_GATE per layer."""
+    from model.energy import energy
+    cfg = config.load(cfg_name)
+    qs, x, shifts = _case(net, 5)
+    out = {}
+    for name in ("baseline", "+banks"):
+        img = scheduler.SCHEDULERS[name](cfg, net, qs, x, shifts)
+        res = golden.run(img, RTL_OPCODES)
+        assert res.fault == Fault.NONE
+        _, want = network.forward(net, qs, x, shifts)
+        assert _outputs(img, res, cfg, net).tolist() == want.tolist(), name
+        tim = timing.simulate(cfg, res)
+        gb = energy(cfg, res, tim.cycles, tim.bank_active_cycles).static_pj - \
+            cfg.energy.static_mw * tim.cycles * 1000 / cfg.chip.clock_mhz
+        out[name] = (tim.cycles, gb, res)
+    gates = sum(e.insn.opcode == Opcode.BANK_GATE for e in out["+banks"][2].trace)
+    assert gates == len(net.layers)
+    assert out["+banks"][0] <= out["baseline"][0] + 2 * gates
+    assert out["+banks"][1] < 0.9 * out["baseline"][1]
+
+
 def test_naive_refuses_what_it_cannot_place() -> None:
     cfg = config.load("tiny")
     big = Network("big", (Layer("c", 40, 40, 1, 1, 1, 8, 1),
@@ -119,12 +156,17 @@ def _cosimulated(img, sim: str, out_dir: Path):
     return rtl
 
 
+@pytest.mark.parametrize("name", ["baseline", "+banks"])
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
-def test_baseline_overlap_cosimulates(sim: str, tmp_path: Path) -> None:
-    """PADDED under the baseline: writes overlapping compute in the RTL itself, exact."""
+def test_overlap_and_gating_cosimulate(name: str, sim: str, tmp_path: Path) -> None:
+    """PADDED under the baseline and +banks: writes overlapping compute and banks gated
+    per layer in the RTL itself, exact (bank counters included)."""
     cfg = config.load("small")
-    img = scheduler.baseline(cfg, PADDED, *_case(PADDED, 4))
-    assert _cosimulated(img, sim, tmp_path / "run").counters["overlap_cycles"] > 1000
+    img = scheduler.SCHEDULERS[name](cfg, PADDED, *_case(PADDED, 4))
+    rtl = _cosimulated(img, sim, tmp_path / "run")
+    assert rtl.counters["overlap_cycles"] > 1000
+    if name == "+banks":
+        assert min(rtl.counters["bank_active_cycles"]) < rtl.counters["cycles"]
 
 
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
