@@ -277,6 +277,17 @@ class Config:
         return math.ceil(self.weights_per_row * self.data.acc_bits / self.gb_bits)
 
     @property
+    def inv_vector_words(self) -> int:
+        """Global-buffer words holding an INV right-hand side or solution (``inv.size``
+        int32)."""
+        return math.ceil(self.inv.size * 32 / self.gb_bits)
+
+    @property
+    def inv_matrix_words(self) -> int:
+        """Main-memory words holding an INV array's matrix (``inv.size`` squared int16)."""
+        return math.ceil(self.inv.size ** 2 * 16 / self.dram_bits)
+
+    @property
     def delta_row_words(self) -> int:
         """Main-memory words holding the cell deltas of one crossbar row."""
         return math.ceil(self.crossbar.cols * self.write.delta_bits / self.dram_bits)

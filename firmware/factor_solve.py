@@ -106,7 +106,7 @@ def factor_solve(cfg: Config, f: np.ndarray, b: np.ndarray, iterations: int = 4,
     # Main memory: b, b 2^F (mod 2^32), zeros, A_hi levels, crossbar deltas, the result.
     dram: list[int] = []
     wrap = lambda v: ((v + 2**31) % 2**32) - 2**31  # noqa: E731
-    vec_words = -(-n * 32 // cfg.gb_bits)
+    vec_words = cfg.inv_vector_words
     b_dram = [append_words(dram, pack(c, 32, cfg.dram_bits)) for c in cols.T]
     bf_dram = [append_words(dram, pack(wrap(c << frac if frac >= 0 else c >> -frac), 32,
                                        cfg.dram_bits)) for c, frac in zip(cols.T, fracs,
@@ -170,7 +170,7 @@ def _column(cfg: Config, gb: dict[str, int], digits: list[int], inv: int, ncols:
             ) -> list[Instruction]:
     """One right-hand side: load it, one-step solve, refine, store the solution."""
     ins = Instruction.make
-    vec_words = -(-cfg.inv.size * 32 // cfg.gb_bits)
+    vec_words = cfg.inv_vector_words
     lo_xbar, hi_xbar = _half_xbars(cfg)
     p = [
         ins("LOAD", gb_addr=gb["b"], dram_addr=b_dram, count=vec_words),

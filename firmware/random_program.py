@@ -51,7 +51,7 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
     # INV matrices: diagonally dominant (solvable; small levels keep programming short),
     # unstable (-5 I), and one with a level out of range.
     n_inv = cfg.inv.size
-    inv_words = -(-n_inv * 32 // cfg.gb_bits)
+    inv_words = cfg.inv_vector_words
     good = solvable_inv_levels(cfg, rng)
     bad_level = good.copy()
     bad_level[int(rng.integers(0, n_inv)), int(rng.integers(0, n_inv))] = 1 << (

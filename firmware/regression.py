@@ -365,7 +365,7 @@ def fault_programs(cfg: Config) -> dict[str, Image]:
             Instruction.make("INV", xbar=0, in_addr=0, out_addr=0, shift=0), halt]),
         "inv_unstable": _with_tail(cfg, [
             Instruction.make("INV_WRITE", xbar=0, dram_addr=unstable[0]),
-            Instruction.make("LOAD", gb_addr=0, dram_addr=0, count=-(-n * 32 // cfg.gb_bits)),
+            Instruction.make("LOAD", gb_addr=0, dram_addr=0, count=cfg.inv_vector_words),
             Instruction.make("INV", xbar=0, in_addr=0, out_addr=0, shift=0), halt],
             unstable[1]),
         "inv_level_range": _with_tail(cfg, [

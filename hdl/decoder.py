@@ -157,7 +157,7 @@ class InstructionDecoder(wiring.Component):
                         read(0, f.src, f.count)
                     elif op == Opcode.INV:
                         f = a.INV
-                        words = -(-cfg.inv.size * 32 // cfg.gb_bits)
+                        words = cfg.inv_vector_words
                         m.d.comb += [operand_bad.eq((f.shift > 31) | (f.shift < -31)),
                                      xbar_bad.eq(f.xbar >= cfg.inv.count)]
                         span(0, f.in_addr, words)
@@ -180,7 +180,7 @@ class InstructionDecoder(wiring.Component):
                         read(1, f.coef, coef_w)
                     elif op == Opcode.INV_WRITE:
                         f = a.INV_WRITE
-                        words = cfg.inv.size ** 2 * 16 // cfg.dram_bits
+                        words = cfg.inv_matrix_words
                         m.d.comb += [xbar_bad.eq(f.xbar >= cfg.inv.count),
                                      dram_bad.eq(f.dram_addr + words > cfg.dram_words)]
                     elif op == Opcode.VEC:

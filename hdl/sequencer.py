@@ -140,7 +140,7 @@ class Sequencer(wiring.Component):
         out_ptr = Signal(32)
         word_idx = Signal(range(max(cfg.n_apu_rows * cfg.input_words,
                                     cfg.apu_cols * cfg.output_words,
-                                    -(-cfg.inv.size * 32 // cfg.gb_bits)) + 2))
+                                    cfg.inv_vector_words) + 2))
         plane = Signal(range(cfg.data.act_bits))
         rd_off = Signal(32)          # next input word, relative to the window's start
         grp_off = Signal(32)         # start of the current segment group, likewise
@@ -161,8 +161,7 @@ class Sequencer(wiring.Component):
 
         # INV: the right-hand side register, the array states, the programming timer.
         n_inv = cfg.inv.size
-        inv_vec_words = -(-n_inv * 32 // cfg.gb_bits)
-        inv_mat_words = n_inv * n_inv * 16 // cfg.dram_bits
+        inv_vec_words, inv_mat_words = cfg.inv_vector_words, cfg.inv_matrix_words
         inv_row_words = n_inv * 16 // cfg.dram_bits
         inv_top = (1 << (cfg.inv.conductance_bits - 1)) - 1
         ppl, pulse = cfg.write.pulses_per_level, cfg.write.pulse_cycles

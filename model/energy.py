@@ -57,7 +57,6 @@ def energy(cfg: Config, golden: GoldenResult, cycles: int,
     lanes = cfg.gb_bits // 32
     planes = cfg.data.act_bits
     n_inv = cfg.inv.size
-    inv_vec_words = -(-n_inv * 32 // cfg.gb_bits)
     conversions = ops = buffer_bytes = 0
     inv_solves = 0
     write_pulses = golden.pulses
@@ -87,7 +86,7 @@ def energy(cfg: Config, golden: GoldenResult, cycles: int,
         elif op == Opcode.INV:
             inv_solves += 1
             conversions += 2 * n_inv
-            buffer_bytes += 2 * inv_vec_words * gb_bytes
+            buffer_bytes += 2 * cfg.inv_vector_words * gb_bytes
         elif op == Opcode.INV_WRITE:  # streamed from main memory past the buffer
             write_pulses += sum(r.pulses for r in entry.rows)
     banks = cfg.global_buffer.bank_bytes

@@ -146,7 +146,7 @@ def gb_spans(cfg: Config, insn: Instruction, window: Window
     """The ``(first word, words)`` extents of the global buffer an instruction touches
     (for a VMM, from its first window's first word to its last window's last word)."""
     op = insn.opcode
-    inv_words = _words(cfg.inv.size, 32, cfg.gb_bits)
+    inv_words = cfg.inv_vector_words
     if op in (Opcode.LOAD, Opcode.STORE):
         return [(insn.gb_addr, insn.count)]
     if op == Opcode.VMM:
@@ -176,7 +176,7 @@ def gb_read_spans(cfg: Config, insn: Instruction, window: Window
     if op == Opcode.SFU:
         return [(insn.src, insn.count)]
     if op == Opcode.INV:
-        return [(insn.in_addr, _words(cfg.inv.size, 32, cfg.gb_bits))]
+        return [(insn.in_addr, cfg.inv_vector_words)]
     if op == Opcode.COMBINE:
         return combine_spans(cfg, insn)[1:]
     return []
@@ -215,8 +215,7 @@ def check(cfg: Config, insn: Instruction, implemented: Iterable[Opcode] = ALL_OP
             insn.dram_addr + insn.nrows * write_xbars(insn) * cfg.delta_row_words \
             > cfg.dram_words:
         return Fault.DRAM_RANGE
-    if op == Opcode.INV_WRITE and insn.dram_addr + _words(
-            cfg.inv.size ** 2, INT16_BITS, cfg.dram_bits) > cfg.dram_words:
+    if op == Opcode.INV_WRITE and insn.dram_addr + cfg.inv_matrix_words > cfg.dram_words:
         return Fault.DRAM_RANGE
     if bank_mask != -1 and gated_words(cfg, bank_mask, spans):
         return Fault.GATED_BANK
@@ -319,8 +318,7 @@ class Golden:
 
     def _inv_levels(self, insn: Instruction) -> np.ndarray:
         n = self.cfg.inv.size
-        words = self.dram[insn.dram_addr: insn.dram_addr + _words(n * n, INT16_BITS,
-                                                                   self.cfg.dram_bits)]
+        words = self.dram[insn.dram_addr: insn.dram_addr + self.cfg.inv_matrix_words]
         return unpack(words, INT16_BITS, self.cfg.dram_bits, n * n, signed=True).reshape(n, n)
 
     def execute(self, insn: Instruction) -> list[RowWrite]:
@@ -359,7 +357,7 @@ class Golden:
             self._combine(insn)
         elif op == Opcode.INV:
             n = cfg.inv.size
-            b = self.read(insn.in_addr, _words(n, 32, cfg.gb_bits), 32)[:n]
+            b = self.read(insn.in_addr, cfg.inv_vector_words, 32)[:n]
             x = self.invs[insn.xbar].solve(b.astype(np.float64)).x
             self.write(insn.out_addr, digitize(x, insn.shift), 32)
         # NOP, HALT, SYNC, WRITE_WAIT: no effect on values.

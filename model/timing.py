@@ -50,16 +50,10 @@ def vmm_window_cycles(cfg: Config, accumulate: bool, ncols: int = 1, nrows: int 
             + ncols * cfg.output_words + int(accumulate))
 
 
-def inv_matrix_words(cfg: Config) -> int:
-    """Main-memory words of an INV array's int16 matrix."""
-    return -(-cfg.inv.size ** 2 * 16 // cfg.dram_bits)
-
-
 def inv_solve_cycles(cfg: Config) -> int:
     """Execute cycles of one INV: read the right-hand side, the fixed analog window,
     write the solution."""
-    words = -(-cfg.inv.size * 32 // cfg.gb_bits)
-    return words + 1 + cfg.inv.solve_cycles + words
+    return 2 * cfg.inv_vector_words + 1 + cfg.inv.solve_cycles
 
 
 def combine_cycles(cfg: Config, m: int, ngroups: int) -> int:
@@ -131,7 +125,7 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
         elif op == Opcode.COMBINE:
             t = ex + combine_cycles(cfg, insn.m, insn.ngroups)
         elif op == Opcode.INV_WRITE:  # stream the matrix, then program row by row
-            t = ex + burst_cycles(cfg, inv_matrix_words(cfg)) + sum(
+            t = ex + burst_cycles(cfg, cfg.inv_matrix_words) + sum(
                 r.cycles(cfg) for r in entry.rows)
         elif op == Opcode.HALT:
             halted_at = wait_until(ex, we_free) + 1
@@ -144,7 +138,7 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
     if halted_at is None:  # a fault at FETCH (pc range) or DECODE, then drain writes
         found = t + (1 if fault == Fault.IMEM_RANGE else 2)
         if golden.faulted is not None:  # bad INV_WRITE data: found once it is streamed
-            found += burst_cycles(cfg, inv_matrix_words(cfg))
+            found += burst_cycles(cfg, cfg.inv_matrix_words)
         halted_at = wait_until(found, we_free) + 1
 
     if halted_at >= cfg.sim.watchdog_cycles:
