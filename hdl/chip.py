@@ -18,68 +18,39 @@ Cycle accounting: see :mod:`hdl.sequencer` (mirrored exactly by :mod:`model.timi
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux
-from amaranth.lib import data, wiring
+from amaranth import Cat, Module
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
-from firmware.isa import INSN_BITS, SPECS, Opcode
+from firmware.isa import SPECS, Opcode
 from hdl.arith import tree_sum
 from hdl.global_buffer import GlobalBuffer
 from hdl.rate_limiter import RateLimiter
-from hdl.sequencer import COUNTER_BITS, Sequencer
+from hdl.sequencer import Sequencer, pin_signature
 from hdl.shift_accumulator import ShiftAccumulator
 from hdl.shift_register import ActivationShiftRegister
 from hdl.write_engine import WriteEngine
 
 
 def chip_signature(cfg: Config) -> dict:
-    """Port map of :class:`Chip` (also what the Verilog harness connects)."""
+    """Port map of :class:`Chip` (also what the Verilog harness connects): the
+    sequencer's pins (:func:`hdl.sequencer.pin_signature`) and the datapath's."""
     xb = SPECS[Opcode.VMM].fields[0].width
     c = cfg.crossbar
     return {
-        "imem_addr": Out(range(cfg.imem.depth + 1)),
-        "imem_data": In(INSN_BITS),
-        "dram_en": Out(1),
-        "dram_we": Out(1),
-        "dram_addr": Out(32),
-        "dram_wdata": Out(cfg.dram_bits),
-        "dram_rdata": In(cfg.dram_bits),
+        **pin_signature(cfg),
         "wdram_en": Out(1),
         "wdram_addr": Out(32),
         "wdram_rdata": In(cfg.dram_bits),
-        "xbar_req_valid": Out(1),
-        "xbar_req_id": Out(xb),
         "xbar_req_acts": Out(cfg.n_apu_rows * c.rows * cfg.data.act_bits),
         "xbar_req_plane": Out(cfg.n_apu_rows * c.rows),
-        "xbar_req_ncols": Out(8),
-        "xbar_req_nrows": Out(16),
         "xbar_resp_codes": In(cfg.n_crossbars * cfg.data.act_bits * c.cols * c.adc_bits),
         "xbar_wr_valid": Out(1),
         "xbar_wr_id": Out(xb),
         "xbar_wr_row": Out(16),
         "xbar_wr_deltas": Out(c.cols * cfg.write.delta_bits),
-        "inv_req_valid": Out(1),
-        "inv_req_id": Out(xb),
-        "inv_req_b": Out(cfg.inv.size * 32),
-        "inv_req_shift": Out(8),
-        "inv_resp_x": In(cfg.inv.size * 32),
-        "inv_wr_valid": Out(1),
-        "inv_wr_id": Out(xb),
-        "inv_wr_index": Out(16),
-        "inv_wr_data": Out(cfg.dram_bits),
-        "inv_wr_done": Out(1),
-        "inv_ok": In(cfg.inv.count),
-        "halted": Out(1),
-        "fault": Out(8),
-        "pc": Out(range(cfg.imem.depth + 1)),
-        "cycles": Out(COUNTER_BITS),
-        "stall_cycles": Out(COUNTER_BITS),
-        "write_busy_cycles": Out(COUNTER_BITS),
-        "overlap_cycles": Out(COUNTER_BITS),
         "pulses": Out(48),
-        "bank_active_cycles": Out(data.ArrayLayout(COUNTER_BITS,
-                                                   len(cfg.global_buffer.bank_bytes))),
         "dbg_gb_addr": In(range(cfg.gb_words)),
         "dbg_gb_data": Out(cfg.gb_bits),
         "dbg_gb_we": In(1),
@@ -123,10 +94,11 @@ class Chip(wiring.Component):
         ir = seq.insn
         vmm = ir.args.VMM
 
-        # ---- sequencer to the ports and the buffer, DMA, write engine ----
+        # ---- the sequencer's pins, passed through; its buffer, DMA, write engine ports ----
+        for name, member in pin_signature(cfg).items():
+            pin, port = getattr(self, name), getattr(seq, name)
+            m.d.comb += pin.eq(port) if member.flow == wiring.Out else port.eq(pin)
         m.d.comb += [
-            self.imem_addr.eq(seq.imem_addr),
-            seq.imem_data.eq(self.imem_data),
             gb.rd_en.eq(seq.gb_rd_en), gb.rd_addr.eq(seq.gb_rd_addr),
             seq.gb_rd_data.eq(gb.rd_data),
             gb.wr_en.eq(seq.gb_wr_en), gb.wr_addr.eq(seq.gb_wr_addr),
@@ -134,36 +106,13 @@ class Chip(wiring.Component):
             gb.dbg_addr.eq(self.dbg_gb_addr), gb.dbg_we.eq(self.dbg_gb_we),
             self.dbg_gb_data.eq(gb.dbg_data),
             dma_lim.req.eq(seq.dma_req), seq.dma_grant.eq(dma_lim.grant),
-            self.dram_en.eq(seq.dram_en), self.dram_we.eq(seq.dram_we),
-            self.dram_addr.eq(seq.dram_addr), self.dram_wdata.eq(seq.dram_wdata),
-            seq.dram_rdata.eq(self.dram_rdata),
             shreg.load.eq(seq.sh_load), shreg.load_index.eq(seq.sh_load_index),
             shreg.load_data.eq(seq.sh_load_data), shreg.shift.eq(seq.sh_shift),
             we.start.eq(seq.we_start),
             seq.we_busy.eq(we.busy), seq.we_busy_xbar.eq(we.busy_xbar),
             seq.we_busy_n.eq(we.busy_n),
-            self.xbar_req_valid.eq(seq.xbar_req_valid),
-            self.xbar_req_id.eq(vmm.xbar),
-            self.xbar_req_ncols.eq(Mux(vmm.ncols == 0, 1, vmm.ncols)),
-            self.xbar_req_nrows.eq(Mux(vmm.nrows == 0, 1, vmm.nrows)),
             self.xbar_req_acts.eq(shreg.acts),
             self.xbar_req_plane.eq(shreg.plane),
-            self.inv_req_valid.eq(seq.inv_req_valid),
-            self.inv_req_id.eq(ir.args.INV.xbar),
-            self.inv_req_b.eq(seq.inv_req_b),
-            self.inv_req_shift.eq(ir.args.INV.shift),
-            seq.inv_resp_x.eq(self.inv_resp_x),
-            self.inv_wr_valid.eq(seq.inv_wr_valid),
-            self.inv_wr_id.eq(ir.args.INV_WRITE.xbar),
-            self.inv_wr_index.eq(seq.inv_wr_index),
-            self.inv_wr_data.eq(seq.inv_wr_data),
-            self.inv_wr_done.eq(seq.inv_wr_done),
-            seq.inv_ok.eq(self.inv_ok),
-            self.halted.eq(seq.halted), self.fault.eq(seq.fault), self.pc.eq(seq.pc),
-            self.cycles.eq(seq.cycles), self.stall_cycles.eq(seq.stall_cycles),
-            self.write_busy_cycles.eq(seq.write_busy_cycles),
-            self.overlap_cycles.eq(seq.overlap_cycles),
-            self.bank_active_cycles.eq(seq.bank_active_cycles),
         ]
 
         # ---- write engine: background, its own main-memory read port ----

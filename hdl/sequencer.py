@@ -37,12 +37,51 @@ def out_word_count(cfg: Config) -> int:
     return cfg.apu_cols * cfg.output_words
 
 
-def sequencer_signature(cfg: Config) -> dict:
-    """Ports of :class:`Sequencer`."""
+def pin_signature(cfg: Config) -> dict:
+    """The sequencer's ports that are also the chip's pins, passed through unchanged:
+    instruction and main memory, the analog request and INV ports, status, counters."""
     xb = SPECS[Opcode.VMM].fields[0].width
     return {
         "imem_addr": Out(range(cfg.imem.depth + 1)),
         "imem_data": In(INSN_BITS),
+        "dram_en": Out(1),
+        "dram_we": Out(1),
+        "dram_addr": Out(32),
+        "dram_wdata": Out(cfg.dram_bits),
+        "dram_rdata": In(cfg.dram_bits),
+        "xbar_req_valid": Out(1),
+        "xbar_req_id": Out(xb),
+        "xbar_req_ncols": Out(8),
+        "xbar_req_nrows": Out(16),
+        "inv_req_valid": Out(1),
+        "inv_req_id": Out(xb),
+        "inv_req_b": Out(cfg.inv.size * 32),
+        "inv_req_shift": Out(8),
+        "inv_resp_x": In(cfg.inv.size * 32),
+        "inv_wr_valid": Out(1),
+        "inv_wr_id": Out(xb),
+        "inv_wr_index": Out(16),
+        "inv_wr_data": Out(cfg.dram_bits),
+        "inv_wr_done": Out(1),
+        "inv_ok": In(cfg.inv.count),
+        "halted": Out(1),
+        "fault": Out(8),
+        "pc": Out(range(cfg.imem.depth + 1)),
+        "cycles": Out(COUNTER_BITS),
+        "stall_cycles": Out(COUNTER_BITS),
+        "write_busy_cycles": Out(COUNTER_BITS),
+        "overlap_cycles": Out(COUNTER_BITS),
+        "bank_active_cycles": Out(data.ArrayLayout(COUNTER_BITS,
+                                                   len(cfg.global_buffer.bank_bytes))),
+    }
+
+
+def sequencer_signature(cfg: Config) -> dict:
+    """Ports of :class:`Sequencer`: the chip's pins it drives (:func:`pin_signature`) and
+    the ports to the datapath blocks."""
+    xb = SPECS[Opcode.VMM].fields[0].width
+    return {
+        **pin_signature(cfg),
         "insn": Out(instruction_layout()),
         "gb_rd_en": Out(1),
         "gb_rd_addr": Out(range(cfg.gb_words)),
@@ -52,11 +91,6 @@ def sequencer_signature(cfg: Config) -> dict:
         "gb_wr_data": Out(cfg.gb_bits),
         "dma_req": Out(1),
         "dma_grant": In(1),
-        "dram_en": Out(1),
-        "dram_we": Out(1),
-        "dram_addr": Out(32),
-        "dram_wdata": Out(cfg.dram_bits),
-        "dram_rdata": In(cfg.dram_bits),
         "sh_load": Out(1),
         "sh_load_index": Out(range(max(2, cfg.n_apu_rows * cfg.input_words))),
         "sh_load_data": Out(cfg.gb_bits),
@@ -70,25 +104,7 @@ def sequencer_signature(cfg: Config) -> dict:
         "we_busy": In(1),
         "we_busy_xbar": In(xb),
         "we_busy_n": In(SPECS[Opcode.WRITE_START].field_offsets()["nxbars"][1]),
-        "xbar_req_valid": Out(1),
-        "inv_req_valid": Out(1),
-        "inv_req_b": Out(cfg.inv.size * 32),
-        "inv_resp_x": In(cfg.inv.size * 32),
-        "inv_wr_valid": Out(1),
-        "inv_wr_index": Out(16),
-        "inv_wr_data": Out(cfg.dram_bits),
-        "inv_wr_done": Out(1),
-        "inv_ok": In(cfg.inv.count),
-        "halted": Out(1),
-        "fault": Out(8),
-        "pc": Out(range(cfg.imem.depth + 1)),
         "bank_mask": Out(32),
-        "cycles": Out(COUNTER_BITS),
-        "stall_cycles": Out(COUNTER_BITS),
-        "write_busy_cycles": Out(COUNTER_BITS),
-        "overlap_cycles": Out(COUNTER_BITS),
-        "bank_active_cycles": Out(data.ArrayLayout(COUNTER_BITS,
-                                                   len(cfg.global_buffer.bank_bytes))),
     }
 
 
@@ -198,7 +214,13 @@ class Sequencer(wiring.Component):
         vmm_blocked = in_group(vmm.xbar, vmm.xbar + (vmm_rows - 1) * cfg.apu_cols + vmm_cols)
 
         m.d.comb += [
+            self.xbar_req_id.eq(vmm.xbar),
+            self.xbar_req_ncols.eq(vmm_cols),
+            self.xbar_req_nrows.eq(vmm_rows),
+            self.inv_req_id.eq(ir.args.INV.xbar),
             self.inv_req_b.eq(inv_b[:n_inv * 32]),
+            self.inv_req_shift.eq(ir.args.INV.shift),
+            self.inv_wr_id.eq(ir.args.INV_WRITE.xbar),
             self.plane.eq(plane),
         ]
 
