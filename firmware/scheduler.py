@@ -289,14 +289,11 @@ def _layered(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
         elif rows[j] <= bases[j - 1]:
             beside[j] = True          # wraps around, in front of the previous job
 
-    def base(j: int) -> int:
-        return bases[j]
-
     def write(j: int) -> None:
         """One lockstep group write of job ``j``'s crossbars (deltas from what they hold)."""
         i, part = jobs[j]
         lm, apu = maps[i], apu_rows(part)
-        first, n_xbars = base(j) * ac, len(apu) * ac
+        first, n_xbars = bases[j] * ac, len(apu) * ac
         new = list(levels[first:first + n_xbars])
         for (g, k), a in apu.items():
             for c in range(lm.group_cols[g]):
@@ -343,7 +340,7 @@ def _layered(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
             at = scratch_at[i] + (oy if scratch_rows[i] > 1 else 0) * layer.ofmap_w * pos_words[i]
             for g in part.groups:
                 program.append(Instruction.make(
-                    "VMM", xbar=(base(j) + apu[(g, k0)]) * ac,
+                    "VMM", xbar=(bases[j] + apu[(g, k0)]) * ac,
                     in_addr=row_in,
                     out_addr=at + g * ac * ow, accumulate=int(k0 > 0),
                     ncols=lm.group_cols[g], nrows=len(part.blocks)))

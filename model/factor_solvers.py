@@ -56,10 +56,9 @@ class FloatSolver:
     """Digital Cholesky solves (the reference); ``block`` restricts them to diagonal
     blocks of that size."""
 
-    name = "float"
-
     def __init__(self, block: int | None = None):
         self.block = block
+        self.name = "float-block" if block else "float"
         self.stats = SolveStats()
 
     def prepare(self, f: np.ndarray) -> Solve:
@@ -138,9 +137,7 @@ def make_solver(name: str, cfg: Config) -> FloatSolver | AnalogSolver:
     if name == "float":
         return FloatSolver()
     if name == "float-block":
-        s = FloatSolver(block=cfg.inv.size)
-        s.name = "float-block"
-        return s
+        return FloatSolver(block=cfg.inv.size)
     if name in ("one-step", "refined"):
         return AnalogSolver(cfg, refine=name == "refined")
     raise ValueError(f"unknown factor solver {name!r}: expected float, float-block, "
