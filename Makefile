@@ -5,6 +5,7 @@
 #   make docs                 regenerate docs/isa.md from firmware/isa.py
 #   make bench                benchmark scripts: analog model speed, inversion accuracy
 #   make train                second-order training experiment (K-FAC on analog INV)
+#   make report               ARAS report: built-in networks x schedulers on the aras chip
 #   make lint                 ruff
 
 SIM    ?= icarus
@@ -19,7 +20,7 @@ STAMP  := $(VENV)/.installed
 
 WAVES_FLAG := $(if $(filter 1 yes true,$(WAVES)),--waves,)
 
-.PHONY: sim test verilog docs lint bench train clean distclean check-sims
+.PHONY: sim test verilog docs lint bench train report clean distclean check-sims
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,9 +48,13 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(PY) scripts/bench_crossbar.py
 	$(PY) scripts/bench_refinement.py
+	$(PY) scripts/bench_fullscale.py
 
 train: $(STAMP)
 	$(PY) scripts/train_kfac.py
+
+report: $(STAMP)
+	$(PY) scripts/aras_report.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

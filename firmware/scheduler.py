@@ -1,7 +1,8 @@
 """Schedulers: turn a workload into a program and a main-memory image.
 
-The single-VMM slice, and whole networks: ``naive`` so far; the other ARAS schedulers
-(baseline, +banks, +replication, +reuse) and ``basisn`` build on the same parts.
+The single-VMM slice, and whole networks: ARAS's ``naive``, ``baseline`` and ``+banks``
+schedulers, at co-simulation scale (an image that computes the network) and at full
+chip scale (the program and its writes' costs, for the timing and energy models).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from firmware import isa
 from firmware.config import Config
 from firmware.image import Image, Region
 from firmware.isa import Instruction, SfuFunc, Window
@@ -20,8 +22,9 @@ from firmware.mapper import (
     row_delta_words,
     weights_to_levels,
 )
-from firmware.network import Network, feeds, flattens, im2col
+from firmware.network import Layer, Network, NetworkError, feeds, flattens, im2col
 from firmware.packing import pack
+from firmware.write_plan import WriteRows, unsigned_levels, write_rows
 
 
 def append_words(dram: list[int], words: list[int]) -> int:
@@ -101,6 +104,22 @@ def layer_parts(lm: LayerMap, cfg: Config, cap: int | None = None) -> list[Part]
             for g in range(lm.col_groups) for k in range(0, lm.row_blocks, step)]
 
 
+@dataclass
+class Schedule:
+    """A network's firmware: the program, the row figures of each ``WRITE_START`` (in
+    program order), the layer each instruction belongs to (-1: none), and, when main
+    memory was filled in (networks small enough to co-simulate), the image."""
+
+    network: str
+    scheduler: str
+    program: list[Instruction]
+    writes: list[WriteRows]
+    layer_of: list[int]
+    layer_names: tuple[str, ...]
+    dram_words: int
+    image: Image | None = None
+
+
 def naive(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
           shifts: list[int]) -> Image:
     """ARAS's naive schedule (Fig. 7): for each part of each layer, write its weights
@@ -108,7 +127,7 @@ def naive(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
     the SFU between layers. The first layer's input is unrolled (im2col) by the host;
     the others read their HWC map through segment groups. The last layer's int32
     outputs are stored to main memory (region ``outputs``)."""
-    return _layered(cfg, net, qs, x, shifts, overlap=False)
+    return schedule(cfg, net, qs, "naive", x, shifts).image
 
 
 def baseline(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
@@ -118,7 +137,7 @@ def baseline(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
     current one its write is issued before the current part computes, so it runs in the
     background while the crossbar scoreboard holds each VMM until its own part is written
     (no barriers); otherwise it is written once the current part is done."""
-    return _layered(cfg, net, qs, x, shifts, overlap=True)
+    return schedule(cfg, net, qs, "baseline", x, shifts).image
 
 
 def banks(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
@@ -126,7 +145,25 @@ def banks(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
     """ARAS's +banks: the baseline with each layer's buffers placed in global-buffer banks
     chosen by an integer linear program (:func:`select_banks`) and every other bank
     power-gated while the layer runs (``BANK_GATE`` before each layer)."""
-    return _layered(cfg, net, qs, x, shifts, overlap=True, gate=True)
+    return schedule(cfg, net, qs, "+banks", x, shifts).image
+
+
+#: How each named scheduler plans: overlap writes with compute, gate banks.
+_POLICY = {"naive": (False, False), "baseline": (True, False), "+banks": (True, True)}
+
+
+def schedule(cfg: Config, net: Network, qs: list[np.ndarray], name: str,
+             x: np.ndarray | None = None, shifts: list[int] | None = None) -> Schedule:
+    """Firmware for ``net`` with INT8 weights ``qs`` by scheduler ``name``.
+
+    With an input ``x`` (and REQUANT ``shifts``) main memory is filled in and the
+    schedule carries an :class:`Image` that computes the network; without, only the
+    program and its writes' row figures are made (no main-memory contents), which is
+    what the timing and energy models need at full chip scale."""
+    if name not in _POLICY:
+        raise ValueError(f"unknown scheduler '{name}'; expected one of {', '.join(_POLICY)}")
+    overlap, gate = _POLICY[name]
+    return _Planner(cfg, net, qs, x, shifts, name, overlap, gate).run()
 
 
 def select_banks(cfg: Config, sizes: list[int], live: list[list[int]],
@@ -137,6 +174,7 @@ def select_banks(cfg: Config, sizes: list[int], live: list[list[int]],
     banks. Bank static power is taken proportional to bank size. Solved by
     ``scipy.optimize.milp``; raises ``ValueError`` if no placement exists."""
     from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_array
 
     caps = [hi - lo for lo, hi in cfg.bank_bounds]
     nb, nk, nt = len(sizes), len(caps), len(live)
@@ -145,13 +183,13 @@ def select_banks(cfg: Config, sizes: list[int], live: list[list[int]],
     cost = np.zeros(n)
     for t in range(nt):
         cost[nx + t * nk: nx + (t + 1) * nk] = np.array(caps, dtype=float) * weights[t]
-    rows, lo, hi = [], [], []
+    entries: list[tuple[int, int, float]] = []
+    lo: list[float] = []
+    hi: list[float] = []
 
     def constraint(coefs: dict[int, float], low: float, high: float) -> None:
-        row = np.zeros(n)
-        for i, v in coefs.items():
-            row[i] = v
-        rows.append(row)
+        row = len(lo)
+        entries.extend((row, i, v) for i, v in coefs.items())
         lo.append(low)
         hi.append(high)
 
@@ -168,7 +206,9 @@ def select_banks(cfg: Config, sizes: list[int], live: list[list[int]],
             constraint({b * nk + k: 1 for b in bufs}, 0, 1)
             for b in bufs:
                 constraint({nx + t * nk + k: 1, b * nk + k: -1}, 0, np.inf)
-    res = milp(cost, constraints=LinearConstraint(np.array(rows), lo, hi),
+    r, c, v = zip(*entries, strict=True)
+    a = coo_array((v, (r, c)), shape=(len(lo), n)).tocsr()
+    res = milp(cost, constraints=LinearConstraint(a, lo, hi),
                integrality=np.ones(n), bounds=Bounds(np.zeros(n), upper))
     if res.x is None:
         raise ValueError(f"no bank placement: buffers of {sizes} words (each in one bank, "
@@ -177,182 +217,414 @@ def select_banks(cfg: Config, sizes: list[int], live: list[list[int]],
     return [int(np.argmax(x[b])) for b in range(nb)]
 
 
-def _layered(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
-             shifts: list[int], overlap: bool, gate: bool = False) -> Image:
-    """Layer by layer, part by part; ``overlap`` as :func:`baseline`, else :func:`naive`;
-    ``gate`` places buffers in banks and gates the rest (:func:`banks`)."""
-    wb, iw, ow = cfg.global_buffer.word_bytes, cfg.input_words, cfg.output_words
-    R, ac = cfg.crossbar.rows, cfg.apu_cols
-    layers = net.layers
-    maps = [map_layer(layer, cfg, im2col=(i == 0)) for i, layer in enumerate(layers)]
-    pads = [feeds(layers[j], layers[j + 1]) for j in range(len(layers) - 1)]
-    for layer in layers[:-1]:   # outputs feed the next layer: packed, word-aligned
-        if layer.filters % cfg.weights_per_row or layer.filters % wb:
-            raise ValueError(f"layer '{layer.name}': its {layer.filters} output channels "
-                             f"must fill whole crossbars ({cfg.weights_per_row} weight "
-                             f"columns) and {wb}-byte words")
+def _chained(prev: Layer, nxt: Layer) -> bool:
+    """Does ``prev``'s output map feed ``nxt`` directly (zero padding or flattening)?"""
+    try:
+        feeds(prev, nxt)
+    except NetworkError:
+        return False
+    return True
 
-    def words(nbytes: int) -> int:
-        return -(-nbytes // wb)
 
-    def in_words(i: int) -> int:
-        lm = maps[i]
+class _Planner:
+    """Layer by layer, part by part (ARAS Fig. 7 and 8).
+
+    Feature maps live in the global buffer when they fit (``resident``); a map that
+    does not is kept in main memory and the rows each output row needs are loaded into a
+    window area (``streamed``). A layer's output goes straight into the next layer's
+    resident map when the next layer reads it as it is (:func:`network.feeds`);
+    otherwise each finished run of outputs is stored to main memory. Layers that do not
+    chain (pooling, residual branches, concatenation and attention in between, which are
+    not crossbar work) read their input from a main-memory region of their own: that
+    glue runs off the chip and only its main-memory traffic is counted."""
+
+    def __init__(self, cfg: Config, net: Network, qs: list[np.ndarray],
+                 x: np.ndarray | None, shifts: list[int] | None, name: str,
+                 overlap: bool, gate: bool) -> None:
+        self.cfg, self.net, self.qs, self.name = cfg, net, qs, name
+        self.overlap, self.gate = overlap, gate
+        self.materialize = x is not None
+        self.x = x
+        layers = net.layers
+        L = len(layers)
+        if len(qs) != L:
+            raise ValueError(f"{net.name}: {len(qs)} weight arrays for {L} layers")
+        self.shifts = list(shifts) if shifts is not None else [0] * L
+        wb, ow = cfg.global_buffer.word_bytes, cfg.output_words
+        self.maps = [map_layer(layer, cfg, im2col=(i == 0)) for i, layer in enumerate(layers)]
+        self.chained = [_chained(layers[i], layers[i + 1]) for i in range(L - 1)] + [False]
+        for i, layer in enumerate(layers[:-1]):  # outputs feed on: packed, word-aligned
+            if self.chained[i] and (layer.filters % cfg.weights_per_row or layer.filters % wb):
+                raise ValueError(f"layer '{layer.name}': its {layer.filters} output channels "
+                                 f"must fill whole crossbars ({cfg.weights_per_row} weight "
+                                 f"columns) and {wb}-byte words")
+            if self.materialize and not self.chained[i]:
+                feeds(layer, layers[i + 1])   # raises, naming the layers
+        # int32 outputs per position: column group g at g * apu_cols * output_words.
+        self.pos_words = [((lm.col_groups - 1) * cfg.apu_cols + lm.group_cols[-1]) * ow
+                          for lm in self.maps]
+        self.parts = [layer_parts(lm, cfg) for lm in self.maps]
+        self.runs = [self._run(i) for i in range(L)]
+        # A layer in one part is finished run by run (a one-run scratch); a layer cut
+        # into parts accumulates its whole output first.
+        self.scratch_of = [(layer.windows if len(p) > 1 else run) * pw for layer, p, run, pw
+                           in zip(layers, self.parts, self.runs, self.pos_words, strict=True)]
+        self._place()
+
+    # ---- sizes -----------------------------------------------------------------------
+
+    def _flat(self, i: int) -> bool:
+        """Are layer ``i``'s windows at a constant stride in its input map (unrolled
+        input, or a 1x1 stride-1 filter), so that a run may span output rows?"""
+        layer = self.net.layers[i]
+        return self.maps[i].mode == "im2col" or (
+            layer.filter_h == layer.filter_w == layer.stride == 1)
+
+    def _run(self, i: int) -> int:
+        """Output positions computed and finished together: one output row, or for
+        one-column maps (token sequences) as many as a scratch of 1/8 of the buffer
+        holds, when the destination of their outputs is contiguous."""
+        layer, cfg = self.net.layers[i], self.cfg
+        contiguous = i == len(self.net.layers) - 1 or not self.chained[i] or \
+            feeds(layer, self.net.layers[i + 1]) == 0
+        if layer.ofmap_w > 1 or not self._flat(i) or not contiguous:
+            return layer.ofmap_w
+        budget = cfg.gb_words // 8 // self.pos_words[i]
+        return max(1, min(layer.windows, budget, (1 << isa.COUNT) - 1))
+
+    def _in_stride(self, i: int) -> int:
+        """Global-buffer words between consecutive windows of layer ``i``."""
+        layer, lm, wb = self.net.layers[i], self.maps[i], self.cfg.global_buffer.word_bytes
         if lm.mode == "im2col":
-            return layers[i].windows * lm.row_blocks * iw
-        return words(layers[i].ifmap_bytes) + lm.row_blocks * iw  # slack: over-reads
+            return lm.row_blocks * self.cfg.input_words
+        return layer.stride * layer.channels // wb
 
-    # int32 outputs per position: column group g at g * apu_cols * output_words.
-    pos_words = [((lm.col_groups - 1) * ac + lm.group_cols[-1]) * ow for lm in maps]
-    parts = [layer_parts(lm, cfg) for lm in maps]
-    # A layer in one part is finished row by row (a one-row int32 scratch); a layer cut
-    # into parts accumulates its whole output first.
-    scratch_rows = [1 if len(p) == 1 else layer.ofmap_h for layer, p in zip(layers, parts,
-                                                                             strict=True)]
-    area = max(in_words(i) for i in range(len(layers)))
-    scratch_words = max(r * layer.ofmap_w * p for layer, p, r in
-                        zip(layers, pos_words, scratch_rows, strict=True))
-    L = len(layers)
-    scratch_of = [r * layer.ofmap_w * p for layer, p, r in
-                  zip(layers, pos_words, scratch_rows, strict=True)]
-    masks = [None] * L     # bank mask per layer (gate only)
-    if gate:
-        # Buffers: the input map of each layer, then each layer's int32 scratch; layer i
-        # needs its input, its output map and its scratch.
-        sizes = [in_words(i) for i in range(L)] + scratch_of
-        live = [[i, L + i] + ([i + 1] if i + 1 < L else []) for i in range(L)]
-        weights = [float(layer.windows * len(p)) for layer, p in zip(layers, parts,
-                                                                      strict=True)]
-        bank_of = select_banks(cfg, sizes, live, weights)
-        starts = [cfg.bank_bounds[k][0] for k in bank_of]
-        map_at, scratch_at = starts[:L], starts[L:]
-        masks = [sum(1 << bank_of[b] for b in bufs) for bufs in live]
-    else:
-        map_at = [(i % 2) * area for i in range(L)]
-        scratch = 2 * area
-        scratch_at = [scratch] * L
-        if scratch + scratch_words > cfg.gb_words:
-            raise ValueError(f"{net.name}: needs {scratch + scratch_words} global-buffer "
-                             f"words (two activation areas of {area} and {scratch_words} of "
-                             f"int32 outputs); {cfg.source} has {cfg.gb_words}")
+    def _map_words(self, i: int) -> int:
+        """Words of layer ``i``'s whole input map (unrolled for im2col)."""
+        layer, lm = self.net.layers[i], self.maps[i]
+        if lm.mode == "im2col":
+            return layer.windows * lm.row_blocks * self.cfg.input_words
+        return -(-layer.ifmap_bytes // self.cfg.global_buffer.word_bytes)
 
-    # Main memory: input, zeros (to clear areas), deltas, outputs.
-    first = maps[0]
-    cols = im2col(np.asarray(x).reshape(layers[0].ifmap_h, layers[0].ifmap_w,
-                                        layers[0].channels), layers[0])
-    unrolled = np.zeros((layers[0].windows, first.row_blocks * R), dtype=np.int64)
-    unrolled[:, :layers[0].kernel_rows] = cols
-    dram: list[int] = []
-    x_addr = append_words(dram, pack(unrolled, cfg.data.act_bits, cfg.dram_bits))
-    zeros = append_words(dram, [0] * area)
-    last_layer = layers[-1]
-    out_words = last_layer.windows * pos_words[-1]
-    out_addr = append_words(dram, [0] * out_words)
-    levels = [np.zeros((R, cfg.crossbar.cols), dtype=np.int64)] * cfg.n_crossbars
-    program = [Instruction.make("BANK_GATE", mask=masks[0])] if gate else []
-    program.append(Instruction.make("LOAD", gb_addr=map_at[0], dram_addr=x_addr,
-                                    count=in_words(0)))
+    def _rows_words(self, i: int) -> int:
+        """Words of the input one run reads: the run's unrolled windows, its positions
+        (flat), or the filter's rows of the map."""
+        layer, lm = self.net.layers[i], self.maps[i]
+        if self._flat(i):
+            return self.runs[i] * self._in_stride(i)
+        return layer.filter_h * lm.group_stride(self.cfg)
 
-    def finish_row(i: int, oy: int, at: int) -> None:
-        """ReLU and REQUANT output row ``oy`` of layer ``i`` (int32 at ``at``) into the
-        next layer's input map; the last layer's raw int32 row goes to main memory."""
-        layer, n = layers[i], layers[i].ofmap_w * pos_words[i]
-        if i == len(layers) - 1:
-            program.append(Instruction.make("STORE", gb_addr=at, count=n,
-                                            dram_addr=out_addr + oy * n))
+    def _slack(self, i: int) -> int:
+        """Words after a map that the last window's segments over-read: a kernel row's
+        last row block reads whole input words past the row's own activations."""
+        lm, layer = self.maps[i], self.net.layers[i]
+        if lm.mode == "im2col":
+            return 0
+        row_words = -(-layer.filter_w * layer.channels // self.cfg.global_buffer.word_bytes)
+        return max(0, lm.seg_group * self.cfg.input_words - row_words)
+
+    def _int8_words(self, i: int, n: int) -> int:
+        """Words of ``n`` positions of layer ``i``'s INT8 outputs as REQUANT packs them:
+        every weight column of its crossbars (a partly used crossbar's unused columns
+        hold zero weights, so their outputs are zero)."""
+        return -(-n * self.pos_words[i] // 4)
+
+    # ---- placement -------------------------------------------------------------------
+
+    def _place(self) -> None:
+        """Decide which maps are resident and where every buffer lives."""
+        cfg, layers, L = self.cfg, self.net.layers, len(self.net.layers)
+        full = [self._map_words(i) + self._slack(i) for i in range(L)]
+        window = [self._rows_words(i) + self._slack(i) for i in range(L)]
+        rowbuf = [self._int8_words(i, self.runs[i]) for i in range(L)]
+        scratch = max(self.scratch_of)
+        if self.gate:
+            cap = max(hi - lo for lo, hi in cfg.bank_bounds)
+        else:
+            cap = (cfg.gb_words - scratch - max(rowbuf)) // 2
+        self.resident = [f <= cap for f in full]
+        self.in_size = [f if r else w for f, r, w in zip(full, self.resident, window,
+                                                         strict=True)]
+        # Where a layer's INT8 outputs go: the next layer's map, or a row buffer that is
+        # stored to main memory (the last layer stores its int32 scratch directly).
+        self.into_next = [i < L - 1 and self.chained[i] and self.resident[i + 1]
+                          for i in range(L)]
+        self.row_size = [0 if self.into_next[i] or i == L - 1 else rowbuf[i]
+                         for i in range(L)]
+        self.masks: list[int | None] = [None] * L
+        if self.gate:
+            # Buffers: each layer's input (map or window area), int32 scratch and row
+            # buffer; layer i needs its input, scratch, and the next map or its row buffer.
+            sizes = self.in_size + self.scratch_of + [max(1, r) for r in self.row_size]
+            live = [[i, L + i] + ([i + 1] if self.into_next[i] else
+                                  [2 * L + i] if self.row_size[i] else []) for i in range(L)]
+            weights = [float(layer.windows * len(p)) for layer, p in zip(layers, self.parts,
+                                                                          strict=True)]
+            bank_of = select_banks(cfg, sizes, live, weights)
+            starts = [cfg.bank_bounds[k][0] for k in bank_of]
+            self.in_at, self.scratch_at = starts[:L], starts[L:2 * L]
+            self.row_at = starts[2 * L:]
+            self.masks = [sum(1 << bank_of[b] for b in bufs) for bufs in live]
             return
-        program.append(Instruction.make("SFU", func=SfuFunc.RELU, dst=at, src=at, count=n,
-                                        shift=0, window=1))
-        nxt, pad, dst = layers[i + 1], pads[i], map_at[i + 1]
-        if flattens(layer, nxt):
-            row_out = dst + oy * layer.ofmap_w * layer.filters // wb
+        area = max(self.in_size)
+        self.in_at = [(i % 2) * area for i in range(L)]
+        self.scratch_at = [2 * area] * L
+        self.row_at = [2 * area + scratch] * L
+        need = 2 * area + scratch + max(self.row_size)
+        if need > cfg.gb_words:
+            raise ValueError(f"{self.net.name}: needs {need} global-buffer words (two "
+                             f"activation areas of {area}, {scratch} of int32 outputs and "
+                             f"{max(self.row_size)} of output rows); {cfg.source} has "
+                             f"{cfg.gb_words}")
+
+    # ---- emission --------------------------------------------------------------------
+
+    def _emit(self, insn: Instruction) -> None:
+        self.program.append(insn)
+        self.layer_of.append(self.layer)
+
+    def _dma(self, op: str, gb: int, dram: int, n: int) -> None:
+        """LOAD or STORE ``n`` words, cut into transfers the count field can express."""
+        most = (1 << isa.COUNT) - 1
+        for k in range(0, n, most):
+            self._emit(Instruction.make(op, gb_addr=gb + k, dram_addr=dram + k,
+                                        count=min(most, n - k)))
+
+    def _alloc(self, words: list[int] | int) -> int:
+        """Main-memory words for ``words`` (filled in only when materializing)."""
+        n = words if isinstance(words, int) else len(words)
+        addr = self.dram_words
+        self.dram_words += n
+        if self.materialize:
+            self.dram.extend([0] * n if isinstance(words, int) else words)
+        return addr
+
+    def _tiles(self, i: int) -> np.ndarray:
+        """Unsigned weights of every crossbar of layer ``i``: (row block, column group,
+        crossbar row, crossbar of the APU row, weight column), zero weights padding."""
+        if self._tile_cache[0] == i:
+            return self._tile_cache[1]
+        cfg, lm = self.cfg, self.maps[i]
+        R, wpr, ac = cfg.crossbar.rows, cfg.weights_per_row, cfg.apu_cols
+        q = np.asarray(self.qs[i])
+        if q.shape != (lm.layer.kernel_rows, lm.layer.filters):
+            raise ValueError(f"layer '{lm.layer.name}': weights of shape {q.shape}; expected "
+                             f"{(lm.layer.kernel_rows, lm.layer.filters)}")
+        lo, hi = -cfg.weight_offset, cfg.weight_offset - 1
+        if q.size and (q.min() < lo or q.max() > hi):
+            raise ValueError(f"layer '{lm.layer.name}': weights must lie in {lo}..{hi}")
+        # Row block k's rows, then zero weights (unsigned: the offset); column groups
+        # take consecutive filters, so columns need no gather.
+        width = lm.col_groups * ac * wpr
+        padded = np.zeros((lm.row_blocks, R, width), dtype=np.uint8)
+        raw = q.view(np.uint8) if q.dtype == np.int8 else None
+        for k in range(lm.row_blocks):
+            r = lm.block_rows(k, cfg)
+            if raw is not None:
+                padded[k, :len(r), :q.shape[1]] = raw[r.start:r.stop]
+            else:
+                padded[k, :len(r), :q.shape[1]] = (q[r.start:r.stop].astype(np.int64)
+                                                   + cfg.weight_offset) ^ cfg.weight_offset
+        if raw is not None:
+            padded ^= 0x80          # two's complement byte to offset binary: q + 128
         else:
-            row_out = dst + ((oy + pad) * nxt.ifmap_w + pad) * nxt.channels // wb
-        program.append(Instruction.make("SFU", func=SfuFunc.REQUANT, dst=row_out, src=at,
-                                        count=n, shift=shifts[i], window=1))
+            padded ^= np.uint8(cfg.weight_offset)
+        tiles = padded.reshape(lm.row_blocks, R, lm.col_groups, ac, wpr).transpose(0, 2, 1, 3, 4)
+        self._tile_cache = (i, tiles)
+        return tiles
 
-    jobs = [(i, part) for i in range(len(layers)) for part in parts[i]]
-
-    def apu_rows(part: Part) -> dict[tuple[int, int], int]:
-        """APU row (relative to the part's base) of each (column group, row block)."""
-        return {gk: n for n, gk in enumerate((g, k) for g in part.groups for k in part.blocks)}
-
-    # APU rows of each job: from 0 (naive); for the baseline, right after the previous
-    # job when it fits beside it (then its write can run during that job's compute).
-    rows = [len(apu_rows(part)) for _, part in jobs]
-    bases, beside = [0] * len(jobs), [False] * len(jobs)
-    for j in range(1, len(jobs)):
-        if not overlap:
-            continue
-        end = bases[j - 1] + rows[j - 1]
-        if end + rows[j] <= cfg.n_apu_rows:
-            bases[j], beside[j] = end, True
-        elif rows[j] <= bases[j - 1]:
-            beside[j] = True          # wraps around, in front of the previous job
-
-    def write(j: int) -> None:
+    def _write(self, j: int) -> None:
         """One lockstep group write of job ``j``'s crossbars (deltas from what they hold)."""
-        i, part = jobs[j]
-        lm, apu = maps[i], apu_rows(part)
-        first, n_xbars = bases[j] * ac, len(apu) * ac
-        new = list(levels[first:first + n_xbars])
+        i, part = self.jobs[j]
+        cfg, lm = self.cfg, self.maps[i]
+        ac = cfg.apu_cols
+        apu = _apu_rows(part)
+        first, n_xbars = self.bases[j] * ac, len(apu) * ac
+        old = self.held[:, first:first + n_xbars]
+        new = old.copy()
+        tiles = self._tiles(i)
         for (g, k), a in apu.items():
-            for c in range(lm.group_cols[g]):
-                new[a * ac + c] = weights_to_levels(lm.tile(qs[i], k, g, c, cfg), cfg)
-        d = append_words(dram, group_delta_words(levels[first:first + n_xbars], new, cfg))
-        levels[first:first + n_xbars] = new
-        program.append(Instruction.make("WRITE_START", xbar=first, dram_addr=d, row=0,
-                                        nrows=R, nxbars=n_xbars))
-
-    written = set()
-    for j, (i, part) in enumerate(jobs):
-        layer, lm = layers[i], maps[i]
-        src = map_at[i]
-        if gate and part is parts[i][0] and i > 0:
-            program.append(Instruction.make("BANK_GATE", mask=masks[i]))
-        if part is parts[i][0] and i < len(layers) - 1:
-            # Zero borders and slack of the next layer's input map.
-            program.append(Instruction.make("LOAD", gb_addr=map_at[i + 1],
-                                            dram_addr=zeros, count=in_words(i + 1)))
-        if j not in written:
-            write(j)
-            if not overlap:
-                program.append(Instruction.make("SYNC"))
-        if j + 1 < len(jobs) and beside[j + 1]:
-            write(j + 1)   # in the background while this part computes
-            written.add(j + 1)
-        apu = apu_rows(part)
-        # One window loop per output row; the registers hold for the whole part.
-        if lm.mode == "im2col":
-            row_words = layer.ofmap_w * lm.row_blocks * iw
-            win = Instruction.make("WINDOW", count=layer.ofmap_w,
-                                   in_stride=lm.row_blocks * iw, out_stride=pos_words[i])
+            n = lm.group_cols[g]
+            new[:, a * ac: a * ac + n] = tiles[k, g, :, :n]
+        self.writes.append(write_rows(old, new, cfg))
+        if self.materialize:
+            words = group_delta_words([unsigned_levels(old[:, x], cfg) for x in range(n_xbars)],
+                                      [unsigned_levels(new[:, x], cfg) for x in range(n_xbars)],
+                                      cfg)
         else:
-            row_words = layer.stride * layer.ifmap_w * layer.channels // wb
-            win = Instruction.make(
-                "WINDOW", count=layer.ofmap_w, in_stride=layer.stride * layer.channels // wb,
-                out_stride=pos_words[i], seg_group=lm.seg_group,
-                group_stride=lm.group_stride(cfg))
-        program.append(win)
-        k0 = part.blocks.start
-        seg0 = Window.of(win).segment(k0, iw)   # the part's first row block
-        for oy in range(layer.ofmap_h):
-            row_in = src + oy * row_words + seg0
-            at = scratch_at[i] + (oy if scratch_rows[i] > 1 else 0) * layer.ofmap_w * pos_words[i]
-            for g in part.groups:
-                program.append(Instruction.make(
-                    "VMM", xbar=(bases[j] + apu[(g, k0)]) * ac,
-                    in_addr=row_in,
-                    out_addr=at + g * ac * ow, accumulate=int(k0 > 0),
-                    ncols=lm.group_cols[g], nrows=len(part.blocks)))
-            if scratch_rows[i] == 1:
-                finish_row(i, oy, at)
-        if part is parts[i][-1] and scratch_rows[i] > 1:
-            for oy in range(layer.ofmap_h):
-                finish_row(i, oy, scratch_at[i] + oy * layer.ofmap_w * pos_words[i])
-    program.append(Instruction.make("HALT"))
-    regions = {"outputs": Region(out_addr, out_words, cfg.data.acc_bits,
-                                 out_words * wb * 8 // cfg.data.acc_bits)}
-    return Image.build(cfg, program, dram, regions)
+            words = cfg.crossbar.rows * n_xbars * cfg.delta_row_words
+        d = self._alloc(words)
+        self.held[:, first:first + n_xbars] = new
+        self._emit(Instruction.make("WRITE_START", xbar=first, dram_addr=d, row=0,
+                                    nrows=cfg.crossbar.rows, nxbars=n_xbars))
+
+    def _finish(self, i: int, p0: int, n: int, at: int) -> None:
+        """ReLU and REQUANT ``n`` output positions from ``p0`` of layer ``i`` (int32 at
+        ``at``) into the next layer's map or to main memory; the last layer's raw int32
+        outputs go to main memory."""
+        layers, wb = self.net.layers, self.cfg.global_buffer.word_bytes
+        layer, words = layers[i], n * self.pos_words[i]
+        if i == len(layers) - 1:
+            self._dma("STORE", at, self.out_addr + p0 * self.pos_words[i], words)
+            return
+        self._emit(Instruction.make("SFU", func=SfuFunc.RELU, dst=at, src=at, count=words,
+                                    shift=0, window=1))
+        nxt = layers[i + 1]
+        if self.chained[i]:
+            pad = feeds(layer, nxt)
+            oy, ox = divmod(p0, layer.ofmap_w)
+            if flattens(layer, nxt):
+                offset = p0 * layer.filters // wb
+            else:
+                offset = ((oy + pad) * nxt.ifmap_w + pad + ox) * nxt.channels // wb
+        else:
+            offset = self._int8_words(i, p0)
+        dst = self.in_at[i + 1] + offset if self.into_next[i] else self.row_at[i]
+        self._emit(Instruction.make("SFU", func=SfuFunc.REQUANT, dst=dst, src=at, count=words,
+                                    shift=self.shifts[i], window=1))
+        if not self.into_next[i]:
+            base = self.in_dram[i + 1] if self.chained[i] else self.out_dram[i]
+            self._dma("STORE", dst, base + offset, self._int8_words(i, n))
+
+    def run(self) -> Schedule:
+        cfg, net = self.cfg, self.net
+        layers, L = net.layers, len(net.layers)
+        R, ac, iw, ow = cfg.crossbar.rows, cfg.apu_cols, cfg.input_words, cfg.output_words
+        self.program: list[Instruction] = []
+        self.layer_of: list[int] = []
+        self.writes: list[WriteRows] = []
+        self.dram: list[int] = []
+        self.dram_words = 0
+        self.layer = -1
+        self._tile_cache: tuple[int, np.ndarray | None] = (-1, None)
+        # What every crossbar holds, row-major: (crossbar row, crossbar, weight column).
+        self.held = np.zeros((R, cfg.n_crossbars, cfg.weights_per_row), dtype=np.uint8)
+
+        # Main memory: the first layer's unrolled input, zeros (to clear areas), each
+        # layer's input map where it comes from main memory, off-chip outputs, the last
+        # layer's outputs; weight deltas follow as they are written.
+        first = self.maps[0]
+        if self.materialize:
+            cols = im2col(np.asarray(self.x).reshape(layers[0].ifmap_h, layers[0].ifmap_w,
+                                                     layers[0].channels), layers[0])
+            unrolled = np.zeros((layers[0].windows, first.row_blocks * R), dtype=np.int64)
+            unrolled[:, :layers[0].kernel_rows] = cols
+            x_words: list[int] | int = pack(unrolled, cfg.data.act_bits, cfg.dram_bits)
+        else:
+            x_words = self._map_words(0)
+        self.in_dram: list[int] = [self._alloc(x_words)] + [0] * (L - 1)
+        clear = max([self.in_size[i + 1] for i in range(L - 1) if self.into_next[i]]
+                    + [self.in_size[i] for i in range(L) if not self.resident[i]] + [0])
+        zeros = self._alloc(clear)
+        for i in range(1, L):
+            if not (self.into_next[i - 1]):
+                self.in_dram[i] = self._alloc(self._map_words(i) + self._slack(i))
+        self.out_dram = [self._alloc(self._int8_words(i, layers[i].windows))
+                         if i < L - 1 and not self.chained[i] else 0 for i in range(L)]
+        out_words = layers[-1].windows * self.pos_words[-1]
+        self.out_addr = self._alloc(out_words)
+
+        self.jobs = [(i, part) for i in range(L) for part in self.parts[i]]
+        # APU rows of each job: from 0 (naive); for the baseline, right after the previous
+        # job when it fits beside it (then its write can run during that job's compute).
+        rows = [len(_apu_rows(part)) for _, part in self.jobs]
+        self.bases, beside = [0] * len(self.jobs), [False] * len(self.jobs)
+        for j in range(1, len(self.jobs)):
+            if not self.overlap:
+                continue
+            end = self.bases[j - 1] + rows[j - 1]
+            if end + rows[j] <= cfg.n_apu_rows:
+                self.bases[j], beside[j] = end, True
+            elif rows[j] <= self.bases[j - 1]:
+                beside[j] = True          # wraps around, in front of the previous job
+
+        written = set()
+        for j, (i, part) in enumerate(self.jobs):
+            layer, lm = layers[i], self.maps[i]
+            first_part = part is self.parts[i][0]
+            self.layer = i
+            if first_part:
+                if self.gate:
+                    self._emit(Instruction.make("BANK_GATE", mask=self.masks[i]))
+                if self.resident[i] and (i == 0 or not self.into_next[i - 1]):
+                    self._dma("LOAD", self.in_at[i], self.in_dram[i], self.in_size[i] if i
+                              else self._map_words(0))
+                elif not self.resident[i] and self._slack(i):
+                    self._dma("LOAD", self.in_at[i], zeros, self.in_size[i])
+                if self.into_next[i]:
+                    # Zero borders and slack of the next layer's input map.
+                    self._dma("LOAD", self.in_at[i + 1], zeros, self.in_size[i + 1])
+            if j not in written:
+                self._write(j)
+                if not self.overlap:
+                    self._emit(Instruction.make("SYNC"))
+            if j + 1 < len(self.jobs) and beside[j + 1]:
+                self.layer = self.jobs[j + 1][0]
+                self._write(j + 1)   # in the background while this part computes
+                self.layer = i
+                written.add(j + 1)
+            apu = _apu_rows(part)
+            k0 = part.blocks.start
+            run = self.runs[i]
+            for p0 in range(0, layer.windows, run):
+                n = min(run, layer.windows - p0)
+                if p0 == 0 or n != run:
+                    win = self._window(i, n)
+                    self._emit(win)
+                seg0 = Window.of(win).segment(k0, iw)   # the part's first row block
+                oy, ox = divmod(p0, layer.ofmap_w)
+                if self.resident[i]:
+                    if self._flat(i):
+                        row_in = self.in_at[i] + p0 * self._in_stride(i)
+                    else:
+                        row_in = self.in_at[i] + oy * layer.stride * lm.group_stride(cfg)
+                else:
+                    if self._flat(i):
+                        src = self.in_dram[i] + p0 * self._in_stride(i)
+                    else:
+                        src = self.in_dram[i] + oy * layer.stride * lm.group_stride(cfg)
+                    self._dma("LOAD", self.in_at[i], src, self._rows_words(i))
+                    row_in = self.in_at[i]
+                multi = len(self.parts[i]) > 1
+                at = self.scratch_at[i] + (p0 if multi else 0) * self.pos_words[i]
+                for g in part.groups:
+                    self._emit(Instruction.make(
+                        "VMM", xbar=(self.bases[j] + apu[(g, k0)]) * ac,
+                        in_addr=row_in + seg0, out_addr=at + g * ac * ow,
+                        accumulate=int(k0 > 0), ncols=lm.group_cols[g],
+                        nrows=len(part.blocks)))
+                if not multi:
+                    self._finish(i, p0, n, at)
+            if part is self.parts[i][-1] and len(self.parts[i]) > 1:
+                run = self.runs[i]
+                for p0 in range(0, layer.windows, run):
+                    n = min(run, layer.windows - p0)
+                    self._finish(i, p0, n, self.scratch_at[i] + p0 * self.pos_words[i])
+        self.layer = -1
+        self._emit(Instruction.make("HALT"))
+        image = None
+        if self.materialize:
+            regions = {"outputs": Region(self.out_addr, out_words, cfg.data.acc_bits,
+                                         out_words * cfg.gb_bits // cfg.data.acc_bits)}
+            image = Image.build(cfg, self.program, self.dram, regions)
+        return Schedule(net.name, self.name, self.program, self.writes, self.layer_of,
+                        tuple(layer.name for layer in layers), self.dram_words, image)
+
+    def _window(self, i: int, count: int) -> Instruction:
+        """The WINDOW of a run of ``count`` positions of layer ``i``."""
+        lm = self.maps[i]
+        if lm.mode == "im2col":
+            return Instruction.make("WINDOW", count=count, in_stride=self._in_stride(i),
+                                    out_stride=self.pos_words[i])
+        return Instruction.make(
+            "WINDOW", count=count, in_stride=self._in_stride(i),
+            out_stride=self.pos_words[i], seg_group=lm.seg_group,
+            group_stride=lm.group_stride(self.cfg))
+
+
+def _apu_rows(part: Part) -> dict[tuple[int, int], int]:
+    """APU row (relative to the part's base) of each (column group, row block)."""
+    return {gk: n for n, gk in enumerate((g, k) for g in part.groups for k in part.blocks)}
 
 
 #: The network schedulers by name (``+replication`` and ``+reuse`` to come).

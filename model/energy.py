@@ -14,11 +14,12 @@ Events and their prices (``[energy]`` and ``write.energy_per_pulse_pj`` of the c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from firmware.config import Config
 from firmware.isa import Opcode
-from model.golden import GoldenResult, vmm_cols, vmm_rows
+from model.golden import Executed, GoldenResult, vmm_cols, vmm_rows
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,12 @@ def energy(cfg: Config, golden: GoldenResult, cycles: int,
     """Energy of the run whose golden result is ``golden`` and which took ``cycles``;
     ``bank_cycles`` (the timing model's powered cycles per global-buffer bank; default:
     every bank powered throughout) prices the buffer's static power."""
+    return trace_energy(cfg, golden.trace, golden.pulses, cycles, bank_cycles)
+
+
+def trace_energy(cfg: Config, trace: Iterable[Executed], pulses: int, cycles: int,
+                 bank_cycles: tuple[int, ...] | None = None) -> Energy:
+    """:func:`energy` of an execution trace whose weight writes took ``pulses``."""
     e = cfg.energy
     gb_bytes = cfg.global_buffer.word_bytes
     lanes = cfg.gb_bits // 32
@@ -59,9 +66,9 @@ def energy(cfg: Config, golden: GoldenResult, cycles: int,
     n_inv = cfg.inv.size
     conversions = ops = buffer_bytes = 0
     inv_solves = 0
-    write_pulses = golden.pulses
+    write_pulses = pulses
     windows = 1
-    for entry in golden.trace:
+    for entry in trace:
         insn, op = entry.insn, entry.insn.opcode
         if op == Opcode.WINDOW:
             windows = max(1, insn.count)

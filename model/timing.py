@@ -10,11 +10,20 @@ Nothing here imports the RTL.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from firmware.config import Config, grant_cycle
-from firmware.isa import Fault, Opcode
-from model.golden import GoldenResult, vmm_cols, vmm_rows, vmm_xbar_span, write_xbars
+from firmware.isa import Fault, Instruction, Opcode
+from firmware.write_plan import WriteRows
+from model.golden import (
+    Executed,
+    GoldenResult,
+    vmm_cols,
+    vmm_rows,
+    vmm_xbar_span,
+    write_xbars,
+)
 from model.write_physics import RowWrite
 
 
@@ -64,8 +73,50 @@ def combine_cycles(cfg: Config, m: int, ngroups: int) -> int:
     return ngroups * (m + -(-m * 32 // cfg.gb_bits) + 5)
 
 
+@dataclass(frozen=True)
+class Span:
+    """When instruction ``index`` of the trace did its work: a VMM from its first
+    window to its last, a weight write from its first row fetch to its last pulse."""
+
+    index: int
+    opcode: Opcode
+    start: int
+    end: int
+
+
 def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
     """Cycle counts of the program whose golden execution is ``golden``."""
+    return simulate_trace(cfg, golden.trace, golden.fault, golden.faulted)
+
+
+def planned_trace(cfg: Config, program: Iterable[Instruction], writes: Iterable[WriteRows]
+                  ) -> list[Executed]:
+    """The execution trace of a straight-line, fault-free program whose weight writes
+    the scheduler costed offline (``writes``: one per WRITE_START, in order), as the
+    golden model would record it: what the timing and energy models need at full chip
+    scale, where running the golden model is out of reach."""
+    costs = iter(writes)
+    ppl = cfg.write.pulses_per_level
+    trace = []
+    for insn in program:
+        rows: tuple[RowWrite, ...] = ()
+        if insn.opcode == Opcode.WRITE_START:
+            w = next(costs)
+            rows = tuple(RowWrite(d * ppl, i * ppl, c * ppl)
+                         for d, i, c in zip(w.dec.tolist(), w.inc.tolist(),
+                                            w.changes.tolist(), strict=True))
+        trace.append(Executed(insn, rows))
+        if insn.opcode == Opcode.HALT:
+            break
+    return trace
+
+
+def simulate_trace(cfg: Config, trace: Iterable[Executed], fault: Fault = Fault.NONE,
+                   faulted: Instruction | None = None, spans: list[Span] | None = None
+                   ) -> TimingResult:
+    """Cycle counts of an execution trace that ended in ``fault`` (``faulted``: the
+    instruction that faulted after DECODE, if any); with ``spans``, also record when
+    each VMM and weight write ran."""
     t = 0                      # the cycle in which the current instruction is fetched
     we_free = 0                # first cycle with the write engine idle
     we_span = (0, 0)           # crossbars [first, last) of the write in flight
@@ -75,7 +126,6 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
     window_count = 1
     mask_changes = [(0, -1)]   # (first cycle in effect, bank mask)
     halted_at: int | None = None
-    fault = golden.fault
 
     def wait_until(start: int, ready: int) -> int:
         """First cycle >= start at which a waiting state may leave (ready = free cycle)."""
@@ -84,7 +134,7 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
         stall += c - start
         return c
 
-    for entry in golden.trace:
+    for index, entry in enumerate(trace):
         insn = entry.insn
         op = insn.opcode
         ex = t + 2             # FETCH and DECODE, then the first execute cycle
@@ -109,6 +159,8 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
             we_free, we_span = c + 1 + duration, (insn.xbar, insn.xbar + n)
             we_busy_total += duration
             t = c + 1
+            if spans is not None:
+                spans.append(Span(index, op, t, we_free))
         elif op == Opcode.WRITE_WAIT:
             c = wait_until(ex, we_free if we_span[0] <= insn.xbar < we_span[1] else 0)
             t = c + 1
@@ -120,6 +172,8 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
             c = wait_until(ex, we_free if writing else 0)
             t = c + 1 + window_count * vmm_window_cycles(cfg, bool(insn.accumulate),
                                                          vmm_cols(insn), vmm_rows(insn))
+            if spans is not None:
+                spans.append(Span(index, op, c + 1, t))
         elif op == Opcode.INV:
             t = ex + inv_solve_cycles(cfg)
         elif op == Opcode.COMBINE:
@@ -137,7 +191,7 @@ def simulate(cfg: Config, golden: GoldenResult) -> TimingResult:
 
     if halted_at is None:  # a fault at FETCH (pc range) or DECODE, then drain writes
         found = t + (1 if fault == Fault.IMEM_RANGE else 2)
-        if golden.faulted is not None:  # bad INV_WRITE data: found once it is streamed
+        if faulted is not None:  # bad INV_WRITE data: found once it is streamed
             found += burst_cycles(cfg, cfg.inv_matrix_words)
         halted_at = wait_until(found, we_free) + 1
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
+from nets import CNN, PADDED, STREAMED, TINY, case, outputs
 
 from cocotb_tests import runner
 from firmware import config, network, scheduler
@@ -15,50 +15,18 @@ from firmware.network import Layer, Network
 from firmware.packing import unpack
 from model import checker, golden, timing
 
-# A digits-sized CNN for the `small` config: the second convolution and the classifier
-# need more APU rows than the chip has, so both are cut into parts (accumulated).
-CNN = Network("cnn", (Layer("conv1", 8, 8, 3, 3, 1, 16, 1),
-                      Layer("conv2", 6, 6, 3, 3, 16, 16, 1),
-                      Layer("fc", 1, 1, 1, 1, 256, 10, 1)), "test")
-# Zero padding between layers, a strided convolution over two parts of column groups,
-# a 1x1 convolution and a classifier with a partly used crossbar.
-PADDED = Network("padded", (Layer("c1", 8, 8, 3, 3, 2, 8, 1),
-                            Layer("c2", 8, 8, 3, 3, 8, 24, 2),
-                            Layer("c3", 3, 3, 1, 1, 24, 8, 1),
-                            Layer("fc", 1, 1, 1, 1, 72, 5, 1)), "test")
-# For `tiny` (two APU rows of 16-row crossbars): a kernel row of 16 lanes per block.
-TINY = Network("tiny", (Layer("c1", 6, 6, 3, 3, 1, 8, 1),
-                        Layer("c2", 4, 4, 2, 1, 8, 8, 1),
-                        Layer("fc", 1, 1, 1, 1, 3 * 4 * 8, 3, 1)), "test")
-
-
-def _case(net: Network, seed: int) -> tuple[list[np.ndarray], np.ndarray, list[int]]:
-    rng = np.random.default_rng(seed)
-    qs = [rng.integers(-30, 31, (layer.kernel_rows, layer.filters)) for layer in net.layers]
-    first = net.layers[0]
-    x = rng.integers(-20, 60, (first.ifmap_h, first.ifmap_w, first.channels))
-    return qs, x, network.calibrate_shifts(net, qs, x)
-
-
-def _outputs(img, res, cfg, net) -> np.ndarray:
-    r = img.regions["outputs"]
-    out = unpack(res.dram[r.addr: r.addr + r.count], 32, cfg.dram_bits, r.elements,
-                 signed=True)
-    last = net.layers[-1]
-    return out.reshape(last.windows, -1)[:, :last.filters]
-
 
 @pytest.mark.parametrize(("cfg_name", "net"), [("small", CNN), ("small", PADDED),
-                                               ("tiny", TINY)])
+                                               ("small", STREAMED), ("tiny", TINY)])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_naive_firmware_computes_the_network(cfg_name: str, net: Network, seed: int) -> None:
     cfg = config.load(cfg_name)
-    qs, x, shifts = _case(net, seed)
+    qs, x, shifts = case(net, seed)
     img = scheduler.naive(cfg, net, qs, x, shifts)
     res = golden.run(img, RTL_OPCODES)
     assert res.fault == Fault.NONE
     _, want = network.forward(net, qs, x, shifts)
-    assert _outputs(img, res, cfg, net).tolist() == want.tolist()
+    assert outputs(img, res, cfg, net).tolist() == want.tolist()
     # Naive: every write is followed by a barrier, so nothing overlaps.
     writes = [e for e in res.trace if e.insn.opcode == Opcode.WRITE_START]
     assert len(writes) == sum(len(scheduler.layer_parts(scheduler.map_layer(
@@ -68,21 +36,21 @@ def test_naive_firmware_computes_the_network(cfg_name: str, net: Network, seed: 
 
 
 @pytest.mark.parametrize(("cfg_name", "net"), [("small", CNN), ("small", PADDED),
-                                               ("tiny", TINY)])
+                                               ("small", STREAMED), ("tiny", TINY)])
 def test_baseline_computes_the_same_and_never_waits_longer(cfg_name: str,
                                                           net: Network) -> None:
     """The baseline's firmware computes the network exactly; overlapping writes with
     compute never costs cycles over naive, and saves where a next part fits beside the
     current one (PADDED's small layers)."""
     cfg = config.load(cfg_name)
-    qs, x, shifts = _case(net, 2)
+    qs, x, shifts = case(net, 2)
     runs = {}
     for name, schedule in scheduler.SCHEDULERS.items():
         img = schedule(cfg, net, qs, x, shifts)
         res = golden.run(img, RTL_OPCODES)
         assert res.fault == Fault.NONE
         _, want = network.forward(net, qs, x, shifts)
-        assert _outputs(img, res, cfg, net).tolist() == want.tolist(), name
+        assert outputs(img, res, cfg, net).tolist() == want.tolist(), name
         runs[name] = (timing.simulate(cfg, res), res)
     naive_t, base_t = runs["naive"][0], runs["baseline"][0]
     assert base_t.cycles <= naive_t.cycles
@@ -110,14 +78,14 @@ def test_banks_gate_unused_buffer_and_save_static_energy(cfg_name: str, net: Net
     baseline for the cost of one BANK_GATE per layer."""
     from model.energy import energy
     cfg = config.load(cfg_name)
-    qs, x, shifts = _case(net, 5)
+    qs, x, shifts = case(net, 5)
     out = {}
     for name in ("baseline", "+banks"):
         img = scheduler.SCHEDULERS[name](cfg, net, qs, x, shifts)
         res = golden.run(img, RTL_OPCODES)
         assert res.fault == Fault.NONE
         _, want = network.forward(net, qs, x, shifts)
-        assert _outputs(img, res, cfg, net).tolist() == want.tolist(), name
+        assert outputs(img, res, cfg, net).tolist() == want.tolist(), name
         tim = timing.simulate(cfg, res)
         gb = energy(cfg, res, tim.cycles, tim.bank_active_cycles).static_pj - \
             cfg.energy.static_mw * tim.cycles * 1000 / cfg.chip.clock_mhz
@@ -133,15 +101,15 @@ def test_naive_refuses_what_it_cannot_place() -> None:
     big = Network("big", (Layer("c", 40, 40, 1, 1, 1, 8, 1),
                           Layer("fc", 1, 1, 1, 1, 40 * 40 * 8, 4, 1)), "test")
     with pytest.raises(ValueError, match=r"needs \d+ global-buffer words .* has 128"):
-        scheduler.naive(cfg, big, *_case(big, 0))
+        scheduler.naive(cfg, big, *case(big, 0))
     wide = Network("wide", (Layer("c", 6, 6, 1, 1, 1, 16, 1),
                             Layer("c2", 6, 6, 3, 3, 16, 8, 1)), "test")
     with pytest.raises(ValueError, match="one kernel row needs 3 APU rows; the chip has 2"):
-        scheduler.naive(cfg, wide, *_case(wide, 0))
+        scheduler.naive(cfg, wide, *case(wide, 0))
     odd = Network("odd", (Layer("c", 6, 6, 3, 3, 1, 12, 1),
                           Layer("fc", 1, 1, 1, 1, 16 * 12, 4, 1)), "test")
     with pytest.raises(ValueError, match="12 output channels must fill whole crossbars"):
-        scheduler.naive(cfg, odd, *_case(odd, 0))
+        scheduler.naive(cfg, odd, *case(odd, 0))
 
 
 def _cosimulated(img, sim: str, out_dir: Path):
@@ -162,7 +130,7 @@ def test_overlap_and_gating_cosimulate(name: str, sim: str, tmp_path: Path) -> N
     """PADDED under the baseline and +banks: writes overlapping compute and banks gated
     per layer in the RTL itself, exact (bank counters included)."""
     cfg = config.load("small")
-    img = scheduler.SCHEDULERS[name](cfg, PADDED, *_case(PADDED, 4))
+    img = scheduler.SCHEDULERS[name](cfg, PADDED, *case(PADDED, 4))
     rtl = _cosimulated(img, sim, tmp_path / "run")
     assert rtl.counters["overlap_cycles"] > 1000
     if name == "+banks":
@@ -170,9 +138,22 @@ def test_overlap_and_gating_cosimulate(name: str, sim: str, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
+def test_streamed_maps_cosimulate(sim: str, tmp_path: Path) -> None:
+    """Maps too large for the buffer, in the RTL: rows loaded per output row, outputs
+    stored to main memory and read back by the next layer, exact."""
+    cfg = config.load("small")
+    qs, x, shifts = case(STREAMED, 5)
+    plan = scheduler.schedule(cfg, STREAMED, qs, "+banks", x, shifts)
+    _cosimulated(plan.image, sim, tmp_path / "run")
+    # The first layer and the 1x1 layer stream; c2 stores its outputs to main memory.
+    loads = [insn for insn in plan.program if insn.opcode == Opcode.LOAD]
+    assert len(loads) > 2 * STREAMED.layers[0].ofmap_h
+
+
+@pytest.mark.parametrize("sim", ["icarus", "verilator"])
 def test_naive_cnn_cosimulates(sim: str, tmp_path: Path) -> None:
     cfg = config.load("small")
-    qs, x, shifts = _case(CNN, 3)
+    qs, x, shifts = case(CNN, 3)
     img = scheduler.naive(cfg, CNN, qs, x, shifts)
     rtl = _cosimulated(img, sim, tmp_path / "run")
     _, want = network.forward(CNN, qs, x, shifts)

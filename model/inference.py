@@ -1,0 +1,127 @@
+"""Whole-network inference figures at full chip scale: a schedule's program through the
+timing and energy models (no golden model: the scheduler costs its writes offline).
+
+Per inference: cycles and inferences per second, write pulses, energy by kind, how much
+buffer static energy bank gating saved, the lifespan of the most rewritten crossbar at a
+given endurance, and when each layer computed and had its weights written (for a Gantt
+chart). The upper bound ARAS compares against, the time to write every weight once, is
+the write engine's busy time under the ``naive`` schedule (see :func:`upper_bound`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from firmware.config import Config
+from firmware.isa import Opcode
+from firmware.scheduler import Schedule
+from model import timing
+from model.energy import Energy, trace_energy
+from model.golden import write_xbars
+
+SECONDS_PER_YEAR = 365.25 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class LayerSpan:
+    """When a layer's VMMs ran (first start to last end) and when its weights were
+    written (first write start to last write end), in cycles; -1 when it had none."""
+
+    name: str
+    compute: tuple[int, int]
+    write: tuple[int, int]
+    compute_cycles: int
+    write_cycles: int
+
+
+@dataclass(frozen=True)
+class InferenceFigures:
+    """One network under one scheduler on one config, per inference."""
+
+    network: str
+    scheduler: str
+    config: str
+    instructions: int
+    cycles: int
+    inferences_per_s: float
+    stall_cycles: int
+    write_busy_cycles: int
+    overlap_cycles: int
+    pulses: int
+    energy: Energy
+    gb_static_pj: float
+    gb_static_ungated_pj: float
+    max_writes_per_crossbar: int
+    layers: tuple[LayerSpan, ...]
+
+    @property
+    def bank_saving(self) -> float:
+        """Share of the global buffer's static energy that bank gating saved."""
+        if not self.gb_static_ungated_pj:
+            return 0.0
+        return 1.0 - self.gb_static_pj / self.gb_static_ungated_pj
+
+    def lifespan_years(self, endurance: float) -> float:
+        """Years until the most rewritten crossbar's cells reach ``endurance`` write
+        cycles at this throughput (each write of a crossbar taken as one cycle of every
+        cell in it: a lower bound on the lifespan)."""
+        if not self.max_writes_per_crossbar:
+            return float("inf")
+        return endurance / (self.max_writes_per_crossbar * self.inferences_per_s
+                            * SECONDS_PER_YEAR)
+
+
+def evaluate(cfg: Config, plan: Schedule) -> InferenceFigures:
+    """Run ``plan`` through the timing and energy models."""
+    trace = timing.planned_trace(cfg, plan.program, plan.writes)
+    spans: list[timing.Span] = []
+    t = timing.simulate_trace(cfg, trace, spans=spans)
+    pulses = t.pulses or 0
+    e = trace_energy(cfg, trace, pulses, t.cycles, t.bank_active_cycles)
+    banks = cfg.global_buffer.bank_bytes
+    ns = 1000.0 / cfg.chip.clock_mhz
+    gb_pj = cfg.energy.gb_mw_per_kb * ns * sum(
+        c * size / 1024 for c, size in zip(t.bank_active_cycles, banks, strict=True))
+    gb_ungated_pj = cfg.energy.gb_mw_per_kb * ns * t.cycles * sum(banks) / 1024
+    rewrites: Counter[int] = Counter()
+    for insn in plan.program:
+        if insn.opcode == Opcode.WRITE_START:
+            rewrites.update(range(insn.xbar, insn.xbar + write_xbars(insn)))
+    return InferenceFigures(
+        network=plan.network, scheduler=plan.scheduler, config=cfg.chip.name,
+        instructions=len(plan.program), cycles=t.cycles,
+        inferences_per_s=cfg.chip.clock_mhz * 1e6 / t.cycles,
+        stall_cycles=t.stall_cycles or 0, write_busy_cycles=t.write_busy_cycles or 0,
+        overlap_cycles=t.overlap_cycles or 0, pulses=pulses, energy=e,
+        gb_static_pj=gb_pj, gb_static_ungated_pj=gb_ungated_pj,
+        max_writes_per_crossbar=max(rewrites.values(), default=0),
+        layers=_layer_spans(plan, spans))
+
+
+def _layer_spans(plan: Schedule, spans: list[timing.Span]) -> tuple[LayerSpan, ...]:
+    """Per layer: compute and write windows from the timing model's spans."""
+    n = max(plan.layer_of, default=-1) + 1
+    compute = [[-1, -1, 0] for _ in range(n)]
+    write = [[-1, -1, 0] for _ in range(n)]
+    for s in spans:
+        layer = plan.layer_of[s.index]
+        if layer < 0:
+            continue
+        acc = write[layer] if s.opcode == Opcode.WRITE_START else compute[layer]
+        acc[0] = s.start if acc[0] < 0 else min(acc[0], s.start)
+        acc[1] = max(acc[1], s.end)
+        acc[2] += s.end - s.start
+    names = plan.layer_names
+    return tuple(LayerSpan(names[i], (c[0], c[1]), (w[0], w[1]), c[2], w[2])
+                 for i, (c, w) in enumerate(zip(compute, write, strict=True)))
+
+
+def upper_bound(naive: InferenceFigures) -> int:
+    """ARAS's upper bound on performance, as cycles per inference: writing every layer's
+    weights once with the chip's resources, i.e. the write engine's busy time when the
+    ``naive`` schedule writes each part once."""
+    if naive.scheduler != "naive":
+        raise ValueError(f"the upper bound comes from the naive schedule, not "
+                         f"'{naive.scheduler}'")
+    return naive.write_busy_cycles

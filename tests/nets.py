@@ -1,0 +1,49 @@
+"""Small test networks and their inputs, shared by the scheduler and write-plan tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from firmware import network
+from firmware.network import Layer, Network
+from firmware.packing import unpack
+
+# A digits-sized CNN for the `small` config: the second convolution and the classifier
+# need more APU rows than the chip has, so both are cut into parts (accumulated).
+CNN = Network("cnn", (Layer("conv1", 8, 8, 3, 3, 1, 16, 1),
+                      Layer("conv2", 6, 6, 3, 3, 16, 16, 1),
+                      Layer("fc", 1, 1, 1, 1, 256, 10, 1)), "test")
+# Zero padding between layers, a strided convolution over two parts of column groups,
+# a 1x1 convolution and a classifier with a partly used crossbar.
+PADDED = Network("padded", (Layer("c1", 8, 8, 3, 3, 2, 8, 1),
+                            Layer("c2", 8, 8, 3, 3, 8, 24, 2),
+                            Layer("c3", 3, 3, 1, 1, 24, 8, 1),
+                            Layer("fc", 1, 1, 1, 1, 72, 5, 1)), "test")
+# For `small`, maps too large for the buffer: the unrolled first layer and the 1x1 layer
+# stream their rows from main memory, the layers before them store their outputs there.
+STREAMED = Network("streamed", (Layer("c1", 14, 14, 3, 3, 1, 8, 1),
+                                Layer("c2", 14, 14, 3, 3, 8, 16, 1),
+                                Layer("c3", 12, 12, 1, 1, 16, 8, 1),
+                                Layer("fc", 1, 1, 1, 1, 12 * 12 * 8, 4, 1)), "test")
+# For `tiny` (two APU rows of 16-row crossbars): a kernel row of 16 lanes per block.
+TINY = Network("tiny", (Layer("c1", 6, 6, 3, 3, 1, 8, 1),
+                        Layer("c2", 4, 4, 2, 1, 8, 8, 1),
+                        Layer("fc", 1, 1, 1, 1, 3 * 4 * 8, 3, 1)), "test")
+
+
+def case(net: Network, seed: int) -> tuple[list[np.ndarray], np.ndarray, list[int]]:
+    rng = np.random.default_rng(seed)
+    qs = [rng.integers(-30, 31, (layer.kernel_rows, layer.filters)) for layer in net.layers]
+    first = net.layers[0]
+    x = rng.integers(-20, 60, (first.ifmap_h, first.ifmap_w, first.channels))
+    return qs, x, network.calibrate_shifts(net, qs, x)
+
+
+def outputs(img, res, cfg, net) -> np.ndarray:
+    r = img.regions["outputs"]
+    out = unpack(res.dram[r.addr: r.addr + r.count], 32, cfg.dram_bits, r.elements,
+                 signed=True)
+    last = net.layers[-1]
+    return out.reshape(last.windows, -1)[:, :last.filters]
+
+
