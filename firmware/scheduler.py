@@ -116,6 +116,7 @@ class Schedule:
     writes: list[WriteRows]
     layer_of: list[int]
     layer_names: tuple[str, ...]
+    write_layers: list[tuple[int, ...]]
     dram_words: int
     image: Image | None = None
 
@@ -132,11 +133,12 @@ def naive(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
 
 def baseline(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
              shifts: list[int]) -> Image:
-    """ARAS's baseline: weight writes overlap compute as crossbars free up. Parts are
-    placed one after another around the APU rows; when the next part fits beside the
-    current one its write is issued before the current part computes, so it runs in the
-    background while the crossbar scoreboard holds each VMM until its own part is written
-    (no barriers); otherwise it is written once the current part is done."""
+    """ARAS's baseline: weight writes overlap compute as crossbars free up. Consecutive
+    parts are packed into batches, each one lockstep group write into the APU rows
+    beside the batch computing before it, issued before that batch computes so that it
+    runs in the background; the crossbar scoreboard holds each VMM until its own part is
+    written (no barriers). A part that fits beside nothing is written after the batch
+    before it has computed."""
     return schedule(cfg, net, qs, "baseline", x, shifts).image
 
 
@@ -164,6 +166,13 @@ def schedule(cfg: Config, net: Network, qs: list[np.ndarray], name: str,
         raise ValueError(f"unknown scheduler '{name}'; expected one of {', '.join(_POLICY)}")
     overlap, gate = _POLICY[name]
     return _Planner(cfg, net, qs, x, shifts, name, overlap, gate).run()
+
+
+def write_bound(cfg: Config, net: Network, qs: list[np.ndarray]) -> Schedule:
+    """Every weight written once and nothing computed: the parts of all layers packed in
+    order into as few lockstep group writes as the APU rows allow. Its time is ARAS's
+    upper bound on performance (the lowest time per inference the writes permit)."""
+    return _Planner(cfg, net, qs, None, None, "write-bound", False, False).write_only()
 
 
 def select_banks(cfg: Config, sizes: list[int], live: list[list[int]],
@@ -242,7 +251,7 @@ class _Planner:
                  x: np.ndarray | None, shifts: list[int] | None, name: str,
                  overlap: bool, gate: bool) -> None:
         self.cfg, self.net, self.qs, self.name = cfg, net, qs, name
-        self.overlap, self.gate = overlap, gate
+        self.gate = gate
         self.materialize = x is not None
         self.x = x
         layers = net.layers
@@ -263,6 +272,7 @@ class _Planner:
         # int32 outputs per position: column group g at g * apu_cols * output_words.
         self.pos_words = [((lm.col_groups - 1) * cfg.apu_cols + lm.group_cols[-1]) * ow
                           for lm in self.maps]
+        self.overlap = overlap
         self.parts = [layer_parts(lm, cfg) for lm in self.maps]
         self.runs = [self._run(i) for i in range(L)]
         # A layer in one part is finished run by run (a one-run scratch); a layer cut
@@ -433,20 +443,23 @@ class _Planner:
         self._tile_cache = (i, tiles)
         return tiles
 
-    def _write(self, j: int) -> None:
-        """One lockstep group write of job ``j``'s crossbars (deltas from what they hold)."""
-        i, part = self.jobs[j]
-        cfg, lm = self.cfg, self.maps[i]
-        ac = cfg.apu_cols
-        apu = _apu_rows(part)
-        first, n_xbars = self.bases[j] * ac, len(apu) * ac
+    def _write(self, batch: list[int]) -> None:
+        """One lockstep group write of the crossbars of the jobs in ``batch``, placed one
+        after another from their first job's APU row (deltas from what they hold)."""
+        cfg, ac = self.cfg, self.cfg.apu_cols
+        base = self.bases[batch[0]]
+        rows = sum(len(_apu_rows(self.jobs[j][1])) for j in batch)
+        first, n_xbars = base * ac, rows * ac
         old = self.held[:, first:first + n_xbars]
         new = old.copy()
-        tiles = self._tiles(i)
-        for (g, k), a in apu.items():
-            n = lm.group_cols[g]
-            new[:, a * ac: a * ac + n] = tiles[k, g, :, :n]
+        for j in batch:
+            i, part = self.jobs[j]
+            lm, tiles, at = self.maps[i], self._tiles(i), (self.bases[j] - base) * ac
+            for (g, k), a in _apu_rows(part).items():
+                n = lm.group_cols[g]
+                new[:, at + a * ac: at + a * ac + n] = tiles[k, g, :, :n]
         self.writes.append(write_rows(old, new, cfg))
+        self.write_layers.append(tuple(dict.fromkeys(self.jobs[j][0] for j in batch)))
         if self.materialize:
             words = group_delta_words([unsigned_levels(old[:, x], cfg) for x in range(n_xbars)],
                                       [unsigned_levels(new[:, x], cfg) for x in range(n_xbars)],
@@ -486,19 +499,38 @@ class _Planner:
             base = self.in_dram[i + 1] if self.chained[i] else self.out_dram[i]
             self._dma("STORE", dst, base + offset, self._int8_words(i, n))
 
-    def run(self) -> Schedule:
-        cfg, net = self.cfg, self.net
-        layers, L = net.layers, len(net.layers)
-        R, ac, iw, ow = cfg.crossbar.rows, cfg.apu_cols, cfg.input_words, cfg.output_words
+    def _start(self) -> None:
+        """Empty program and main memory, erased crossbars, the jobs (parts in order)."""
+        cfg = self.cfg
         self.program: list[Instruction] = []
         self.layer_of: list[int] = []
         self.writes: list[WriteRows] = []
+        self.write_layers: list[tuple[int, ...]] = []
         self.dram: list[int] = []
         self.dram_words = 0
         self.layer = -1
         self._tile_cache: tuple[int, np.ndarray | None] = (-1, None)
         # What every crossbar holds, row-major: (crossbar row, crossbar, weight column).
-        self.held = np.zeros((R, cfg.n_crossbars, cfg.weights_per_row), dtype=np.uint8)
+        self.held = np.zeros((cfg.crossbar.rows, cfg.n_crossbars, cfg.weights_per_row),
+                             dtype=np.uint8)
+        self.jobs = [(i, part) for i in range(len(self.net.layers)) for part in self.parts[i]]
+
+    def _finish_program(self, regions: dict[str, Region] | None = None) -> Schedule:
+        """HALT, and the schedule (with its image when main memory was filled in)."""
+        self.layer = -1
+        self._emit(Instruction.make("HALT"))
+        image = None
+        if self.materialize:
+            image = Image.build(self.cfg, self.program, self.dram, regions)
+        return Schedule(self.net.name, self.name, self.program, self.writes, self.layer_of,
+                        tuple(layer.name for layer in self.net.layers), self.write_layers,
+                        self.dram_words, image)
+
+    def run(self) -> Schedule:
+        cfg, net = self.cfg, self.net
+        layers, L = net.layers, len(net.layers)
+        R, ac, iw, ow = cfg.crossbar.rows, cfg.apu_cols, cfg.input_words, cfg.output_words
+        self._start()
 
         # Main memory: the first layer's unrolled input, zeros (to clear areas), each
         # layer's input map where it comes from main memory, off-chip outputs, the last
@@ -524,26 +556,26 @@ class _Planner:
         out_words = layers[-1].windows * self.pos_words[-1]
         self.out_addr = self._alloc(out_words)
 
-        self.jobs = [(i, part) for i in range(L) for part in self.parts[i]]
-        # APU rows of each job: from 0 (naive); for the baseline, right after the previous
-        # job when it fits beside it (then its write can run during that job's compute).
-        rows = [len(_apu_rows(part)) for _, part in self.jobs]
-        self.bases, beside = [0] * len(self.jobs), [False] * len(self.jobs)
-        for j in range(1, len(self.jobs)):
-            if not self.overlap:
-                continue
-            end = self.bases[j - 1] + rows[j - 1]
-            if end + rows[j] <= cfg.n_apu_rows:
-                self.bases[j], beside[j] = end, True
-            elif rows[j] <= self.bases[j - 1]:
-                beside[j] = True          # wraps around, in front of the previous job
-
-        written = set()
+        batches, self.bases, late = self._batches()
+        batch_of = {j: b for b, batch in enumerate(batches) for j in batch}
         for j, (i, part) in enumerate(self.jobs):
             layer, lm = layers[i], self.maps[i]
-            first_part = part is self.parts[i][0]
+            b = batch_of[j]
             self.layer = i
-            if first_part:
+            if j == batches[b][0]:
+                # A batch is written here unless it was issued while the batch before it
+                # computed; the next one is issued now if it fits beside this one. Its
+                # WRITE_START waits for this batch's write, which this batch's VMMs wait
+                # for anyway.
+                if b == 0 or late[b]:
+                    self._write(batches[b])
+                    if not self.overlap:
+                        self._emit(Instruction.make("SYNC"))
+                if self.overlap and b + 1 < len(batches) and not late[b + 1]:
+                    self.layer = self.jobs[batches[b + 1][0]][0]
+                    self._write(batches[b + 1])
+                    self.layer = i
+            if part is self.parts[i][0]:
                 if self.gate:
                     self._emit(Instruction.make("BANK_GATE", mask=self.masks[i]))
                 if self.resident[i] and (i == 0 or not self.into_next[i - 1]):
@@ -554,15 +586,6 @@ class _Planner:
                 if self.into_next[i]:
                     # Zero borders and slack of the next layer's input map.
                     self._dma("LOAD", self.in_at[i + 1], zeros, self.in_size[i + 1])
-            if j not in written:
-                self._write(j)
-                if not self.overlap:
-                    self._emit(Instruction.make("SYNC"))
-            if j + 1 < len(self.jobs) and beside[j + 1]:
-                self.layer = self.jobs[j + 1][0]
-                self._write(j + 1)   # in the background while this part computes
-                self.layer = i
-                written.add(j + 1)
             apu = _apu_rows(part)
             k0 = part.blocks.start
             run = self.runs[i]
@@ -600,15 +623,64 @@ class _Planner:
                 for p0 in range(0, layer.windows, run):
                     n = min(run, layer.windows - p0)
                     self._finish(i, p0, n, self.scratch_at[i] + p0 * self.pos_words[i])
-        self.layer = -1
-        self._emit(Instruction.make("HALT"))
-        image = None
-        if self.materialize:
-            regions = {"outputs": Region(self.out_addr, out_words, cfg.data.acc_bits,
-                                         out_words * cfg.gb_bits // cfg.data.acc_bits)}
-            image = Image.build(cfg, self.program, self.dram, regions)
-        return Schedule(net.name, self.name, self.program, self.writes, self.layer_of,
-                        tuple(layer.name for layer in layers), self.dram_words, image)
+        return self._finish_program({"outputs": Region(
+            self.out_addr, out_words, cfg.data.acc_bits,
+            out_words * cfg.gb_bits // cfg.data.acc_bits)})
+
+    def write_only(self) -> Schedule:
+        """The program of :func:`write_bound`."""
+        self._start()
+        rows = [len(_apu_rows(part)) for _, part in self.jobs]
+        batch: list[int] = []
+        self.bases = [0] * len(self.jobs)
+        for j, r in enumerate(rows):
+            if batch and sum(rows[k] for k in batch) + r > self.cfg.n_apu_rows:
+                self._write(batch)
+                batch = []
+            self.bases[j] = sum(rows[k] for k in batch)
+            batch.append(j)
+        self._write(batch)
+        return self._finish_program()
+
+    def _batches(self) -> tuple[list[list[int]], list[int], list[bool]]:
+        """Jobs written together, the first APU row of each job, and whether each batch
+        must wait for the batch before it to compute (it needs its APU rows).
+
+        Naive: one job per write, from APU row 0, each waited for. Overlapping (ARAS Fig.
+        8, as many weights written as free crossbars allow): the next batch takes the
+        larger free stretch of APU rows beside the batch computing now (after it, or
+        before it from row 0) and packs consecutive jobs into it, so it is written while
+        that batch computes; a job that fits in neither waits and starts a batch from
+        row 0. The first batch takes at most half of the rows, to leave room."""
+        rows = [len(_apu_rows(part)) for _, part in self.jobs]
+        n = len(self.jobs)
+        if not self.overlap:
+            return [[j] for j in range(n)], [0] * n, [True] * n
+        N = self.cfg.n_apu_rows
+        batches: list[list[int]] = []
+        bases = [0] * n
+        late: list[bool] = []
+        start, end = 0, 0                   # APU rows of the batch before
+        j = 0
+        while j < n:
+            if not batches:
+                at, room, wait = 0, max(N // 2, rows[0]), False
+            elif N - end >= start:
+                at, room, wait = end, N - end, False
+            else:
+                at, room, wait = 0, start, False
+            if rows[j] > room:              # fits beside nothing: after that batch computes
+                at, room, wait = 0, N, True
+            batch, used = [], 0
+            while j < n and used + rows[j] <= room:
+                bases[j] = at + used
+                batch.append(j)
+                used += rows[j]
+                j += 1
+            batches.append(batch)
+            late.append(wait)
+            start, end = at, at + used
+        return batches, bases, late
 
     def _window(self, i: int, count: int) -> Instruction:
         """The WINDOW of a run of ``count`` positions of layer ``i``."""

@@ -5,7 +5,7 @@ Per inference: cycles and inferences per second, write pulses, energy by kind, h
 buffer static energy bank gating saved, the lifespan of the most rewritten crossbar at a
 given endurance, and when each layer computed and had its weights written (for a Gantt
 chart). The upper bound ARAS compares against, the time to write every weight once, is
-the write engine's busy time under the ``naive`` schedule (see :func:`upper_bound`).
+the time to write every part once in full-chip group writes (see :func:`upper_bound`).
 """
 
 from __future__ import annotations
@@ -101,27 +101,34 @@ def evaluate(cfg: Config, plan: Schedule) -> InferenceFigures:
 
 def _layer_spans(plan: Schedule, spans: list[timing.Span]) -> tuple[LayerSpan, ...]:
     """Per layer: compute and write windows from the timing model's spans."""
-    n = max(plan.layer_of, default=-1) + 1
+    n = len(plan.layer_names)
     compute = [[-1, -1, 0] for _ in range(n)]
     write = [[-1, -1, 0] for _ in range(n)]
+    starts = [k for k, insn in enumerate(plan.program) if insn.opcode == Opcode.WRITE_START]
+    written = dict(zip(starts, plan.write_layers, strict=True))
     for s in spans:
-        layer = plan.layer_of[s.index]
-        if layer < 0:
-            continue
-        acc = write[layer] if s.opcode == Opcode.WRITE_START else compute[layer]
-        acc[0] = s.start if acc[0] < 0 else min(acc[0], s.start)
-        acc[1] = max(acc[1], s.end)
-        acc[2] += s.end - s.start
+        if s.opcode == Opcode.WRITE_START:   # a group write serves every layer in it
+            touched = [(write, layer) for layer in written[s.index]]
+        elif plan.layer_of[s.index] >= 0:
+            touched = [(compute, plan.layer_of[s.index])]
+        else:
+            touched = []
+        for table, layer in touched:
+            acc = table[layer]
+            acc[0] = s.start if acc[0] < 0 else min(acc[0], s.start)
+            acc[1] = max(acc[1], s.end)
+            acc[2] += s.end - s.start
     names = plan.layer_names
     return tuple(LayerSpan(names[i], (c[0], c[1]), (w[0], w[1]), c[2], w[2])
                  for i, (c, w) in enumerate(zip(compute, write, strict=True)))
 
 
-def upper_bound(naive: InferenceFigures) -> int:
-    """ARAS's upper bound on performance, as cycles per inference: writing every layer's
-    weights once with the chip's resources, i.e. the write engine's busy time when the
-    ``naive`` schedule writes each part once."""
-    if naive.scheduler != "naive":
-        raise ValueError(f"the upper bound comes from the naive schedule, not "
-                         f"'{naive.scheduler}'")
-    return naive.write_busy_cycles
+def upper_bound(cfg: Config, bound: Schedule) -> int:
+    """ARAS's upper bound on performance, as cycles per inference: the time to write
+    every layer's weights once with the chip's resources (``bound`` from
+    :func:`firmware.scheduler.write_bound`: full-chip group writes, nothing computed)."""
+    if bound.scheduler != "write-bound":
+        raise ValueError(f"the upper bound needs scheduler.write_bound's program, not "
+                         f"'{bound.scheduler}'")
+    return timing.simulate_trace(cfg, timing.planned_trace(cfg, bound.program,
+                                                           bound.writes)).cycles

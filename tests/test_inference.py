@@ -52,13 +52,22 @@ def test_figures_equal_the_golden_runs(name: str) -> None:
         assert f.bank_saving == 0
 
 
-def test_upper_bound_is_the_naive_write_time() -> None:
+def test_upper_bound_writes_every_weight_once_in_full_chip_groups() -> None:
     cfg = config.load("small")
     qs, _, _ = case(CNN, 0)
-    naive = evaluate(cfg, scheduler.schedule(cfg, CNN, qs, "naive"))
-    assert upper_bound(naive) == naive.write_busy_cycles < naive.cycles
-    with pytest.raises(ValueError, match="from the naive schedule"):
-        upper_bound(evaluate(cfg, scheduler.schedule(cfg, CNN, qs, "baseline")))
+    bound = scheduler.write_bound(cfg, CNN, qs)
+    assert all(insn.opcode in (Opcode.WRITE_START, Opcode.HALT) for insn in bound.program)
+    # Every layer's parts are written exactly once, as many per group as the chip holds.
+    naive = scheduler.schedule(cfg, CNN, qs, "naive")
+    assert {j for w in bound.write_layers for j in w} == set(range(len(CNN.layers)))
+    assert len(bound.writes) <= len(naive.writes)
+    assert sum(sum(w.changes) for w in bound.writes) <= sum(sum(w.changes) for w in naive.writes)
+    cycles = upper_bound(cfg, bound)
+    for name in scheduler.SCHEDULERS:
+        f = evaluate(cfg, scheduler.schedule(cfg, CNN, qs, name))
+        assert cycles < f.cycles, name
+    with pytest.raises(ValueError, match="write_bound"):
+        upper_bound(cfg, naive)
 
 
 def _report():
