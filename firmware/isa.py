@@ -189,6 +189,12 @@ _SPECS = [
         Field("shift", 5, "left shift of every result before it is written or added "
                           "(wrapping): weights sliced across crossbars, wide inputs sliced "
                           "into digits", optional=True),
+        Field("ngroups", 8, "column groups computing in parallel on the same input "
+                            "segments, each `nrows` APU rows (0 is taken as 1)",
+              optional=True),
+        Field("replicas", 8, "copies of the weights computing consecutive windows in "
+                             "parallel, each `ngroups * nrows` APU rows; the window count "
+                             "must be a multiple (0 is taken as 1)", optional=True),
     ), "Vector-matrix multiply for each window on `nrows` consecutive APU rows of `ncols` "
        "crossbars each, all computing in parallel. Row block `k` (crossbars "
        "`xbar + k * apu_cols + c`) takes the input segment at `in_addr + k * input_words`; "
@@ -196,9 +202,14 @@ _SPECS = [
        "through the ADCs and recombined by shift-and-add across planes and cell slices, one "
        "accumulator per crossbar; the offset-binary weight offset is removed digitally, and "
        "the accumulation units sum the row blocks. Column `c`'s sum goes to `out_addr + c * "
-       "output_words` (plus the window's out stride). The first row block's crossbars must "
-       "lie in one APU row; the scoreboard stalls the VMM while a write touches any "
-       "crossbar from its first to its last.", rtl=True),
+       "output_words` (plus the window's out stride). With `ngroups` and `replicas`, APU "
+       "row `(r * ngroups + g) * nrows + k` holds row block `k` of column group `g` of "
+       "replica `r`: every group of a replica reads the same segments (loaded once), "
+       "replica `r` computes the window `r` after the first (`in_stride`, `out_stride`), "
+       "and group `g`'s column `c` goes to `out_addr + (g * ncols + c) * output_words`; "
+       "the window loop advances `replicas` windows at a time. The first row block's "
+       "crossbars must lie in one APU row; the scoreboard stalls the VMM while a write "
+       "touches any crossbar from its first to its last.", rtl=True),
     InsnSpec(Opcode.VEC, (
         Field("func", 4, "VecFunc"),
         Field("dst", GB_ADDR, "GB word of the result"),

@@ -124,10 +124,22 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
         elif op == "VMM":
             xbar = int(rng.integers(0, n_xbar))
             ncols = int(rng.integers(1, cfg.apu_cols - xbar % cfg.apu_cols + 1))
-            # Row blocks: as many APU rows as fit after the first, drawn uniformly.
-            nrows = int(rng.integers(1, (n_xbar - ncols - xbar) // cfg.apu_cols + 2))
+            # Row blocks: as many APU rows as fit after the first, drawn uniformly; a
+            # third of the time several column groups or replicas (of a window count
+            # they divide) share those rows.
+            fit = (n_xbar - ncols - xbar) // cfg.apu_cols + 1
+            nrows = int(rng.integers(1, fit + 1))
+            ngroups = replicas = 1
+            if rng.random() < 0.5:
+                nrows = int(rng.integers(1, fit + 1))
+                ngroups = int(rng.integers(1, fit // nrows + 1))
+                reps = [r for r in range(2, fit + 1) if window.count % r == 0]
+                if reps and rng.random() < 0.6:     # replicas, with what rows remain
+                    replicas = int(rng.choice(reps))
+                    nrows = int(rng.integers(1, fit // replicas + 1))
+                    ngroups = int(rng.integers(1, fit // (replicas * nrows) + 1))
             in_ext = (window.count - 1) * window.in_stride + window.segments_extent(nrows, iw)
-            out_ext = (window.count - 1) * window.out_stride + ncols * ow
+            out_ext = (window.count - 1) * window.out_stride + ngroups * ncols * ow
             if in_ext > gbw or out_ext > gbw:
                 continue
             a_in, a_out = int(rng.integers(0, gbw - in_ext + 1)), \
@@ -136,7 +148,8 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
             shift = int(rng.integers(0, 32)) if rng.random() < 0.3 else 0
             program.append(Instruction.make("VMM", xbar=xbar, in_addr=a_in, out_addr=a_out,
                                             accumulate=int(rng.integers(0, 2)), ncols=ncols,
-                                            nrows=nrows, shift=shift))
+                                            nrows=nrows, shift=shift, ngroups=ngroups,
+                                            replicas=replicas))
         elif op == "VEC":
             n = int(rng.integers(0, 2 * ow + 1))
             dst, sa, sb = (int(rng.integers(0, gbw - n + 1)) for _ in range(3))

@@ -218,6 +218,60 @@ def parallel_program(cfg: Config, seed: int = 7) -> Image:
     return Image.build(cfg, program, dram, regions)
 
 
+def groups_program(cfg: Config, seed: int = 8) -> Image:
+    """Column groups and replicas: one VMM over two column groups that share their input
+    segments, windows computed two at a time on two copies of the weights (plain and
+    accumulating, with a shift), and both at once where the chip has the APU rows."""
+    rng = np.random.default_rng(seed)
+    A = cfg.n_apu_rows
+    if A < 2:
+        raise ValueError("groups_program needs at least two APU rows")
+    R, iw, ow, cols = cfg.crossbar.rows, cfg.input_words, cfg.output_words, cfg.apu_cols
+    half = A // 2
+    xbars = A * cols
+    erased = [np.zeros((R, cfg.crossbar.cols), dtype=np.int64)] * xbars
+    levels = [weights_to_levels(rng.integers(-128, 128, (R, cfg.weights_per_row)), cfg)
+              for _ in range(xbars)]
+    dram: list[int] = []
+    n_in = 5 * half * iw
+    xs = append_words(dram, pack(rng.integers(-128, 128, n_in * cfg.gb_bits // 8),
+                                 cfg.data.act_bits, cfg.dram_bits))
+    deltas = append_words(dram, group_delta_words(erased, levels, cfg))
+    group = 2 * cols * ow                   # two column groups' outputs per window
+    n_out = 2 * group + 4 * cols * ow + (4 * group if A >= 4 else 0)
+    out = append_words(dram, [0] * n_out)
+    y = n_in
+    program = [
+        Instruction.make("WRITE_START", xbar=0, dram_addr=deltas, row=0, nrows=R,
+                         nxbars=xbars),
+        Instruction.make("LOAD", gb_addr=0, dram_addr=xs, count=n_in),
+        # Two windows, each on two column groups of `half` row blocks.
+        Instruction.make("WINDOW", count=2, in_stride=half * iw, out_stride=group),
+        Instruction.make("VMM", xbar=0, in_addr=0, out_addr=y, accumulate=0, ncols=cols,
+                         nrows=half, ngroups=2),
+        # Four windows, two at a time on two replicas; then accumulated with a shift.
+        Instruction.make("WINDOW", count=4, in_stride=half * iw, out_stride=cols * ow),
+        Instruction.make("VMM", xbar=0, in_addr=iw, out_addr=y + 2 * group,
+                         accumulate=0, ncols=cols, nrows=half, replicas=2),
+        Instruction.make("VMM", xbar=0, in_addr=0, out_addr=y + 2 * group,
+                         accumulate=1, ncols=cols, nrows=half, replicas=2, shift=3),
+    ]
+    if A >= 4:   # two replicas of two column groups
+        program += [
+            Instruction.make("WINDOW", count=4, in_stride=half * iw // 2 or iw,
+                             out_stride=group),
+            Instruction.make("VMM", xbar=0, in_addr=0, out_addr=y + 2 * group + 4 * cols * ow,
+                             accumulate=0, ncols=cols, nrows=A // 4, ngroups=2, replicas=2),
+        ]
+    program += [
+        Instruction.make("STORE", dram_addr=out, gb_addr=y, count=n_out),
+        Instruction.make("HALT"),
+    ]
+    regions = {"outputs": Region(out, n_out, cfg.data.acc_bits,
+                                 n_out * cfg.gb_bits // cfg.data.acc_bits)}
+    return Image.build(cfg, program, dram, regions)
+
+
 def vec_program(cfg: Config, seed: int = 4) -> Image:
     """VEC ADD and SUB with int32 wrap-around, a zero count, and destinations that overlap
     their sources (in place, and shifted by one word so each word reads the previous
@@ -409,5 +463,6 @@ PROGRAMS: dict[str, Callable[[Config], Image]] = {
     "vec": vec_program,
     "apu_row": apu_row_program,
     "parallel": parallel_program,
+    "groups": groups_program,
     "sfu": sfu_program,
 }

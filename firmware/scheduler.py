@@ -610,12 +610,17 @@ class _Planner:
                     row_in = self.in_at[i]
                 multi = len(self.parts[i]) > 1
                 at = self.scratch_at[i] + (p0 if multi else 0) * self.pos_words[i]
-                for g in part.groups:
+                # The part's column groups compute in parallel on the same inputs (one
+                # VMM); a last group of fewer crossbars runs on its own.
+                full = [g for g in part.groups if lm.group_cols[g] == ac]
+                spans = ([(full[0], len(full), ac)] if full else []) + [
+                    (g, 1, lm.group_cols[g]) for g in part.groups if lm.group_cols[g] != ac]
+                for g, ngroups, ncols in spans:
                     self._emit(Instruction.make(
                         "VMM", xbar=(self.bases[j] + apu[(g, k0)]) * ac,
                         in_addr=row_in + seg0, out_addr=at + g * ac * ow,
-                        accumulate=int(k0 > 0), ncols=lm.group_cols[g],
-                        nrows=len(part.blocks)))
+                        accumulate=int(k0 > 0), ncols=ncols, nrows=len(part.blocks),
+                        ngroups=ngroups))
                 if not multi:
                     self._finish(i, p0, n, at)
             if part is self.parts[i][-1] and len(self.parts[i]) > 1:

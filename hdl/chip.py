@@ -18,7 +18,7 @@ Cycle accounting: see :mod:`hdl.sequencer` (mirrored exactly by :mod:`model.timi
 
 from __future__ import annotations
 
-from amaranth import Cat, Module
+from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -82,7 +82,7 @@ class Chip(wiring.Component):
                                                          cfg.main_memory.word_bytes)
         # Shift registers for the input segments of every APU row a VMM can drive.
         m.submodules.shreg = shreg = ActivationShiftRegister(
-            cfg.n_apu_rows * cfg.crossbar.rows, cfg.data.act_bits, cfg.gb_bits)
+            cfg.n_apu_rows, cfg.crossbar.rows, cfg.data.act_bits, cfg.gb_bits)
         # One accumulator per crossbar, indexed by (row block, column) relative to the
         # VMM; the crossbars of a row block share its shift registers.
         accs = [[ShiftAccumulator(cfg) for _ in range(cfg.apu_cols)]
@@ -106,7 +106,8 @@ class Chip(wiring.Component):
             gb.dbg_addr.eq(self.dbg_gb_addr), gb.dbg_we.eq(self.dbg_gb_we),
             self.dbg_gb_data.eq(gb.dbg_data),
             dma_lim.req.eq(seq.dma_req), seq.dma_grant.eq(dma_lim.grant),
-            shreg.load.eq(seq.sh_load), shreg.load_index.eq(seq.sh_load_index),
+            shreg.load.eq(seq.sh_load), shreg.load_rows.eq(seq.sh_load_rows),
+            shreg.load_word.eq(seq.sh_load_word),
             shreg.load_data.eq(seq.sh_load_data), shreg.shift.eq(seq.sh_shift),
             we.start.eq(seq.we_start),
             seq.we_busy.eq(we.busy), seq.we_busy_xbar.eq(we.busy_xbar),
@@ -148,11 +149,17 @@ class Chip(wiring.Component):
                     acc.clear.eq(seq.acc_clear),
                     acc.valid.eq(seq.acc_valid[k]),
                 ]
-        # The accumulation units sum the row blocks; row blocks the VMM does not drive
-        # stay cleared (zero); the sums are shifted left by the instruction's `shift`
-        # (wrapping). Output words: column by column, int32s little-end first.
+        # The accumulation units sum the row blocks of the column group being written
+        # (APU rows sum_base .. sum_base + nrows - 1); the sums are shifted left by the
+        # instruction's `shift` (wrapping). Output words: column by column, int32s
+        # little-end first.
         per_word = cfg.gb_bits // cfg.data.acc_bits
-        col_sums = [[(tree_sum([row[col].result[j] for row in accs])[:cfg.data.acc_bits]
+        nrows = Mux(vmm.nrows == 0, 1, vmm.nrows)
+        summed = Signal(cfg.n_apu_rows)
+        m.d.comb += summed.eq(Cat((seq.sum_base <= a) & (a < seq.sum_base + nrows)
+                                  for a in range(cfg.n_apu_rows)))
+        col_sums = [[(tree_sum([Mux(summed[a], row[col].result[j], 0)
+                                for a, row in enumerate(accs)])[:cfg.data.acc_bits]
                       << vmm.shift)[:cfg.data.acc_bits]
                      for j in range(cfg.weights_per_row)] for col in range(cfg.apu_cols)]
         out_words = [Cat(*[sums[w * per_word + i] for i in range(per_word)])

@@ -117,9 +117,16 @@ class InstructionDecoder(wiring.Component):
                         f = a.VMM
                         ncols = Mux(f.ncols == 0, 1, f.ncols)
                         nrows = Mux(f.nrows == 0, 1, f.nrows)
-                        m.d.comb += xbar_bad.eq(
-                            (f.xbar + (nrows - 1) * cfg.apu_cols + ncols > cfg.n_crossbars)
-                            | (f.xbar % cfg.apu_cols + ncols > cfg.apu_cols))
+                        ngroups = Mux(f.ngroups == 0, 1, f.ngroups)
+                        reps = Mux(f.replicas == 0, 1, f.replicas)
+                        apu_rows = nrows * ngroups * reps
+                        m.d.comb += [
+                            operand_bad.eq(w.count % reps != 0),
+                            xbar_bad.eq(
+                                (f.xbar + (apu_rows - 1) * cfg.apu_cols + ncols
+                                 > cfg.n_crossbars)
+                                | (f.xbar % cfg.apu_cols + ncols > cfg.apu_cols)),
+                        ]
                         # Farthest segment end (firmware.isa.Window.segments_extent).
                         iw = cfg.input_words
                         g = Mux(w.seg_group == 0, nrows, w.seg_group)
@@ -130,7 +137,8 @@ class InstructionDecoder(wiring.Component):
                         seg_ext = Mux((last_group != 0) & (end_full > end_last),
                                       end_full, end_last) + iw
                         in_ext = (w.count - 1) * w.in_stride + seg_ext
-                        out_ext = (w.count - 1) * w.out_stride + ncols * cfg.output_words
+                        out_ext = ((w.count - 1) * w.out_stride
+                                   + ngroups * ncols * cfg.output_words)
                         span(0, f.in_addr, in_ext)
                         span(1, f.out_addr, out_ext)
                         read(0, f.in_addr, in_ext)

@@ -92,13 +92,15 @@ def sequencer_signature(cfg: Config) -> dict:
         "dma_req": Out(1),
         "dma_grant": In(1),
         "sh_load": Out(1),
-        "sh_load_index": Out(range(max(2, cfg.n_apu_rows * cfg.input_words))),
+        "sh_load_rows": Out(cfg.n_apu_rows),
+        "sh_load_word": Out(range(max(2, cfg.input_words))),
         "sh_load_data": Out(cfg.gb_bits),
         "sh_shift": Out(1),
         "acc_clear": Out(1),
         "acc_valid": Out(cfg.n_apu_rows),
         "plane": Out(range(cfg.data.act_bits)),
         "out_index": Out(range(out_word_count(cfg) + 1)),
+        "sum_base": Out(range(cfg.n_apu_rows + 1)),
         "out_word": In(cfg.gb_bits),
         "we_start": Out(1),
         "we_busy": In(1),
@@ -155,13 +157,34 @@ class Sequencer(wiring.Component):
         in_ptr = Signal(32)
         out_ptr = Signal(32)
         word_idx = Signal(range(max(cfg.n_apu_rows * cfg.input_words,
-                                    cfg.apu_cols * cfg.output_words,
+                                    cfg.n_apu_rows * cfg.apu_cols * cfg.output_words,
                                     cfg.inv_vector_words) + 2))
         plane = Signal(range(cfg.data.act_bits))
         rd_off = Signal(32)          # next input word, relative to the window's start
         grp_off = Signal(32)         # start of the current segment group, likewise
         seg_word = Signal(range(cfg.input_words))
         seg_in_grp = Signal(8)
+        # Replicas and column groups: the segment being loaded, the replica's input
+        # offset, the APU rows the next landing word goes to (every column group's copy of the
+        # current segment) and those of the replica's first segment; the word landing.
+        apu_bits = range(cfg.n_apu_rows + 1)
+        ld_blk = Signal(apu_bits)
+        rep_off = Signal(32)
+        seg_mask = Signal(cfg.n_apu_rows)
+        rep_mask = Signal(cfg.n_apu_rows)
+        land_mask = Signal(cfg.n_apu_rows)
+        land_word = Signal(range(max(2, cfg.input_words)))
+        # Output: column group and word within the group being written, the replica's
+        # output pointer and the group's offset; the word landing
+        # (accumulate: written a cycle after its read).
+        o_grp = Signal(8)
+        o_j = Signal(range(out_word_count(cfg) + 1))
+        o_ptr = Signal(32)
+        o_off = Signal(32)
+        o_base = Signal(apu_bits)
+        o_prev_addr = Signal(32)
+        o_prev_j = Signal.like(o_j)
+        o_prev_base = Signal(apu_bits)
         timer = Signal(range(cfg.crossbar.bitplane_cycles + 1))
         is_store = Signal()
         vec_c = Signal(range(2 * max_count + 2))   # cycle within a VEC: 2 per word, +1
@@ -203,20 +226,30 @@ class Sequencer(wiring.Component):
         vmm = ir.args.VMM
         vmm_cols = Mux(vmm.ncols == 0, 1, vmm.ncols)
         vmm_rows = Mux(vmm.nrows == 0, 1, vmm.nrows)
-        vmm_in_words = vmm_rows * cfg.input_words
-        vmm_out_words = vmm_cols * cfg.output_words
+        vmm_groups = Mux(vmm.ngroups == 0, 1, vmm.ngroups)
+        vmm_reps = Mux(vmm.replicas == 0, 1, vmm.replicas)
+        vmm_apu_rows = vmm_rows * vmm_groups * vmm_reps
+        vmm_in_words = vmm_reps * vmm_rows * cfg.input_words
+        group_words = vmm_cols * cfg.output_words            # one column group's outputs
+        vmm_out_words = vmm_reps * vmm_groups * group_words
+        # The APU rows of segment 0 of replica 0: row block 0 of every column group.
+        first_mask = Signal(cfg.n_apu_rows)
+        m.d.comb += first_mask.eq(Cat(
+            Cat((g < vmm_groups) & (a == g * vmm_rows) for g in range(a + 1)).any()
+            for a in range(cfg.n_apu_rows)))
         per_word = cfg.gb_bits // cfg.data.acc_bits   # int32 outputs per buffer word
         # Scoreboard: is a write group touching crossbars [first, last) of this span?
         in_group = lambda first, last: (  # noqa: E731 - scoreboard lookup
             self.we_busy & (self.we_busy_xbar < last)
             & (self.we_busy_xbar + self.we_busy_n > first))
         busy_on = lambda x: in_group(x, x + 1)  # noqa: E731
-        vmm_blocked = in_group(vmm.xbar, vmm.xbar + (vmm_rows - 1) * cfg.apu_cols + vmm_cols)
+        vmm_blocked = in_group(vmm.xbar,
+                               vmm.xbar + (vmm_apu_rows - 1) * cfg.apu_cols + vmm_cols)
 
         m.d.comb += [
             self.xbar_req_id.eq(vmm.xbar),
             self.xbar_req_ncols.eq(vmm_cols),
-            self.xbar_req_nrows.eq(vmm_rows),
+            self.xbar_req_nrows.eq(vmm_apu_rows),   # the analog side reads every APU row
             self.inv_req_id.eq(ir.args.INV.xbar),
             self.inv_req_b.eq(inv_b[:n_inv * 32]),
             self.inv_req_shift.eq(ir.args.INV.shift),
@@ -458,32 +491,55 @@ class Sequencer(wiring.Component):
                 with m.If(last):
                     next_insn()
 
+            def vmm_pass_start() -> list:
+                """Registers at the start of a pass of the window loop."""
+                return [word_idx.eq(0), rd_off.eq(0), grp_off.eq(0), seg_word.eq(0),
+                        seg_in_grp.eq(0), ld_blk.eq(0), rep_off.eq(0),
+                        seg_mask.eq(first_mask), rep_mask.eq(first_mask), land_mask.eq(0)]
+
             with state("VMM_WAIT"):  # scoreboard: never read a crossbar being written
                 m.d.comb += stall.eq(vmm_blocked)
                 with m.If(~vmm_blocked):
-                    m.d.sync += [word_idx.eq(0), rd_off.eq(0), grp_off.eq(0), seg_word.eq(0),
-                                 seg_in_grp.eq(0)]
+                    m.d.sync += vmm_pass_start()
                     m.next = "VMM_LOAD"
 
             with state("VMM_LOAD"):  # input segments into the shift registers
                 m.d.comb += self.acc_clear.eq(word_idx == 0)
                 with m.If(word_idx < vmm_in_words):
-                    m.d.comb += [self.gb_rd_en.eq(1), self.gb_rd_addr.eq(in_ptr + rd_off)]
+                    m.d.comb += [self.gb_rd_en.eq(1),
+                                 self.gb_rd_addr.eq(in_ptr + rep_off + rd_off)]
+                    # The word lands next cycle in every column group's copy of the
+                    # segment.
+                    m.d.sync += [land_mask.eq(seg_mask), land_word.eq(seg_word)]
                     # Next word: on in the segment, on to the next segment of the group,
-                    # or on to the next group (firmware.isa.Window.segment).
+                    # on to the next group (firmware.isa.Window.segment), or on to the
+                    # next replica's window.
                     with m.If(seg_word != cfg.input_words - 1):
                         m.d.sync += [seg_word.eq(seg_word + 1), rd_off.eq(rd_off + 1)]
+                    with m.Elif(ld_blk == vmm_rows - 1):
+                        # (A shift of a whole replica; past the last APU row: none.)
+                        span = vmm_groups * vmm_rows
+                        nbits = cfg.n_apu_rows.bit_length()
+                        next_rep = Mux(span >= cfg.n_apu_rows, 0,
+                                       (rep_mask << span[:nbits])[:cfg.n_apu_rows])
+                        m.d.sync += [seg_word.eq(0), seg_in_grp.eq(0), grp_off.eq(0),
+                                     rd_off.eq(0), ld_blk.eq(0),
+                                     rep_off.eq(rep_off + window.in_stride),
+                                     rep_mask.eq(next_rep), seg_mask.eq(next_rep)]
                     with m.Elif((window.seg_group != 0)
                                 & (seg_in_grp == window.seg_group - 1)):
                         m.d.sync += [seg_word.eq(0), seg_in_grp.eq(0),
                                      grp_off.eq(grp_off + window.group_stride),
-                                     rd_off.eq(grp_off + window.group_stride)]
+                                     rd_off.eq(grp_off + window.group_stride),
+                                     ld_blk.eq(ld_blk + 1), seg_mask.eq(seg_mask << 1)]
                     with m.Else():
                         m.d.sync += [seg_word.eq(0), seg_in_grp.eq(seg_in_grp + 1),
-                                     rd_off.eq(rd_off + 1)]
+                                     rd_off.eq(rd_off + 1), ld_blk.eq(ld_blk + 1),
+                                     seg_mask.eq(seg_mask << 1)]
                 with m.If(word_idx != 0):
                     m.d.comb += [
-                        self.sh_load.eq(1), self.sh_load_index.eq(word_idx - 1),
+                        self.sh_load.eq(1), self.sh_load_rows.eq(land_mask),
+                        self.sh_load_word.eq(land_word),
                         self.sh_load_data.eq(self.gb_rd_data),
                     ]
                 m.d.sync += word_idx.eq(word_idx + 1)
@@ -501,23 +557,40 @@ class Sequencer(wiring.Component):
             with state("VMM_READ"):  # the RTL counts the analog latency itself
                 m.d.sync += timer.eq(timer - 1)
                 with m.If(timer == 1):
-                    m.d.comb += self.acc_valid.eq(Cat(k < vmm_rows
+                    m.d.comb += self.acc_valid.eq(Cat(k < vmm_apu_rows
                                                       for k in range(cfg.n_apu_rows)))
                     m.d.comb += self.sh_shift.eq(1)
                     m.d.sync += plane.eq(plane + 1)
                     with m.If(plane == cfg.data.act_bits - 1):
-                        m.d.sync += word_idx.eq(0)
+                        m.d.sync += [word_idx.eq(0), o_grp.eq(0), o_j.eq(0),
+                                     o_ptr.eq(out_ptr), o_off.eq(0), o_base.eq(0)]
                         m.next = "VMM_OUT"
                     with m.Else():
                         m.next = "VMM_REQ"
 
             with state("VMM_OUT"):
+                # Word by word through every column group of every replica (the
+                # accumulation units sum the group's row blocks, from APU row o_base).
                 # Plain: one output word per cycle. Accumulate: read the old word, add
                 # the new one a cycle later (one extra cycle).
+                addr = o_ptr + o_off + o_j
+                with m.If(word_idx < vmm_out_words):
+                    with m.If(o_j != group_words - 1):
+                        m.d.sync += o_j.eq(o_j + 1)
+                    with m.Elif(o_grp != vmm_groups - 1):
+                        m.d.sync += [o_j.eq(0), o_grp.eq(o_grp + 1),
+                                     o_off.eq(o_off + group_words),
+                                     o_base.eq(o_base + vmm_rows)]
+                    with m.Else():
+                        m.d.sync += [o_j.eq(0), o_grp.eq(0), o_off.eq(0),
+                                     o_ptr.eq(o_ptr + window.out_stride),
+                                     o_base.eq(o_base + vmm_rows)]
                 with m.If(vmm.accumulate):
                     with m.If(word_idx < vmm_out_words):
-                        m.d.comb += [self.gb_rd_en.eq(1), self.gb_rd_addr.eq(out_ptr + word_idx)]
-                    m.d.comb += self.out_index.eq(word_idx - 1)
+                        m.d.comb += [self.gb_rd_en.eq(1), self.gb_rd_addr.eq(addr)]
+                        m.d.sync += [o_prev_addr.eq(addr), o_prev_j.eq(o_j),
+                                     o_prev_base.eq(o_base)]
+                    m.d.comb += [self.out_index.eq(o_prev_j), self.sum_base.eq(o_prev_base)]
                     with m.If(word_idx != 0):
                         prev = self.out_word
                         summed = Cat(*[
@@ -525,27 +598,27 @@ class Sequencer(wiring.Component):
                              + prev.word_select(i, cfg.data.acc_bits))[:cfg.data.acc_bits]
                             for i in range(per_word)])
                         m.d.comb += [
-                            self.gb_wr_en.eq(1), self.gb_wr_addr.eq(out_ptr + word_idx - 1),
+                            self.gb_wr_en.eq(1), self.gb_wr_addr.eq(o_prev_addr),
                             self.gb_wr_data.eq(summed),
                         ]
                 with m.Else():
                     m.d.comb += [
-                        self.out_index.eq(word_idx),
-                        self.gb_wr_en.eq(1), self.gb_wr_addr.eq(out_ptr + word_idx),
+                        self.out_index.eq(o_j), self.sum_base.eq(o_base),
+                        self.gb_wr_en.eq(1), self.gb_wr_addr.eq(addr),
                         self.gb_wr_data.eq(self.out_word),
                     ]
                 m.d.sync += word_idx.eq(word_idx + 1)
                 last_word = Mux(vmm.accumulate, word_idx == vmm_out_words,
                                 word_idx == vmm_out_words - 1)
                 with m.If(last_word):
-                    with m.If(win_left == 1):
+                    with m.If(win_left == vmm_reps):
                         next_insn()
                     with m.Else():
                         m.d.sync += [
-                            win_left.eq(win_left - 1), word_idx.eq(0), rd_off.eq(0),
-                            grp_off.eq(0), seg_word.eq(0), seg_in_grp.eq(0),
-                            in_ptr.eq(in_ptr + window.in_stride),
-                            out_ptr.eq(out_ptr + window.out_stride),
+                            win_left.eq(win_left - vmm_reps),
+                            in_ptr.eq(in_ptr + vmm_reps * window.in_stride),
+                            out_ptr.eq(out_ptr + vmm_reps * window.out_stride),
+                            *vmm_pass_start(),
                         ]
                         m.next = "VMM_LOAD"
 

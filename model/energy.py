@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from firmware.config import Config
 from firmware.isa import Opcode
-from model.golden import Executed, GoldenResult, vmm_cols, vmm_rows
+from model.golden import Executed, GoldenResult, vmm_cols, vmm_groups, vmm_out_words, vmm_rows
 
 
 @dataclass(frozen=True)
@@ -72,11 +72,11 @@ def trace_energy(cfg: Config, trace: Iterable[Executed], pulses: int, cycles: in
         insn, op = entry.insn, entry.insn.opcode
         if op == Opcode.WINDOW:
             windows = max(1, insn.count)
-        elif op == Opcode.VMM:
-            xbars = vmm_rows(insn) * vmm_cols(insn)
+        elif op == Opcode.VMM:   # per window: every crossbar of one replica
+            xbars = vmm_rows(insn) * vmm_groups(insn) * vmm_cols(insn)
             conversions += windows * xbars * planes * cfg.crossbar.cols
             ops += windows * xbars * planes * cfg.weights_per_row
-            out_words = vmm_cols(insn) * cfg.output_words * (2 if insn.accumulate else 1)
+            out_words = vmm_out_words(cfg, insn) * (2 if insn.accumulate else 1)
             buffer_bytes += windows * (vmm_rows(insn) * cfg.input_words + out_words) * gb_bytes
         elif op == Opcode.VEC:
             ops += insn.count * lanes

@@ -91,9 +91,29 @@ def vmm_rows(insn: Instruction) -> int:
     return max(1, insn.nrows)
 
 
+def vmm_groups(insn: Instruction) -> int:
+    """Column groups a VMM computes in parallel (its ``ngroups``, 0 taken as 1)."""
+    return max(1, insn.ngroups)
+
+
+def vmm_replicas(insn: Instruction) -> int:
+    """Windows a VMM computes at once on copies of its weights (``replicas``, 0 as 1)."""
+    return max(1, insn.replicas)
+
+
+def vmm_apu_rows(insn: Instruction) -> int:
+    """APU rows a VMM drives: row blocks of every column group of every replica."""
+    return vmm_rows(insn) * vmm_groups(insn) * vmm_replicas(insn)
+
+
+def vmm_out_words(cfg: Config, insn: Instruction) -> int:
+    """Output words of one window: every column of every column group."""
+    return vmm_groups(insn) * vmm_cols(insn) * cfg.output_words
+
+
 def vmm_xbar_span(cfg: Config, insn: Instruction) -> tuple[int, int]:
     """First and one-past-last crossbar index a VMM reads (the scoreboard's range)."""
-    return insn.xbar, insn.xbar + (vmm_rows(insn) - 1) * cfg.apu_cols + vmm_cols(insn)
+    return insn.xbar, insn.xbar + (vmm_apu_rows(insn) - 1) * cfg.apu_cols + vmm_cols(insn)
 
 
 def write_xbars(insn: Instruction) -> int:
@@ -137,8 +157,7 @@ def vmm_extents(cfg: Config, insn: Instruction, window: Window
     """A VMM's input and output extents: first window's first word to last window's last."""
     return ((insn.in_addr, (window.count - 1) * window.in_stride
              + window.segments_extent(vmm_rows(insn), cfg.input_words)),
-            (insn.out_addr, (window.count - 1) * window.out_stride
-             + vmm_cols(insn) * cfg.output_words))
+            (insn.out_addr, (window.count - 1) * window.out_stride + vmm_out_words(cfg, insn)))
 
 
 def gb_spans(cfg: Config, insn: Instruction, window: Window
@@ -194,7 +213,7 @@ def check(cfg: Config, insn: Instruction, implemented: Iterable[Opcode] = ALL_OP
     op = insn.opcode
     if op not in implemented:
         return Fault.ILLEGAL_OPCODE
-    if _operand_fault(cfg, insn):
+    if _operand_fault(cfg, insn) or (op == Opcode.VMM and window.count % vmm_replicas(insn)):
         return Fault.BAD_OPERAND
     if op == Opcode.WRITE_START and (insn.xbar + write_xbars(insn) > cfg.n_crossbars
                                      or insn.row + insn.nrows > cfg.crossbar.rows):
@@ -338,7 +357,8 @@ class Golden:
             self.window = Window.of(insn)
         elif op == Opcode.VMM:
             win = self.window
-            for k in range(win.count):
+            step = vmm_replicas(insn)
+            for k in range(0, win.count, step):
                 self._vmm(insn, insn.in_addr + k * win.in_stride,
                           insn.out_addr + k * win.out_stride)
         elif op == Opcode.VEC:
@@ -414,22 +434,30 @@ class Golden:
             self.write(insn.dst, out, 32)
 
     def _vmm(self, insn: Instruction, in_addr: int, out_addr: int) -> None:
+        """One pass of the window loop: ``replicas`` windows from ``in_addr``, each on
+        its copy of the weights, every column group of it in parallel."""
         cfg = self.cfg
-        iw = cfg.input_words
-        xs = [self.read(in_addr + self.window.segment(k, iw), iw,
-                        cfg.data.act_bits)[:cfg.crossbar.rows] for k in range(vmm_rows(insn))]
-        for c in range(vmm_cols(insn)):  # an APU row's crossbars share its inputs
-            # Each crossbar's result is digital (after its ADCs and shift-and-add); the
-            # accumulation units sum the row blocks.
-            y = wrap32(sum(bit_serial_vmm(self.xbars[insn.xbar + k * cfg.apu_cols + c], x, cfg)
-                           for k, x in enumerate(xs)))
-            if insn.shift:
-                y = wrap32(y << insn.shift)
-            addr = out_addr + c * cfg.output_words
-            if insn.accumulate:
-                old = self.read(addr, cfg.output_words, cfg.data.acc_bits)
-                y = wrap32(old[:len(y)] + y)
-            self.write(addr, y, cfg.data.acc_bits)
+        iw, ac = cfg.input_words, cfg.apu_cols
+        nrows, ngroups = vmm_rows(insn), vmm_groups(insn)
+        for r in range(vmm_replicas(insn)):
+            at = in_addr + r * self.window.in_stride
+            xs = [self.read(at + self.window.segment(k, iw), iw,
+                            cfg.data.act_bits)[:cfg.crossbar.rows] for k in range(nrows)]
+            for g in range(ngroups):
+                first = insn.xbar + (r * ngroups + g) * nrows * ac
+                for c in range(vmm_cols(insn)):  # an APU row's crossbars share its inputs
+                    # Each crossbar's result is digital (after its ADCs and shift-and-add);
+                    # the accumulation units sum the row blocks.
+                    y = wrap32(sum(bit_serial_vmm(self.xbars[first + k * ac + c], x, cfg)
+                                   for k, x in enumerate(xs)))
+                    if insn.shift:
+                        y = wrap32(y << insn.shift)
+                    addr = (out_addr + r * self.window.out_stride
+                            + (g * vmm_cols(insn) + c) * cfg.output_words)
+                    if insn.accumulate:
+                        old = self.read(addr, cfg.output_words, cfg.data.acc_bits)
+                        y = wrap32(old[:len(y)] + y)
+                    self.write(addr, y, cfg.data.acc_bits)
 
 
 def run(image: Image, implemented: Iterable[Opcode] = ALL_OPCODES) -> GoldenResult:

@@ -20,6 +20,8 @@ from model.golden import (
     Executed,
     GoldenResult,
     vmm_cols,
+    vmm_groups,
+    vmm_replicas,
     vmm_rows,
     vmm_xbar_span,
     write_xbars,
@@ -52,11 +54,14 @@ def row_write_cycles(cfg: Config, row: RowWrite, nxbars: int = 1) -> int:
     return nxbars * (burst_cycles(cfg, cfg.delta_row_words) + 1) + row.cycles(cfg)
 
 
-def vmm_window_cycles(cfg: Config, accumulate: bool, ncols: int = 1, nrows: int = 1) -> int:
-    """Cycles of one VMM window: load the ``nrows`` input segments, all bit-planes (every
-    crossbar in parallel), write the ``ncols`` summed outputs."""
-    return (nrows * cfg.input_words + 1 + cfg.data.act_bits * cfg.crossbar.bitplane_cycles
-            + ncols * cfg.output_words + int(accumulate))
+def vmm_window_cycles(cfg: Config, accumulate: bool, ncols: int = 1, nrows: int = 1,
+                      ngroups: int = 1, replicas: int = 1) -> int:
+    """Cycles of one pass of the VMM window loop (``replicas`` windows): load each
+    replica's ``nrows`` input segments (shared by its column groups), all bit-planes
+    (every crossbar in parallel), write every group's ``ncols`` summed outputs."""
+    return (replicas * nrows * cfg.input_words + 1
+            + cfg.data.act_bits * cfg.crossbar.bitplane_cycles
+            + replicas * ngroups * ncols * cfg.output_words + int(accumulate))
 
 
 def inv_solve_cycles(cfg: Config) -> int:
@@ -170,8 +175,10 @@ def simulate_trace(cfg: Config, trace: Iterable[Executed], fault: Fault = Fault.
             first, last = vmm_xbar_span(cfg, insn)
             writing = first < we_span[1] and we_span[0] < last
             c = wait_until(ex, we_free if writing else 0)
-            t = c + 1 + window_count * vmm_window_cycles(cfg, bool(insn.accumulate),
-                                                         vmm_cols(insn), vmm_rows(insn))
+            reps = vmm_replicas(insn)
+            t = c + 1 + window_count // reps * vmm_window_cycles(
+                cfg, bool(insn.accumulate), vmm_cols(insn), vmm_rows(insn),
+                vmm_groups(insn), reps)
             if spans is not None:
                 spans.append(Span(index, op, c + 1, t))
         elif op == Opcode.INV:

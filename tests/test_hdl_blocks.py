@@ -71,18 +71,22 @@ def test_rate_limiter_grants_match_formula(bpc: Fraction, word: int) -> None:
 
 
 def test_shift_register_presents_planes_lsb_first(tiny: config.Config) -> None:
+    """Three APU rows: one word written into rows 0 and 2 at once (a broadcast), row 1
+    on its own; every row presents its vector LSB plane first."""
     rows, bits = tiny.crossbar.rows, tiny.gb_bits
-    dut = ActivationShiftRegister(rows, 8, bits)
-    x = np.random.default_rng(3).integers(-128, 128, rows)
-    words = pack(x, 8, bits)
+    dut = ActivationShiftRegister(3, rows, 8, bits)
+    rng = np.random.default_rng(3)
+    x, y = rng.integers(-128, 128, rows), rng.integers(-128, 128, rows)
     planes: list[int] = []
 
     async def tb(ctx):
-        for i, w in enumerate(words):
-            ctx.set(dut.load, 1)
-            ctx.set(dut.load_index, i)
-            ctx.set(dut.load_data, w)
-            await ctx.tick()
+        for mask, vec in ((0b101, x), (0b010, y)):
+            for i, w in enumerate(pack(vec, 8, bits)):
+                ctx.set(dut.load, 1)
+                ctx.set(dut.load_rows, mask)
+                ctx.set(dut.load_word, i)
+                ctx.set(dut.load_data, w)
+                await ctx.tick()
         ctx.set(dut.load, 0)
         for _ in range(8):
             planes.append(ctx.get(dut.plane))
@@ -90,9 +94,10 @@ def test_shift_register_presents_planes_lsb_first(tiny: config.Config) -> None:
             await ctx.tick()
 
     _run(dut, tb)
-    xu = x & 0xFF
+    vecs = [x & 0xFF, y & 0xFF, x & 0xFF]
     for b, plane in enumerate(planes):
-        assert plane == sum(int((xu[r] >> b) & 1) << r for r in range(rows)), b
+        assert plane == sum(int((vecs[a][r] >> b) & 1) << (a * rows + r)
+                            for a in range(3) for r in range(rows)), b
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -64,6 +64,7 @@ def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
     cfg = config.load(name)
     ops, faults, overlapped = Counter(), Counter(), 0
     parallel_vmms = group_writes = shifted_vmms = digits = combines = 0
+    grouped = replicated = 0
     for seed, rtl in enumerate(_batch(name, "icarus", root)):
         gold = golden.run(random_program(cfg, seed), RTL_OPCODES)
         ops.update(e.insn.opcode for e in gold.trace)
@@ -75,6 +76,10 @@ def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
                             for e in gold.trace)
         digits += sum(e.insn.opcode == Opcode.SFU and e.insn.func == SfuFunc.DIGIT
                       for e in gold.trace)
+        grouped += sum(e.insn.opcode == Opcode.VMM and e.insn.ngroups > 1
+                       for e in gold.trace)
+        replicated += sum(e.insn.opcode == Opcode.VMM and e.insn.replicas > 1
+                          for e in gold.trace)
         combines += sum(e.insn.opcode == Opcode.COMBINE and e.insn.m * e.insn.ngroups > 0
                         for e in gold.trace)
         faults[Fault(rtl.counters["fault"])] += 1
@@ -84,8 +89,10 @@ def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
     assert parallel_vmms > PROGRAMS // 4, parallel_vmms    # VMMs over several APU rows
     assert group_writes > PROGRAMS // 10, group_writes     # lockstep crossbar groups
     assert shifted_vmms > PROGRAMS // 4, shifted_vmms      # sliced weights / wide inputs
-    assert digits > PROGRAMS // 10, digits                 # SFU DIGIT
+    assert digits > PROGRAMS // 20, digits                 # SFU DIGIT
     assert combines > PROGRAMS // 6, combines              # BasisN combinations
+    assert grouped > PROGRAMS // 20, grouped               # column groups in parallel
+    assert replicated >= 2, replicated                     # windows on replicas
     assert faults[Fault.NONE] > PROGRAMS * 0.7
     assert len(faults) >= 4, faults
     assert overlapped > PROGRAMS // 2
