@@ -53,6 +53,13 @@ class SfuFunc(enum.IntEnum):
     MAXPOOL = 2
     AVGPOOL = 3
     DIGIT = 4
+    REQUANT_RELU = 5
+
+
+#: SFU functions with INT8 results (four per int32 input), and those over windows of
+#: consecutive elements (one element per cycle; the others take a word per cycle).
+SFU_NARROW = frozenset({SfuFunc.REQUANT, SfuFunc.REQUANT_RELU, SfuFunc.DIGIT})
+SFU_POOLING = frozenset({SfuFunc.MAXPOOL, SfuFunc.AVGPOOL})
 
 
 class Fault(enum.IntEnum):
@@ -195,6 +202,9 @@ _SPECS = [
         Field("replicas", 8, "copies of the weights computing consecutive windows in "
                              "parallel, each `ngroups * nrows` APU rows; the window count "
                              "must be a multiple (0 is taken as 1)", optional=True),
+        Field("zero", 8, "extra offset of the stored weights (partial weight reuse): the "
+                         "offset removed digitally is `(2^(weight_bits-1) + zero) * "
+                         "sum(x)`", signed=True, optional=True),
     ), "Vector-matrix multiply for each window on `nrows` consecutive APU rows of `ncols` "
        "crossbars each, all computing in parallel. Row block `k` (crossbars "
        "`xbar + k * apu_cols + c`) takes the input segment at `in_addr + k * input_words`; "
@@ -229,7 +239,8 @@ _SPECS = [
                           "DIGIT: the digit's position (0, 8, 16 or 24)"),
         Field("window", 8, "MAXPOOL, AVGPOOL: consecutive elements per window (>= 1)"),
     ), "Special functions on the int32 elements of `count` words: RELU (int32 out); "
-       "REQUANT `clip((v + 2^(shift-1)) >> shift, -128, 127)` (INT8 out); MAXPOOL, and "
+       "REQUANT `clip((v + 2^(shift-1)) >> shift, -128, 127)` (INT8 out); REQUANT_RELU, "
+       "REQUANT of `max(v, 0)` (INT8 out: a layer's activation in one pass); MAXPOOL, and "
        "AVGPOOL `(sum + 2^(shift-1)) >> shift`, over consecutive windows (int32 out, one per "
        "window; the element count must be a multiple of `window`); DIGIT "
        "`(((v + 0x80808080) >> shift) & 255) - 128` (INT8 out): the balanced base-256 "
@@ -237,7 +248,8 @@ _SPECS = [
        "`shift = 8k` turns into an exact product with an int32 vector. Results are packed from "
        "`dst`, the last word zero-padded. Bad `func`, `shift` or `window`, or a `dst` inside "
        "the input past `src` (which would overwrite input not yet read), fault BAD_OPERAND. "
-       "The RTL streams one element per cycle.", rtl=True),
+       "The RTL takes one input word per cycle (all its lanes at once), one element per "
+       "cycle for the pooling functions.", rtl=True),
     InsnSpec(Opcode.BANK_GATE, (
         Field("mask", 32, "bit i = 1 powers bank i; 0 gates it"),
     ), "Set the global-buffer bank power mask (reset: all on). Banks occupy the GB word "

@@ -298,9 +298,9 @@ def vec_program(cfg: Config, seed: int = 4) -> Image:
 
 
 def sfu_program(cfg: Config, seed: int = 5) -> Image:
-    """Every SFU function: RELU in place, REQUANT at several shifts (rounding and both
-    clip limits, in place and written behind its source), MAXPOOL and AVGPOOL with windows
-    that cross word boundaries."""
+    """Every SFU function: RELU in place, REQUANT and REQUANT_RELU at several shifts
+    (rounding and both clip limits, in place and written behind its source), MAXPOOL and
+    AVGPOOL with windows that cross word boundaries."""
     rng = np.random.default_rng(seed)
     lanes = cfg.gb_bits // 32
     n_words = 6
@@ -325,6 +325,9 @@ def sfu_program(cfg: Config, seed: int = 5) -> Image:
         sfu("SFU", func=1, dst=W, src=W, count=W, shift=5, window=1),          # in place
         sfu("SFU", func=1, dst=2 * W - 1, src=2 * W, count=W, shift=3, window=1),  # behind
         sfu("SFU", func=0, dst=0, src=0, count=0, shift=0, window=1),
+        # ReLU and REQUANT in one pass, written behind its source and in place.
+        sfu("SFU", func=5, dst=2 * W - 1, src=2 * W, count=W, shift=4, window=1),
+        sfu("SFU", func=5, dst=3 * W, src=3 * W, count=W, shift=1, window=1),
         sfu("STORE", dram_addr=len(dram), gb_addr=0, count=7 * W),
         sfu("HALT"),
     ]

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from firmware import isa
+from firmware import isa, weight_reuse
 from firmware.config import Config
+from firmware.cycles import burst_cycles, row_write_floor, vmm_pass_cycles
 from firmware.image import Image, Region
 from firmware.isa import Instruction, SfuFunc, Window
 from firmware.mapper import (
@@ -24,6 +25,7 @@ from firmware.mapper import (
 )
 from firmware.network import Layer, Network, NetworkError, feeds, flattens, im2col
 from firmware.packing import pack
+from firmware.weight_reuse import Reuse
 from firmware.write_plan import WriteRows, unsigned_levels, write_rows
 
 
@@ -119,6 +121,10 @@ class Schedule:
     write_layers: list[tuple[int, ...]]
     dram_words: int
     image: Image | None = None
+    #: Partial weight reuse: the shifts chosen (``+reuse``), else None.
+    reuse: Reuse | None = None
+    #: Weight copies of each layer (1: not replicated; the most over its parts).
+    replicas: tuple[int, ...] = ()
 
 
 def naive(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
@@ -150,8 +156,26 @@ def banks(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
     return schedule(cfg, net, qs, "+banks", x, shifts).image
 
 
-#: How each named scheduler plans: overlap writes with compute, gate banks.
-_POLICY = {"naive": (False, False), "baseline": (True, False), "+banks": (True, True)}
+@dataclass(frozen=True)
+class Policy:
+    """What a named scheduler does beyond naive (ARAS section VI's four configurations
+    build on each other): overlap writes with compute, gate global-buffer banks,
+    replicate slow layers' weights, shift weights for partial reuse."""
+
+    overlap: bool = False
+    gate: bool = False
+    replicate: bool = False
+    reuse: bool = False
+
+
+#: The network schedulers' policies by name.
+POLICIES = {
+    "naive": Policy(),
+    "baseline": Policy(overlap=True),
+    "+banks": Policy(overlap=True, gate=True),
+    "+replication": Policy(overlap=True, gate=True, replicate=True),
+    "+reuse": Policy(overlap=True, gate=True, replicate=True, reuse=True),
+}
 
 
 def schedule(cfg: Config, net: Network, qs: list[np.ndarray], name: str,
@@ -162,17 +186,34 @@ def schedule(cfg: Config, net: Network, qs: list[np.ndarray], name: str,
     schedule carries an :class:`Image` that computes the network; without, only the
     program and its writes' row figures are made (no main-memory contents), which is
     what the timing and energy models need at full chip scale."""
-    if name not in _POLICY:
-        raise ValueError(f"unknown scheduler '{name}'; expected one of {', '.join(_POLICY)}")
-    overlap, gate = _POLICY[name]
-    return _Planner(cfg, net, qs, x, shifts, name, overlap, gate).run()
+    if name not in POLICIES:
+        raise ValueError(f"unknown scheduler '{name}'; expected one of {', '.join(POLICIES)}")
+    return _Planner(cfg, net, qs, x, shifts, name, POLICIES[name]).run()
 
 
 def write_bound(cfg: Config, net: Network, qs: list[np.ndarray]) -> Schedule:
     """Every weight written once and nothing computed: the parts of all layers packed in
     order into as few lockstep group writes as the APU rows allow. Its time is ARAS's
     upper bound on performance (the lowest time per inference the writes permit)."""
-    return _Planner(cfg, net, qs, None, None, "write-bound", False, False).write_only()
+    return _Planner(cfg, net, qs, None, None, "write-bound", Policy()).write_only()
+
+
+def replication(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
+                shifts: list[int]) -> Image:
+    """ARAS's +replication (Algorithm 1, as far as the paper describes it): +banks, and
+    the APU rows a batch leaves free are given to copies of its slowest layers' weights,
+    each copy computing other windows in parallel (``VMM replicas``), the slowest layer
+    first, until the batch computes no longer than the next write takes or no rows are
+    left."""
+    return schedule(cfg, net, qs, "+replication", x, shifts).image
+
+
+def reuse(cfg: Config, net: Network, qs: list[np.ndarray], x: np.ndarray,
+          shifts: list[int]) -> Image:
+    """ARAS's +reuse (all optimizations): +replication with every layer but the first
+    shifted to a common centre for partial weight reuse (:mod:`firmware.weight_reuse`),
+    the shift compensated in the VMM's digital offset removal (``zero``)."""
+    return schedule(cfg, net, qs, "+reuse", x, shifts).image
 
 
 def select_banks(cfg: Config, sizes: list[int], live: list[list[int]],
@@ -249,9 +290,9 @@ class _Planner:
 
     def __init__(self, cfg: Config, net: Network, qs: list[np.ndarray],
                  x: np.ndarray | None, shifts: list[int] | None, name: str,
-                 overlap: bool, gate: bool) -> None:
+                 policy: Policy) -> None:
         self.cfg, self.net, self.qs, self.name = cfg, net, qs, name
-        self.gate = gate
+        self.gate, self.replicate = policy.gate, policy.replicate
         self.materialize = x is not None
         self.x = x
         layers = net.layers
@@ -272,8 +313,11 @@ class _Planner:
         # int32 outputs per position: column group g at g * apu_cols * output_words.
         self.pos_words = [((lm.col_groups - 1) * cfg.apu_cols + lm.group_cols[-1]) * ow
                           for lm in self.maps]
-        self.overlap = overlap
+        self.overlap = policy.overlap
         self.parts = [layer_parts(lm, cfg) for lm in self.maps]
+        self.reuse_weights = policy.reuse
+        self.reuse: Reuse | None = None
+        self.zero = [0] * L     # per-layer weight shift (partial reuse), set in run()
         self.runs = [self._run(i) for i in range(L)]
         # A layer in one part is finished run by run (a one-run scratch); a layer cut
         # into parts accumulates its whole output first.
@@ -423,22 +467,21 @@ class _Planner:
         lo, hi = -cfg.weight_offset, cfg.weight_offset - 1
         if q.size and (q.min() < lo or q.max() > hi):
             raise ValueError(f"layer '{lm.layer.name}': weights must lie in {lo}..{hi}")
-        # Row block k's rows, then zero weights (unsigned: the offset); column groups
-        # take consecutive filters, so columns need no gather.
+        # Row block k's rows, then zero weights; column groups take consecutive filters,
+        # so columns need no gather. Unsigned weights come from a 256-entry table over
+        # the INT8 byte: q + offset, or with partial weight reuse clip(q + offset + shift).
+        shift = self.zero[i]
+        top = 2 * cfg.weight_offset - 1
+        signed_byte = np.arange(256, dtype=np.int64)
+        signed_byte[signed_byte >= 128] -= 256
+        lut = np.clip(signed_byte + cfg.weight_offset + shift, 0, top).astype(np.uint8)
+        raw = q.view(np.uint8) if q.dtype == np.int8 else \
+            (q.astype(np.int64) & 0xFF).astype(np.uint8)
         width = lm.col_groups * ac * wpr
-        padded = np.zeros((lm.row_blocks, R, width), dtype=np.uint8)
-        raw = q.view(np.uint8) if q.dtype == np.int8 else None
+        padded = np.full((lm.row_blocks, R, width), cfg.weight_offset + shift, dtype=np.uint8)
         for k in range(lm.row_blocks):
             r = lm.block_rows(k, cfg)
-            if raw is not None:
-                padded[k, :len(r), :q.shape[1]] = raw[r.start:r.stop]
-            else:
-                padded[k, :len(r), :q.shape[1]] = (q[r.start:r.stop].astype(np.int64)
-                                                   + cfg.weight_offset) ^ cfg.weight_offset
-        if raw is not None:
-            padded ^= 0x80          # two's complement byte to offset binary: q + 128
-        else:
-            padded ^= np.uint8(cfg.weight_offset)
+            padded[k, :len(r), :q.shape[1]] = lut[raw[r.start:r.stop]]
         tiles = padded.reshape(lm.row_blocks, R, lm.col_groups, ac, wpr).transpose(0, 2, 1, 3, 4)
         self._tile_cache = (i, tiles)
         return tiles
@@ -448,16 +491,29 @@ class _Planner:
         after another from their first job's APU row (deltas from what they hold)."""
         cfg, ac = self.cfg, self.cfg.apu_cols
         base = self.bases[batch[0]]
-        rows = sum(len(_apu_rows(self.jobs[j][1])) for j in batch)
+        rows = sum(self._rows(j) for j in batch)
         first, n_xbars = base * ac, rows * ac
         old = self.held[:, first:first + n_xbars]
         new = old.copy()
         for j in batch:
-            i, part = self.jobs[j]
+            i = self.jobs[j][0]
             lm, tiles, at = self.maps[i], self._tiles(i), (self.bases[j] - base) * ac
-            for (g, k), a in _apu_rows(part).items():
+            R, wpr = cfg.crossbar.rows, cfg.weights_per_row
+            for (g, k, _), a in self._layout(j).items():
                 n = lm.group_cols[g]
-                new[:, at + a * ac: at + a * ac + n] = tiles[k, g, :, :n]
+                x0 = at + a * ac
+                # Cells whose value cannot matter keep what they hold (no pulses): rows
+                # past the kernel where the inputs are zero (unrolled inputs), columns
+                # past the last filter (outputs nobody reads). Rows a segment over-reads
+                # hold zero weights.
+                rows = len(lm.block_rows(k, cfg)) if lm.mode == "im2col" else R
+                f = lm.group_filters(g)
+                cols = [min(wpr, len(f) - c * wpr) for c in range(n)]
+                if rows == R and all(c == wpr for c in cols):
+                    new[:, x0: x0 + n] = tiles[k, g, :, :n]
+                    continue
+                for c, width in enumerate(cols):
+                    new[:rows, x0 + c, :width] = tiles[k, g, :rows, c, :width]
         self.writes.append(write_rows(old, new, cfg))
         self.write_layers.append(tuple(dict.fromkeys(self.jobs[j][0] for j in batch)))
         if self.materialize:
@@ -480,8 +536,6 @@ class _Planner:
         if i == len(layers) - 1:
             self._dma("STORE", at, self.out_addr + p0 * self.pos_words[i], words)
             return
-        self._emit(Instruction.make("SFU", func=SfuFunc.RELU, dst=at, src=at, count=words,
-                                    shift=0, window=1))
         nxt = layers[i + 1]
         if self.chained[i]:
             pad = feeds(layer, nxt)
@@ -493,8 +547,8 @@ class _Planner:
         else:
             offset = self._int8_words(i, p0)
         dst = self.in_at[i + 1] + offset if self.into_next[i] else self.row_at[i]
-        self._emit(Instruction.make("SFU", func=SfuFunc.REQUANT, dst=dst, src=at, count=words,
-                                    shift=self.shifts[i], window=1))
+        self._emit(Instruction.make("SFU", func=SfuFunc.REQUANT_RELU, dst=dst, src=at,
+                                    count=words, shift=self.shifts[i], window=1))
         if not self.into_next[i]:
             base = self.in_dram[i + 1] if self.chained[i] else self.out_dram[i]
             self._dma("STORE", dst, base + offset, self._int8_words(i, n))
@@ -514,6 +568,7 @@ class _Planner:
         self.held = np.zeros((cfg.crossbar.rows, cfg.n_crossbars, cfg.weights_per_row),
                              dtype=np.uint8)
         self.jobs = [(i, part) for i in range(len(self.net.layers)) for part in self.parts[i]]
+        self.reps = [1] * len(self.jobs)
 
     def _finish_program(self, regions: dict[str, Region] | None = None) -> Schedule:
         """HALT, and the schedule (with its image when main memory was filled in)."""
@@ -522,9 +577,12 @@ class _Planner:
         image = None
         if self.materialize:
             image = Image.build(self.cfg, self.program, self.dram, regions)
+        reps = [1] * len(self.net.layers)
+        for (i, _), r in zip(self.jobs, self.reps, strict=True):
+            reps[i] = max(reps[i], r)
         return Schedule(self.net.name, self.name, self.program, self.writes, self.layer_of,
                         tuple(layer.name for layer in self.net.layers), self.write_layers,
-                        self.dram_words, image)
+                        self.dram_words, image, self.reuse, tuple(reps))
 
     def run(self) -> Schedule:
         cfg, net = self.cfg, self.net
@@ -557,6 +615,10 @@ class _Planner:
         self.out_addr = self._alloc(out_words)
 
         batches, self.bases, late = self._batches()
+        if self.reuse_weights:
+            self.reuse = weight_reuse.choose(cfg, self.qs, self._overwrites(batches),
+                                             [self._padding(i) for i in range(L)])
+            self.zero = list(self.reuse.shifts)
         batch_of = {j: b for b, batch in enumerate(batches) for j in batch}
         for j, (i, part) in enumerate(self.jobs):
             layer, lm = layers[i], self.maps[i]
@@ -586,7 +648,8 @@ class _Planner:
                 if self.into_next[i]:
                     # Zero borders and slack of the next layer's input map.
                     self._dma("LOAD", self.in_at[i + 1], zeros, self.in_size[i + 1])
-            apu = _apu_rows(part)
+            apu = self._layout(j)
+            reps = self.reps[j]
             k0 = part.blocks.start
             run = self.runs[i]
             for p0 in range(0, layer.windows, run):
@@ -617,10 +680,11 @@ class _Planner:
                     (g, 1, lm.group_cols[g]) for g in part.groups if lm.group_cols[g] != ac]
                 for g, ngroups, ncols in spans:
                     self._emit(Instruction.make(
-                        "VMM", xbar=(self.bases[j] + apu[(g, k0)]) * ac,
+                        "VMM", xbar=(self.bases[j] + apu[(g, k0, 0)]) * ac,
                         in_addr=row_in + seg0, out_addr=at + g * ac * ow,
                         accumulate=int(k0 > 0), ncols=ncols, nrows=len(part.blocks),
-                        ngroups=ngroups))
+                        ngroups=ngroups, replicas=reps if n % reps == 0 else 1,
+                        zero=self.zero[i]))
                 if not multi:
                     self._finish(i, p0, n, at)
             if part is self.parts[i][-1] and len(self.parts[i]) > 1:
@@ -635,7 +699,7 @@ class _Planner:
     def write_only(self) -> Schedule:
         """The program of :func:`write_bound`."""
         self._start()
-        rows = [len(_apu_rows(part)) for _, part in self.jobs]
+        rows = [self._rows(j) for j in range(len(self.jobs))]
         batch: list[int] = []
         self.bases = [0] * len(self.jobs)
         for j, r in enumerate(rows):
@@ -657,7 +721,7 @@ class _Planner:
         before it from row 0) and packs consecutive jobs into it, so it is written while
         that batch computes; a job that fits in neither waits and starts a batch from
         row 0. The first batch takes at most half of the rows, to leave room."""
-        rows = [len(_apu_rows(part)) for _, part in self.jobs]
+        rows = [self._rows(j) for j in range(len(self.jobs))]
         n = len(self.jobs)
         if not self.overlap:
             return [[j] for j in range(n)], [0] * n, [True] * n
@@ -678,14 +742,127 @@ class _Planner:
                 at, room, wait = 0, N, True
             batch, used = [], 0
             while j < n and used + rows[j] <= room:
-                bases[j] = at + used
                 batch.append(j)
                 used += rows[j]
                 j += 1
+            while self.replicate:
+                # Copies of the slowest layers in the rows left over; while the batch still
+                # computes longer than a write takes and the slowest job wants more rows,
+                # the batch's last job waits for the next batch (ARAS Algorithm 1: delay
+                # the last layer, give its crossbars to the slowest).
+                extra = self._replicate(batch, room - used)
+                times = [self._compute_estimate(b, self.reps[b]) for b in batch]
+                slowest = batch[int(np.argmax(times))]
+                if sum(times) <= row_write_floor(self.cfg) or len(batch) == 1 or \
+                        batch[-1] == slowest or not self._wants_copies(slowest):
+                    used += extra
+                    break
+                for b in batch:
+                    self.reps[b] = 1
+                j = batch.pop()
+                used -= rows[j]
+            for k in batch:
+                bases[k] = at + sum(self._rows(b) for b in batch[:batch.index(k)])
             batches.append(batch)
             late.append(wait)
             start, end = at, at + used
         return batches, bases, late
+
+    def _overwrites(self, batches: list[list[int]]) -> dict[tuple[int, int], int]:
+        """How many crossbars of each layer ``old`` (-1: erased) the schedule rewrites
+        with each layer ``new``, in write order."""
+        holder = np.full(self.cfg.n_crossbars, -1)
+        ac = self.cfg.apu_cols
+        counts: dict[tuple[int, int], int] = {}
+        for batch in batches:
+            for j in batch:
+                i = self.jobs[j][0]
+                span = range(self.bases[j] * ac, (self.bases[j] + self._rows(j)) * ac)
+                for old in holder[span.start:span.stop].tolist():
+                    counts[(old, i)] = counts.get((old, i), 0) + 1
+                holder[span.start:span.stop] = i
+        return counts
+
+    def _padding(self, i: int) -> int:
+        """Zero weights written with layer ``i`` besides its own: the rows a segment
+        over-reads (segmented layers), under every filter column."""
+        lm, layer = self.maps[i], self.net.layers[i]
+        if lm.mode == "im2col":
+            return 0
+        return (lm.row_blocks * self.cfg.crossbar.rows - layer.kernel_rows) * layer.filters
+
+    def _rows(self, j: int) -> int:
+        """APU rows job ``j`` occupies, its weight copies included."""
+        part = self.jobs[j][1]
+        return len(part.groups) * len(part.blocks) * self.reps[j]
+
+    def _layout(self, j: int) -> dict[tuple[int, int, int], int]:
+        """APU row (from the job's first) of each (column group, row block, copy): as
+        ``VMM ngroups/replicas`` reads them, copy-major over the full column groups, then
+        the copies of a narrower last group (its own VMM)."""
+        i, part = self.jobs[j]
+        lm, ac, reps = self.maps[i], self.cfg.apu_cols, self.reps[j]
+        nb = len(part.blocks)
+        full = [g for g in part.groups if lm.group_cols[g] == ac]
+        rest = [g for g in part.groups if lm.group_cols[g] != ac]
+        out = {}
+        for r in range(reps):
+            for n, g in enumerate(full):
+                for kk, k in enumerate(part.blocks):
+                    out[(g, k, r)] = (r * len(full) + n) * nb + kk
+        for n, g in enumerate(rest):
+            for r in range(reps):
+                for kk, k in enumerate(part.blocks):
+                    out[(g, k, r)] = (reps * len(full) + n * reps + r) * nb + kk
+        return out
+
+    def _compute_estimate(self, j: int, reps: int) -> int:
+        """VMM cycles of job ``j`` with ``reps`` copies (the planning estimate)."""
+        i, part = self.jobs[j]
+        lm, ac = self.maps[i], self.cfg.apu_cols
+        full = sum(lm.group_cols[g] == ac for g in part.groups)
+        rest = len(part.groups) - full
+        layer = self.net.layers[i]
+        per_pass = (vmm_pass_cycles(self.cfg, False, ac, len(part.blocks), full, reps)
+                    if full else 0)
+        per_pass += rest * vmm_pass_cycles(self.cfg, False, ac, len(part.blocks), 1, reps)
+        return -(-layer.windows // reps) * per_pass
+
+    def _wants_copies(self, j: int) -> bool:
+        """Could job ``j`` take another copy of its weights (rows permitting)?"""
+        i = self.jobs[j][0]
+        run = self.runs[i]
+        return len(self.parts[i]) == 1 and self.net.layers[i].windows > 1 and \
+            any(run % r == 0 for r in range(self.reps[j] + 1, run + 1))
+
+    def _replicate(self, batch: list[int], free: int) -> int:
+        """Give up to ``free`` APU rows to copies of the batch's slowest jobs; return
+        the rows used. A job is copied only if its layer is in one part, its runs of
+        windows divide among the copies, and the batch still computes longer than the
+        next write's floor (beyond that a copy cannot shorten the schedule)."""
+        floor = row_write_floor(self.cfg)
+        base_rows = {j: self._rows(j) // self.reps[j] for j in batch}
+        open_jobs = {j for j in batch if self._wants_copies(j)}
+        used = 0
+        while open_jobs:
+            times = {j: self._compute_estimate(j, self.reps[j]) for j in batch}
+            if sum(times.values()) <= floor:
+                break
+            j = max(open_jobs, key=lambda b: times[b])
+            run = self.runs[self.jobs[j][0]]
+            more = [r for r in range(self.reps[j] + 1, run + 1) if run % r == 0]
+            extra = base_rows[j] * (more[0] - self.reps[j]) if more else free + 1
+            # A copy must save more compute than its crossbars add to the write (their
+            # delta fetches), or it only costs pulses and energy.
+            fetch = (extra * self.cfg.apu_cols * self.cfg.crossbar.rows
+                     * (burst_cycles(self.cfg, self.cfg.delta_row_words) + 1))
+            if extra > free - used or (
+                    times[j] - self._compute_estimate(j, more[0]) <= fetch):
+                open_jobs.discard(j)
+                continue
+            used += extra
+            self.reps[j] = more[0]
+        return used
 
     def _window(self, i: int, count: int) -> Instruction:
         """The WINDOW of a run of ``count`` positions of layer ``i``."""
@@ -699,10 +876,8 @@ class _Planner:
             group_stride=lm.group_stride(self.cfg))
 
 
-def _apu_rows(part: Part) -> dict[tuple[int, int], int]:
-    """APU row (relative to the part's base) of each (column group, row block)."""
-    return {gk: n for n, gk in enumerate((g, k) for g in part.groups for k in part.blocks)}
 
 
-#: The network schedulers by name (``+replication`` and ``+reuse`` to come).
-SCHEDULERS = {"naive": naive, "baseline": baseline, "+banks": banks}
+#: The network schedulers by name.
+SCHEDULERS = {"naive": naive, "baseline": baseline, "+banks": banks,
+              "+replication": replication, "+reuse": reuse}

@@ -55,6 +55,12 @@ def _pair_tables(cell_bits: int, slices: int) -> tuple[np.ndarray, np.ndarray]:
     return present.astype(dtype).ravel(), changes.astype(np.uint8).ravel()
 
 
+def pair_changes(cfg: Config) -> np.ndarray:
+    """Sum of cell level changes for every (old, new) unsigned weight pair, index
+    ``(old << 8) | new``."""
+    return _pair_tables(cfg.crossbar.cell_bits, cfg.slices_per_weight)[1]
+
+
 def _highest_bit(x: np.ndarray) -> np.ndarray:
     """Index of the highest set bit of each element (0 for 0 and 1)."""
     out = np.zeros(x.shape, dtype=np.int64)

@@ -148,6 +148,7 @@ class Chip(wiring.Component):
                     acc.plane_index.eq(seq.plane),
                     acc.clear.eq(seq.acc_clear),
                     acc.valid.eq(seq.acc_valid[k]),
+                    acc.zero.eq(vmm.zero),
                 ]
         # The accumulation units sum the row blocks of the column group being written
         # (APU rows sum_base .. sum_base + nrows - 1); the sums are shifted left by the

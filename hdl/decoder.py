@@ -7,7 +7,16 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
-from firmware.isa import INSN_BITS, OPCODE_BITS, SPECS, Fault, Opcode, SfuFunc, VecFunc
+from firmware.isa import (
+    INSN_BITS,
+    OPCODE_BITS,
+    SFU_NARROW,
+    SPECS,
+    Fault,
+    Opcode,
+    SfuFunc,
+    VecFunc,
+)
 
 
 def instruction_layout() -> data.StructLayout:
@@ -156,7 +165,7 @@ class InstructionDecoder(wiring.Component):
                                        | (n % Mux(f.window == 0, 1, f.window) != 0))))
                         out_words = Mux(
                             f.func == SfuFunc.RELU, f.count,
-                            Mux((f.func == SfuFunc.REQUANT) | (f.func == SfuFunc.DIGIT),
+                            Mux(Cat(f.func == fn for fn in SFU_NARROW).any(),
                                 (n * 8 + cfg.gb_bits - 1) // cfg.gb_bits,
                                 ((n // Mux(f.window == 0, 1, f.window)) * 32 + cfg.gb_bits - 1)
                                 // cfg.gb_bits))

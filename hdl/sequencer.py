@@ -23,7 +23,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
-from firmware.isa import COUNT, INSN_BITS, SPECS, Fault, Opcode, VecFunc
+from firmware.isa import COUNT, INSN_BITS, SFU_POOLING, SPECS, Fault, Opcode, VecFunc
 from hdl.combine import CombineUnit
 from hdl.decoder import InstructionDecoder, instruction_layout, window_layout
 from hdl.sfu import ACC_BITS as SFU_ACC_BITS
@@ -124,7 +124,13 @@ class Sequencer(wiring.Component):
         cfg = self._cfg
         m = Module()
         m.submodules.decoder = dec = InstructionDecoder(cfg)
+        # One SFU per int32 lane of a buffer word: element-wise functions take a word
+        # per cycle; pooling uses the first, one element per cycle.
         m.submodules.sfu = sfu = SpecialFunctionUnit()
+        sfus = [sfu]
+        for k in range(1, cfg.gb_bits // 32):
+            m.submodules[f"sfu{k}"] = lane_sfu = SpecialFunctionUnit()
+            sfus.append(lane_sfu)
         m.submodules.combine = cmb = CombineUnit(cfg.gb_bits)
 
         ir = self.insn  # the instruction being executed
@@ -453,9 +459,40 @@ class Sequencer(wiring.Component):
 
             with state("SFU_READ"):  # fetch the first input word
                 m.d.comb += [self.gb_rd_en.eq(1), self.gb_rd_addr.eq(ir.args.SFU.src)]
-                m.next = "SFU_RUN"
+                pooling = Cat(ir.args.SFU.func == fn for fn in SFU_POOLING).any()
+                with m.If(pooling):
+                    m.next = "SFU_RUN"
+                with m.Else():
+                    m.next = "SFU_WORDS"
 
-            with state("SFU_RUN"):  # one int32 element per cycle
+            with state("SFU_WORDS"):  # element-wise: one input word per cycle
+                f = ir.args.SFU
+                with m.If(sfu_e + 1 < f.count):  # prefetch the next word
+                    m.d.comb += [self.gb_rd_en.eq(1), self.gb_rd_addr.eq(f.src + sfu_e + 1)]
+                for k, unit in enumerate(sfus):
+                    m.d.comb += [unit.func.eq(f.func), unit.shift.eq(f.shift),
+                                 unit.window.eq(f.window),
+                                 unit.x.eq(self.gb_rd_data.word_select(k, 32))]
+                last = sfu_e == f.count - 1
+                m.d.sync += sfu_e.eq(sfu_e + 1)
+                with m.If(sfu.narrow):  # INT8 results: an output word per 4 input words
+                    per_out = cfg.gb_bits // 8 // lanes
+                    packed = sfu_out | (Cat(u.y[:8] for u in sfus).as_unsigned()
+                                        << (sfu_fill * 8 * lanes))
+                    with m.If((sfu_fill == per_out - 1) | last):
+                        m.d.comb += [self.gb_wr_en.eq(1), self.gb_wr_addr.eq(sfu_dst),
+                                     self.gb_wr_data.eq(packed)]
+                        m.d.sync += [sfu_out.eq(0), sfu_fill.eq(0), sfu_dst.eq(sfu_dst + 1)]
+                    with m.Else():
+                        m.d.sync += [sfu_out.eq(packed), sfu_fill.eq(sfu_fill + 1)]
+                with m.Else():
+                    m.d.comb += [self.gb_wr_en.eq(1), self.gb_wr_addr.eq(sfu_dst),
+                                 self.gb_wr_data.eq(Cat(u.y for u in sfus))]
+                    m.d.sync += sfu_dst.eq(sfu_dst + 1)
+                with m.If(last):
+                    next_insn()
+
+            with state("SFU_RUN"):  # pooling: one int32 element per cycle
                 f = ir.args.SFU
                 n = f.count * lanes
                 lane = sfu_e[:max(1, (lanes - 1).bit_length())] if lanes > 1 else 0

@@ -1,19 +1,20 @@
-"""Special-function unit: one int32 element per cycle through ReLU, requantization, a
-pooling window (max or average) or digit extraction, as ``firmware/isa.py`` defines
-``SFU``.
+"""Special-function unit: one int32 element through ReLU, requantization (optionally
+after ReLU), a pooling window (max or average) or digit extraction, as
+``firmware/isa.py`` defines ``SFU``.
 
-It is combinational: the sequencer streams elements in, holds the pooling state
+It is combinational: the sequencer feeds one per lane of a word for the element-wise
+functions (a word per cycle) and one element per cycle for pooling, holds the pooling state
 (``win``, ``acc``) in its registers from ``win_next``/``acc_next``, and packs ``y`` into
 output words whenever ``emit`` is set (INT8 lanes when ``narrow``).
 """
 
 from __future__ import annotations
 
-from amaranth import Const, Module, Mux, signed
+from amaranth import Cat, Const, Module, Mux, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from firmware.isa import SPECS, Opcode, SfuFunc
+from firmware.isa import SFU_NARROW, SPECS, Opcode, SfuFunc
 
 ACC_BITS = 48  # a window of up to 255 int32 elements sums without overflow
 
@@ -47,13 +48,13 @@ class SpecialFunctionUnit(wiring.Component):
         new_max = Mux((win == 0) | (x > acc), x, acc)
         new_sum = Mux(win == 0, x, acc + x)
         m.d.comb += [self.win_next.eq(win), self.acc_next.eq(acc),
-                     self.narrow.eq((self.func == SfuFunc.REQUANT)
-                                    | (self.func == SfuFunc.DIGIT))]
+                     self.narrow.eq(Cat(self.func == f for f in SFU_NARROW).any())]
         with m.Switch(self.func):
             with m.Case(SfuFunc.RELU):
                 m.d.comb += [self.y.eq(Mux(x < 0, 0, x)), self.emit.eq(1)]
-            with m.Case(SfuFunc.REQUANT):
-                q = (x + rounding) >> self.shift
+            with m.Case(SfuFunc.REQUANT, SfuFunc.REQUANT_RELU):
+                v = Mux((self.func == SfuFunc.REQUANT_RELU) & (x < 0), 0, x)
+                q = (v + rounding) >> self.shift
                 m.d.comb += [self.y.eq(Mux(q > 127, 127, Mux(q < -128, -128, q))),
                              self.emit.eq(1)]
             with m.Case(SfuFunc.DIGIT):  # balanced base-256 digit at bit `shift`

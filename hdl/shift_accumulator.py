@@ -4,7 +4,8 @@ For plane ``b`` the codes of weight column ``j``'s slices ``s`` add up as
 ``sum_s code[j*S+s] << (cell_bits*s)``, times the ADC's LSB ``2^adc_lsb_shift``; that
 partial is added ``<< b`` (subtracted for the last, sign plane). The popcount of each
 plane is accumulated alike, and the offset-binary weight offset is removed at the
-output: ``y = acc - offset * sum(x)``.
+output: ``y = acc - (offset + zero) * sum(x)`` (``zero``: the VMM's extra weight offset,
+partial weight reuse).
 All arithmetic wraps at ``acc_bits``, as in the golden model.
 """
 
@@ -20,8 +21,8 @@ from hdl.arith import tree_sum
 
 class ShiftAccumulator(wiring.Component):
     """Members: ``clear`` zeroes the sums; ``valid`` with ``plane_index``, ``codes``
-    (cols x adc_bits) and ``plane_bits`` (rows) adds one plane; ``result`` is the
-    offset-corrected int32 vector."""
+    (cols x adc_bits) and ``plane_bits`` (rows) adds one plane; ``zero`` the extra weight
+    offset; ``result`` is the offset-corrected int32 vector."""
 
     def __init__(self, cfg: Config):
         self._cfg = cfg
@@ -32,6 +33,7 @@ class ShiftAccumulator(wiring.Component):
             "plane_index": In(range(cfg.data.act_bits)),
             "codes": In(data.ArrayLayout(c.adc_bits, c.cols)),
             "plane_bits": In(c.rows),
+            "zero": In(signed(8)),
             "result": Out(data.ArrayLayout(signed(cfg.data.acc_bits), cfg.weights_per_row)),
         })
 
@@ -52,8 +54,10 @@ class ShiftAccumulator(wiring.Component):
                 m.d.sync += xsum.eq(xsum - step)
             with m.Else():
                 m.d.sync += xsum.eq(xsum + step)
+        accs = []
         for j in range(cfg.weights_per_row):
             acc = Signal(signed(width), name=f"acc{j}")
+            accs.append(acc)
             partial = tree_sum([self.codes[j * S + s] << (cb * s) for s in range(S)]) \
                 << cfg.analog.adc_lsb_shift
             step = partial << self.plane_index
@@ -64,5 +68,11 @@ class ShiftAccumulator(wiring.Component):
                     m.d.sync += acc.eq(acc - step)
                 with m.Else():
                     m.d.sync += acc.eq(acc + step)
-            m.d.comb += self.result[j].eq(acc - xsum * cfg.weight_offset)
+        # The weights' offset: offset binary, plus the VMM's `zero` (partial reuse).
+        offset = Signal(signed(cfg.data.weight_bits + 2))
+        m.d.comb += offset.eq(cfg.weight_offset + self.zero)
+        correction = Signal(signed(width))
+        m.d.comb += correction.eq(xsum * offset)
+        for j in range(cfg.weights_per_row):
+            m.d.comb += self.result[j].eq(accs[j] - correction)
         return m

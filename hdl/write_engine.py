@@ -8,8 +8,11 @@ its bandwidth limiter and hands them to that crossbar's writing register in one
 the largest increase, over every cell of the group's row (the slowest cell sets the row's
 latency).
 
-Row timing, in cycles: ``nxbars * (fetch + 1) + dec + inc`` where ``fetch`` is the cycle
-of the last grant of a burst plus one (the read data arrives the cycle after its grant).
+Rows are pipelined: while one row's phases run, the next row's deltas are fetched and
+handed over (each APU has two writing registers). With ``F = nxbars * (fetch + 1)`` (the
+fetch and hand-over of one row of the group; ``fetch`` is the cycle of a burst's last
+grant plus one) and ``P_r = dec_r + inc_r`` (row ``r``'s phases), a write of rows
+``0..R-1`` takes ``F + sum_{r<R-1} max(P_r, F) + P_{R-1}`` cycles.
 """
 
 from __future__ import annotations
@@ -72,8 +75,7 @@ class WriteEngine(wiring.Component):
         received = Signal(range(words + 1))
         pending = Signal()
         rowbuf = Signal(words * cfg.dram_bits)
-        timer = Signal(range(step_cycles * cfg.cell_levels + 1))
-        inc_cycles = Signal.like(timer)
+        phase_cycles = range(step_cycles * cfg.cell_levels + 1)   # one phase at most
         k = Signal.like(self.nxbars)             # crossbar of the group being fetched
         grp_dec = Signal(cfg.crossbar.cell_bits + 1)  # slowest cells of the group so far
         grp_inc = Signal(cfg.crossbar.cell_bits + 1)
@@ -98,6 +100,30 @@ class WriteEngine(wiring.Component):
             self.mem_addr.eq(addr),
             self.wr_xbar.eq(self.busy_xbar + k),
         ]
+
+        # The pulse unit times one row's two phases while the next row's deltas are
+        # fetched and handed to the crossbars' second writing registers.
+        p_phase = Signal(2)                      # 0 idle, 1 decrease, 2 increase
+        p_timer = Signal(phase_cycles)
+        p_inc = Signal(phase_cycles)
+        hold_dec = Signal(phase_cycles)          # a fetched row waiting for the unit
+        hold_inc = Signal(phase_cycles)
+        p_last = ((p_phase == 1) & (p_timer == 1) & (p_inc == 0)) | \
+            ((p_phase == 2) & (p_timer == 1))
+        p_free = (p_phase == 0) | p_last         # free to start a row next cycle
+        m.d.comb += self.phase.eq(p_phase)
+        with m.If(p_phase != 0):
+            m.d.sync += p_timer.eq(p_timer - 1)
+            with m.If((p_phase == 1) & (p_timer == 1)):
+                m.d.sync += [p_phase.eq(Mux(p_inc != 0, 2, 0)), p_timer.eq(p_inc)]
+            with m.If((p_phase == 2) & (p_timer == 1)):
+                m.d.sync += p_phase.eq(0)
+
+        def pulse(dec_cycles, inc_cycles) -> None:
+            """Start a row's phases next cycle (a row with no change takes none)."""
+            m.d.sync += [p_inc.eq(inc_cycles),
+                         p_phase.eq(Mux(dec_cycles != 0, 1, Mux(inc_cycles != 0, 2, 0))),
+                         p_timer.eq(Mux(dec_cycles != 0, dec_cycles, inc_cycles))]
 
         def next_row() -> None:
             # Decided in the row's last cycle: no idle cycle between rows.
@@ -137,37 +163,23 @@ class WriteEngine(wiring.Component):
                         m.next = "ISSUE"
             with m.State("ISSUE"):
                 m.d.comb += self.wr_valid.eq(1)
-                m.d.sync += [
-                    self.pulses.eq(self.pulses + row_pulses * cfg.write.pulses_per_level),
-                    timer.eq(dec_max * step_cycles),
-                    inc_cycles.eq(inc_max * step_cycles),
-                ]
+                m.d.sync += self.pulses.eq(self.pulses + row_pulses * cfg.write.pulses_per_level)
                 with m.If(k != self.busy_n - 1):  # the next crossbar of the group's row
                     m.d.sync += [k.eq(k + 1), grp_dec.eq(dec_max), grp_inc.eq(inc_max),
                                  issued.eq(0), received.eq(0)]
                     m.next = "FETCH"
-                with m.Elif(dec_max != 0):
-                    m.next = "DEC"
-                with m.Elif(inc_max != 0):
-                    m.d.sync += timer.eq(inc_max * step_cycles)
-                    m.next = "INC"
-                with m.Else():
+                with m.Elif(p_free):              # the row's phases start at once
+                    pulse(dec_max * step_cycles, inc_max * step_cycles)
                     next_row()
-            with m.State("DEC"):
-                m.d.comb += self.phase.eq(1)
-                m.d.sync += timer.eq(timer - 1)
-                with m.If(timer == 1):
-                    m.d.sync += timer.eq(inc_cycles)
-                    with m.If(inc_cycles != 0):
-                        m.next = "INC"
-                    with m.Else():
-                        next_row()
-            with m.State("INC"):
-                m.d.comb += self.phase.eq(2)
-                m.d.sync += timer.eq(timer - 1)
-                with m.If(timer == 1):
+                with m.Else():                    # or once the row before is done
+                    m.d.sync += [hold_dec.eq(dec_max * step_cycles),
+                                 hold_inc.eq(inc_max * step_cycles)]
+                    m.next = "HOLD"
+            with m.State("HOLD"):
+                with m.If(p_free):
+                    pulse(hold_dec, hold_inc)
                     next_row()
-        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
+        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE") | (p_phase != 0))
         self.fsm_states["write_engine.write_fsm_state"] = fsm.encoding
         return m
 

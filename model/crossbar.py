@@ -97,13 +97,14 @@ class Crossbar:
                         int((clipped != target).sum()))
 
 
-def bit_serial_vmm(xbar: Crossbar, x: np.ndarray, cfg: Config) -> np.ndarray:
+def bit_serial_vmm(xbar: Crossbar, x: np.ndarray, cfg: Config, zero: int = 0) -> np.ndarray:
     """int32 outputs of one VMM, recombined exactly as the RTL shift-and-add does.
 
     Plane ``b`` of the INT8 inputs (two's complement, LSB first) is read through the ADCs;
     cell slice ``s`` of weight column ``j`` weighs ``2^(cell_bits*s)``, plane ``b`` weighs
     ``2^b`` (``-2^7`` for the sign plane), codes weigh ``2^adc_lsb_shift``; the offset of
-    the offset-binary weights is removed with the digitally accumulated ``sum(x)``.
+    the offset-binary weights (plus ``zero`` for weights shifted for partial reuse) is
+    removed with the digitally accumulated ``sum(x)``.
     """
     S, cb = cfg.slices_per_weight, cfg.crossbar.cell_bits
     nb = cfg.data.act_bits
@@ -115,5 +116,5 @@ def bit_serial_vmm(xbar: Crossbar, x: np.ndarray, cfg: Config) -> np.ndarray:
     weight[-1] = -weight[-1]  # two's complement: the MSB plane weighs -2^(nb-1)
     acc = weight @ partial
     xsum = int(weight @ planes.sum(axis=1))
-    y = acc - cfg.weight_offset * xsum
+    y = acc - (cfg.weight_offset + zero) * xsum
     return ((y + (1 << 31)) % (1 << 32)) - (1 << 31)  # wrap to int32 as the RTL does

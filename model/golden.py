@@ -20,6 +20,7 @@ from firmware.image import Image
 from firmware.isa import (
     ALL_OPCODES,
     RESET_WINDOW,
+    SFU_NARROW,
     Fault,
     Instruction,
     Opcode,
@@ -74,7 +75,7 @@ def sfu_out_words(cfg: Config, insn: Instruction) -> int:
     n = insn.count * (cfg.gb_bits // 32)
     if insn.func == SfuFunc.RELU:
         return insn.count
-    if insn.func in (SfuFunc.REQUANT, SfuFunc.DIGIT):
+    if insn.func in SFU_NARROW:
         return _words(n, 8, cfg.gb_bits)
     if insn.func in (SfuFunc.MAXPOOL, SfuFunc.AVGPOOL) and insn.window:
         return _words(n // insn.window, 32, cfg.gb_bits)
@@ -422,7 +423,9 @@ class Golden:
         func = SfuFunc(insn.func)
         if func == SfuFunc.RELU:
             self.write(insn.dst, np.maximum(v, 0), 32)
-        elif func == SfuFunc.REQUANT:
+        elif func in (SfuFunc.REQUANT, SfuFunc.REQUANT_RELU):
+            if func == SfuFunc.REQUANT_RELU:
+                v = np.maximum(v, 0)
             self.write(insn.dst, np.clip(_round_shift(v, insn.shift), -128, 127), 8)
         elif func == SfuFunc.DIGIT:
             u = (v.astype(np.int64) + 0x80808080) & 0xFFFFFFFF
@@ -448,7 +451,8 @@ class Golden:
                 for c in range(vmm_cols(insn)):  # an APU row's crossbars share its inputs
                     # Each crossbar's result is digital (after its ADCs and shift-and-add);
                     # the accumulation units sum the row blocks.
-                    y = wrap32(sum(bit_serial_vmm(self.xbars[first + k * ac + c], x, cfg)
+                    y = wrap32(sum(bit_serial_vmm(self.xbars[first + k * ac + c], x, cfg,
+                                                  insn.zero)
                                    for k, x in enumerate(xs)))
                     if insn.shift:
                         y = wrap32(y << insn.shift)

@@ -54,6 +54,8 @@ class InferenceFigures:
     gb_static_ungated_pj: float
     max_writes_per_crossbar: int
     layers: tuple[LayerSpan, ...]
+    #: Sequencer cycles per opcode name (fetch, decode and stalls included).
+    cycles_by_opcode: dict[str, int]
 
     @property
     def bank_saving(self) -> float:
@@ -76,7 +78,8 @@ def evaluate(cfg: Config, plan: Schedule) -> InferenceFigures:
     """Run ``plan`` through the timing and energy models."""
     trace = timing.planned_trace(cfg, plan.program, plan.writes)
     spans: list[timing.Span] = []
-    t = timing.simulate_trace(cfg, trace, spans=spans)
+    by_opcode: dict[Opcode, int] = {}
+    t = timing.simulate_trace(cfg, trace, spans=spans, by_opcode=by_opcode)
     pulses = t.pulses or 0
     e = trace_energy(cfg, trace, pulses, t.cycles, t.bank_active_cycles)
     banks = cfg.global_buffer.bank_bytes
@@ -96,7 +99,8 @@ def evaluate(cfg: Config, plan: Schedule) -> InferenceFigures:
         overlap_cycles=t.overlap_cycles or 0, pulses=pulses, energy=e,
         gb_static_pj=gb_pj, gb_static_ungated_pj=gb_ungated_pj,
         max_writes_per_crossbar=max(rewrites.values(), default=0),
-        layers=_layer_spans(plan, spans))
+        layers=_layer_spans(plan, spans),
+        cycles_by_opcode={op.name: c for op, c in sorted(by_opcode.items())})
 
 
 def _layer_spans(plan: Schedule, spans: list[timing.Span]) -> tuple[LayerSpan, ...]:

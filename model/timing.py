@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from firmware.config import Config, grant_cycle
-from firmware.isa import Fault, Instruction, Opcode
+from firmware.config import Config
+from firmware.cycles import burst_cycles, vmm_pass_cycles
+from firmware.isa import SFU_POOLING, Fault, Instruction, Opcode
 from firmware.write_plan import WriteRows
 from model.golden import (
     Executed,
@@ -43,25 +44,16 @@ class TimingResult:
     bank_active_cycles: tuple[int, ...] = ()
 
 
-def burst_cycles(cfg: Config, words: int) -> int:
-    """Cycles of a main-memory burst of ``words`` words: last grant plus the data cycle."""
-    return grant_cycle(words, cfg.dram_bytes_per_cycle, cfg.main_memory.word_bytes) + 1
-
-
-def row_write_cycles(cfg: Config, row: RowWrite, nxbars: int = 1) -> int:
-    """Write-engine cycles of one row of a lockstep group of ``nxbars`` crossbars: per
-    crossbar, fetch its deltas and hand them over; then the group's two phases."""
-    return nxbars * (burst_cycles(cfg, cfg.delta_row_words) + 1) + row.cycles(cfg)
-
-
-def vmm_window_cycles(cfg: Config, accumulate: bool, ncols: int = 1, nrows: int = 1,
-                      ngroups: int = 1, replicas: int = 1) -> int:
-    """Cycles of one pass of the VMM window loop (``replicas`` windows): load each
-    replica's ``nrows`` input segments (shared by its column groups), all bit-planes
-    (every crossbar in parallel), write every group's ``ncols`` summed outputs."""
-    return (replicas * nrows * cfg.input_words + 1
-            + cfg.data.act_bits * cfg.crossbar.bitplane_cycles
-            + replicas * ngroups * ncols * cfg.output_words + int(accumulate))
+def group_write_cycles(cfg: Config, rows: Iterable[RowWrite], nxbars: int = 1) -> int:
+    """Write-engine cycles of a lockstep write of ``nxbars`` crossbars: per row, every
+    crossbar's delta fetch and hand-over (``F``), then the group's two phases (``P_r``);
+    the next row is fetched while a row's phases run:
+    ``F + sum_{r<R-1} max(P_r, F) + P_{R-1}``."""
+    fetch = nxbars * (burst_cycles(cfg, cfg.delta_row_words) + 1)
+    phases = [r.cycles(cfg) for r in rows]
+    if not phases:
+        return 0
+    return fetch + sum(max(p, fetch) for p in phases[:-1]) + phases[-1]
 
 
 def inv_solve_cycles(cfg: Config) -> int:
@@ -117,11 +109,12 @@ def planned_trace(cfg: Config, program: Iterable[Instruction], writes: Iterable[
 
 
 def simulate_trace(cfg: Config, trace: Iterable[Executed], fault: Fault = Fault.NONE,
-                   faulted: Instruction | None = None, spans: list[Span] | None = None
-                   ) -> TimingResult:
+                   faulted: Instruction | None = None, spans: list[Span] | None = None,
+                   by_opcode: dict[Opcode, int] | None = None) -> TimingResult:
     """Cycle counts of an execution trace that ended in ``fault`` (``faulted``: the
     instruction that faulted after DECODE, if any); with ``spans``, also record when
-    each VMM and weight write ran."""
+    each VMM and weight write ran; with ``by_opcode``, add up the cycles the sequencer
+    spent on each opcode (fetch, decode and stalls included)."""
     t = 0                      # the cycle in which the current instruction is fetched
     we_free = 0                # first cycle with the write engine idle
     we_span = (0, 0)           # crossbars [first, last) of the write in flight
@@ -131,6 +124,8 @@ def simulate_trace(cfg: Config, trace: Iterable[Executed], fault: Fault = Fault.
     window_count = 1
     mask_changes = [(0, -1)]   # (first cycle in effect, bank mask)
     halted_at: int | None = None
+    prev_op: Opcode | None = None
+    started = 0
 
     def wait_until(start: int, ready: int) -> int:
         """First cycle >= start at which a waiting state may leave (ready = free cycle)."""
@@ -142,6 +137,9 @@ def simulate_trace(cfg: Config, trace: Iterable[Executed], fault: Fault = Fault.
     for index, entry in enumerate(trace):
         insn = entry.insn
         op = insn.opcode
+        if by_opcode is not None and prev_op is not None:   # the previous one's cycles
+            by_opcode[prev_op] = by_opcode.get(prev_op, 0) + t - started
+        prev_op, started = op, t
         ex = t + 2             # FETCH and DECODE, then the first execute cycle
         if op in (Opcode.NOP, Opcode.WINDOW, Opcode.BANK_GATE):
             if op == Opcode.WINDOW:
@@ -149,8 +147,8 @@ def simulate_trace(cfg: Config, trace: Iterable[Executed], fault: Fault = Fault.
             if op == Opcode.BANK_GATE:
                 mask_changes.append((ex, insn.mask))  # the register updates after DECODE
             t = ex
-        elif op == Opcode.SFU:  # one pre-read cycle, then one element per cycle
-            n = insn.count * (cfg.gb_bits // 32)
+        elif op == Opcode.SFU:  # one pre-read cycle, then a word (pooling: an element)
+            n = insn.count * (cfg.gb_bits // 32) if insn.func in SFU_POOLING else insn.count
             t = ex + (n + 1 if n else 0)
         elif op == Opcode.VEC:
             t = ex + (2 * insn.count + 1 if insn.count else 0)  # read a, read b, write
@@ -159,7 +157,7 @@ def simulate_trace(cfg: Config, trace: Iterable[Executed], fault: Fault = Fault.
         elif op == Opcode.WRITE_START:
             c = wait_until(ex, we_free)
             n = write_xbars(insn)
-            duration = sum(row_write_cycles(cfg, r, n) for r in entry.rows)
+            duration = group_write_cycles(cfg, entry.rows, n)
             pulses += sum(r.pulses for r in entry.rows)
             we_free, we_span = c + 1 + duration, (insn.xbar, insn.xbar + n)
             we_busy_total += duration
@@ -176,7 +174,7 @@ def simulate_trace(cfg: Config, trace: Iterable[Executed], fault: Fault = Fault.
             writing = first < we_span[1] and we_span[0] < last
             c = wait_until(ex, we_free if writing else 0)
             reps = vmm_replicas(insn)
-            t = c + 1 + window_count // reps * vmm_window_cycles(
+            t = c + 1 + window_count // reps * vmm_pass_cycles(
                 cfg, bool(insn.accumulate), vmm_cols(insn), vmm_rows(insn),
                 vmm_groups(insn), reps)
             if spans is not None:
@@ -190,6 +188,8 @@ def simulate_trace(cfg: Config, trace: Iterable[Executed], fault: Fault = Fault.
                 r.cycles(cfg) for r in entry.rows)
         elif op == Opcode.HALT:
             halted_at = wait_until(ex, we_free) + 1
+            if by_opcode is not None:
+                by_opcode[op] = by_opcode.get(op, 0) + halted_at - t
             break
         else:
             raise NotImplementedError(

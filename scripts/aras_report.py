@@ -96,6 +96,7 @@ def _row(net: str, sched: str, f: InferenceFigures, bound: int, naive: Inference
         "lifespan_years": f.lifespan_years(endurance), "endurance": endurance,
         "paper_inferences_per_s": PAPER_INF_S.get(net),
         "wall_s": {"weights": t_weights, "schedule_and_models": wall},
+        "cycles_by_opcode": f.cycles_by_opcode,
         "layers": [vars(s) for s in f.layers],
     }
 

@@ -270,7 +270,7 @@ def test_write_engine_rows_match_write_model(tiny: config.Config, nxbars: int) -
     assert [w for _, _, w in handed] == [words[(r * nxbars + k) * rw]
                                          for r in range(nrows) for k in range(nxbars)]
     assert result["pulses"] == sum(r.pulses for r in rows)
-    assert result["busy"] == sum(timing.row_write_cycles(tiny, r, nxbars) for r in rows)
+    assert result["busy"] == timing.group_write_cycles(tiny, rows, nxbars)
     assert rows[2].pulses == 0
 
 
@@ -317,6 +317,7 @@ def test_global_buffer_ports() -> None:
 
 @pytest.mark.parametrize(("func", "shift", "window"), [
     ("RELU", 0, 1), ("REQUANT", 0, 1), ("REQUANT", 3, 1), ("REQUANT", 31, 1),
+    ("REQUANT_RELU", 0, 1), ("REQUANT_RELU", 5, 1),
     ("MAXPOOL", 0, 1), ("MAXPOOL", 0, 3), ("AVGPOOL", 2, 4), ("AVGPOOL", 0, 5),
     ("DIGIT", 0, 1), ("DIGIT", 8, 1), ("DIGIT", 16, 1), ("DIGIT", 24, 1),
 ])
@@ -342,7 +343,7 @@ def test_sfu_element_stream(func: str, shift: int, window: int) -> None:
             if ctx.get(dut.emit):
                 got.append(ctx.get(dut.y))
             win, acc = ctx.get(dut.win_next), ctx.get(dut.acc_next)
-        assert ctx.get(dut.narrow) == (func in ("REQUANT", "DIGIT"))
+        assert ctx.get(dut.narrow) == (func in ("REQUANT", "REQUANT_RELU", "DIGIT"))
 
     _run(dut, tb)
     rnd = (1 << shift) >> 1
@@ -350,6 +351,8 @@ def test_sfu_element_stream(func: str, shift: int, window: int) -> None:
         want = [max(x, 0) for x in xs]
     elif func == "REQUANT":
         want = [min(127, max(-128, (x + rnd) >> shift)) for x in xs]
+    elif func == "REQUANT_RELU":
+        want = [min(127, (max(x, 0) + rnd) >> shift) for x in xs]
     elif func == "DIGIT":
         # Balanced base-256: the digit is the residue of x's rest at this position in
         # -128..127 (lower digits taken out first).
