@@ -465,6 +465,15 @@ class Sequencer(wiring.Component):
                 with m.Else():
                     m.next = "SFU_WORDS"
 
+            def sfu_emit(packed, full) -> None:
+                """Write the output word being packed once ``full``, else keep packing."""
+                with m.If(full):
+                    m.d.comb += [self.gb_wr_en.eq(1), self.gb_wr_addr.eq(sfu_dst),
+                                 self.gb_wr_data.eq(packed)]
+                    m.d.sync += [sfu_out.eq(0), sfu_fill.eq(0), sfu_dst.eq(sfu_dst + 1)]
+                with m.Else():
+                    m.d.sync += [sfu_out.eq(packed), sfu_fill.eq(sfu_fill + 1)]
+
             with state("SFU_WORDS"):  # element-wise: one input word per cycle
                 f = ir.args.SFU
                 with m.If(sfu_e + 1 < f.count):  # prefetch the next word
@@ -479,12 +488,7 @@ class Sequencer(wiring.Component):
                     per_out = cfg.gb_bits // 8 // lanes
                     packed = sfu_out | (Cat(u.y[:8] for u in sfus).as_unsigned()
                                         << (sfu_fill * 8 * lanes))
-                    with m.If((sfu_fill == per_out - 1) | last):
-                        m.d.comb += [self.gb_wr_en.eq(1), self.gb_wr_addr.eq(sfu_dst),
-                                     self.gb_wr_data.eq(packed)]
-                        m.d.sync += [sfu_out.eq(0), sfu_fill.eq(0), sfu_dst.eq(sfu_dst + 1)]
-                    with m.Else():
-                        m.d.sync += [sfu_out.eq(packed), sfu_fill.eq(sfu_fill + 1)]
+                    sfu_emit(packed, (sfu_fill == per_out - 1) | last)
                 with m.Else():
                     m.d.comb += [self.gb_wr_en.eq(1), self.gb_wr_addr.eq(sfu_dst),
                                  self.gb_wr_data.eq(Cat(u.y for u in sfus))]
@@ -519,12 +523,7 @@ class Sequencer(wiring.Component):
                 last = sfu_e == n - 1
                 m.d.sync += sfu_e.eq(sfu_e + 1)
                 with m.If(emit):
-                    with m.If((sfu_fill == out_lanes - 1) | last):
-                        m.d.comb += [self.gb_wr_en.eq(1), self.gb_wr_addr.eq(sfu_dst),
-                                     self.gb_wr_data.eq(packed)]
-                        m.d.sync += [sfu_out.eq(0), sfu_fill.eq(0), sfu_dst.eq(sfu_dst + 1)]
-                    with m.Else():
-                        m.d.sync += [sfu_out.eq(packed), sfu_fill.eq(sfu_fill + 1)]
+                    sfu_emit(packed, (sfu_fill == out_lanes - 1) | last)
                 with m.If(last):
                     next_insn()
 

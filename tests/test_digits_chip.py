@@ -9,7 +9,7 @@ import pytest
 from gradcheck import check_gradients
 
 from cocotb_tests import runner
-from firmware import config, network, scheduler
+from firmware import config, network, scheduler, weight_reuse
 from firmware.isa import RTL_OPCODES, Fault
 from firmware.packing import unpack
 from model import checker, golden, timing
@@ -52,13 +52,35 @@ def test_golden_runs_the_firmware_as_the_integer_network(deployed) -> None:
         assert _logits(img, gold.dram).tolist() == want.tolist()
 
 
+def test_reuse_keeps_the_accuracy(deployed) -> None:
+    """+reuse shifts every layer but the first to a common centre; the chip computes
+    with the stored (shifted, clipped, compensated) weights: on all test digits the
+    accuracy stays within 1 point of the float network's, and the golden model runs the
+    firmware as that integer network."""
+    split, net, qs, shifts = deployed
+    cfg = config.load("small")
+    x0 = to_int8(split.x_test[:1])[0]
+    plan = scheduler.schedule(cfg, DIGITS_CNN, qs, "+reuse", x0, shifts)
+    assert plan.reuse is not None and any(plan.reuse.shifts)
+    stored = [weight_reuse.stored(q, s, cfg) for q, s in zip(qs, plan.reuse.shifts,
+                                                                strict=True)]
+    pred = [network.forward(DIGITS_CNN, stored, x, shifts)[1].ravel().argmax()
+            for x in to_int8(split.x_test)]
+    acc = float(np.mean(np.array(pred) == split.y_test))
+    float_acc = net.accuracy(split.x_test[..., None], split.y_test)
+    assert abs(acc - float_acc) <= 0.01, (acc, float_acc)
+    gold = golden.run(plan.image, RTL_OPCODES)
+    want = network.forward(DIGITS_CNN, stored, x0, shifts)[1].ravel()
+    assert _logits(plan.image, gold.dram).tolist() == want.tolist()
+
+
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
 def test_digits_classified_in_the_rtl(deployed, sim: str, tmp_path: Path) -> None:
-    """Three test digits through the RTL: memories bit-identical to the golden model,
-    cycles equal to the timing model's, the same classes."""
+    """Three test digits scheduled with +reuse through the RTL: memories bit-identical
+    to the golden model, cycles equal to the timing model's, the same classes."""
     split, _, qs, shifts = deployed
     cfg = config.load("small")
-    images = [scheduler.naive(cfg, DIGITS_CNN, qs, x, shifts)
+    images = [scheduler.reuse(cfg, DIGITS_CNN, qs, x, shifts)
               for x in to_int8(split.x_test[:3])]
     runs = runner.run_batch(images, sim, tmp_path / "digits")
     for img, rtl in zip(images, runs, strict=True):
