@@ -29,8 +29,9 @@ from firmware.write_plan import pair_changes
 @dataclass(frozen=True)
 class Reuse:
     """Per-layer shifts (0 for the first), the common centre (unsigned weights; 0: no
-    shift), the share of each layer's weights clipped, and the expected cell changes per
-    weight over the schedule's overwrites before and after shifting."""
+    shift), the share of each layer's weights clipped (exact), and the expected cell
+    changes per weight over the schedule's overwrites before and after shifting (from
+    histograms sampled at a stride in large layers)."""
 
     shifts: tuple[int, ...]
     centre: int
@@ -39,21 +40,40 @@ class Reuse:
     changes_after: float
 
 
+#: Weights of a layer counted for its histogram: a fixed stride through larger layers.
+HISTOGRAM_SAMPLE = 1 << 20
+
+
 def _histogram(q: np.ndarray, offset: int, zeros: int = 0) -> np.ndarray:
     """Shares of each unsigned weight value ``q + offset`` (256 bins), with ``zeros``
-    more zero weights (padding cells written with the layer)."""
-    counts = np.bincount((np.asarray(q).ravel().astype(np.int64) + offset), minlength=256)
+    more zero weights (padding cells written with the layer); layers of more than
+    :data:`HISTOGRAM_SAMPLE` weights are counted at a fixed stride."""
+    q = np.asarray(q).ravel()
+    if q.size > HISTOGRAM_SAMPLE:
+        stride = -(-q.size // HISTOGRAM_SAMPLE)
+        zeros = zeros // stride
+        q = q[::stride]
+    if q.dtype == np.int8 and offset == 128:   # count the bytes: no widened copy
+        counts = np.bincount(q.view(np.uint8), minlength=256)[np.arange(256) ^ 0x80]
+    else:
+        counts = np.bincount(q.astype(np.int64) + offset, minlength=256)
     counts[offset] += zeros
     return counts / max(1, counts.sum())
 
 
 def _shifted(h: np.ndarray, shift: int) -> tuple[np.ndarray, float]:
     """Histogram ``h`` moved by ``shift`` with the ends clipped; the share clipped."""
+    n = len(h)
     out = np.zeros_like(h)
-    idx = np.clip(np.arange(len(h)) + shift, 0, len(h) - 1)
-    np.add.at(out, idx, h)
-    moved = np.arange(len(h)) + shift
-    return out, float(h[(moved < 0) | (moved >= len(h))].sum())
+    if shift >= 0:
+        out[shift:] = h[:n - shift]
+        clipped = float(h[n - shift:].sum())
+        out[-1] += clipped
+    else:
+        out[:n + shift] = h[-shift:]
+        clipped = float(h[:-shift].sum())
+        out[0] += clipped
+    return out, clipped
 
 
 def choose(cfg: Config, qs: list[np.ndarray], overwrites: dict[tuple[int, int], int],
@@ -74,10 +94,15 @@ def choose(cfg: Config, qs: list[np.ndarray], overwrites: dict[tuple[int, int], 
     means = [float(h @ np.arange(256)) for h in hists]
     total = max(1, sum(overwrites.values()))
 
+    pairs = np.array([(old, new, n) for (old, new), n in overwrites.items()],
+                     dtype=np.int64).reshape(-1, 3)
+
     def expected(hs: list[np.ndarray]) -> float:
         """Mean cell changes per weight over the schedule's overwrites."""
-        return sum(n * float((erased if old < 0 else hs[old]) @ table @ hs[new])
-                   for (old, new), n in overwrites.items()) / total
+        rows = np.vstack(hs + [erased])            # the erased crossbar is row -1
+        per_old = rows @ table                     # old histogram against every new value
+        return float((per_old[pairs[:, 0]] * rows[pairs[:, 1]]).sum(axis=1)
+                     @ pairs[:, 2]) / total
 
     before = expected(hists)
     best = (before, 0, (0,) * len(qs), (0.0,) * len(qs))
@@ -92,7 +117,12 @@ def choose(cfg: Config, qs: list[np.ndarray], overwrites: dict[tuple[int, int], 
         cost = expected([h for h, _ in moved])
         if cost < best[0]:
             best = (cost, centre, shifts, clipped)
-    cost, centre, shifts, clipped = best
+    cost, centre, shifts, _ = best
+    # The share clipped, counted exactly on every weight.
+    top = 2 * offset - 1
+    clipped = tuple(float(np.count_nonzero(np.asarray(q) > top - offset - s)
+                          + np.count_nonzero(np.asarray(q) < -offset - s)) / max(1, np.size(q))
+                    for q, s in zip(qs, shifts, strict=True))
     return Reuse(shifts, centre, clipped, before, cost)
 
 

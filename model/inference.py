@@ -64,14 +64,15 @@ class InferenceFigures:
             return 0.0
         return 1.0 - self.gb_static_pj / self.gb_static_ungated_pj
 
-    def lifespan_years(self, endurance: float) -> float:
+    def lifespan_years(self, endurance: float, rate: float | None = None) -> float:
         """Years until the most rewritten crossbar's cells reach ``endurance`` write
-        cycles at this throughput (each write of a crossbar taken as one cycle of every
-        cell in it: a lower bound on the lifespan)."""
+        cycles running ``rate`` inferences per second without pause (default, and at
+        most: this throughput); each write of a crossbar is taken as one cycle of every
+        cell in it, so this is a lower bound on the lifespan."""
         if not self.max_writes_per_crossbar:
             return float("inf")
-        return endurance / (self.max_writes_per_crossbar * self.inferences_per_s
-                            * SECONDS_PER_YEAR)
+        rate = self.inferences_per_s if rate is None else min(rate, self.inferences_per_s)
+        return endurance / (self.max_writes_per_crossbar * rate * SECONDS_PER_YEAR)
 
 
 def evaluate(cfg: Config, plan: Schedule) -> InferenceFigures:

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--networks", nargs="+", default=["vgg16", "resnet50", "bert_large"],
                     choices=list(network.BUILTIN))
-    ap.add_argument("--schedulers", nargs="+", default=["naive", "+banks"],
+    ap.add_argument("--schedulers", nargs="+", default=["naive", "+banks", "+reuse"],
                     choices=list(scheduler.SCHEDULERS))
     args = ap.parse_args(argv)
     cfg = config.load("aras")
