@@ -25,14 +25,31 @@ import numpy as np
 BASIS_BITS = 8  # the basis is stored as INT8 crossbar weights
 
 
-def segments(w: np.ndarray, rows: int) -> np.ndarray:
-    """``w`` (``k x n``) as ``ceil(k/rows)`` segments of ``rows`` rows: ``(s, rows, n)``."""
+def segments(w: np.ndarray, rows: int, blocks: list[range] | None = None) -> np.ndarray:
+    """``w`` (``k x n``) as segments of ``rows`` rows, ``(s, rows, n)``: ``ceil(k/rows)``
+    consecutive ones, or the row ranges ``blocks`` (each zero-padded), as the mapper cuts
+    a layer into row blocks (:meth:`firmware.mapper.LayerMap.block_rows`)."""
     w = np.asarray(w, dtype=np.float32)
     k, n = w.shape
-    s = -(-k // rows)
-    padded = np.zeros((s * rows, n), dtype=np.float32)
-    padded[:k] = w
-    return padded.reshape(s, rows, n)
+    if blocks is None:
+        blocks = [range(r, min(r + rows, k)) for r in range(0, k, rows)]
+    out = np.zeros((len(blocks), rows, n), dtype=np.float32)
+    for i, b in enumerate(blocks):
+        if len(b) > rows:
+            raise ValueError(f"block {i} has {len(b)} rows; segments have {rows}")
+        out[i, :len(b)] = w[b.start:b.stop]
+    return out
+
+
+def unsegment(segs: np.ndarray, k: int, blocks: list[range] | None = None) -> np.ndarray:
+    """The ``k x n`` matrix whose :func:`segments` are ``segs`` (padding dropped)."""
+    rows, n = segs.shape[1], segs.shape[2]
+    if blocks is None:
+        blocks = [range(r, min(r + rows, k)) for r in range(0, k, rows)]
+    out = np.zeros((k, n), dtype=segs.dtype)
+    for i, b in enumerate(blocks):
+        out[b.start:b.stop] = segs[i, :len(b)]
+    return out
 
 
 def quantize_symmetric(v: np.ndarray, bits: int) -> tuple[np.ndarray, float]:
@@ -55,6 +72,11 @@ class BasisFit:
     coef_scale: list[float]
     shapes: list[tuple[int, int]]
     coef_bits: int
+    #: Each layer's segments as row ranges (None: consecutive ``rows``-row chunks).
+    blocks: list[list[range] | None] | None = None
+
+    def layer_blocks(self, layer: int) -> list[range] | None:
+        return self.blocks[layer] if self.blocks else None
 
     @property
     def k(self) -> int:
@@ -66,9 +88,19 @@ class BasisFit:
 
     def reconstruct(self, layer: int) -> np.ndarray:
         """The layer's approximated weights (``kernel_rows x filters``)."""
-        k, n = self.shapes[layer]
+        k, _ = self.shapes[layer]
         seg = np.einsum("rj,sjn->srn", self.basis, self.coef_q[layer].astype(np.float32))
-        return (seg.reshape(-1, n)[:k] * self.coef_scale[layer]).astype(np.float64)
+        return (unsegment(seg, k, self.layer_blocks(layer))
+                * self.coef_scale[layer]).astype(np.float64)
+
+    def chip_weights(self, layer: int) -> np.ndarray:
+        """The integer weights the chip computes with (``kernel_rows x filters``): basis
+        codes times coefficient codes, segment by segment; the float layer is this times
+        ``basis_scale * coef_scale[layer]``."""
+        k, _ = self.shapes[layer]
+        seg = np.einsum("rj,sjn->srn", self.basis_q.astype(np.int64),
+                        self.coef_q[layer].astype(np.int64))
+        return unsegment(seg, k, self.layer_blocks(layer))
 
     def errors(self, weights: list[np.ndarray]) -> list[float]:
         """Relative Frobenius error of each layer's reconstruction."""
@@ -87,16 +119,17 @@ def _coefficients(basis: np.ndarray, segs: np.ndarray) -> np.ndarray:
 
 
 def fit(weights: list[np.ndarray], rows: int, k: int, coef_bits: int = 4,
-        refinements: int = 3) -> BasisFit:
-    """Fit ``k`` basis vectors of length ``rows`` shared by every layer of ``weights``."""
+        refinements: int = 3, blocks: list[list[range] | None] | None = None) -> BasisFit:
+    """Fit ``k`` basis vectors of length ``rows`` shared by every layer of ``weights``;
+    ``blocks`` gives each layer's segments as row ranges (default: consecutive)."""
     if not 1 <= k <= rows:
         raise ValueError(f"K = {k} basis vectors must be between 1 and the {rows} segment rows")
     if coef_bits < 2:
         raise ValueError(f"coef_bits = {coef_bits}: need at least 2 (a sign and a magnitude)")
     segs, norms = [], []
     gram = np.zeros((rows, rows), dtype=np.float64)
-    for w in weights:
-        s = segments(w, rows)
+    for i, w in enumerate(weights):
+        s = segments(w, rows, blocks[i] if blocks else None)
         energy = float(np.sum(s.astype(np.float64) ** 2)) or 1.0
         flat = s.transpose(1, 0, 2).reshape(rows, -1)
         gram += (flat @ flat.T).astype(np.float64) / energy
@@ -115,7 +148,7 @@ def fit(weights: list[np.ndarray], rows: int, k: int, coef_bits: int = 4,
             coef_q.append(codes)
             coef_scale.append(scale)
         cand = BasisFit(rows, basis_q, basis_scale, coef_q, coef_scale,
-                        [np.asarray(w).shape for w in weights], coef_bits)
+                        [np.asarray(w).shape for w in weights], coef_bits, blocks)
         err = float(np.mean(cand.errors(weights)))
         if err < best_err:
             best, best_err = cand, err
@@ -152,14 +185,15 @@ def fine_tune(bf: BasisFit, grad: Callable[[list[np.ndarray]], list[np.ndarray]]
         gw = grad([out.reconstruct(i) for i in range(len(shadow))])
         for i, g in enumerate(gw):
             # dL/dcode = scale * B^T dL/dW, segment by segment.
-            gc = np.einsum("rj,srn->sjn", basis, segments(g, bf.rows)) * bf.coef_scale[i]
+            gc = np.einsum("rj,srn->sjn", basis,
+                           segments(g, bf.rows, bf.layer_blocks(i))) * bf.coef_scale[i]
             m1[i] += 0.1 * (gc - m1[i])
             m2[i] += 0.001 * (gc * gc - m2[i])
             step = (m1[i] / (1 - 0.9 ** t)) / (np.sqrt(m2[i] / (1 - 0.999 ** t)) + 1e-12)
             shadow[i] = np.clip(shadow[i] - lr * step, -top, top)
         out = BasisFit(bf.rows, bf.basis_q, bf.basis_scale,
                        [np.rint(c).astype(np.int32) for c in shadow], bf.coef_scale,
-                       bf.shapes, bf.coef_bits)
+                       bf.shapes, bf.coef_bits, bf.blocks)
         if score and (t % every == 0 or t == steps):
             value = score(out)
             if value > best_score:

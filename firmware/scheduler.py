@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from firmware import isa, weight_reuse
+from firmware.basisn import BasisFit
 from firmware.config import Config
 from firmware.cycles import burst_cycles, row_write_floor, vmm_pass_cycles
 from firmware.image import Image, Region
@@ -300,30 +301,48 @@ class _Planner:
         if len(qs) != L:
             raise ValueError(f"{net.name}: {len(qs)} weight arrays for {L} layers")
         self.shifts = list(shifts) if shifts is not None else [0] * L
-        wb, ow = cfg.global_buffer.word_bytes, cfg.output_words
+        wb = cfg.global_buffer.word_bytes
         self.maps = [map_layer(layer, cfg, im2col=(i == 0)) for i, layer in enumerate(layers)]
         self.chained = [_chained(layers[i], layers[i + 1]) for i in range(L - 1)] + [False]
+        unit, what = self._output_unit()
         for i, layer in enumerate(layers[:-1]):  # outputs feed on: packed, word-aligned
-            if self.chained[i] and (layer.filters % cfg.weights_per_row or layer.filters % wb):
+            if self.chained[i] and (layer.filters % unit or layer.filters % wb):
                 raise ValueError(f"layer '{layer.name}': its {layer.filters} output channels "
-                                 f"must fill whole crossbars ({cfg.weights_per_row} weight "
-                                 f"columns) and {wb}-byte words")
+                                 f"must fill whole {what} ({unit} outputs) and {wb}-byte "
+                                 "words")
             if self.materialize and not self.chained[i]:
                 feeds(layer, layers[i + 1])   # raises, naming the layers
-        # int32 outputs per position: column group g at g * apu_cols * output_words.
-        self.pos_words = [((lm.col_groups - 1) * cfg.apu_cols + lm.group_cols[-1]) * ow
-                          for lm in self.maps]
+        self.pos_words = [self._position_words(i) for i in range(L)]
         self.overlap = policy.overlap
-        self.parts = [layer_parts(lm, cfg) for lm in self.maps]
+        self.parts = [self._layer_parts(lm) for lm in self.maps]
         self.reuse_weights = policy.reuse
         self.reuse: Reuse | None = None
         self.zero = [0] * L     # per-layer weight shift (partial reuse), set in run()
         self.runs = [self._run(i) for i in range(L)]
-        # A layer in one part is finished run by run (a one-run scratch); a layer cut
-        # into parts accumulates its whole output first.
-        self.scratch_of = [(layer.windows if len(p) > 1 else run) * pw for layer, p, run, pw
-                           in zip(layers, self.parts, self.runs, self.pos_words, strict=True)]
+        self.scratch_of = [self._scratch_words(i) for i in range(L)]
         self._place()
+
+    # ---- what the datapath needs (overridden by the BasisN planner) -------------------
+
+    def _output_unit(self) -> tuple[int, str]:
+        """Outputs a layer must come in multiples of to feed the next one, and of what."""
+        return self.cfg.weights_per_row, "crossbars"
+
+    def _layer_parts(self, lm: LayerMap) -> list[Part]:
+        """The parts a layer's weights are written in (:func:`layer_parts`)."""
+        return layer_parts(lm, self.cfg)
+
+    def _position_words(self, i: int) -> int:
+        """int32 output words per position: column group g at g * apu_cols * output_words."""
+        lm, cfg = self.maps[i], self.cfg
+        return ((lm.col_groups - 1) * cfg.apu_cols + lm.group_cols[-1]) * cfg.output_words
+
+    def _scratch_words(self, i: int) -> int:
+        """int32 scratch of layer ``i``: a layer in one part is finished run by run; a
+        layer cut into parts accumulates its whole output first."""
+        layer = self.net.layers[i]
+        rows = layer.windows if len(self.parts[i]) > 1 else self.runs[i]
+        return rows * self.pos_words[i]
 
     # ---- sizes -----------------------------------------------------------------------
 
@@ -514,8 +533,17 @@ class _Planner:
                     continue
                 for c, width in enumerate(cols):
                     new[:rows, x0 + c, :width] = tiles[k, g, :rows, c, :width]
+        self._group_write(first, new, tuple(dict.fromkeys(self.jobs[j][0] for j in batch)))
+
+    def _group_write(self, first: int, new: np.ndarray, layers: tuple[int, ...]) -> None:
+        """One lockstep ``WRITE_START`` turning crossbars ``first..`` into ``new``
+        (unsigned weights, rows x crossbars x columns): its row costs, and its deltas in
+        main memory (filled in only when materializing)."""
+        cfg = self.cfg
+        n_xbars = new.shape[1]
+        old = self.held[:, first:first + n_xbars]
         self.writes.append(write_rows(old, new, cfg))
-        self.write_layers.append(tuple(dict.fromkeys(self.jobs[j][0] for j in batch)))
+        self.write_layers.append(layers)
         if self.materialize:
             words = group_delta_words([unsigned_levels(old[:, x], cfg) for x in range(n_xbars)],
                                       [unsigned_levels(new[:, x], cfg) for x in range(n_xbars)],
@@ -584,20 +612,17 @@ class _Planner:
                         tuple(layer.name for layer in self.net.layers), self.write_layers,
                         self.dram_words, image, self.reuse, tuple(reps))
 
-    def run(self) -> Schedule:
-        cfg, net = self.cfg, self.net
-        layers, L = net.layers, len(net.layers)
-        R, ac, iw, ow = cfg.crossbar.rows, cfg.apu_cols, cfg.input_words, cfg.output_words
-        self._start()
-
-        # Main memory: the first layer's unrolled input, zeros (to clear areas), each
-        # layer's input map where it comes from main memory, off-chip outputs, the last
-        # layer's outputs; weight deltas follow as they are written.
+    def _main_memory(self) -> None:
+        """Main memory before the program's own regions: the first layer's unrolled
+        input, zeros (to clear areas), each layer's input map where it comes from main
+        memory, off-chip outputs (``self.in_dram``, ``self.zeros``, ``self.out_dram``)."""
+        cfg, layers, L = self.cfg, self.net.layers, len(self.net.layers)
         first = self.maps[0]
         if self.materialize:
             cols = im2col(np.asarray(self.x).reshape(layers[0].ifmap_h, layers[0].ifmap_w,
                                                      layers[0].channels), layers[0])
-            unrolled = np.zeros((layers[0].windows, first.row_blocks * R), dtype=np.int64)
+            unrolled = np.zeros((layers[0].windows, first.row_blocks * cfg.crossbar.rows),
+                                dtype=np.int64)
             unrolled[:, :layers[0].kernel_rows] = cols
             x_words: list[int] | int = pack(unrolled, cfg.data.act_bits, cfg.dram_bits)
         else:
@@ -605,19 +630,38 @@ class _Planner:
         self.in_dram: list[int] = [self._alloc(x_words)] + [0] * (L - 1)
         clear = max([self.in_size[i + 1] for i in range(L - 1) if self.into_next[i]]
                     + [self.in_size[i] for i in range(L) if not self.resident[i]] + [0])
-        zeros = self._alloc(clear)
+        self.zeros = self._alloc(clear)
         for i in range(1, L):
-            if not (self.into_next[i - 1]):
+            if not self.into_next[i - 1]:
                 self.in_dram[i] = self._alloc(self._map_words(i) + self._slack(i))
         self.out_dram = [self._alloc(self._int8_words(i, layers[i].windows))
                          if i < L - 1 and not self.chained[i] else 0 for i in range(L)]
+
+    def _layer_inputs(self, i: int) -> None:
+        """At a layer's start: its input map from main memory (when it is resident and
+        the layer before did not write it), its window area's slack cleared (streamed),
+        the next layer's map cleared (borders and slack) when this layer writes it."""
+        if self.resident[i] and (i == 0 or not self.into_next[i - 1]):
+            self._dma("LOAD", self.in_at[i], self.in_dram[i], self.in_size[i] if i
+                      else self._map_words(0))
+        elif not self.resident[i] and self._slack(i):
+            self._dma("LOAD", self.in_at[i], self.zeros, self.in_size[i])
+        if self.into_next[i]:
+            self._dma("LOAD", self.in_at[i + 1], self.zeros, self.in_size[i + 1])
+
+    def run(self) -> Schedule:
+        cfg, net = self.cfg, self.net
+        layers = net.layers
+        ac, iw, ow = cfg.apu_cols, cfg.input_words, cfg.output_words
+        self._start()
+        self._main_memory()
         out_words = layers[-1].windows * self.pos_words[-1]
         self.out_addr = self._alloc(out_words)
 
         batches, self.bases, late = self._batches()
         if self.reuse_weights:
             self.reuse = weight_reuse.choose(cfg, self.qs, self._overwrites(batches),
-                                             [self._padding(i) for i in range(L)])
+                                             [self._padding(i) for i in range(len(layers))])
             self.zero = list(self.reuse.shifts)
         batch_of = {j: b for b, batch in enumerate(batches) for j in batch}
         for j, (i, part) in enumerate(self.jobs):
@@ -640,14 +684,7 @@ class _Planner:
             if part is self.parts[i][0]:
                 if self.gate:
                     self._emit(Instruction.make("BANK_GATE", mask=self.masks[i]))
-                if self.resident[i] and (i == 0 or not self.into_next[i - 1]):
-                    self._dma("LOAD", self.in_at[i], self.in_dram[i], self.in_size[i] if i
-                              else self._map_words(0))
-                elif not self.resident[i] and self._slack(i):
-                    self._dma("LOAD", self.in_at[i], zeros, self.in_size[i])
-                if self.into_next[i]:
-                    # Zero borders and slack of the next layer's input map.
-                    self._dma("LOAD", self.in_at[i + 1], zeros, self.in_size[i + 1])
+                self._layer_inputs(i)
             apu = self._layout(j)
             reps = self.reps[j]
             k0 = part.blocks.start
@@ -876,6 +913,193 @@ class _Planner:
             group_stride=lm.group_stride(self.cfg))
 
 
+
+
+def basisn(cfg: Config, net: Network, fit: BasisFit, x: np.ndarray | None = None,
+           shifts: list[int] | None = None, write_basis: bool = True) -> Schedule:
+    """BasisN firmware: the basis is written into crossbars once, at the start, and
+    never again; per layer, per run of output positions, one VMM per input segment reads
+    ``p = x_s^T B`` for every position at once, then per position COMBINE forms ``y_n =
+    sum_s sum_j c[s, j, n] p[s, j]`` from the layer's coefficients (INT8 codes, loaded
+    once per layer), and REQUANT_RELU feeds the next layer. The chip computes the integer
+    network :meth:`~firmware.basisn.BasisFit.chip_weights` defines.
+
+    A segment a kernel row fills only partly (segmented maps) would read the next
+    activations of the map in its other rows: it reads through a copy of the basis whose
+    rows past the segment are zero, one copy per such length (all written at the start).
+    ``fit`` must be fitted on the mapper's row blocks (:func:`basisn_blocks`). Without
+    ``write_basis`` the program starts with the basis already in the crossbars (every
+    inference after the first: the steady state)."""
+    return _BasisPlanner(cfg, net, fit, x, shifts, write_basis).run()
+
+
+def basisn_blocks(cfg: Config, net: Network) -> list[list[range]]:
+    """Each layer's segments as the chip reads them: the mapper's row blocks."""
+    return [[lm.block_rows(k, cfg) for k in range(lm.row_blocks)]
+            for lm in (map_layer(layer, cfg, im2col=(i == 0))
+                       for i, layer in enumerate(net.layers))]
+
+
+class _BasisPlanner(_Planner):
+    """BasisN's firmware (:func:`basisn`); maps, buffers and finishing as the ARAS
+    planner's, the compute per layer its own."""
+
+    def __init__(self, cfg: Config, net: Network, fit: BasisFit, x: np.ndarray | None,
+                 shifts: list[int] | None, write_basis: bool) -> None:
+        self.fit, self.write_basis = fit, write_basis
+        if x is not None and not write_basis:
+            raise ValueError("an image that computes needs the basis written: the chip's "
+                             "crossbars start erased (write_basis=False is for timing the "
+                             "steady state)")
+        wpr, ac = cfg.weights_per_row, cfg.apu_cols
+        if fit.rows != cfg.crossbar.rows:
+            raise ValueError(f"the basis has {fit.rows}-row segments; {cfg.source} has "
+                             f"{cfg.crossbar.rows}-row crossbars")
+        self.basis_xbars = -(-fit.k // wpr)      # crossbars of one copy of the basis
+        if self.basis_xbars > ac:
+            raise ValueError(f"K = {fit.k} basis vectors need {self.basis_xbars} crossbars; "
+                             f"one APU row has {ac} ({ac * wpr} vectors at most)")
+        self.kk = self.basis_xbars * wpr          # basis outputs per segment (zero-padded)
+        want = basisn_blocks(cfg, net)
+        if [[(b.start, b.stop) for b in layer] for layer in want] != \
+                [[(b.start, b.stop) for b in (fit.layer_blocks(i) or [])]
+                 for i in range(len(net.layers))]:
+            raise ValueError("the fit's segments are not the chip's row blocks: fit with "
+                             "blocks=scheduler.basisn_blocks(cfg, net)")
+        if [tuple(sh) for sh in fit.shapes] != [(la.kernel_rows, la.filters)
+                                                 for la in net.layers]:
+            raise ValueError(f"the fit's layer shapes {fit.shapes} are not {net.name}'s")
+        # (No per-layer weights are written: the coefficient codes stand in for them.)
+        super().__init__(cfg, net, list(fit.coef_q), x, shifts, "basisn", Policy())
+        # Basis copies: 0 the whole basis; one per length of a partly filled segment.
+        R = cfg.crossbar.rows
+        lengths = sorted({len(b) for i, lm in enumerate(self.maps) if lm.mode != "im2col"
+                          for b in want[i] if len(b) < R})
+        self.copy_of_length = {R: 0, **{t: c + 1 for c, t in enumerate(lengths)}}
+        if len(self.copy_of_length) > cfg.n_apu_rows:
+            raise ValueError(f"{len(self.copy_of_length)} copies of the basis (segment "
+                             f"lengths {[R, *lengths]}) need as many APU rows; the chip has "
+                             f"{cfg.n_apu_rows}")
+
+    # ---- datapath needs ----------------------------------------------------------------
+
+    def _output_unit(self) -> tuple[int, str]:
+        return self.cfg.gb_bits // 8, "COMBINE groups"
+
+    def _layer_parts(self, lm: LayerMap) -> list[Part]:
+        return [Part(range(lm.col_groups), range(lm.row_blocks))]   # nothing is written
+
+    def _groups(self, i: int) -> int:
+        """COMBINE output groups of layer ``i``."""
+        return -(-self.net.layers[i].filters // (self.cfg.gb_bits // 8))
+
+    def _inputs(self, i: int) -> int:
+        """COMBINE inputs per position: every segment's basis outputs."""
+        return self.maps[i].row_blocks * self.kk
+
+    def _position_words(self, i: int) -> int:
+        return 4 * self._groups(i)                # COMBINE writes 4 words per group
+
+    def _p_words(self, i: int) -> int:
+        """Words of the basis outputs of one position."""
+        return self.maps[i].row_blocks * self.basis_xbars * self.cfg.output_words
+
+    def _coef_words(self, i: int) -> int:
+        return self._groups(i) * self._inputs(i)
+
+    def _scratch_words(self, i: int) -> int:
+        # Coefficients, then the run's basis outputs, then its results.
+        return self._coef_words(i) + self.runs[i] * (self._p_words(i) + self.pos_words[i])
+
+    # ---- program -----------------------------------------------------------------------
+
+    def _coefficients(self, i: int) -> np.ndarray:
+        """Layer ``i``'s coefficient codes as COMBINE reads them: (group, input, lane)."""
+        G = self.cfg.gb_bits // 8
+        c = np.asarray(self.fit.coef_q[i], dtype=np.int64)      # segments x K x filters
+        S, K, n = c.shape
+        out = np.zeros((self._groups(i) * G, S, self.kk), dtype=np.int64)
+        out[:n, :, :K] = c.transpose(2, 0, 1)
+        return out.reshape(self._groups(i), G, S * self.kk).transpose(0, 2, 1)
+
+    def _write_basis(self) -> None:
+        """Every copy of the basis, one per APU row from row 0, in one group write (or,
+        in the steady state, already there)."""
+        cfg, R, ac = self.cfg, self.cfg.crossbar.rows, self.cfg.apu_cols
+        offset = cfg.weight_offset
+        copies = len(self.copy_of_length)
+        new = self.held[:, :copies * ac].copy()
+        u = np.full((R, self.kk), offset, dtype=np.int64)
+        u[:, :self.fit.k] = np.asarray(self.fit.basis_q, dtype=np.int64) + offset
+        for length, c in self.copy_of_length.items():
+            copy = u.copy()
+            copy[length:] = offset                 # zero weights past the segment
+            new[:, c * ac: c * ac + self.basis_xbars] = \
+                copy.reshape(R, self.basis_xbars, cfg.weights_per_row).astype(np.uint8)
+        if not self.write_basis:
+            self.held[:, :copies * ac] = new
+            return
+        self._group_write(0, new, ())
+        self._emit(Instruction.make("SYNC"))
+
+    def run(self) -> Schedule:
+        cfg, net = self.cfg, self.net
+        layers, L = net.layers, len(net.layers)
+        R, ac, iw = cfg.crossbar.rows, cfg.apu_cols, cfg.input_words
+        self._start()
+        self._main_memory()
+        coef_dram = []
+        for i in range(L):
+            words = (pack(self._coefficients(i).ravel(), 8, cfg.dram_bits)
+                     if self.materialize else self._coef_words(i))
+            coef_dram.append(self._alloc(words))
+        out_words = layers[-1].windows * self.pos_words[-1]
+        self.out_addr = self._alloc(out_words)
+
+        self._write_basis()
+        for i, layer in enumerate(layers):
+            lm = self.maps[i]
+            self.layer = i
+            coef_at = self.scratch_at[i]
+            p_at = coef_at + self._coef_words(i)
+            y_at = p_at + self.runs[i] * self._p_words(i)
+            self._dma("LOAD", coef_at, coef_dram[i], self._coef_words(i))
+            self._layer_inputs(i)
+            blocks = basisn_blocks(cfg, net)[i]
+            run = self.runs[i]
+            for p0 in range(0, layer.windows, run):
+                n = min(run, layer.windows - p0)
+                if self._flat(i):
+                    step = p0 * self._in_stride(i)
+                else:
+                    step = p0 // layer.ofmap_w * layer.stride * lm.group_stride(cfg)
+                if self.resident[i]:
+                    row_in = self.in_at[i] + step
+                else:
+                    self._dma("LOAD", self.in_at[i], self.in_dram[i] + step,
+                              self._rows_words(i))
+                    row_in = self.in_at[i]
+                # Where each segment starts (kernel rows one map row apart); the basis
+                # outputs land per position, segment after segment.
+                segment = Window.of(self._window(i, n))
+                self._emit(Instruction.make("WINDOW", count=n, in_stride=self._in_stride(i),
+                                            out_stride=self._p_words(i)))
+                for k, b in enumerate(blocks):
+                    length = len(b) if lm.mode != "im2col" else R
+                    copy = self.copy_of_length[length]
+                    self._emit(Instruction.make(
+                        "VMM", xbar=copy * ac, in_addr=row_in + segment.segment(k, iw),
+                        out_addr=p_at + k * self.basis_xbars * cfg.output_words,
+                        accumulate=0, ncols=self.basis_xbars, nrows=1))
+                for q in range(n):
+                    self._emit(Instruction.make(
+                        "COMBINE", dst=y_at + q * self.pos_words[i],
+                        src=p_at + q * self._p_words(i), coef=coef_at, m=self._inputs(i),
+                        ngroups=self._groups(i)))
+                self._finish(i, p0, n, y_at)
+        return self._finish_program({"outputs": Region(
+            self.out_addr, out_words, cfg.data.acc_bits,
+            out_words * cfg.gb_bits // cfg.data.acc_bits)})
 
 
 #: The network schedulers by name.

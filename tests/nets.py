@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from cocotb_tests import runner
 from firmware import network
+from firmware.isa import RTL_OPCODES
 from firmware.network import Layer, Network
 from firmware.packing import unpack
+from model import checker, golden, timing
 
 # A digits-sized CNN for the `small` config: the second convolution and the classifier
 # need more APU rows than the chip has, so both are cut into parts (accumulated).
@@ -47,3 +50,18 @@ def outputs(img, res, cfg, net) -> np.ndarray:
     return out.reshape(last.windows, -1)[:, :last.filters]
 
 
+
+
+def rtl_matches_models(images: list, sim: str, out_dir) -> list[tuple]:
+    """Run ``images`` in one RTL simulation; every run's memories, cycles and counters
+    must equal the golden and timing models'. Returns (image, golden, RTL) per image."""
+    runs = runner.run_batch(images, sim, out_dir)
+    out = []
+    for img, rtl in zip(images, runs, strict=True):
+        cfg = img.config
+        gold = golden.run(img, RTL_OPCODES)
+        checks = checker.compare(gold, timing.simulate(cfg, gold), rtl.counters, rtl.gb,
+                                 rtl.dram, cfg.gb_bits, cfg.dram_bits)
+        assert all(c.ok for c in checks), checker.format_table(checks)
+        out.append((img, gold, rtl))
+    return out

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gradcheck import check_gradients
+from nets import rtl_matches_models
 
-from cocotb_tests import runner
 from firmware import config, network, scheduler, weight_reuse
 from firmware.isa import RTL_OPCODES, Fault
 from firmware.packing import unpack
-from model import checker, golden, timing
+from model import golden
 from model.digits_cnn import digits_split
 from model.network_training import DIGITS_CNN, deploy, to_int8, train
 
@@ -82,12 +82,7 @@ def test_digits_classified_in_the_rtl(deployed, sim: str, tmp_path: Path) -> Non
     cfg = config.load("small")
     images = [scheduler.reuse(cfg, DIGITS_CNN, qs, x, shifts)
               for x in to_int8(split.x_test[:3])]
-    runs = runner.run_batch(images, sim, tmp_path / "digits")
-    for img, rtl in zip(images, runs, strict=True):
-        gold = golden.run(img, RTL_OPCODES)
-        checks = checker.compare(gold, timing.simulate(cfg, gold), rtl.counters, rtl.gb,
-                                 rtl.dram, cfg.gb_bits, cfg.dram_bits)
-        assert all(c.ok for c in checks), checker.format_table(checks)
+    for img, gold, rtl in rtl_matches_models(images, sim, tmp_path / "digits"):
         assert _logits(img, rtl.dram).argmax() == _logits(img, gold.dram).argmax()
 
 
