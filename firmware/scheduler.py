@@ -1005,7 +1005,19 @@ class _BasisPlanner(_Planner):
         return self.maps[i].row_blocks * self.basis_xbars * self.cfg.output_words
 
     def _coef_words(self, i: int) -> int:
-        return self._groups(i) * self._inputs(i)
+        """Global-buffer words for layer ``i``'s coefficients: all of them, or one chunk
+        of output groups when they would take more than a quarter of the buffer (the
+        chunks are then loaded in turn for every run)."""
+        return self._chunk(i) * self._inputs(i)
+
+    def _chunk(self, i: int) -> int:
+        """Output groups whose coefficients are in the buffer at once."""
+        budget = self.cfg.gb_words // 4 // self._inputs(i)
+        if budget == 0:
+            raise ValueError(f"layer '{self.net.layers[i].name}': one output group's "
+                             f"{self._inputs(i)} coefficient words exceed a quarter of the "
+                             "global buffer")
+        return min(self._groups(i), budget)
 
     def _scratch_words(self, i: int) -> int:
         # Coefficients, then the run's basis outputs, then its results.
@@ -1051,7 +1063,7 @@ class _BasisPlanner(_Planner):
         coef_dram = []
         for i in range(L):
             words = (pack(self._coefficients(i).ravel(), 8, cfg.dram_bits)
-                     if self.materialize else self._coef_words(i))
+                     if self.materialize else self._groups(i) * self._inputs(i))
             coef_dram.append(self._alloc(words))
         out_words = layers[-1].windows * self.pos_words[-1]
         self.out_addr = self._alloc(out_words)
@@ -1063,7 +1075,9 @@ class _BasisPlanner(_Planner):
             coef_at = self.scratch_at[i]
             p_at = coef_at + self._coef_words(i)
             y_at = p_at + self.runs[i] * self._p_words(i)
-            self._dma("LOAD", coef_at, coef_dram[i], self._coef_words(i))
+            chunk, groups, m = self._chunk(i), self._groups(i), self._inputs(i)
+            if chunk == groups:     # every coefficient fits: loaded once for the layer
+                self._dma("LOAD", coef_at, coef_dram[i], self._coef_words(i))
             self._layer_inputs(i)
             blocks = basisn_blocks(cfg, net)[i]
             run = self.runs[i]
@@ -1091,11 +1105,15 @@ class _BasisPlanner(_Planner):
                         "VMM", xbar=copy * ac, in_addr=row_in + segment.segment(k, iw),
                         out_addr=p_at + k * self.basis_xbars * cfg.output_words,
                         accumulate=0, ncols=self.basis_xbars, nrows=1))
-                for q in range(n):
-                    self._emit(Instruction.make(
-                        "COMBINE", dst=y_at + q * self.pos_words[i],
-                        src=p_at + q * self._p_words(i), coef=coef_at, m=self._inputs(i),
-                        ngroups=self._groups(i)))
+                for g0 in range(0, groups, chunk):
+                    size = min(chunk, groups - g0)
+                    if chunk < groups:
+                        self._dma("LOAD", coef_at, coef_dram[i] + g0 * m, size * m)
+                    for q in range(n):
+                        self._emit(Instruction.make(
+                            "COMBINE", dst=y_at + q * self.pos_words[i] + 4 * g0,
+                            src=p_at + q * self._p_words(i), coef=coef_at, m=m,
+                            ngroups=size))
                 self._finish(i, p0, n, y_at)
         return self._finish_program({"outputs": Region(
             self.out_addr, out_words, cfg.data.acc_bits,

@@ -72,8 +72,11 @@ def test_basis_is_written_once_and_the_firmware_is_exact(fitted) -> None:
         plan = scheduler.basisn(cfg, DIGITS_CNN, fit, x, shifts)
         writes = [k for k, insn in enumerate(plan.program) if insn.opcode == Opcode.WRITE_START]
         assert writes == [0]                        # the basis, before anything else
-        assert sum(insn.opcode == Opcode.COMBINE for insn in plan.program) == \
-            sum(layer.windows for layer in DIGITS_CNN.layers)
+        # Every output group of every position combined once (in chunks of groups where
+        # a layer's coefficients do not all fit the buffer).
+        lanes = cfg.gb_bits // 8
+        assert sum(insn.ngroups for insn in plan.program if insn.opcode == Opcode.COMBINE) \
+            == sum(layer.windows * -(-layer.filters // lanes) for layer in DIGITS_CNN.layers)
         gold = golden.run(plan.image, RTL_OPCODES)
         assert gold.fault == Fault.NONE
         want = network.forward(DIGITS_CNN, qs, x, shifts)[1].ravel()

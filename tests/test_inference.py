@@ -101,3 +101,30 @@ def test_report_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "error: nonesuch" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         rep.main(["--networks", "vgg16", "resnet50", "--weights", "w.npz"])
+
+
+def test_basisn_compare_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """BasisN's comparison on a small chip: the steady state never writes, the basis
+    write is reported apart, and every row is relative to naive."""
+    csv = tmp_path / "cnn.csv"
+    csv.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
+                   "Channels, Num Filter, Strides,\n" + "".join(
+                       f"{a.name}, {a.ifmap_h}, {a.ifmap_w}, {a.filter_h}, {a.filter_w}, "
+                       f"{a.channels}, {a.filters}, {a.stride},\n" for a in CNN.layers))
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import basisn_compare
+    finally:
+        sys.path.pop(0)
+    assert basisn_compare.main(["--config", "small", "--networks", str(csv), "--k", "8",
+                                "--out", str(tmp_path / "out")]) == 0
+    (row,) = json.loads((tmp_path / "out" / "basisn_compare.json").read_text())
+    assert row["basisn"]["pulses"] == 0 and row["basis_write_cycles"] > 0
+    assert row["naive"]["pulses"] > 0
+    for s in ("naive", "+reuse", "basisn"):
+        f = row[s]
+        assert f["edp_mj_ms"] == pytest.approx(f["energy_mj"] * f["delay_ms"])
+    assert "basisn" in capsys.readouterr().out
+    assert basisn_compare.main(["--config", "small", "--networks", str(csv), "--k", "64",
+                                "--out", str(tmp_path / "out")]) == 2
+    assert "K = 64 basis vectors" in capsys.readouterr().err
