@@ -398,8 +398,8 @@ class _Planner:
 
     def _int8_words(self, i: int, n: int) -> int:
         """Words of ``n`` positions of layer ``i``'s INT8 outputs as REQUANT packs them:
-        every weight column of its crossbars (a partly used crossbar's unused columns
-        hold zero weights, so their outputs are zero)."""
+        every weight column of its crossbars (the unused columns of a partly used
+        crossbar compute with whatever they hold: outputs nobody reads)."""
         return -(-n * self.pos_words[i] // 4)
 
     # ---- placement -------------------------------------------------------------------
@@ -695,7 +695,7 @@ class _Planner:
                     win = self._window(i, n)
                     self._emit(win)
                 seg0 = Window.of(win).segment(k0, iw)   # the part's first row block
-                oy, ox = divmod(p0, layer.ofmap_w)
+                oy = p0 // layer.ofmap_w
                 if self.resident[i]:
                     if self._flat(i):
                         row_in = self.in_at[i] + p0 * self._in_stride(i)
@@ -891,8 +891,8 @@ class _Planner:
             extra = base_rows[j] * (more[0] - self.reps[j]) if more else free + 1
             # A copy must save more compute than its crossbars add to the write (their
             # delta fetches), or it only costs pulses and energy.
-            fetch = (extra * self.cfg.apu_cols * self.cfg.crossbar.rows
-                     * (burst_cycles(self.cfg, self.cfg.delta_row_words) + 1))
+            fetch = self.cfg.crossbar.rows * burst_cycles(
+                self.cfg, extra * self.cfg.apu_cols * self.cfg.delta_row_words)
             if extra > free - used or (
                     times[j] - self._compute_estimate(j, more[0]) <= fetch):
                 open_jobs.discard(j)

@@ -8,11 +8,13 @@ its bandwidth limiter and hands them to that crossbar's writing register in one
 the largest increase, over every cell of the group's row (the slowest cell sets the row's
 latency).
 
-Rows are pipelined: while one row's phases run, the next row's deltas are fetched and
-handed over (each APU has two writing registers). With ``F = nxbars * (fetch + 1)`` (the
-fetch and hand-over of one row of the group; ``fetch`` is the cycle of a burst's last
-grant plus one) and ``P_r = dec_r + inc_r`` (row ``r``'s phases), a write of rows
-``0..R-1`` takes ``F + sum_{r<R-1} max(P_r, F) + P_{R-1}`` cycles.
+A row of the group is one burst of ``nxbars * delta_row_words`` words: each crossbar's
+deltas are handed over the cycle after its last word lands, while the next crossbar's
+words keep streaming. Rows are pipelined: while one row's phases run, the next row's
+deltas are fetched and handed over (each APU has two writing registers). With ``F =
+g(nxbars * delta_row_words) + 2`` (``g``: the cycle of the burst's last grant; then the
+data cycle and the last hand-over) and ``P_r = dec_r + inc_r`` (row ``r``'s phases), a
+write of rows ``0..R-1`` takes ``F + sum_{r<R-1} max(P_r, F) + P_{R-1}`` cycles.
 """
 
 from __future__ import annotations
@@ -71,9 +73,11 @@ class WriteEngine(wiring.Component):
 
         addr = Signal.like(self.mem_addr)
         rows_left = Signal.like(self.nrows)
-        issued = Signal(range(words + 1))
-        received = Signal(range(words + 1))
-        pending = Signal()
+        max_x = (1 << SPECS[Opcode.WRITE_START].field_offsets()["nxbars"][1]) - 1
+        issued = Signal(range(max_x * words + 1))   # words of the row requested so far
+        received = Signal(range(words + 1))         # words of crossbar k landed so far
+        pending = Signal()                          # a word lands this cycle
+        ready = Signal()                            # crossbar k's deltas are all in
         rowbuf = Signal(words * cfg.dram_bits)
         phase_cycles = range(step_cycles * cfg.cell_levels + 1)   # one phase at most
         k = Signal.like(self.nxbars)             # crossbar of the group being fetched
@@ -143,38 +147,38 @@ class WriteEngine(wiring.Component):
                         self.busy_xbar.eq(self.xbar), addr.eq(self.dram_addr),
                         self.busy_n.eq(Mux(self.nxbars == 0, 1, self.nxbars)),
                         self.wr_row.eq(self.row), rows_left.eq(self.nrows),
-                        issued.eq(0), received.eq(0), pending.eq(0),
+                        issued.eq(0), received.eq(0), pending.eq(0), ready.eq(0),
                         k.eq(0), grp_dec.eq(0), grp_inc.eq(0),
                     ]
                     with m.If(self.nrows != 0):
                         m.next = "FETCH"
             with m.State("FETCH"):
-                m.d.comb += limiter.req.eq(issued != words)
+                # One burst for the whole row of the group: words keep streaming while
+                # each crossbar's deltas are handed over the cycle after its last word.
+                m.d.comb += limiter.req.eq(issued != self.busy_n * words)
                 with m.If(limiter.grant):
                     m.d.comb += self.mem_en.eq(1)
                     m.d.sync += [addr.eq(addr + 1), issued.eq(issued + 1)]
-                m.d.sync += pending.eq(limiter.grant)
+                m.d.sync += [pending.eq(limiter.grant), ready.eq(0)]
                 with m.If(pending):
-                    m.d.sync += [
-                        rowbuf.eq(Cat(rowbuf[cfg.dram_bits:], self.mem_data)),
-                        received.eq(received + 1),
-                    ]
+                    m.d.sync += rowbuf.eq(Cat(rowbuf[cfg.dram_bits:], self.mem_data))
                     with m.If(received == words - 1):
-                        m.next = "ISSUE"
-            with m.State("ISSUE"):
-                m.d.comb += self.wr_valid.eq(1)
-                m.d.sync += self.pulses.eq(self.pulses + row_pulses * cfg.write.pulses_per_level)
-                with m.If(k != self.busy_n - 1):  # the next crossbar of the group's row
-                    m.d.sync += [k.eq(k + 1), grp_dec.eq(dec_max), grp_inc.eq(inc_max),
-                                 issued.eq(0), received.eq(0)]
-                    m.next = "FETCH"
-                with m.Elif(p_free):              # the row's phases start at once
-                    pulse(dec_max * step_cycles, inc_max * step_cycles)
-                    next_row()
-                with m.Else():                    # or once the row before is done
-                    m.d.sync += [hold_dec.eq(dec_max * step_cycles),
-                                 hold_inc.eq(inc_max * step_cycles)]
-                    m.next = "HOLD"
+                        m.d.sync += [received.eq(0), ready.eq(1)]
+                    with m.Else():
+                        m.d.sync += received.eq(received + 1)
+                with m.If(ready):
+                    m.d.comb += self.wr_valid.eq(1)
+                    m.d.sync += self.pulses.eq(self.pulses
+                                               + row_pulses * cfg.write.pulses_per_level)
+                    with m.If(k != self.busy_n - 1):  # the next crossbar of the group's row
+                        m.d.sync += [k.eq(k + 1), grp_dec.eq(dec_max), grp_inc.eq(inc_max)]
+                    with m.Elif(p_free):              # the row's phases start at once
+                        pulse(dec_max * step_cycles, inc_max * step_cycles)
+                        next_row()
+                    with m.Else():                    # or once the row before is done
+                        m.d.sync += [hold_dec.eq(dec_max * step_cycles),
+                                     hold_inc.eq(inc_max * step_cycles)]
+                        m.next = "HOLD"
             with m.State("HOLD"):
                 with m.If(p_free):
                     pulse(hold_dec, hold_inc)

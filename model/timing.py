@@ -45,11 +45,11 @@ class TimingResult:
 
 
 def group_write_cycles(cfg: Config, rows: Iterable[RowWrite], nxbars: int = 1) -> int:
-    """Write-engine cycles of a lockstep write of ``nxbars`` crossbars: per row, every
-    crossbar's delta fetch and hand-over (``F``), then the group's two phases (``P_r``);
-    the next row is fetched while a row's phases run:
+    """Write-engine cycles of a lockstep write of ``nxbars`` crossbars: per row, one
+    burst of every crossbar's deltas and the last hand-over (``F``), then the group's
+    two phases (``P_r``); the next row is fetched while a row's phases run:
     ``F + sum_{r<R-1} max(P_r, F) + P_{R-1}``."""
-    fetch = nxbars * (burst_cycles(cfg, cfg.delta_row_words) + 1)
+    fetch = burst_cycles(cfg, nxbars * cfg.delta_row_words) + 1
     phases = [r.cycles(cfg) for r in rows]
     if not phases:
         return 0
