@@ -4,10 +4,12 @@ It owns the architectural registers (pc, the instruction being executed, the VMM
 the bank mask, the written-since-reset bit of every buffer word, the fault register),
 the watchdog and the performance counters, and drives the datapath blocks through
 plain ports: the global buffer's read and write ports, the DMA rate limiter, main
-memory, the activation shift registers, the accumulators (clear, per-row-block valid,
-plane, one output word selected by ``out_index``), the write engine's start and
-scoreboard, the crossbar read request and the INV ports. The special-function unit and
-the decoder are its submodules. :class:`hdl.chip.Chip` wires it to the datapath.
+memory, the activation shift registers (a load mask of APU rows, so column groups share
+one load), the accumulators (clear, per-row-block valid, plane, one output word selected
+by ``out_index`` of the column group whose row blocks start at ``sum_base``), the write
+engine's start and scoreboard, the crossbar read request and the INV ports. The
+special-function units (one per int32 lane), the combination unit and the decoder are
+its submodules. :class:`hdl.chip.Chip` wires it to the datapath.
 
 Cycle accounting (mirrored exactly by :mod:`model.timing`): every instruction spends one
 FETCH and one DECODE cycle, then its execute states; ``cycles`` counts every cycle until
