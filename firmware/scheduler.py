@@ -1,8 +1,9 @@
 """Schedulers: turn a workload into a program and a main-memory image.
 
-The single-VMM slice, and whole networks: ARAS's ``naive``, ``baseline`` and ``+banks``
-schedulers, at co-simulation scale (an image that computes the network) and at full
-chip scale (the program and its writes' costs, for the timing and energy models).
+The single-VMM slice, and whole networks: ARAS's five schedulers (``naive``,
+``baseline``, ``+banks``, ``+replication``, ``+reuse``) and BasisN's, at co-simulation
+scale (an image that computes the network) and at full chip scale (the program and its
+writes' costs, for the timing and energy models).
 """
 
 from __future__ import annotations
@@ -509,15 +510,14 @@ class _Planner:
         """One lockstep group write of the crossbars of the jobs in ``batch``, placed one
         after another from their first job's APU row (deltas from what they hold)."""
         cfg, ac = self.cfg, self.cfg.apu_cols
+        R, wpr = cfg.crossbar.rows, cfg.weights_per_row
         base = self.bases[batch[0]]
-        rows = sum(self._rows(j) for j in batch)
-        first, n_xbars = base * ac, rows * ac
-        old = self.held[:, first:first + n_xbars]
-        new = old.copy()
+        first = base * ac
+        n_xbars = sum(self._rows(j) for j in batch) * ac
+        new = self.held[:, first:first + n_xbars].copy()
         for j in batch:
             i = self.jobs[j][0]
             lm, tiles, at = self.maps[i], self._tiles(i), (self.bases[j] - base) * ac
-            R, wpr = cfg.crossbar.rows, cfg.weights_per_row
             for (g, k, _), a in self._layout(j).items():
                 n = lm.group_cols[g]
                 x0 = at + a * ac
@@ -649,14 +649,33 @@ class _Planner:
         if self.into_next[i]:
             self._dma("LOAD", self.in_at[i + 1], self.zeros, self.in_size[i + 1])
 
+    def _run_input(self, i: int, p0: int) -> int:
+        """Buffer word where the run of layer ``i`` from position ``p0`` reads its input:
+        in the resident map, or in the window area after loading the rows it needs."""
+        layer, lm = self.net.layers[i], self.maps[i]
+        if self._flat(i):
+            step = p0 * self._in_stride(i)
+        else:
+            step = p0 // layer.ofmap_w * layer.stride * lm.group_stride(self.cfg)
+        if self.resident[i]:
+            return self.in_at[i] + step
+        self._dma("LOAD", self.in_at[i], self.in_dram[i] + step, self._rows_words(i))
+        return self.in_at[i]
+
+    def _outputs_region(self) -> dict[str, Region]:
+        """The last layer's int32 outputs in main memory."""
+        cfg, last = self.cfg, self.net.layers[-1]
+        words = last.windows * self.pos_words[-1]
+        return {"outputs": Region(self.out_addr, words, cfg.data.acc_bits,
+                                  words * cfg.gb_bits // cfg.data.acc_bits)}
+
     def run(self) -> Schedule:
         cfg, net = self.cfg, self.net
         layers = net.layers
         ac, iw, ow = cfg.apu_cols, cfg.input_words, cfg.output_words
         self._start()
         self._main_memory()
-        out_words = layers[-1].windows * self.pos_words[-1]
-        self.out_addr = self._alloc(out_words)
+        self.out_addr = self._alloc(layers[-1].windows * self.pos_words[-1])
 
         batches, self.bases, late = self._batches()
         if self.reuse_weights:
@@ -665,7 +684,7 @@ class _Planner:
             self.zero = list(self.reuse.shifts)
         batch_of = {j: b for b, batch in enumerate(batches) for j in batch}
         for j, (i, part) in enumerate(self.jobs):
-            layer, lm = layers[i], self.maps[i]
+            layer = layers[i]
             b = batch_of[j]
             self.layer = i
             if j == batches[b][0]:
@@ -695,27 +714,10 @@ class _Planner:
                     win = self._window(i, n)
                     self._emit(win)
                 seg0 = Window.of(win).segment(k0, iw)   # the part's first row block
-                oy = p0 // layer.ofmap_w
-                if self.resident[i]:
-                    if self._flat(i):
-                        row_in = self.in_at[i] + p0 * self._in_stride(i)
-                    else:
-                        row_in = self.in_at[i] + oy * layer.stride * lm.group_stride(cfg)
-                else:
-                    if self._flat(i):
-                        src = self.in_dram[i] + p0 * self._in_stride(i)
-                    else:
-                        src = self.in_dram[i] + oy * layer.stride * lm.group_stride(cfg)
-                    self._dma("LOAD", self.in_at[i], src, self._rows_words(i))
-                    row_in = self.in_at[i]
+                row_in = self._run_input(i, p0)
                 multi = len(self.parts[i]) > 1
                 at = self.scratch_at[i] + (p0 if multi else 0) * self.pos_words[i]
-                # The part's column groups compute in parallel on the same inputs (one
-                # VMM); a last group of fewer crossbars runs on its own.
-                full = [g for g in part.groups if lm.group_cols[g] == ac]
-                spans = ([(full[0], len(full), ac)] if full else []) + [
-                    (g, 1, lm.group_cols[g]) for g in part.groups if lm.group_cols[g] != ac]
-                for g, ngroups, ncols in spans:
+                for g, ngroups, ncols in self._group_spans(i, part):
                     self._emit(Instruction.make(
                         "VMM", xbar=(self.bases[j] + apu[(g, k0, 0)]) * ac,
                         in_addr=row_in + seg0, out_addr=at + g * ac * ow,
@@ -729,22 +731,21 @@ class _Planner:
                 for p0 in range(0, layer.windows, run):
                     n = min(run, layer.windows - p0)
                     self._finish(i, p0, n, self.scratch_at[i] + p0 * self.pos_words[i])
-        return self._finish_program({"outputs": Region(
-            self.out_addr, out_words, cfg.data.acc_bits,
-            out_words * cfg.gb_bits // cfg.data.acc_bits)})
+        return self._finish_program(self._outputs_region())
 
     def write_only(self) -> Schedule:
         """The program of :func:`write_bound`."""
         self._start()
-        rows = [self._rows(j) for j in range(len(self.jobs))]
         batch: list[int] = []
         self.bases = [0] * len(self.jobs)
-        for j, r in enumerate(rows):
-            if batch and sum(rows[k] for k in batch) + r > self.cfg.n_apu_rows:
+        used = 0
+        for j in range(len(self.jobs)):
+            if batch and used + self._rows(j) > self.cfg.n_apu_rows:
                 self._write(batch)
-                batch = []
-            self.bases[j] = sum(rows[k] for k in batch)
+                batch, used = [], 0
+            self.bases[j] = used
             batch.append(j)
+            used += self._rows(j)
         self._write(batch)
         return self._finish_program()
 
@@ -799,10 +800,11 @@ class _Planner:
                 j = batch.pop()
                 used -= rows[j]
             for k in batch:
-                bases[k] = at + sum(self._rows(b) for b in batch[:batch.index(k)])
+                bases[k] = at
+                at += self._rows(k)
             batches.append(batch)
             late.append(wait)
-            start, end = at, at + used
+            start, end = at - used, at
         return batches, bases, late
 
     def _overwrites(self, batches: list[list[int]]) -> dict[tuple[int, int], int]:
@@ -833,37 +835,38 @@ class _Planner:
         part = self.jobs[j][1]
         return len(part.groups) * len(part.blocks) * self.reps[j]
 
+    def _group_spans(self, i: int, part: Part) -> list[tuple[int, int, int]]:
+        """The VMMs of a part of layer ``i`` as (first column group, groups, crossbars
+        per APU row): its full column groups in parallel on the same inputs (one VMM),
+        then a last group of fewer crossbars on its own."""
+        lm, ac = self.maps[i], self.cfg.apu_cols
+        full = [g for g in part.groups if lm.group_cols[g] == ac]
+        return ([(full[0], len(full), ac)] if full else []) + [
+            (g, 1, lm.group_cols[g]) for g in part.groups if lm.group_cols[g] != ac]
+
     def _layout(self, j: int) -> dict[tuple[int, int, int], int]:
         """APU row (from the job's first) of each (column group, row block, copy): as
         ``VMM ngroups/replicas`` reads them, copy-major over the full column groups, then
         the copies of a narrower last group (its own VMM)."""
         i, part = self.jobs[j]
-        lm, ac, reps = self.maps[i], self.cfg.apu_cols, self.reps[j]
-        nb = len(part.blocks)
-        full = [g for g in part.groups if lm.group_cols[g] == ac]
-        rest = [g for g in part.groups if lm.group_cols[g] != ac]
-        out = {}
-        for r in range(reps):
-            for n, g in enumerate(full):
-                for kk, k in enumerate(part.blocks):
-                    out[(g, k, r)] = (r * len(full) + n) * nb + kk
-        for n, g in enumerate(rest):
+        reps, nb = self.reps[j], len(part.blocks)
+        out, at = {}, 0                     # at: the first APU row of each VMM's span
+        for first, ngroups, _ in self._group_spans(i, part):
             for r in range(reps):
-                for kk, k in enumerate(part.blocks):
-                    out[(g, k, r)] = (reps * len(full) + n * reps + r) * nb + kk
+                for n in range(ngroups):
+                    for kk, k in enumerate(part.blocks):
+                        out[(first + n, k, r)] = at + (r * ngroups + n) * nb + kk
+            at += reps * ngroups * nb
         return out
 
     def _compute_estimate(self, j: int, reps: int) -> int:
         """VMM cycles of job ``j`` with ``reps`` copies (the planning estimate)."""
         i, part = self.jobs[j]
-        lm, ac = self.maps[i], self.cfg.apu_cols
-        full = sum(lm.group_cols[g] == ac for g in part.groups)
-        rest = len(part.groups) - full
-        layer = self.net.layers[i]
-        per_pass = (vmm_pass_cycles(self.cfg, False, ac, len(part.blocks), full, reps)
-                    if full else 0)
-        per_pass += rest * vmm_pass_cycles(self.cfg, False, ac, len(part.blocks), 1, reps)
-        return -(-layer.windows // reps) * per_pass
+        # (A narrower last group is costed as a full APU row of crossbars.)
+        ac = self.cfg.apu_cols
+        per_pass = sum(vmm_pass_cycles(self.cfg, False, ac, len(part.blocks), ngroups, reps)
+                       for _, ngroups, _ in self._group_spans(i, part))
+        return -(-self.net.layers[i].windows // reps) * per_pass
 
     def _wants_copies(self, j: int) -> bool:
         """Could job ``j`` take another copy of its weights (rows permitting)?"""
@@ -1065,8 +1068,7 @@ class _BasisPlanner(_Planner):
             words = (pack(self._coefficients(i).ravel(), 8, cfg.dram_bits)
                      if self.materialize else self._groups(i) * self._inputs(i))
             coef_dram.append(self._alloc(words))
-        out_words = layers[-1].windows * self.pos_words[-1]
-        self.out_addr = self._alloc(out_words)
+        self.out_addr = self._alloc(layers[-1].windows * self.pos_words[-1])
 
         self._write_basis()
         for i, layer in enumerate(layers):
@@ -1079,20 +1081,11 @@ class _BasisPlanner(_Planner):
             if chunk == groups:     # every coefficient fits: loaded once for the layer
                 self._dma("LOAD", coef_at, coef_dram[i], self._coef_words(i))
             self._layer_inputs(i)
-            blocks = basisn_blocks(cfg, net)[i]
+            blocks = [lm.block_rows(k, cfg) for k in range(lm.row_blocks)]
             run = self.runs[i]
             for p0 in range(0, layer.windows, run):
                 n = min(run, layer.windows - p0)
-                if self._flat(i):
-                    step = p0 * self._in_stride(i)
-                else:
-                    step = p0 // layer.ofmap_w * layer.stride * lm.group_stride(cfg)
-                if self.resident[i]:
-                    row_in = self.in_at[i] + step
-                else:
-                    self._dma("LOAD", self.in_at[i], self.in_dram[i] + step,
-                              self._rows_words(i))
-                    row_in = self.in_at[i]
+                row_in = self._run_input(i, p0)
                 # Where each segment starts (kernel rows one map row apart); the basis
                 # outputs land per position, segment after segment.
                 segment = Window.of(self._window(i, n))
@@ -1115,9 +1108,7 @@ class _BasisPlanner(_Planner):
                             src=p_at + q * self._p_words(i), coef=coef_at, m=m,
                             ngroups=size))
                 self._finish(i, p0, n, y_at)
-        return self._finish_program({"outputs": Region(
-            self.out_addr, out_words, cfg.data.acc_bits,
-            out_words * cfg.gb_bits // cfg.data.acc_bits)})
+        return self._finish_program(self._outputs_region())
 
 
 #: The network schedulers by name.
