@@ -29,10 +29,6 @@ class WriteRows:
     inc: np.ndarray
     changes: np.ndarray
 
-    @property
-    def nrows(self) -> int:
-        return len(self.dec)
-
 
 @cache
 def _pair_tables(cell_bits: int, slices: int) -> tuple[np.ndarray, np.ndarray]:
