@@ -2,14 +2,18 @@
 ``model.inv_array``.
 
 Each wakes once per transaction (a rising ``valid``), never per cycle. The read
-responder takes a VMM window's INT8 vector, computes the ADC codes of all its bit-planes
-on each crossbar of the APU rows the VMM spans (one batched model call per crossbar) and
-drives them half a cycle later, well inside the first plane's ``bitplane_cycles`` window
-that the RTL counts before sampling; the write monitor applies each row's deltas to the
-crossbar model. The INV responder answers a solve with the digitized solution before the
-RTL's ``inv.solve_cycles`` window ends; the INV programmer collects a matrix's words and
-programs the array model when the RTL says its rows are done, then reports in ``inv_ok``
-whether the array can solve.
+responder takes a VMM window's INT8 vector (plane-major, as the shift registers hold it),
+computes the ADC codes of all its bit-planes on each crossbar of the APU rows the VMM
+spans (one batched model call per crossbar) and drives them half a cycle later, well
+inside the first plane's ``bitplane_cycles`` window that the RTL counts before sampling;
+the write monitor applies each row's deltas to the crossbar model. The INV responder
+answers a solve with the digitized solution before the RTL's ``inv.solve_cycles`` window
+ends; the INV programmer collects a matrix's words and programs the array model when the
+RTL says its rows are done, then reports in ``inv_ok`` whether the array can solve.
+
+Wide vectors are read from the simulator's bit strings and written as integers built
+from bytes (:func:`signal_bits`, one ADC code per byte on the read port): a window's
+answer costs tens of microseconds of Python, not the bit-by-bit packing of a 2-kB word.
 """
 
 from __future__ import annotations
@@ -22,6 +26,25 @@ from firmware.config import Config
 from firmware.packing import pack, unpack
 from model.crossbar import Crossbar
 from model.inv_array import InvArray, digitize
+
+
+def signal_bits(handle: SimHandleBase) -> np.ndarray:
+    """A vector signal's bits, least significant first, as a uint8 array of 0/1 (read
+    from the simulator's bit string: a wide vector never goes through a Python int).
+    An X or Z bit raises ValueError naming the signal."""
+    text = handle.value.binstr
+    bits = np.frombuffer(text.encode("ascii"), dtype=np.uint8)[::-1] - ord("0")
+    if (bits > 1).any():
+        raise ValueError(f"{handle._path} has X or Z bits: {text}")
+    return bits
+
+
+def signal_ints(handle: SimHandleBase, bits: int, n: int, signed: bool) -> np.ndarray:
+    """The first ``n`` ``bits``-bit fields of a vector signal, field 0 in the least
+    significant bits (the layout :func:`firmware.packing.pack` makes of one word)."""
+    fields = signal_bits(handle)[:n * bits].reshape(n, bits).astype(np.int64)
+    out = fields @ (np.int64(1) << np.arange(bits, dtype=np.int64))
+    return out - (fields[:, -1] << bits) if signed else out
 
 
 class CrossbarReadResponder:
@@ -37,7 +60,13 @@ class CrossbarReadResponder:
 
     async def run(self) -> None:
         dut, cfg = self.dut, self.cfg
-        rows = cfg.crossbar.rows
+        nb, rows = cfg.data.act_bits, cfg.crossbar.rows
+        # One zero-extended code per byte (or two): the port's word is the array's bytes.
+        field = np.dtype(f"<u{cfg.code_field_bits // 8}")
+        # Row block k, then column c, then plane: crossbars the VMM does not use read as
+        # zero (the array is reused: a window's answer is built in place).
+        codes = np.zeros((cfg.n_apu_rows, cfg.apu_cols, nb, cfg.crossbar.cols),
+                         dtype=np.int64)
         while True:
             await RisingEdge(dut.xbar_req_valid)
             await ReadOnly()
@@ -46,21 +75,14 @@ class CrossbarReadResponder:
             xid = int(dut.xbar_req_id.value)
             ncols = int(dut.xbar_req_ncols.value)
             nrows = int(dut.xbar_req_nrows.value)
-            nb = cfg.data.act_bits
-            lanes = cfg.n_apu_rows * rows
-            acts = unpack([int(dut.xbar_req_acts.value)], nb, lanes * nb, lanes,
-                          signed=False).reshape(cfg.n_apu_rows, rows)
-            # Row block k, then column c, then plane: crossbars the VMM does not use read
-            # as zero.
-            codes = np.zeros((cfg.n_apu_rows, cfg.apu_cols, nb, cfg.crossbar.cols),
-                             dtype=np.int64)
+            # The vector comes plane-major: bit b of every lane, plane 0 first.
+            planes = signal_bits(dut.xbar_req_acts).reshape(nb, cfg.n_apu_rows, rows)
+            codes[:] = 0
             for k in range(nrows):
-                planes = (acts[k][None, :] >> np.arange(nb)[:, None]) & 1
                 for c in range(ncols):
-                    codes[k, c] = self.xbars[xid + k * cfg.apu_cols + c].read_planes(planes)
-            width = cfg.n_crossbars * nb * cfg.crossbar.cols * cfg.crossbar.adc_bits
-            word = pack(codes.ravel(), cfg.crossbar.adc_bits, width)[0]
-            await FallingEdge(dut.clk)
+                    codes[k, c] = self.xbars[xid + k * cfg.apu_cols + c].read_planes(planes[:, k])
+            word = int.from_bytes(codes.astype(field).tobytes(), "little")
+            await FallingEdge(dut.clk)   # well inside the window the RTL counts
             dut.xbar_resp_codes.value = word
             self.requests += 1
 
@@ -87,7 +109,7 @@ class CrossbarWriteMonitor:
                 continue
             xid = int(dut.xbar_wr_id.value)
             row = int(dut.xbar_wr_row.value)
-            deltas = unpack([int(dut.xbar_wr_deltas.value)], bits, cols * bits, cols, signed=True)
+            deltas = signal_ints(dut.xbar_wr_deltas, bits, cols, signed=True)
             self.pulses += self.xbars[xid].program_row(row, deltas).pulses
             self.rows += 1
 
@@ -109,7 +131,7 @@ class InvSolveResponder:
             await ReadOnly()
             if not dut.inv_req_valid.value:
                 continue
-            b = unpack([int(dut.inv_req_b.value)], 32, n * 32, n, signed=True)
+            b = signal_ints(dut.inv_req_b, 32, n, signed=True)
             shift = int(dut.inv_req_shift.value)
             shift -= (shift >> 7) << 8          # the field is signed
             x = self.invs[int(dut.inv_req_id.value)].solve(b.astype(np.float64)).x

@@ -141,7 +141,10 @@ module harness #(
             @(negedge clk);
             runs = runs + 1;
             done = 1'b1;
-            if ($test$plusargs("autostart")) $finish;
+            if ($test$plusargs("autostart")) begin
+                $display("harness: halted after %0d cycles, fault %0d", cycles, fault);
+                $finish;
+            end
             wait (start === 1'b0);
             done = 1'b0;
         end

@@ -90,7 +90,7 @@ def harness_parameters(cfg: Config) -> dict[str, int]:
         "GB_BITS": cfg.gb_bits,
         "ROWS": cfg.n_apu_rows * cfg.crossbar.rows,  # activation lanes of every APU row
         "CODE_BITS": cfg.n_crossbars * cfg.data.act_bits * cfg.crossbar.cols
-        * cfg.crossbar.adc_bits,
+        * cfg.code_field_bits,
         "DELTA_BITS": cfg.crossbar.cols * cfg.write.delta_bits,
         "XBAR_BITS": 16,
         "NBANKS": len(cfg.global_buffer.bank_bytes),
@@ -239,7 +239,10 @@ def run_batch(images: list[Image], sim: str, out_dir: Path, waves: bool = False,
         plusargs=plusargs,
         test_args=test_args,
         waves=bool(wave) and sim == "verilator",
+        # One BLAS thread: the models' matrices are tiny, and idle BLAS threads spin on
+        # the cores the simulator needs (a tenth of a Verilator run's CPU time).
         extra_env={"PIM_CONFIG": str(cfg_path), "PIM_BATCH": str(batch),
+                   "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
                                                                os.environ.get("PYTHONPATH")]))},
         test_dir=batch,

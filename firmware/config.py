@@ -226,6 +226,12 @@ class Config:
         return 1 << self.crossbar.cell_bits
 
     @property
+    def code_field_bits(self) -> int:
+        """Width of one ADC code on the analog read port: ``adc_bits`` rounded up to whole
+        bytes (zero-extended), so the co-simulation moves the codes as plain bytes."""
+        return -(-self.crossbar.adc_bits // 8) * 8
+
+    @property
     def slices_per_weight(self) -> int:
         """Cells that hold one weight (bit slices, least significant first)."""
         return self.data.weight_bits // self.crossbar.cell_bits

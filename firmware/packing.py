@@ -27,11 +27,11 @@ def pack(values: Sequence[int] | np.ndarray, bits: int, word_bits: int) -> list[
         raise ValueError(f"element {bad[0]} = {v[bad[0]]} does not fit {bits} bits")
     per_word = word_bits // bits
     n_words = -(-v.size // per_word)
-    u = (v & ((1 << bits) - 1)).astype(np.uint64)
-    padded = np.zeros(n_words * per_word, dtype=np.uint64)
-    padded[:u.size] = u
-    # Little-endian bit planes of every element, then whole words as little-endian bytes.
-    planes = ((padded[:, None] >> np.arange(bits, dtype=np.uint64)) & 1).astype(np.uint8)
+    # Each element's bits, least significant first (from its little-endian bytes), then
+    # whole words as little-endian bytes.
+    u = (v & ((1 << bits) - 1)).astype("<u8").view(np.uint8).reshape(-1, 8)
+    planes = np.zeros((n_words * per_word, bits), dtype=np.uint8)
+    planes[:v.size] = np.unpackbits(u[:, :-(-bits // 8)], axis=1, bitorder="little")[:, :bits]
     raw = np.packbits(planes.reshape(n_words, word_bits), axis=1, bitorder="little")
     return [int.from_bytes(row.tobytes(), "little") for row in raw]
 

@@ -5,8 +5,10 @@ and the INV arrays' ports.
 Off-chip ports: instruction memory and main memory (synchronous SRAM-style ports, data
 the cycle after the address), the analog crossbar read and write ports that the Python
 models answer (a read is one transaction per VMM window: the INT8 vector goes out with
-plane 0 and the codes of all planes come back within that plane's window; the RTL times
-each plane and samples plane ``b``'s codes at the end of its ``bitplane_cycles``), the
+plane 0, plane-major as the shift registers hold it, and the codes of all planes come
+back within that plane's window, one ``code_field_bits`` field each, crossbar by
+crossbar, plane by plane; the RTL times each plane and samples plane ``b``'s codes at the
+end of its ``bitplane_cycles``), the
 INV ports (a solve is one transaction: the right-hand side goes out, the digitized
 solution is sampled at the end of the ``inv.solve_cycles`` window; INV_WRITE streams the
 matrix word by word, then pulses ``inv_wr_done`` once its rows are programmed, and the
@@ -24,7 +26,7 @@ from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
 from firmware.isa import SPECS, Opcode
-from hdl.arith import tree_sum
+from hdl.arith import select, tree_sum
 from hdl.global_buffer import GlobalBuffer
 from hdl.rate_limiter import RateLimiter
 from hdl.sequencer import Sequencer, pin_signature
@@ -45,7 +47,7 @@ def chip_signature(cfg: Config) -> dict:
         "wdram_rdata": In(cfg.dram_bits),
         "xbar_req_acts": Out(cfg.n_apu_rows * c.rows * cfg.data.act_bits),
         "xbar_req_plane": Out(cfg.n_apu_rows * c.rows),
-        "xbar_resp_codes": In(cfg.n_crossbars * cfg.data.act_bits * c.cols * c.adc_bits),
+        "xbar_resp_codes": In(cfg.n_crossbars * cfg.data.act_bits * c.cols * cfg.code_field_bits),
         "xbar_wr_valid": Out(1),
         "xbar_wr_id": Out(xb),
         "xbar_wr_row": Out(16),
@@ -135,15 +137,21 @@ class Chip(wiring.Component):
 
         # ---- accumulators: codes from the analog port, plane bits from the registers ----
         rows = cfg.crossbar.rows
-        plane_codes = cfg.crossbar.cols * cfg.crossbar.adc_bits
+        plane_codes = cfg.crossbar.cols * cfg.code_field_bits
         for k, row in enumerate(accs):
             for col, acc in enumerate(row):
+                # Plane b's codes of crossbar (k, col): the analog side answers all planes
+                # of all the VMM's crossbars in one transaction per window. A mux tree
+                # over constant slices, not a variable shift of the whole port: a
+                # simulator then copies one plane's codes, not the port's every bit.
+                # (Continuous logic, not a case statement: Icarus runs a combinational
+                # process only when an input changes, so a case on inputs that stay at
+                # their initial values would never drive its output.)
+                first = (k * cfg.apu_cols + col) * cfg.data.act_bits
+                m.d.comb += acc.codes.as_value().eq(select(
+                    seq.plane, [self.xbar_resp_codes.word_select(first + b, plane_codes)
+                                for b in range(cfg.data.act_bits)]))
                 m.d.comb += [
-                    # Plane b's codes of crossbar (k, col): the analog side answers all
-                    # planes of all the VMM's crossbars in one transaction per window.
-                    acc.codes.as_value().eq(self.xbar_resp_codes.word_select(
-                        (k * cfg.apu_cols + col) * cfg.data.act_bits + seq.plane,
-                        plane_codes)),
                     acc.plane_bits.eq(shreg.plane[k * rows:(k + 1) * rows]),
                     acc.plane_index.eq(seq.plane),
                     acc.clear.eq(seq.acc_clear),

@@ -8,7 +8,7 @@ holds the lanes in registers (``acc`` in, ``acc_next`` out) and streams the word
 
 from __future__ import annotations
 
-from amaranth import Module, signed
+from amaranth import Cat, Module, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -28,7 +28,8 @@ class CombineUnit(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        for lane in range(self._lanes):
-            c = self.coefs.word_select(lane, 8).as_signed()
-            m.d.comb += self.acc_next[lane].eq((self.acc[lane] + c * self.p)[:32])
+        lanes = [(self.acc[lane] + self.coefs.word_select(lane, 8).as_signed() * self.p)[:32]
+                 for lane in range(self._lanes)]
+        # One assignment of the whole vector: a Verilog simulator drives it as one net.
+        m.d.comb += self.acc_next.as_value().eq(Cat(lanes))
         return m

@@ -11,7 +11,7 @@ All arithmetic wraps at ``acc_bits``, as in the golden model.
 
 from __future__ import annotations
 
-from amaranth import Module, Signal, signed
+from amaranth import Cat, Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -21,8 +21,9 @@ from hdl.arith import tree_sum
 
 class ShiftAccumulator(wiring.Component):
     """Members: ``clear`` zeroes the sums; ``valid`` with ``plane_index``, ``codes``
-    (cols x adc_bits) and ``plane_bits`` (rows) adds one plane; ``zero`` the extra weight
-    offset; ``result`` is the offset-corrected int32 vector."""
+    (cols x ``code_field_bits``: zero-extended ADC codes) and ``plane_bits`` (rows) adds
+    one plane; ``zero`` the extra weight offset; ``result`` is the offset-corrected int32
+    vector."""
 
     def __init__(self, cfg: Config):
         self._cfg = cfg
@@ -31,7 +32,7 @@ class ShiftAccumulator(wiring.Component):
             "clear": In(1),
             "valid": In(1),
             "plane_index": In(range(cfg.data.act_bits)),
-            "codes": In(data.ArrayLayout(c.adc_bits, c.cols)),
+            "codes": In(data.ArrayLayout(cfg.code_field_bits, c.cols)),
             "plane_bits": In(c.rows),
             "zero": In(signed(8)),
             "result": Out(data.ArrayLayout(signed(cfg.data.acc_bits), cfg.weights_per_row)),
@@ -73,6 +74,8 @@ class ShiftAccumulator(wiring.Component):
         m.d.comb += offset.eq(cfg.weight_offset + self.zero)
         correction = Signal(signed(width))
         m.d.comb += correction.eq(xsum * offset)
-        for j in range(cfg.weights_per_row):
-            m.d.comb += self.result[j].eq(accs[j] - correction)
+        # One assignment of the whole vector (not one per element): Verilog simulators
+        # then drive the port as one net rather than resolving eight partial drivers.
+        m.d.comb += self.result.as_value().eq(
+            Cat((acc - correction)[:width] for acc in accs))
         return m

@@ -7,11 +7,16 @@ is how column groups that share a layer's inputs get them without reloading. Eac
 ``shift`` moves every activation one bit right, so ``plane`` shows bit 0 of all rows,
 then bit 1, and so on (least significant plane first; the caller weighs the last plane
 negatively).
+
+The register is stored plane-major (bit ``b`` of every lane together, plane 0 first),
+and ``acts`` shows it so: a shift is then one move of the whole register by a plane, and
+the current plane one slice, which an event-driven simulator does in a few word
+operations instead of re-assembling the vector lane by lane.
 """
 
 from __future__ import annotations
 
-from amaranth import Module, Signal
+from amaranth import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -19,9 +24,11 @@ from amaranth.lib.wiring import In, Out
 class ActivationShiftRegister(wiring.Component):
     """Members: ``load`` with ``load_rows`` (a mask of APU rows), ``load_word`` (word of
     each masked row's segment) and ``load_data`` writes one word of activations;
-    ``shift`` advances one bit-plane; ``plane`` Out(apu_rows x rows) is the current
-    plane; ``acts`` Out(apu_rows x rows x act_bits) the register contents (the whole
-    vectors before the first shift)."""
+    ``shift`` advances one bit-plane (a load takes precedence); ``plane``
+    Out(apu_rows x rows) is the current plane; ``acts`` Out(act_bits x apu_rows x rows)
+    the register contents, plane-major (all planes of the vectors before the first
+    shift): bit ``b`` of lane ``a * rows + r`` is ``acts[b * apu_rows * rows + a * rows +
+    r]``."""
 
     def __init__(self, apu_rows: int, rows: int, act_bits: int, word_bits: int):
         if word_bits % act_bits or rows * act_bits % word_bits:
@@ -41,16 +48,22 @@ class ActivationShiftRegister(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        per_word = self._word_bits // self._act_bits
-        for a in range(self._apu_rows):
-            for r in range(self._rows):
-                i = a * self._rows + r
-                act = Signal(self._act_bits, name=f"act{a}_{r}")
-                m.d.comb += [self.plane[i].eq(act[0]),
-                             self.acts.word_select(i, self._act_bits).eq(act)]
-                lane = self.load_data.word_select(r % per_word, self._act_bits)
-                with m.If(self.load & self.load_rows[a] & (self.load_word == r // per_word)):
-                    m.d.sync += act.eq(lane)
-                with m.Elif(self.shift):
-                    m.d.sync += act.eq(act >> 1)
+        nb, wb, rows = self._act_bits, self._word_bits, self._rows
+        per_word = wb // nb                     # activations in a buffer word
+        lanes = self._apu_rows * rows
+        acts = Signal(lanes * nb)
+        m.d.comb += [self.acts.eq(acts), self.plane.eq(acts[:lanes])]
+        # A word's activations, transposed: plane b's bits of its lanes side by side.
+        planes = [Cat(self.load_data[i * nb + b] for i in range(per_word)) for b in range(nb)]
+        with m.If(self.load):
+            with m.Switch(self.load_word):
+                for w in range(rows // per_word):
+                    with m.Case(w):
+                        for a in range(self._apu_rows):
+                            with m.If(self.load_rows[a]):
+                                for b in range(nb):
+                                    lo = b * lanes + a * rows + w * per_word
+                                    m.d.sync += acts[lo:lo + per_word].eq(planes[b])
+        with m.Elif(self.shift):
+            m.d.sync += acts.eq(acts[lanes:])
         return m

@@ -94,8 +94,8 @@ class WriteEngine(wiring.Component):
         dec_terms = [Mux(deltas[c] < 0, -deltas[c], 0) for c in range(cols)]
         inc_terms = [Mux(deltas[c] > 0, deltas[c], 0) for c in range(cols)]
         m.d.comb += [
-            dec_max.eq(tree_max(dec_terms + [grp_dec])),
-            inc_max.eq(tree_max(inc_terms + [grp_inc])),
+            dec_max.eq(tree_max(m, dec_terms + [grp_dec])),
+            inc_max.eq(tree_max(m, inc_terms + [grp_inc])),
         ]
         row_pulses = tree_sum(dec_terms + inc_terms)
 

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from amaranth import ClockDomain, Module
+from amaranth import ClockDomain, Module, Signal
 from amaranth.sim import Simulator
 
 from firmware import config, mapper
@@ -22,6 +22,7 @@ from firmware.isa import (
     encode,
 )
 from firmware.packing import pack
+from hdl.arith import select, tree_max, tree_sum
 from hdl.decoder import InstructionDecoder
 from hdl.rate_limiter import RateLimiter
 from hdl.shift_accumulator import ShiftAccumulator
@@ -41,6 +42,34 @@ def _run(dut, testbench) -> None:
     sim.add_clock(1e-9)
     sim.add_testbench(testbench)
     sim.run()
+
+
+@pytest.mark.parametrize("n", [1, 5, 8, 33])
+def test_trees_sum_maximize_and_select(n: int) -> None:
+    """The balanced trees give the sum, the maximum and ``options[index]`` of their terms
+    (odd counts included), with each maximum level a signal of its own."""
+    rng = np.random.default_rng(n)
+    m = Module()
+    terms = [Signal(8, name=f"t{i}") for i in range(n)]
+    index = Signal(range(max(2, n)))
+    total, largest, picked = Signal(16), Signal(8), Signal(8)
+    m.d.comb += [total.eq(tree_sum(terms)), largest.eq(tree_max(m, terms)),
+                 picked.eq(select(index, terms))]
+    seen: list[tuple[int, int, int]] = []
+    draws = rng.integers(0, 256, (4, n))
+
+    async def tb(ctx):
+        for row in draws:
+            for t, v in zip(terms, row, strict=True):
+                ctx.set(t, int(v))
+            for i in range(n):
+                ctx.set(index, i)
+                await ctx.delay(1e-9)
+                seen.append((ctx.get(total), ctx.get(largest), ctx.get(picked)))
+
+    _run(m, tb)
+    assert seen == [(int(row.sum()), int(row.max()), int(row[i]))
+                    for row in draws for i in range(n)]
 
 
 @pytest.mark.parametrize(("bpc", "word"), [
@@ -72,12 +101,14 @@ def test_rate_limiter_grants_match_formula(bpc: Fraction, word: int) -> None:
 
 def test_shift_register_presents_planes_lsb_first(tiny: config.Config) -> None:
     """Three APU rows: one word written into rows 0 and 2 at once (a broadcast), row 1
-    on its own; every row presents its vector LSB plane first."""
+    on its own; every row presents its vector LSB plane first, and ``acts`` shows all
+    planes (plane-major) before the first shift."""
     rows, bits = tiny.crossbar.rows, tiny.gb_bits
     dut = ActivationShiftRegister(3, rows, 8, bits)
     rng = np.random.default_rng(3)
     x, y = rng.integers(-128, 128, rows), rng.integers(-128, 128, rows)
     planes: list[int] = []
+    acts: list[int] = []
 
     async def tb(ctx):
         for mask, vec in ((0b101, x), (0b010, y)):
@@ -88,6 +119,7 @@ def test_shift_register_presents_planes_lsb_first(tiny: config.Config) -> None:
                 ctx.set(dut.load_data, w)
                 await ctx.tick()
         ctx.set(dut.load, 0)
+        acts.append(ctx.get(dut.acts))
         for _ in range(8):
             planes.append(ctx.get(dut.plane))
             ctx.set(dut.shift, 1)
@@ -95,9 +127,10 @@ def test_shift_register_presents_planes_lsb_first(tiny: config.Config) -> None:
 
     _run(dut, tb)
     vecs = [x & 0xFF, y & 0xFF, x & 0xFF]
-    for b, plane in enumerate(planes):
-        assert plane == sum(int((vecs[a][r] >> b) & 1) << (a * rows + r)
-                            for a in range(3) for r in range(rows)), b
+    expected = [sum(int((vecs[a][r] >> b) & 1) << (a * rows + r)
+                    for a in range(3) for r in range(rows)) for b in range(8)]
+    assert planes == expected
+    assert acts == [sum(p << (b * 3 * rows) for b, p in enumerate(expected))]
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -120,8 +153,8 @@ def test_shift_accumulator_matches_golden(tiny: config.Config, seed: int) -> Non
             ctx.set(dut.valid, 1)
             ctx.set(dut.plane_index, b)
             ctx.set(dut.plane_bits, sum(int(v) << r for r, v in enumerate(bits)))
-            ctx.set(dut.codes.as_value(), pack(codes, tiny.crossbar.adc_bits,
-                                               tiny.crossbar.cols * tiny.crossbar.adc_bits)[0])
+            ctx.set(dut.codes.as_value(), pack(codes, tiny.code_field_bits,
+                                               tiny.crossbar.cols * tiny.code_field_bits)[0])
             await ctx.tick()
         ctx.set(dut.valid, 0)
         out.extend(ctx.get(dut.result[j]) for j in range(tiny.weights_per_row))
