@@ -18,6 +18,7 @@ answer costs tens of microseconds of Python, not the bit-by-bit packing of a 2-k
 
 from __future__ import annotations
 
+import cocotb
 import numpy as np
 from cocotb.handle import SimHandleBase
 from cocotb.triggers import FallingEdge, First, ReadOnly, RisingEdge
@@ -26,6 +27,29 @@ from firmware.config import Config
 from firmware.packing import pack, unpack
 from model.crossbar import Crossbar
 from model.inv_array import InvArray, digitize
+
+
+class Sampling:
+    """When a driver may read and drive after a ``valid`` edge. Verilator reports a value
+    change only once it has evaluated the whole design for the time step, so there a
+    driver reads at once and drives at once (cocotb applies the write before the next
+    evaluation); Icarus reports changes inside a time step, so there it waits for
+    ReadOnly to read and for the falling clock edge to drive. Either way the answer lands
+    well inside the window the RTL counts. Verilator saves two Python wake-ups of three."""
+
+    def __init__(self, dut: SimHandleBase):
+        self.dut = dut
+        self.settled = cocotb.SIM_NAME.lower().startswith("verilator")
+
+    async def read(self) -> None:
+        """Wait until the signals that came with the edge can be read."""
+        if not self.settled:
+            await ReadOnly()
+
+    async def drive(self) -> None:
+        """Wait until an answer may be driven."""
+        if not self.settled:
+            await FallingEdge(self.dut.clk)
 
 
 def signal_bits(handle: SimHandleBase) -> np.ndarray:
@@ -52,6 +76,7 @@ class CrossbarReadResponder:
 
     def __init__(self, dut: SimHandleBase, cfg: Config, xbars: list[Crossbar]):
         self.dut, self.cfg, self.xbars = dut, cfg, xbars
+        self.sampling = Sampling(dut)
         self.requests = 0
 
     def reset(self, xbars: list[Crossbar]) -> None:
@@ -69,7 +94,7 @@ class CrossbarReadResponder:
                          dtype=np.int64)
         while True:
             await RisingEdge(dut.xbar_req_valid)
-            await ReadOnly()
+            await self.sampling.read()
             if not dut.xbar_req_valid.value:  # a delta-cycle glitch, not a request
                 continue
             xid = int(dut.xbar_req_id.value)
@@ -82,7 +107,7 @@ class CrossbarReadResponder:
                 for c in range(ncols):
                     codes[k, c] = self.xbars[xid + k * cfg.apu_cols + c].read_planes(planes[:, k])
             word = int.from_bytes(codes.astype(field).tobytes(), "little")
-            await FallingEdge(dut.clk)   # well inside the window the RTL counts
+            await self.sampling.drive()
             dut.xbar_resp_codes.value = word
             self.requests += 1
 
@@ -92,6 +117,7 @@ class CrossbarWriteMonitor:
 
     def __init__(self, dut: SimHandleBase, cfg: Config, xbars: list[Crossbar]):
         self.dut, self.cfg, self.xbars = dut, cfg, xbars
+        self.sampling = Sampling(dut)
         self.rows = 0
         self.pulses = 0
 
@@ -104,7 +130,7 @@ class CrossbarWriteMonitor:
         cols, bits = cfg.crossbar.cols, cfg.write.delta_bits
         while True:
             await RisingEdge(dut.xbar_wr_valid)
-            await ReadOnly()
+            await self.sampling.read()
             if not dut.xbar_wr_valid.value:
                 continue
             xid = int(dut.xbar_wr_id.value)
@@ -119,6 +145,7 @@ class InvSolveResponder:
 
     def __init__(self, dut: SimHandleBase, cfg: Config, invs: list[InvArray]):
         self.dut, self.cfg, self.invs = dut, cfg, invs
+        self.sampling = Sampling(dut)
         self.solves = 0
 
     def reset(self, invs: list[InvArray]) -> None:
@@ -128,7 +155,7 @@ class InvSolveResponder:
         dut, n = self.dut, self.cfg.inv.size
         while True:
             await RisingEdge(dut.inv_req_valid)
-            await ReadOnly()
+            await self.sampling.read()
             if not dut.inv_req_valid.value:
                 continue
             b = signal_ints(dut.inv_req_b, 32, n, signed=True)
@@ -136,7 +163,7 @@ class InvSolveResponder:
             shift -= (shift >> 7) << 8          # the field is signed
             x = self.invs[int(dut.inv_req_id.value)].solve(b.astype(np.float64)).x
             word = pack(digitize(x, shift), 32, n * 32)[0]
-            await FallingEdge(dut.clk)
+            await self.sampling.drive()
             dut.inv_resp_x.value = word
             self.solves += 1
 

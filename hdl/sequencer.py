@@ -26,6 +26,7 @@ from amaranth.lib.wiring import In, Out
 
 from firmware.config import Config
 from firmware.isa import COUNT, INSN_BITS, SFU_POOLING, SPECS, Fault, Opcode, VecFunc
+from hdl.arith import select
 from hdl.combine import CombineUnit
 from hdl.decoder import InstructionDecoder, instruction_layout, window_layout
 from hdl.sfu import ACC_BITS as SFU_ACC_BITS
@@ -488,8 +489,9 @@ class Sequencer(wiring.Component):
                 m.d.sync += sfu_e.eq(sfu_e + 1)
                 with m.If(sfu.narrow):  # INT8 results: an output word per 4 input words
                     per_out = cfg.gb_bits // 8 // lanes
-                    packed = sfu_out | (Cat(u.y[:8] for u in sfus).as_unsigned()
-                                        << (sfu_fill * 8 * lanes))
+                    ys = Cat(u.y[:8] for u in sfus).as_unsigned()
+                    packed = sfu_out | select(sfu_fill, [(ys << (k * 8 * lanes))[:cfg.gb_bits]
+                                                         for k in range(per_out)])
                     sfu_emit(packed, (sfu_fill == per_out - 1) | last)
                 with m.Else():
                     m.d.comb += [self.gb_wr_en.eq(1), self.gb_wr_addr.eq(sfu_dst),
@@ -518,10 +520,16 @@ class Sequencer(wiring.Component):
                 # Pack the output: int8 lanes for REQUANT and DIGIT, int32 otherwise.
                 out_lanes = Mux(narrow, cfg.gb_bits // 8, lanes)
                 packed = Signal(cfg.gb_bits)
+                # (Slots placed by a mux over constant shifts: a shift by the fill count
+                # would be hundreds of bits wide.)
                 with m.If(narrow):
-                    m.d.comb += packed.eq(sfu_out | (y[:8].as_unsigned() << (sfu_fill * 8)))
+                    m.d.comb += packed.eq(sfu_out | select(
+                        sfu_fill, [(y[:8].as_unsigned() << (k * 8))[:cfg.gb_bits]
+                                   for k in range(cfg.gb_bits // 8)]))
                 with m.Else():
-                    m.d.comb += packed.eq(sfu_out | (y.as_unsigned() << (sfu_fill * 32)))
+                    m.d.comb += packed.eq(sfu_out | select(
+                        sfu_fill, [(y.as_unsigned() << (k * 32))[:cfg.gb_bits]
+                                   for k in range(lanes)]))
                 last = sfu_e == n - 1
                 m.d.sync += sfu_e.eq(sfu_e + 1)
                 with m.If(emit):
@@ -795,7 +803,9 @@ class Sequencer(wiring.Component):
 
         # Every buffer write, whatever its source, marks its word as initialized.
         with m.If(self.gb_wr_en):
-            m.d.sync += gb_valid.eq(gb_valid | (Const(1, cfg.gb_words) << self.gb_wr_addr))
+            # One bit set by address (a decoder), not a shift of a one-hot the buffer's
+            # size: simulators then touch one bit, not every word's.
+            m.d.sync += gb_valid.bit_select(self.gb_wr_addr, 1).eq(1)
 
         # ---- watchdog and performance counters ----
         running = ~fsm.ongoing("HALTED")

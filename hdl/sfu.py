@@ -43,7 +43,10 @@ class SpecialFunctionUnit(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         x, win, acc = self.x, self.win, self.acc
-        rounding = (Const(1, 33) << self.shift) >> 1  # 2^(shift-1), 0 for shift 0
+        # The decoder faults a shift over 31, so five bits of it are enough (and keep the
+        # rounding constant 32 bits wide instead of 2^8).
+        shift = self.shift[:5]
+        rounding = (Const(1, 32) << shift) >> 1  # 2^(shift-1), 0 for shift 0
         window_end = win == self.window - 1
         new_max = Mux((win == 0) | (x > acc), x, acc)
         new_sum = Mux(win == 0, x, acc + x)
@@ -54,18 +57,18 @@ class SpecialFunctionUnit(wiring.Component):
                 m.d.comb += [self.y.eq(Mux(x < 0, 0, x)), self.emit.eq(1)]
             with m.Case(SfuFunc.REQUANT, SfuFunc.REQUANT_RELU):
                 v = Mux((self.func == SfuFunc.REQUANT_RELU) & (x < 0), 0, x)
-                q = (v + rounding) >> self.shift
+                q = (v + rounding) >> shift
                 m.d.comb += [self.y.eq(Mux(q > 127, 127, Mux(q < -128, -128, q))),
                              self.emit.eq(1)]
             with m.Case(SfuFunc.DIGIT):  # balanced base-256 digit at bit `shift`
                 biased = (x.as_unsigned() + 0x80808080)[:32]
-                m.d.comb += [self.y.eq((biased >> self.shift)[:8] - 128), self.emit.eq(1)]
+                m.d.comb += [self.y.eq((biased >> shift)[:8] - 128), self.emit.eq(1)]
             with m.Case(SfuFunc.MAXPOOL, SfuFunc.AVGPOOL):
                 is_max = self.func == SfuFunc.MAXPOOL
                 m.d.comb += [
                     self.acc_next.eq(Mux(is_max, new_max, new_sum)),
                     self.win_next.eq(Mux(window_end, 0, win + 1)),
-                    self.y.eq(Mux(is_max, new_max, (new_sum + rounding) >> self.shift)),
+                    self.y.eq(Mux(is_max, new_max, (new_sum + rounding) >> shift)),
                     self.emit.eq(window_end),
                 ]
         return m
