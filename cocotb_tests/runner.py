@@ -20,7 +20,7 @@ from pathlib import Path
 with warnings.catch_warnings():
     # cocotb 1.9 flags its Python runner as experimental; we pin 1.9.x, so it is stable here.
     warnings.filterwarnings("ignore", message="Python runners", category=UserWarning)
-    from cocotb.runner import Verilator, get_results, get_runner
+    from cocotb.runner import Icarus, Verilator, get_results
 
 from cocotb_tests.waves import write_savefile
 from firmware.config import Config, to_toml
@@ -114,8 +114,23 @@ class HarnessOnlyVerilator(Verilator):
         return cmds
 
 
+class Verilog2005Icarus(Icarus):
+    """cocotb's Icarus runner, but compiling Verilog-2005 (cocotb asks for -g2012). The
+    Verilog that Yosys writes for Amaranth starts each combinational process by reading a
+    register initialized in its declaration, which in Verilog-2005 is an event at time 0
+    that runs every process once; under -g2012 the initializer makes no event, and a
+    process whose inputs keep their initial values would leave its outputs at X."""
+
+    def _build_command(self):
+        cmds = super()._build_command()
+        for cmd in cmds:
+            if cmd and cmd[0] == "iverilog":
+                cmd[:] = ["-g2005" if a == "-g2012" else a for a in cmd]
+        return cmds
+
+
 def _make_runner(sim: str):
-    return HarnessOnlyVerilator() if sim == "verilator" else get_runner(sim)
+    return HarnessOnlyVerilator() if sim == "verilator" else Verilog2005Icarus()
 
 
 @contextmanager

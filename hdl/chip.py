@@ -144,9 +144,6 @@ class Chip(wiring.Component):
                 # of all the VMM's crossbars in one transaction per window. A mux tree
                 # over constant slices, not a variable shift of the whole port: a
                 # simulator then copies one plane's codes, not the port's every bit.
-                # (Continuous logic, not a case statement: Icarus runs a combinational
-                # process only when an input changes, so a case on inputs that stay at
-                # their initial values would never drive its output.)
                 first = (k * cfg.apu_cols + col) * cfg.data.act_bits
                 m.d.comb += acc.codes.as_value().eq(select(
                     seq.plane, [self.xbar_resp_codes.word_select(first + b, plane_codes)
