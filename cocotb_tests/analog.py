@@ -41,10 +41,13 @@ class Sampling:
         self.dut = dut
         self.settled = cocotb.SIM_NAME.lower().startswith("verilator")
 
-    async def read(self) -> None:
-        """Wait until the signals that came with the edge can be read."""
-        if not self.settled:
-            await ReadOnly()
+    async def read(self, valid: SimHandleBase) -> bool:
+        """Wait until the signals that came with ``valid``'s rising edge can be read;
+        False if the edge was a delta-cycle glitch (Icarus), not a request."""
+        if self.settled:
+            return True
+        await ReadOnly()
+        return bool(valid.value)
 
     async def drive(self) -> None:
         """Wait until an answer may be driven."""
@@ -94,8 +97,7 @@ class CrossbarReadResponder:
                          dtype=np.int64)
         while True:
             await RisingEdge(dut.xbar_req_valid)
-            await self.sampling.read()
-            if not dut.xbar_req_valid.value:  # a delta-cycle glitch, not a request
+            if not await self.sampling.read(dut.xbar_req_valid):
                 continue
             xid = int(dut.xbar_req_id.value)
             ncols = int(dut.xbar_req_ncols.value)
@@ -130,8 +132,7 @@ class CrossbarWriteMonitor:
         cols, bits = cfg.crossbar.cols, cfg.write.delta_bits
         while True:
             await RisingEdge(dut.xbar_wr_valid)
-            await self.sampling.read()
-            if not dut.xbar_wr_valid.value:
+            if not await self.sampling.read(dut.xbar_wr_valid):
                 continue
             xid = int(dut.xbar_wr_id.value)
             row = int(dut.xbar_wr_row.value)
@@ -155,8 +156,7 @@ class InvSolveResponder:
         dut, n = self.dut, self.cfg.inv.size
         while True:
             await RisingEdge(dut.inv_req_valid)
-            await self.sampling.read()
-            if not dut.inv_req_valid.value:
+            if not await self.sampling.read(dut.inv_req_valid):
                 continue
             b = signal_ints(dut.inv_req_b, 32, n, signed=True)
             shift = int(dut.inv_req_shift.value)

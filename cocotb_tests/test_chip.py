@@ -11,20 +11,27 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import cocotb
 from cocotb.triggers import First, NextTimeStep, RisingEdge, Timer
 
-from cocotb_tests.analog import (
+# cocotb 1.9 installs pytest's assertion rewriter for every module imported after the test
+# module ("python_files=*.py"); with bytecode caching off (PYTHONDONTWRITEBYTECODE) it then
+# re-parses numpy and the models at every simulator start (0.35 of ~0.9 s). This module's
+# own asserts are rewritten already; the models' need not be.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "AssertionRewritingHook"]
+
+from cocotb_tests.analog import (  # noqa: E402
     CrossbarReadResponder,
     CrossbarWriteMonitor,
     InvProgrammer,
     InvSolveResponder,
 )
-from firmware import config as config_mod
-from model.crossbar import Crossbar
-from model.inv_array import InvArray
+from firmware import config as config_mod  # noqa: E402
+from model.crossbar import Crossbar  # noqa: E402
+from model.inv_array import InvArray  # noqa: E402
 
 COUNTERS = ("cycles", "stall_cycles", "write_busy_cycles", "overlap_cycles", "pulses")
 
