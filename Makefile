@@ -3,7 +3,8 @@
 #   make test                 the whole test suite (both simulators)
 #   make verilog [CONFIG=..]  generate build/<config>/chip.v only
 #   make docs                 regenerate docs/isa.md from firmware/isa.py
-#   make bench                benchmark scripts: analog model speed, inversion accuracy
+#   make bench                benchmark scripts: analog model speed, inversion accuracy,
+#                             full-scale scheduling, co-simulation speed
 #   make train                second-order training experiment (K-FAC on analog INV)
 #   make report               ARAS report: built-in networks x schedulers on the aras chip
 #   make lint                 ruff
@@ -49,6 +50,7 @@ bench: $(STAMP)
 	$(PY) scripts/bench_crossbar.py
 	$(PY) scripts/bench_refinement.py
 	$(PY) scripts/bench_fullscale.py
+	$(PY) scripts/bench_cosim.py
 
 train: $(STAMP)
 	$(PY) scripts/train_kfac.py

@@ -1,12 +1,16 @@
 """Benchmark: simulated cycles per wall-clock second of the co-simulation.
 
-Runs a fixed layer-like program on the ``small`` config under Icarus and Verilator: in
-each of ``--rounds`` rounds every crossbar is written in turn while the previous one runs a
-64-window VMM (writes overlapped with compute), then results are stored. The build is
-done first and not timed; the timed part is the whole simulator process (start-up,
-Python analog models, dumps). Start-up alone is timed on a program that halts at once;
-"steady" is the program's cycles over the wall time beyond that.
-Usage: ``python scripts/bench_cosim.py [--config small] [--sims icarus verilator]``.
+Runs fixed layer-like programs on the ``small`` config under Icarus and Verilator. In the
+``overlap`` program each of ``--rounds`` rounds writes every crossbar in turn while the
+previous one runs a 64-window VMM (writes overlapped with compute), then results are
+stored; ``write`` keeps only the writes, ``compute`` only the VMMs. The build is done
+first and not timed; the timed part is the whole simulator process (start-up, Python
+analog models, dumps). Start-up alone is timed on a program that halts at once;
+"steady" is a program's cycles over the wall time beyond that. Python wakes once per
+analog transaction (a VMM window, a written row), so the transactions per thousand cycles
+are printed too.
+Usage: ``python scripts/bench_cosim.py [--config small] [--sims icarus verilator]
+[--mix overlap write compute]``.
 """
 
 from __future__ import annotations
@@ -29,9 +33,15 @@ from firmware.packing import pack
 WINDOWS = 64
 
 
-def bench_program(cfg: Config, rounds: int = 1, seed: int = 0) -> Image:
+MIXES = ("overlap", "write", "compute")
+
+
+def bench_program(cfg: Config, rounds: int = 1, seed: int = 0, mix: str = "overlap") -> Image:
     """Each round writes every crossbar while the previous one computes ``WINDOWS`` VMM
-    windows; odd rounds write the weights, even rounds erase them again (deltas both ways)."""
+    windows; odd rounds write the weights, even rounds erase them again (deltas both ways).
+    ``mix="write"`` keeps only the writes, ``"compute"`` only the VMMs."""
+    if mix not in MIXES:
+        raise ValueError(f"unknown mix '{mix}'; expected one of {', '.join(MIXES)}")
     rng = np.random.default_rng(seed)
     R, iw, ow = cfg.crossbar.rows, cfg.input_words, cfg.output_words
     erased = np.zeros((R, cfg.crossbar.cols), dtype=np.int64)
@@ -54,10 +64,12 @@ def bench_program(cfg: Config, rounds: int = 1, seed: int = 0) -> Image:
     for r in range(rounds):
         deltas = up if r % 2 == 0 else down
         for x in range(cfg.n_crossbars):
-            prog.append(Instruction.make("WRITE_START", xbar=x, dram_addr=deltas[x], row=0,
-                                         nrows=R))
-            prog.append(Instruction.make("VMM", xbar=(x - 1) % cfg.n_crossbars, in_addr=0,
-                                         out_addr=WINDOWS * iw, accumulate=1))
+            if mix != "compute":
+                prog.append(Instruction.make("WRITE_START", xbar=x, dram_addr=deltas[x],
+                                             row=0, nrows=R))
+            if mix != "write":
+                prog.append(Instruction.make("VMM", xbar=(x - 1) % cfg.n_crossbars,
+                                             in_addr=0, out_addr=WINDOWS * iw, accumulate=1))
     prog += [Instruction.make("SYNC"),
              Instruction.make("STORE", dram_addr=out, gb_addr=WINDOWS * iw,
                               count=WINDOWS * ow),
@@ -84,29 +96,34 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2, help="timed runs per simulator (best)")
     ap.add_argument("--rounds", type=int, default=8,
                     help="write/compute rounds over all crossbars (program length)")
+    ap.add_argument("--mix", nargs="+", choices=MIXES, default=list(MIXES),
+                    help="programs: writes overlapped with VMMs, writes only, VMMs only")
     args = ap.parse_args()
     cfg = config.load(args.config)
-    image = bench_program(cfg, args.rounds)
     # Start-up (simulator and Python start, memories loaded and dumped) is timed apart
     # on a program that halts at once, so the steady-state speed is also shown.
     halt = Image.build(cfg, [Instruction.make("HALT")], [0] * cfg.dram_words)
     print(f"config {cfg.chip.name}: {cfg.n_crossbars} crossbars of {cfg.crossbar.rows}x"
-          f"{cfg.crossbar.cols}, {len(image.imem)} instructions, {WINDOWS} windows per VMM")
-    print(f"{'simulator':<10} {'cycles':>9} {'wall':>8} {'cycles/s':>10} {'start-up':>9} "
-          f"{'steady cycles/s':>16}")
+          f"{cfg.crossbar.cols}, {args.rounds} rounds, {WINDOWS} windows per VMM")
+    print(f"{'simulator':<10} {'program':<8} {'cycles':>9} {'wall':>8} {'cycles/s':>10} "
+          f"{'start-up':>9} {'steady cycles/s':>16} {'transactions/kcycle':>20}")
     with tempfile.TemporaryDirectory() as tmp:
         for sim in args.sims:
             runner.build(cfg, sim)
-            wall, rtl = _best_run(image, sim, Path(tmp), args.repeat)
             startup, _ = _best_run(halt, sim, Path(tmp) / "halt", args.repeat)
-            if rtl.counters["fault"]:
-                raise SystemExit(f"the benchmark program faulted ({rtl.counters['fault']}): "
-                                 "its figures would not mean anything")
-            cycles = rtl.counters["cycles"]
-            steady = cycles / (wall - startup) if wall > startup else float("nan")
-            print(f"{sim:<10} {cycles:>9} {wall:>7.2f}s {cycles / wall:>10,.0f} "
-                  f"{startup:>8.2f}s {steady:>16,.0f}   ({rtl.counters['analog_reads']} analog "
-                  f"reads, {rtl.counters['model_rows_written']} rows written)")
+            for mix in args.mix:
+                image = bench_program(cfg, args.rounds, mix=mix)
+                wall, rtl = _best_run(image, sim, Path(tmp) / mix, args.repeat)
+                if rtl.counters["fault"]:
+                    raise SystemExit(f"the {mix} benchmark program faulted "
+                                     f"({rtl.counters['fault']}): its figures would not mean "
+                                     "anything")
+                cycles = rtl.counters["cycles"]
+                steady = cycles / (wall - startup) if wall > startup else float("nan")
+                per_k = 1000 * (rtl.counters["analog_reads"]
+                                + rtl.counters["model_rows_written"]) / cycles
+                print(f"{sim:<10} {mix:<8} {cycles:>9} {wall:>7.2f}s {cycles / wall:>10,.0f} "
+                      f"{startup:>8.2f}s {steady:>16,.0f} {per_k:>20.1f}")
 
 
 if __name__ == "__main__":
