@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+import script_loader
 
 from firmware import config
 from firmware.isa import Fault, Opcode, decode
 from model import golden, timing
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _bench():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import bench_cosim
-    finally:
-        sys.path.pop(0)
-    return bench_cosim
-
 
 def test_bench_mixes_overlap_writes_with_compute() -> None:
     """Each mix runs without fault; the write and compute mixes keep only their half; the
     overlap mix takes fewer cycles than its halves one after the other."""
-    bench = _bench()
+    bench = script_loader.load("bench_cosim")
     cfg = config.load("small")
     cycles, opcodes = {}, {}
     for mix in bench.MIXES:

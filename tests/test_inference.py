@@ -4,10 +4,10 @@ where both exist, layer spans in order, and the report script end to end."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
+import script_loader
 from nets import CNN, PADDED, case
 
 from firmware import config, scheduler
@@ -15,8 +15,6 @@ from firmware.isa import RTL_OPCODES, Opcode
 from model import golden, timing
 from model.energy import energy
 from model.inference import evaluate, upper_bound
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("name", list(scheduler.SCHEDULERS))
@@ -71,12 +69,7 @@ def test_upper_bound_writes_every_weight_once_in_full_chip_groups() -> None:
 
 
 def _report():
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import aras_report
-    finally:
-        sys.path.pop(0)
-    return aras_report
+    return script_loader.load("aras_report")
 
 
 def test_report_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,11 +104,7 @@ def test_basisn_compare_script(tmp_path: Path, capsys: pytest.CaptureFixture[str
                    "Channels, Num Filter, Strides,\n" + "".join(
                        f"{a.name}, {a.ifmap_h}, {a.ifmap_w}, {a.filter_h}, {a.filter_w}, "
                        f"{a.channels}, {a.filters}, {a.stride},\n" for a in CNN.layers))
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import basisn_compare
-    finally:
-        sys.path.pop(0)
+    basisn_compare = script_loader.load("basisn_compare")
     assert basisn_compare.main(["--config", "small", "--networks", str(csv), "--k", "8",
                                 "--out", str(tmp_path / "out")]) == 0
     (row,) = json.loads((tmp_path / "out" / "basisn_compare.json").read_text())
