@@ -4,8 +4,9 @@
 Each wakes once per transaction (a rising ``valid``), never per cycle. The read
 responder takes a VMM window's INT8 vector (plane-major, as the shift registers hold it),
 computes the ADC codes of all its bit-planes on each crossbar of the APU rows the VMM
-spans (one batched model call per crossbar) and drives them half a cycle later, well
-inside the first plane's ``bitplane_cycles`` window that the RTL counts before sampling;
+spans (one batched model call per crossbar) and drives them at once under Verilator or
+half a cycle later under Icarus (:class:`Sampling`), well inside the first plane's
+``bitplane_cycles`` window that the RTL counts before sampling;
 the write monitor applies each row's deltas to the crossbar model. The INV responder
 answers a solve with the digitized solution before the RTL's ``inv.solve_cycles`` window
 ends; the INV programmer collects a matrix's words and programs the array model when the
