@@ -25,14 +25,18 @@ import numpy as np
 BASIS_BITS = 8  # the basis is stored as INT8 crossbar weights
 
 
+def _consecutive(k: int, rows: int) -> list[range]:
+    """``k`` rows cut into consecutive segments of ``rows`` (the last may be shorter)."""
+    return [range(r, min(r + rows, k)) for r in range(0, k, rows)]
+
+
 def segments(w: np.ndarray, rows: int, blocks: list[range] | None = None) -> np.ndarray:
     """``w`` (``k x n``) as segments of ``rows`` rows, ``(s, rows, n)``: ``ceil(k/rows)``
     consecutive ones, or the row ranges ``blocks`` (each zero-padded), as the mapper cuts
     a layer into row blocks (:meth:`firmware.mapper.LayerMap.block_rows`)."""
     w = np.asarray(w, dtype=np.float32)
     k, n = w.shape
-    if blocks is None:
-        blocks = [range(r, min(r + rows, k)) for r in range(0, k, rows)]
+    blocks = blocks if blocks is not None else _consecutive(k, rows)
     out = np.zeros((len(blocks), rows, n), dtype=np.float32)
     for i, b in enumerate(blocks):
         if len(b) > rows:
@@ -44,8 +48,7 @@ def segments(w: np.ndarray, rows: int, blocks: list[range] | None = None) -> np.
 def unsegment(segs: np.ndarray, k: int, blocks: list[range] | None = None) -> np.ndarray:
     """The ``k x n`` matrix whose :func:`segments` are ``segs`` (padding dropped)."""
     rows, n = segs.shape[1], segs.shape[2]
-    if blocks is None:
-        blocks = [range(r, min(r + rows, k)) for r in range(0, k, rows)]
+    blocks = blocks if blocks is not None else _consecutive(k, rows)
     out = np.zeros((k, n), dtype=segs.dtype)
     for i, b in enumerate(blocks):
         out[b.start:b.stop] = segs[i, :len(b)]

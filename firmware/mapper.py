@@ -30,11 +30,20 @@ def weights_to_levels(weights: np.ndarray, cfg: Config) -> np.ndarray:
     lo, hi = -cfg.weight_offset, cfg.weight_offset - 1
     if w.min(initial=0) < lo or w.max(initial=0) > hi:
         raise ValueError(f"weights must lie in {lo}..{hi}")
-    unsigned = (w.astype(np.int64) + cfg.weight_offset)
     levels = np.zeros((cfg.crossbar.rows, cfg.crossbar.cols), dtype=np.uint8)
+    levels[:rows, :n * cfg.slices_per_weight] = unsigned_levels(
+        w.astype(np.int64) + cfg.weight_offset, cfg)
+    return levels
+
+
+def unsigned_levels(held: np.ndarray, cfg: Config) -> np.ndarray:
+    """Cell levels (``rows x cols``) of unsigned weights ``held`` (``rows x weight
+    columns``): slice ``s`` of column ``j`` at cell column ``j*S + s``."""
     S, b = cfg.slices_per_weight, cfg.crossbar.cell_bits
+    u = np.asarray(held, dtype=np.int64)
+    levels = np.zeros((u.shape[0], u.shape[1] * S), dtype=np.uint8)
     for s in range(S):
-        levels[:rows, s:n * S:S] = (unsigned >> (b * s)) & (cfg.cell_levels - 1)
+        levels[:, s::S] = (u >> (b * s)) & (cfg.cell_levels - 1)
     return levels
 
 

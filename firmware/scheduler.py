@@ -23,12 +23,13 @@ from firmware.mapper import (
     group_delta_words,
     map_layer,
     row_delta_words,
+    unsigned_levels,
     weights_to_levels,
 )
 from firmware.network import Layer, Network, NetworkError, feeds, flattens, im2col
 from firmware.packing import pack
 from firmware.weight_reuse import Reuse
-from firmware.write_plan import WriteRows, unsigned_levels, write_rows
+from firmware.write_plan import WriteRows, write_rows
 
 
 def append_words(dram: list[int], words: list[int]) -> int:
@@ -914,8 +915,6 @@ class _Planner:
             "WINDOW", count=count, in_stride=self._in_stride(i),
             out_stride=self.pos_words[i], seg_group=lm.seg_group,
             group_stride=lm.group_stride(self.cfg))
-
-
 
 
 def basisn(cfg: Config, net: Network, fit: BasisFit, x: np.ndarray | None = None,

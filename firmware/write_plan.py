@@ -87,14 +87,3 @@ def write_rows(old: np.ndarray, new: np.ndarray, cfg: Config) -> WriteRows:
         inc=_highest_bit(present >> levels),
         changes=changes_t[pair].sum(axis=1, dtype=np.int64),
     )
-
-
-def unsigned_levels(held: np.ndarray, cfg: Config) -> np.ndarray:
-    """Cell levels (``rows x cols``) of one crossbar holding unsigned weights ``held``
-    (``rows x weight columns``): slice ``s`` of column ``j`` at cell column ``j*S + s``."""
-    S, b = cfg.slices_per_weight, cfg.crossbar.cell_bits
-    u = np.asarray(held, dtype=np.int64)
-    levels = np.zeros((u.shape[0], u.shape[1] * S), dtype=np.uint8)
-    for s in range(S):
-        levels[:, s::S] = (u >> (b * s)) & (cfg.cell_levels - 1)
-    return levels

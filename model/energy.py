@@ -48,6 +48,14 @@ def cycle_ns(cfg: Config) -> float:
     return 1000.0 / cfg.chip.clock_mhz
 
 
+def gb_static_pj(cfg: Config, bank_cycles: Iterable[int]) -> float:
+    """Static energy of the global buffer's banks, each powered ``bank_cycles`` cycles
+    (in config order)."""
+    banks = cfg.global_buffer.bank_bytes
+    return cfg.energy.gb_mw_per_kb * cycle_ns(cfg) * sum(
+        c * size / 1024 for c, size in zip(bank_cycles, banks, strict=True))
+
+
 def energy(cfg: Config, golden: GoldenResult, cycles: int,
            bank_cycles: tuple[int, ...] | None = None) -> Energy:
     """Energy of the run whose golden result is ``golden`` and which took ``cycles``;
@@ -102,8 +110,6 @@ def trace_energy(cfg: Config, trace: Iterable[Executed], pulses: int, cycles: in
         write_pj=write_pulses * cfg.write.energy_per_pulse_pj,
         compute_pj=conversions * e.adc_conversion_pj + ops * e.digital_op_pj + opamp_pj,
         buffer_pj=buffer_bytes * e.gb_byte_pj,
-        static_pj=(e.static_mw * cycles + e.gb_mw_per_kb * sum(
-            c * size / 1024 for c, size in zip(
-                bank_cycles if bank_cycles is not None else [cycles] * len(banks), banks,
-                strict=True))) * cycle_ns(cfg),
+        static_pj=e.static_mw * cycles * cycle_ns(cfg) + gb_static_pj(
+            cfg, bank_cycles if bank_cycles is not None else [cycles] * len(banks)),
     )

@@ -17,7 +17,7 @@ from firmware.config import Config
 from firmware.isa import Opcode
 from firmware.scheduler import Schedule
 from model import timing
-from model.energy import Energy, trace_energy
+from model.energy import Energy, gb_static_pj, trace_energy
 from model.golden import write_xbars
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
@@ -83,11 +83,8 @@ def evaluate(cfg: Config, plan: Schedule) -> InferenceFigures:
     t = timing.simulate_trace(cfg, trace, spans=spans, by_opcode=by_opcode)
     pulses = t.pulses or 0
     e = trace_energy(cfg, trace, pulses, t.cycles, t.bank_active_cycles)
-    banks = cfg.global_buffer.bank_bytes
-    ns = 1000.0 / cfg.chip.clock_mhz
-    gb_pj = cfg.energy.gb_mw_per_kb * ns * sum(
-        c * size / 1024 for c, size in zip(t.bank_active_cycles, banks, strict=True))
-    gb_ungated_pj = cfg.energy.gb_mw_per_kb * ns * t.cycles * sum(banks) / 1024
+    gb_pj = gb_static_pj(cfg, t.bank_active_cycles)
+    gb_ungated_pj = gb_static_pj(cfg, [t.cycles] * len(cfg.global_buffer.bank_bytes))
     rewrites: Counter[int] = Counter()
     for insn in plan.program:
         if insn.opcode == Opcode.WRITE_START:

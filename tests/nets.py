@@ -50,8 +50,6 @@ def outputs(img, res, cfg, net) -> np.ndarray:
     return out.reshape(last.windows, -1)[:, :last.filters]
 
 
-
-
 def rtl_matches_models(images: list, sim: str, out_dir) -> list[tuple]:
     """Run ``images`` in one RTL simulation; every run's memories, cycles and counters
     must equal the golden and timing models'. Returns (image, golden, RTL) per image."""

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from nets import rtl_matches_models
+from nets import outputs, rtl_matches_models
 
 from firmware import basisn, config, network, scheduler
 from firmware.isa import RTL_OPCODES, Fault, Opcode
-from firmware.packing import unpack
 from model import golden, timing
 from model.digits_cnn import digits_split
 from model.network_training import DIGITS_CNN, FloatNetwork, to_int8, train
@@ -49,10 +48,9 @@ def fitted():
     return split, net, fit, qs, shifts
 
 
-def _logits(image, dram) -> np.ndarray:
-    r = image.regions["outputs"]
-    return unpack(dram[r.addr:r.addr + r.count], 32, image.config.dram_bits, r.elements,
-                  signed=True)[:10]
+def _logits(image, result) -> np.ndarray:
+    """The digits CNN's ten int32 outputs, as a run (golden or RTL) left them."""
+    return outputs(image, result, image.config, DIGITS_CNN)[0]
 
 
 def test_basisn_keeps_most_of_the_accuracy(fitted) -> None:
@@ -80,7 +78,7 @@ def test_basis_is_written_once_and_the_firmware_is_exact(fitted) -> None:
         gold = golden.run(plan.image, RTL_OPCODES)
         assert gold.fault == Fault.NONE
         want = network.forward(DIGITS_CNN, qs, x, shifts)[1].ravel()
-        assert _logits(plan.image, gold.dram).tolist() == want.tolist()
+        assert _logits(plan.image, gold).tolist() == want.tolist()
         planned = timing.simulate_trace(cfg, timing.planned_trace(cfg, plan.program,
                                                                   plan.writes))
         assert planned == timing.simulate(cfg, gold)
@@ -112,4 +110,4 @@ def test_basisn_digits_in_the_rtl(fitted, sim: str, tmp_path: Path) -> None:
     images = [scheduler.basisn(cfg, DIGITS_CNN, fit, x, shifts).image
               for x in to_int8(split.x_test[:3])]
     for img, gold, rtl in rtl_matches_models(images, sim, tmp_path / "basisn"):
-        assert _logits(img, rtl.dram).argmax() == _logits(img, gold.dram).argmax()
+        assert _logits(img, rtl).argmax() == _logits(img, gold).argmax()

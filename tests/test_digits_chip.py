@@ -7,11 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gradcheck import check_gradients
-from nets import rtl_matches_models
+from nets import outputs, rtl_matches_models
 
 from firmware import config, network, scheduler, weight_reuse
 from firmware.isa import RTL_OPCODES, Fault
-from firmware.packing import unpack
 from model import golden
 from model.digits_cnn import digits_split
 from model.network_training import DIGITS_CNN, deploy, to_int8, train
@@ -25,10 +24,9 @@ def deployed():
     return split, net, qs, shifts
 
 
-def _logits(image, dram) -> np.ndarray:
-    r = image.regions["outputs"]
-    return unpack(dram[r.addr:r.addr + r.count], 32, image.config.dram_bits, r.elements,
-                  signed=True)[:10]
+def _logits(image, result) -> np.ndarray:
+    """The digits CNN's ten int32 outputs, as a run (golden or RTL) left them."""
+    return outputs(image, result, image.config, DIGITS_CNN)[0]
 
 
 def test_int8_network_keeps_the_float_accuracy(deployed) -> None:
@@ -49,7 +47,7 @@ def test_golden_runs_the_firmware_as_the_integer_network(deployed) -> None:
         gold = golden.run(img, RTL_OPCODES)
         assert gold.fault == Fault.NONE
         want = network.forward(DIGITS_CNN, qs, x, shifts)[1].ravel()
-        assert _logits(img, gold.dram).tolist() == want.tolist()
+        assert _logits(img, gold).tolist() == want.tolist()
 
 
 def test_reuse_keeps_the_accuracy(deployed) -> None:
@@ -71,7 +69,7 @@ def test_reuse_keeps_the_accuracy(deployed) -> None:
     assert abs(acc - float_acc) <= 0.01, (acc, float_acc)
     gold = golden.run(plan.image, RTL_OPCODES)
     want = network.forward(DIGITS_CNN, stored, x0, shifts)[1].ravel()
-    assert _logits(plan.image, gold.dram).tolist() == want.tolist()
+    assert _logits(plan.image, gold).tolist() == want.tolist()
 
 
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
@@ -83,7 +81,7 @@ def test_digits_classified_in_the_rtl(deployed, sim: str, tmp_path: Path) -> Non
     images = [scheduler.reuse(cfg, DIGITS_CNN, qs, x, shifts)
               for x in to_int8(split.x_test[:3])]
     for img, gold, rtl in rtl_matches_models(images, sim, tmp_path / "digits"):
-        assert _logits(img, rtl.dram).argmax() == _logits(img, gold.dram).argmax()
+        assert _logits(img, rtl).argmax() == _logits(img, gold).argmax()
 
 
 def test_float_network_gradients_match_finite_differences() -> None:
