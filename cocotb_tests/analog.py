@@ -4,17 +4,19 @@
 Each wakes once per transaction (a rising ``valid``), never per cycle. The read
 responder takes a VMM window's INT8 vector (plane-major, as the shift registers hold it),
 computes the ADC codes of all its bit-planes on each crossbar of the APU rows the VMM
-spans (one batched model call per crossbar) and drives them at once under Verilator or
-half a cycle later under Icarus (:class:`Sampling`), well inside the first plane's
-``bitplane_cycles`` window that the RTL counts before sampling;
+spans (one batched model call per crossbar) and drives them into the harness's slots, one
+per crossbar, at once under Verilator or half a cycle later under Icarus
+(:class:`Sampling`), well inside the first plane's ``bitplane_cycles`` window that the RTL
+counts before sampling;
 the write monitor applies each row's deltas to the crossbar model. The INV responder
 answers a solve with the digitized solution before the RTL's ``inv.solve_cycles`` window
 ends; the INV programmer collects a matrix's words and programs the array model when the
 RTL says its rows are done, then reports in ``inv_ok`` whether the array can solve.
 
-Wide vectors are read from the simulator's bit strings and written as integers built
-from bytes (:func:`signal_bits`, one ADC code per byte on the read port): a window's
-answer costs tens of microseconds of Python, not the bit-by-bit packing of a 2-kB word.
+Values are read from the simulator's bit strings (:func:`signal_text`: no BinaryValue)
+and written at once (``setimmediatevalue``: no write queued for cocotb's ReadWrite phase,
+one trigger less per transaction); an answer is an integer built from bytes (one ADC code
+per byte), written only into the slots of the crossbars a window uses.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from model.inv_array import InvArray, digitize
 class Sampling:
     """When a driver may read and drive after a ``valid`` edge. Verilator reports a value
     change only once it has evaluated the whole design for the time step, so there a
-    driver reads at once and drives at once (cocotb applies the write before the next
-    evaluation); Icarus reports changes inside a time step, so there it waits for
+    driver reads at once and drives at once (cocotb's Verilator loop evaluates again
+    after a callback that wrote); Icarus reports changes inside a time step, so there it waits for
     ReadOnly to read and for the falling clock edge to drive. Either way the answer lands
     well inside the window the RTL counts. Verilator saves two Python wake-ups of three."""
 
@@ -56,11 +58,27 @@ class Sampling:
             await FallingEdge(self.dut.clk)
 
 
+def signal_text(handle: SimHandleBase) -> str:
+    """A signal's bit string, most significant first, straight from the simulator: no
+    BinaryValue is built (a few microseconds per read, on every transaction). Uses
+    cocotb 1.9's GPI handle, as pinned in pyproject.toml."""
+    return handle._handle.get_signal_val_binstr()
+
+
+def signal_int(handle: SimHandleBase) -> int:
+    """A vector signal's unsigned value; an X or Z bit raises ValueError naming it."""
+    text = signal_text(handle)
+    try:
+        return int(text, 2)
+    except ValueError:
+        raise ValueError(f"{handle._path} has X or Z bits: {text}") from None
+
+
 def signal_bits(handle: SimHandleBase) -> np.ndarray:
     """A vector signal's bits, least significant first, as a uint8 array of 0/1 (read
     from the simulator's bit string: a wide vector never goes through a Python int).
     An X or Z bit raises ValueError naming the signal."""
-    text = handle.value.binstr
+    text = signal_text(handle)
     bits = np.frombuffer(text.encode("ascii"), dtype=np.uint8)[::-1] - ord("0")
     if (bits > 1).any():
         raise ValueError(f"{handle._path} has X or Z bits: {text}")
@@ -76,7 +94,8 @@ def signal_ints(handle: SimHandleBase, bits: int, n: int, signed: bool) -> np.nd
 
 
 class CrossbarReadResponder:
-    """Answers ``xbar_req_*`` with ``xbar_resp_codes`` from the crossbar models."""
+    """Answers ``xbar_req_*`` from the crossbar models into the harness's
+    ``xbar_resp_slot`` registers (one per crossbar of a VMM; they form ``xbar_resp_codes``)."""
 
     def __init__(self, dut: SimHandleBase, cfg: Config, xbars: list[Crossbar]):
         self.dut, self.cfg, self.xbars = dut, cfg, xbars
@@ -90,28 +109,38 @@ class CrossbarReadResponder:
     async def run(self) -> None:
         dut, cfg = self.dut, self.cfg
         nb, rows = cfg.data.act_bits, cfg.crossbar.rows
-        # One zero-extended code per byte (or two): the port's word is the array's bytes.
+        # One zero-extended code per byte (or two): a slot's word is the codes' bytes.
         field = np.dtype(f"<u{cfg.code_field_bits // 8}")
-        # Row block k, then column c, then plane: crossbars the VMM does not use read as
-        # zero (the array is reused: a window's answer is built in place).
-        codes = np.zeros((cfg.n_apu_rows, cfg.apu_cols, nb, cfg.crossbar.cols),
-                         dtype=np.int64)
+        # One slot per crossbar of a VMM, (row block, column) relative to it; the slots a
+        # window does not use read as zero. Only the slots whose value changes are
+        # written, each at once (setimmediatevalue: no write queued for a later phase),
+        # then the commit toggle copies them onto the port.
+        slots = [dut.xbar_resp_slot[s] for s in range(cfg.n_apu_rows * cfg.apu_cols)]
+        commit, toggle = dut.xbar_resp_commit, 0
+        in_use: set[int] = set()
+        valid, acts = dut.xbar_req_valid, dut.xbar_req_acts
+        req_id, req_ncols, req_nrows = dut.xbar_req_id, dut.xbar_req_ncols, dut.xbar_req_nrows
         while True:
-            await RisingEdge(dut.xbar_req_valid)
-            if not await self.sampling.read(dut.xbar_req_valid):
+            await RisingEdge(valid)
+            if not await self.sampling.read(valid):
                 continue
-            xid = int(dut.xbar_req_id.value)
-            ncols = int(dut.xbar_req_ncols.value)
-            nrows = int(dut.xbar_req_nrows.value)
+            xid, ncols, nrows = signal_int(req_id), signal_int(req_ncols), signal_int(req_nrows)
             # The vector comes plane-major: bit b of every lane, plane 0 first.
-            planes = signal_bits(dut.xbar_req_acts).reshape(nb, cfg.n_apu_rows, rows)
-            codes[:] = 0
+            planes = signal_bits(acts).reshape(nb, cfg.n_apu_rows, rows)
+            answers = {}
             for k in range(nrows):
                 for c in range(ncols):
-                    codes[k, c] = self.xbars[xid + k * cfg.apu_cols + c].read_planes(planes[:, k])
-            word = int.from_bytes(codes.astype(field).tobytes(), "little")
+                    codes = self.xbars[xid + k * cfg.apu_cols + c].read_planes(planes[:, k])
+                    answers[k * cfg.apu_cols + c] = int.from_bytes(
+                        codes.astype(field).tobytes(), "little")
             await self.sampling.drive()
-            dut.xbar_resp_codes.value = word
+            for s in in_use - answers.keys():
+                slots[s].setimmediatevalue(0)
+            for s, word in answers.items():
+                slots[s].setimmediatevalue(word)
+            toggle ^= 1
+            commit.setimmediatevalue(toggle)
+            in_use = set(answers)
             self.requests += 1
 
 
@@ -131,13 +160,14 @@ class CrossbarWriteMonitor:
     async def run(self) -> None:
         dut, cfg = self.dut, self.cfg
         cols, bits = cfg.crossbar.cols, cfg.write.delta_bits
+        valid, wr_id, wr_row, wr_deltas = (dut.xbar_wr_valid, dut.xbar_wr_id, dut.xbar_wr_row,
+                                           dut.xbar_wr_deltas)
         while True:
-            await RisingEdge(dut.xbar_wr_valid)
-            if not await self.sampling.read(dut.xbar_wr_valid):
+            await RisingEdge(valid)
+            if not await self.sampling.read(valid):
                 continue
-            xid = int(dut.xbar_wr_id.value)
-            row = int(dut.xbar_wr_row.value)
-            deltas = signal_ints(dut.xbar_wr_deltas, bits, cols, signed=True)
+            xid, row = signal_int(wr_id), signal_int(wr_row)
+            deltas = signal_ints(wr_deltas, bits, cols, signed=True)
             self.pulses += self.xbars[xid].program_row(row, deltas).pulses
             self.rows += 1
 
@@ -160,12 +190,12 @@ class InvSolveResponder:
             if not await self.sampling.read(dut.inv_req_valid):
                 continue
             b = signal_ints(dut.inv_req_b, 32, n, signed=True)
-            shift = int(dut.inv_req_shift.value)
+            shift = signal_int(dut.inv_req_shift)
             shift -= (shift >> 7) << 8          # the field is signed
-            x = self.invs[int(dut.inv_req_id.value)].solve(b.astype(np.float64)).x
+            x = self.invs[signal_int(dut.inv_req_id)].solve(b.astype(np.float64)).x
             word = pack(digitize(x, shift), 32, n * 32)[0]
             await self.sampling.drive()
-            dut.inv_resp_x.value = word
+            dut.inv_resp_x.setimmediatevalue(word)
             self.solves += 1
 
 

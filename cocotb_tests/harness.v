@@ -5,7 +5,9 @@
 // the memories with $readmemh from +imem= and +dram=, clears the global buffer through
 // the debug port, holds reset for 4 cycles, and when the chip halts copies the buffer out,
 // writes +dram_out= and +gb_out=, and raises `done` until `start` falls. A bench can so
-// run many programs in one simulation. +vcd=FILE dumps waves.
+// run many programs in one simulation. +vcd=FILE dumps waves. Without a bench,
+// +autostart runs one program (the analog ports then read zeros) and +idle=N keeps the
+// halted chip running N more cycles: benchmarks time the simulator alone with them.
 `timescale 1ns/1ps
 module harness #(
     parameter IMEM_DEPTH = 256,
@@ -17,6 +19,7 @@ module harness #(
     parameter GB_BITS = 64,
     parameter ROWS = 16,
     parameter CODE_BITS = 96,
+    parameter CODE_SLOTS = 1,
     parameter DELTA_BITS = 64,
     parameter XBAR_BITS = 16,
     parameter NBANKS = 3,
@@ -48,7 +51,19 @@ module harness #(
     wire [ROWS*ACT_BITS-1:0] xbar_req_acts;
     wire [7:0] xbar_req_ncols;
     wire [15:0] xbar_req_nrows;
-    reg  [CODE_BITS-1:0] xbar_resp_codes = 0;   // driven by the Python crossbar model
+    // The crossbar model answers a VMM window into one slot per crossbar the VMM spans
+    // (row block, column), a write of the crossbars in use rather than of the whole port,
+    // then toggles xbar_resp_commit, which copies the slots onto the port. A copy on that
+    // event, not combinational logic: Verilator would redo a 16-kbit copy at every time
+    // step (a quarter of the RTL's cost on the small config).
+    localparam SLOT_BITS = CODE_BITS / CODE_SLOTS;
+    reg  [SLOT_BITS-1:0] xbar_resp_slot [0:CODE_SLOTS-1];   // driven by the Python model
+    reg  xbar_resp_commit = 1'b0;                            // driven by the Python model
+    reg  [CODE_BITS-1:0] xbar_resp_codes = 0;
+    integer slot;
+    always @(xbar_resp_commit)
+        for (slot = 0; slot < CODE_SLOTS; slot = slot + 1)
+            xbar_resp_codes[slot*SLOT_BITS +: SLOT_BITS] = xbar_resp_slot[slot];
     wire [DELTA_BITS-1:0] xbar_wr_deltas;
     wire inv_req_valid, inv_wr_valid, inv_wr_done;
     wire [XBAR_BITS-1:0] inv_req_id, inv_wr_id;
@@ -102,8 +117,9 @@ module harness #(
     end
 
     reg [8*1024-1:0] path;
-    integer i;
+    integer i, idle;
     initial begin
+        for (i = 0; i < CODE_SLOTS; i = i + 1) xbar_resp_slot[i] = 0;
         if ($value$plusargs("vcd=%s", path)) begin
             $dumpfile(path);
             $dumpvars(0, harness);
@@ -142,6 +158,8 @@ module harness #(
             runs = runs + 1;
             done = 1'b1;
             if ($test$plusargs("autostart")) begin
+                // +idle=N: N more cycles of the halted chip (the simulator's floor cost).
+                if ($value$plusargs("idle=%d", idle)) repeat (idle) @(posedge clk);
                 $display("harness: halted after %0d cycles, fault %0d", cycles, fault);
                 $finish;
             end

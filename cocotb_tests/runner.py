@@ -91,6 +91,7 @@ def harness_parameters(cfg: Config) -> dict[str, int]:
         "ROWS": cfg.n_apu_rows * cfg.crossbar.rows,  # activation lanes of every APU row
         "CODE_BITS": cfg.n_crossbars * cfg.data.act_bits * cfg.crossbar.cols
         * cfg.code_field_bits,
+        "CODE_SLOTS": cfg.n_crossbars,
         "DELTA_BITS": cfg.crossbar.cols * cfg.write.delta_bits,
         "XBAR_BITS": 16,
         "NBANKS": len(cfg.global_buffer.bank_bytes),

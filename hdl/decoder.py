@@ -216,16 +216,19 @@ class InstructionDecoder(wiring.Component):
             (words != 0) & (first < hi) & (first + words > lo) & ~self.bank_mask[i]
             for first, words in spans for i, (lo, hi) in enumerate(cfg.bank_bounds)).any())
 
-        # A mask of each read extent, built with shifts (no per-word comparators).
+        # Unwritten words of a read extent [first, first + n): the written-since-reset
+        # bits shifted down by `first`, masked to their low n bits. Both are right shifts
+        # of gb_words-wide vectors (a left shift would widen them to 2^abits more bits,
+        # which Verilator computes word by word every cycle).
         gbw = cfg.gb_words
         abits = gbw.bit_length()
         unwritten = Signal()
-        masks = []
+        hits = []
         for first, words in reads:
             n = Mux(words > gbw, gbw, words)[:abits]
-            ones = (Const(1, gbw + 1) << n) - 1
-            masks.append((ones << first[:abits])[:gbw])
-        m.d.comb += unwritten.eq(Cat(*[(mk & ~self.gb_valid).any() for mk in masks]).any())
+            low_n = Const((1 << gbw) - 1, gbw) >> (gbw - n)[:abits]
+            hits.append(((~self.gb_valid >> first[:abits]) & low_n).any())
+        m.d.comb += unwritten.eq(Cat(*hits).any())
 
         # The first failing check names the fault (the golden model's order).
         priority = [(~legal, Fault.ILLEGAL_OPCODE), (operand_bad, Fault.BAD_OPERAND),

@@ -9,13 +9,21 @@ analog models, dumps). Start-up alone is timed on a program that halts at once;
 "steady" is a program's cycles over the wall time beyond that. Python wakes once per
 analog transaction (a VMM window, a written row), so the transactions per thousand cycles
 are printed too.
+
+Two ceilings are measured beside it, without Python or cocotb (the harness's
+``+autostart``; the analog ports then read zeros): "RTL alone", the same program in the
+simulator by itself (under Verilator a ``--binary`` build of the same harness and flags),
+and "idle", the cycles per second of the halted chip (``+idle=N`` more cycles after HALT,
+timed against none): no program can run faster than the idle chip.
 Usage: ``python scripts/bench_cosim.py [--config small] [--sims icarus verilator]
-[--mix overlap write compute]``.
+[--mix overlap write compute] [--idle-cycles N]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -29,6 +37,7 @@ from firmware.image import Image
 from firmware.isa import Instruction
 from firmware.mapper import row_delta_words, weights_to_levels
 from firmware.packing import pack
+from hdl import build as hdl_build
 
 WINDOWS = 64
 
@@ -88,6 +97,38 @@ def _best_run(image: Image, sim: str, out: Path, repeat: int):
     return best, rtl
 
 
+def standalone(cfg: Config, sim: str, out: Path) -> list[str]:
+    """The command that runs the harness without cocotb: Icarus's ``vvp`` on the bench's
+    own build, or a ``--binary`` Verilator build of the same sources and flags."""
+    if sim == "icarus":
+        return ["vvp", "-n", str(runner.build_dir(cfg, sim, False) / "sim.vvp")]
+    verilog = hdl_build.generate(cfg, runner.config_dir(cfg))
+    params = [f"-G{k}={v}" for k, v in runner.harness_parameters(cfg).items()]
+    jobs = f"-j{os.cpu_count() or 1}"
+    subprocess.run(["verilator", "--binary", *runner.VERILATOR_ARGS, "--top-module", "harness",
+                    *params, str(runner.HARNESS), str(verilog), "-Mdir", str(out),
+                    "-o", "harness", "-MAKEFLAGS", f"OPT_FAST=-O2 OPT_GLOBAL=-O2 {jobs}"],
+                   check=True, capture_output=True)
+    return [str(out / "harness")]
+
+
+def _time_alone(cmd: list[str], image: Image, out: Path, repeat: int, idle: int = 0) -> float:
+    """Best wall time of ``repeat`` runs of ``image`` in the harness alone."""
+    image.write(out)
+    args = cmd + ["+autostart", f"+imem={out / 'imem.hex'}", f"+dram={out / 'dram.hex'}"]
+    if idle:
+        args.append(f"+idle={idle}")
+    best = None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        done = subprocess.run(args, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        if done.returncode != 0 or "halted after" not in done.stdout:
+            raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+        best = wall if best is None else min(best, wall)
+    return best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -98,7 +139,12 @@ def main() -> None:
                     help="write/compute rounds over all crossbars (program length)")
     ap.add_argument("--mix", nargs="+", choices=MIXES, default=list(MIXES),
                     help="programs: writes overlapped with VMMs, writes only, VMMs only")
+    ap.add_argument("--idle-cycles", type=int, default=200_000,
+                    help="cycles of the halted chip timed for the idle figure")
     args = ap.parse_args()
+    for name in ("repeat", "rounds", "idle_cycles"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} must be at least 1")
     cfg = config.load(args.config)
     # Start-up (simulator and Python start, memories loaded and dumped) is timed apart
     # on a program that halts at once, so the steady-state speed is also shown.
@@ -106,10 +152,12 @@ def main() -> None:
     print(f"config {cfg.chip.name}: {cfg.n_crossbars} crossbars of {cfg.crossbar.rows}x"
           f"{cfg.crossbar.cols}, {args.rounds} rounds, {WINDOWS} windows per VMM")
     print(f"{'simulator':<10} {'program':<8} {'cycles':>9} {'wall':>8} {'cycles/s':>10} "
-          f"{'start-up':>9} {'steady cycles/s':>16} {'transactions/kcycle':>20}")
+          f"{'start-up':>9} {'steady cycles/s':>16} {'transactions/kcycle':>20} "
+          f"{'RTL alone cycles/s':>19}")
     with tempfile.TemporaryDirectory() as tmp:
         for sim in args.sims:
             runner.build(cfg, sim)
+            alone = standalone(cfg, sim, Path(tmp) / f"{sim}-alone")
             startup, _ = _best_run(halt, sim, Path(tmp) / "halt", args.repeat)
             for mix in args.mix:
                 image = bench_program(cfg, args.rounds, mix=mix)
@@ -122,8 +170,16 @@ def main() -> None:
                 steady = cycles / (wall - startup) if wall > startup else float("nan")
                 per_k = 1000 * (rtl.counters["analog_reads"]
                                 + rtl.counters["model_rows_written"]) / cycles
+                t_alone = _time_alone(alone, image, Path(tmp) / f"{mix}-alone", args.repeat)
                 print(f"{sim:<10} {mix:<8} {cycles:>9} {wall:>7.2f}s {cycles / wall:>10,.0f} "
-                      f"{startup:>8.2f}s {steady:>16,.0f} {per_k:>20.1f}")
+                      f"{startup:>8.2f}s {steady:>16,.0f} {per_k:>20.1f} "
+                      f"{cycles / t_alone:>19,.0f}")
+            t_halt = _time_alone(alone, halt, Path(tmp) / "halt-alone", args.repeat)
+            t_idle = _time_alone(alone, halt, Path(tmp) / "halt-alone", args.repeat,
+                                 idle=args.idle_cycles)
+            rate = args.idle_cycles / (t_idle - t_halt) if t_idle > t_halt else float("nan")
+            print(f"{sim:<10} {'idle':<8} {args.idle_cycles:>9} {t_idle - t_halt:>7.2f}s "
+                  f"{rate:>10,.0f}   (the halted chip, harness alone: the ceiling)")
 
 
 if __name__ == "__main__":
