@@ -27,6 +27,7 @@ from amaranth.lib.wiring import In, Out
 from firmware.config import Config
 from firmware.isa import SPECS, Opcode
 from hdl.arith import select, tree_sum
+from hdl.decoder import one_if_zero
 from hdl.global_buffer import GlobalBuffer
 from hdl.rate_limiter import RateLimiter
 from hdl.sequencer import Sequencer, pin_signature
@@ -160,7 +161,7 @@ class Chip(wiring.Component):
         # instruction's `shift` (wrapping). Output words: column by column, int32s
         # little-end first.
         per_word = cfg.gb_bits // cfg.data.acc_bits
-        nrows = Mux(vmm.nrows == 0, 1, vmm.nrows)
+        nrows = one_if_zero(vmm.nrows)
         summed = Signal(cfg.n_apu_rows)
         m.d.comb += summed.eq(Cat((seq.sum_base <= a) & (a < seq.sum_base + nrows)
                                   for a in range(cfg.n_apu_rows)))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.hdl import ValueLike
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -17,6 +18,12 @@ from firmware.isa import (
     SfuFunc,
     VecFunc,
 )
+
+
+def one_if_zero(value: ValueLike) -> Value:
+    """A count field as the ISA reads it: 0 is taken as 1 (``firmware.isa``'s fields say
+    which do)."""
+    return Mux(value == 0, 1, value)
 
 
 def instruction_layout() -> data.StructLayout:
@@ -113,7 +120,7 @@ class InstructionDecoder(wiring.Component):
                         m.d.comb += dram_bad.eq(f.dram_addr + f.count > cfg.dram_words)
                     elif op == Opcode.WRITE_START:
                         f = a.WRITE_START
-                        nx = Mux(f.nxbars == 0, 1, f.nxbars)
+                        nx = one_if_zero(f.nxbars)
                         m.d.comb += [
                             xbar_bad.eq((f.xbar + nx > cfg.n_crossbars)
                                         | (f.row + f.nrows > cfg.crossbar.rows)),
@@ -124,10 +131,10 @@ class InstructionDecoder(wiring.Component):
                         m.d.comb += xbar_bad.eq(a.WRITE_WAIT.xbar >= cfg.n_crossbars)
                     elif op == Opcode.VMM:
                         f = a.VMM
-                        ncols = Mux(f.ncols == 0, 1, f.ncols)
-                        nrows = Mux(f.nrows == 0, 1, f.nrows)
-                        ngroups = Mux(f.ngroups == 0, 1, f.ngroups)
-                        reps = Mux(f.replicas == 0, 1, f.replicas)
+                        ncols = one_if_zero(f.ncols)
+                        nrows = one_if_zero(f.nrows)
+                        ngroups = one_if_zero(f.ngroups)
+                        reps = one_if_zero(f.replicas)
                         apu_rows = nrows * ngroups * reps
                         m.d.comb += [
                             operand_bad.eq(w.count % reps != 0),
@@ -162,12 +169,12 @@ class InstructionDecoder(wiring.Component):
                             | ((f.func == SfuFunc.DIGIT) & (f.shift[:3] != 0))
                             | ((f.src < f.dst) & (f.dst < f.src + f.count))
                             | (pool & ((f.window == 0)
-                                       | (n % Mux(f.window == 0, 1, f.window) != 0))))
+                                       | (n % one_if_zero(f.window) != 0))))
                         out_words = Mux(
                             f.func == SfuFunc.RELU, f.count,
                             Mux(Cat(f.func == fn for fn in SFU_NARROW).any(),
                                 (n * 8 + cfg.gb_bits - 1) // cfg.gb_bits,
-                                ((n // Mux(f.window == 0, 1, f.window)) * 32 + cfg.gb_bits - 1)
+                                ((n // one_if_zero(f.window)) * 32 + cfg.gb_bits - 1)
                                 // cfg.gb_bits))
                         span(0, f.src, f.count)
                         span(1, f.dst, Mux(operand_bad, 0, out_words))

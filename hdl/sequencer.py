@@ -28,7 +28,7 @@ from firmware.config import Config
 from firmware.isa import COUNT, INSN_BITS, SFU_POOLING, SPECS, Fault, Opcode, VecFunc
 from hdl.arith import select
 from hdl.combine import CombineUnit
-from hdl.decoder import InstructionDecoder, instruction_layout, window_layout
+from hdl.decoder import InstructionDecoder, instruction_layout, one_if_zero, window_layout
 from hdl.sfu import ACC_BITS as SFU_ACC_BITS
 from hdl.sfu import SpecialFunctionUnit
 
@@ -233,10 +233,10 @@ class Sequencer(wiring.Component):
         cmb_acc = Signal(data.ArrayLayout(signed(32), cmb_lanes))
 
         vmm = ir.args.VMM
-        vmm_cols = Mux(vmm.ncols == 0, 1, vmm.ncols)
-        vmm_rows = Mux(vmm.nrows == 0, 1, vmm.nrows)
-        vmm_groups = Mux(vmm.ngroups == 0, 1, vmm.ngroups)
-        vmm_reps = Mux(vmm.replicas == 0, 1, vmm.replicas)
+        vmm_cols = one_if_zero(vmm.ncols)
+        vmm_rows = one_if_zero(vmm.nrows)
+        vmm_groups = one_if_zero(vmm.ngroups)
+        vmm_reps = one_if_zero(vmm.replicas)
         vmm_apu_rows = vmm_rows * vmm_groups * vmm_reps
         vmm_in_words = vmm_reps * vmm_rows * cfg.input_words
         group_words = vmm_cols * cfg.output_words            # one column group's outputs
@@ -334,7 +334,7 @@ class Sequencer(wiring.Component):
                         with m.Case(Opcode.WINDOW):
                             f = d.args.WINDOW
                             m.d.sync += [
-                                window.count.eq(Mux(f.count == 0, 1, f.count)),
+                                window.count.eq(one_if_zero(f.count)),
                                 window.in_stride.eq(f.in_stride),
                                 window.out_stride.eq(f.out_stride),
                                 window.seg_group.eq(f.seg_group),

@@ -26,6 +26,7 @@ from amaranth.lib.wiring import In, Out
 from firmware.config import Config
 from firmware.isa import SPECS, Opcode
 from hdl.arith import tree_max, tree_sum
+from hdl.decoder import one_if_zero
 from hdl.rate_limiter import RateLimiter
 
 
@@ -145,7 +146,7 @@ class WriteEngine(wiring.Component):
                 with m.If(self.start):
                     m.d.sync += [
                         self.busy_xbar.eq(self.xbar), addr.eq(self.dram_addr),
-                        self.busy_n.eq(Mux(self.nxbars == 0, 1, self.nxbars)),
+                        self.busy_n.eq(one_if_zero(self.nxbars)),
                         self.wr_row.eq(self.row), rows_left.eq(self.nrows),
                         issued.eq(0), received.eq(0), pending.eq(0), ready.eq(0),
                         k.eq(0), grp_dec.eq(0), grp_inc.eq(0),
