@@ -3,11 +3,12 @@
 // The clock is generated here, not by a Python coroutine, so Python only wakes per
 // analog transaction. Each run starts when the bench raises `start`: the harness loads
 // the memories with $readmemh from +imem= and +dram=, clears the global buffer through
-// the debug port, holds reset for 4 cycles, and when the chip halts copies the buffer out,
-// writes +dram_out= and +gb_out=, and raises `done` until `start` falls. A bench can so
-// run many programs in one simulation. +vcd=FILE dumps waves. Without a bench,
-// +autostart runs one program (the analog ports then read zeros) and +idle=N keeps the
-// halted chip running N more cycles: benchmarks time the simulator alone with them.
+// the debug port, holds reset for 4 cycles (the chip sees it through a flip-flop), and
+// when the chip halts copies the buffer out, writes +dram_out= and +gb_out=, and raises
+// `done` until `start` falls. A bench can so run many programs in one simulation.
+// +vcd=FILE dumps waves. Without a bench, +autostart runs one program (the analog ports
+// then read zeros) and +idle=N keeps the halted chip running N more cycles: benchmarks
+// time the simulator alone with them.
 `timescale 1ns/1ps
 module harness #(
     parameter IMEM_DEPTH = 256,
@@ -30,6 +31,11 @@ module harness #(
     reg clk = 1'b0;
     always #0.5 clk = ~clk;  // 1 GHz
     reg rst = 1'b1;
+    // The chip's reset comes from a flip-flop, not from the sequencing below: Verilator
+    // re-evaluates logic that reads a signal its timed processes write at every time
+    // step, and every flip-flop of the chip reads its reset (RTL alone: -22% instructions).
+    reg rst_q = 1'b1;
+    always @(posedge clk) rst_q <= rst;
     reg start = 1'b0;   // driven by the bench
     reg done = 1'b0;
     integer runs = 0;
@@ -84,7 +90,7 @@ module harness #(
     reg  dbg_gb_we = 1'b0;
 
     chip u_chip (
-        .clk(clk), .rst(rst),
+        .clk(clk), .rst(rst_q),
         .imem_addr(imem_addr), .imem_data(imem_data),
         .dram_en(dram_en), .dram_we(dram_we), .dram_addr(dram_addr),
         .dram_wdata(dram_wdata), .dram_rdata(dram_rdata),
