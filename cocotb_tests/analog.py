@@ -15,7 +15,7 @@ RTL says its rows are done, then reports in ``inv_ok`` whether the array can sol
 
 Values are read from the simulator's bit strings (:func:`signal_text`: no BinaryValue)
 and written at once (``setimmediatevalue``: no write queued for cocotb's ReadWrite phase,
-one trigger less per transaction); an answer is an integer built from bytes (one ADC code
+one trigger fewer per transaction); an answer is an integer built from bytes (one ADC code
 per byte), written only into the slots of the crossbars a window uses.
 """
 
@@ -36,8 +36,8 @@ class Sampling:
     """When a driver may read and drive after a ``valid`` edge. Verilator reports a value
     change only once it has evaluated the whole design for the time step, so there a
     driver reads at once and drives at once (cocotb's Verilator loop evaluates again
-    after a callback that wrote); Icarus reports changes inside a time step, so there it waits for
-    ReadOnly to read and for the falling clock edge to drive. Either way the answer lands
+    after a callback that wrote); Icarus reports changes inside a time step, so there it
+    waits for ReadOnly to read and for the falling clock edge to drive. Either way the answer lands
     well inside the window the RTL counts. Verilator saves two Python wake-ups of three."""
 
     def __init__(self, dut: SimHandleBase):
@@ -112,9 +112,9 @@ class CrossbarReadResponder:
         # One zero-extended code per byte (or two): a slot's word is the codes' bytes.
         field = np.dtype(f"<u{cfg.code_field_bits // 8}")
         # One slot per crossbar of a VMM, (row block, column) relative to it; the slots a
-        # window does not use read as zero. Only the slots whose value changes are
-        # written, each at once (setimmediatevalue: no write queued for a later phase),
-        # then the commit toggle copies them onto the port.
+        # window does not use read as zero. Only the slots a window uses are written
+        # (and those it stopped using zeroed), each at once (setimmediatevalue: no write
+        # queued for a later phase); then the commit toggle copies them onto the port.
         slots = [dut.xbar_resp_slot[s] for s in range(cfg.n_apu_rows * cfg.apu_cols)]
         commit, toggle = dut.xbar_resp_commit, 0
         in_use: set[int] = set()
