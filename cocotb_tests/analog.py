@@ -37,8 +37,9 @@ class Sampling:
     change only once it has evaluated the whole design for the time step, so there a
     driver reads at once and drives at once (cocotb's Verilator loop evaluates again
     after a callback that wrote); Icarus reports changes inside a time step, so there it
-    waits for ReadOnly to read and for the falling clock edge to drive. Either way the answer lands
-    well inside the window the RTL counts. Verilator saves two Python wake-ups of three."""
+    waits for ReadOnly to read and for the falling clock edge to drive. Either way the
+    answer lands well inside the window the RTL counts. Verilator saves two Python
+    wake-ups of three."""
 
     def __init__(self, dut: SimHandleBase):
         self.dut = dut
