@@ -22,7 +22,6 @@ Usage: ``python scripts/bench_cosim.py [--config small] [--sims icarus verilator
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import tempfile
 import time
@@ -99,15 +98,15 @@ def _best_run(image: Image, sim: str, out: Path, repeat: int):
 
 def standalone(cfg: Config, sim: str, out: Path) -> list[str]:
     """The command that runs the harness without cocotb: Icarus's ``vvp`` on the bench's
-    own build, or a ``--binary`` Verilator build of the same sources and flags."""
+    own build, or a ``--binary`` Verilator build of the same sources, Verilator and C++ flags (only
+    the bench's signal visibility file is left out)."""
     if sim == "icarus":
         return ["vvp", "-n", str(runner.build_dir(cfg, sim, False) / "sim.vvp")]
     verilog = hdl_build.generate(cfg, runner.config_dir(cfg))
     params = [f"-G{k}={v}" for k, v in runner.harness_parameters(cfg).items()]
-    jobs = f"-j{os.cpu_count() or 1}"
     subprocess.run(["verilator", "--binary", *runner.VERILATOR_ARGS, "--top-module", "harness",
                     *params, str(runner.HARNESS), str(verilog), "-Mdir", str(out),
-                    "-o", "harness", "-MAKEFLAGS", f"OPT_FAST=-O2 OPT_GLOBAL=-O2 {jobs}"],
+                    "-o", "harness", "-MAKEFLAGS", " ".join(runner.VERILATOR_MAKE_ARGS)],
                    check=True, capture_output=True)
     return [str(out / "harness")]
 
