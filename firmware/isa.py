@@ -166,7 +166,12 @@ _SPECS = [
        "within a row, each crossbar's row in `delta_row_words` words), one burst per "
        "crossbar, then program the row of all of them at once in two polarity phases "
        "(decrease, then increase); each phase lasts as long as the slowest cell of the "
-       "group's row. Compute on a crossbar of the group stalls until the write is done.",
+       "group's row. Every value a delta field holds is legal, the most negative included: "
+       "a cell with delta `d` gets `|d| * write.pulses_per_level` pulses in its phase "
+       "(counted in `pulses`, and setting the phase's length if it is the slowest) and its "
+       "level moves by `d`, saturating at 0 and `2^cell_bits - 1` (pulses past the end of "
+       "the range are still applied). Compute on a crossbar of the group stalls until the "
+       "write is done.",
         rtl=True),
     InsnSpec(Opcode.WRITE_WAIT, (
         Field("xbar", XBAR, "crossbar index"),

@@ -76,3 +76,10 @@ def _unpack_slow(words: Sequence[int], bits: int, word_bits: int, n: int,
             v -= 1 << bits
         out[i] = v
     return out
+
+
+def random_words(rng: np.random.Generator, n: int, word_bits: int) -> list[int]:
+    """``n`` uniformly random ``word_bits``-bit words: memory contents nobody chose."""
+    nbytes = -(-word_bits // 8)
+    mask = (1 << word_bits) - 1
+    return [int.from_bytes(rng.bytes(nbytes), "little") & mask for _ in range(n)]

@@ -1,13 +1,17 @@
 """Constrained-random programs over the RTL instruction set, seeded and reproducible.
 
-Each program gets a main memory with activation vectors, row deltas of random weight sets
-(from an erased array) and of random level steps (which may saturate cells), INV matrices
-(solvable, unstable, out of range), and scratch space. Nine programs in ten first load
-the whole global buffer (reads of unwritten words fault). Instructions are drawn with
+Each program gets a main memory with arbitrary words (contents nobody chose: weight
+writes read them as deltas of every value a field holds, loads bring them into the
+global buffer as activations, INV right-hand sides and COMBINE coefficients), activation
+vectors, row deltas of random weight sets (from an erased array) and of random level
+steps (which may saturate cells), INV matrices (solvable, unstable, out of range), and
+scratch space. Nine programs in ten first load the whole global buffer from a random
+place of main memory (reads of unwritten words fault). Instructions are drawn with
 weights; operands are drawn so that most instructions are legal (VMM extents fit the
 buffer under the current window, weight writes address whole delta rows), and a gated
-bank is usually powered again before it is used. A few programs end in a deliberate
-fault instead of HALT.
+bank is usually powered again before it is used. In a quarter of the programs one field
+of one instruction is then redrawn over every value its width holds (most of them out
+of range), and a few programs end in a deliberate fault instead of HALT.
 """
 
 from __future__ import annotations
@@ -16,15 +20,30 @@ import numpy as np
 
 from firmware.config import Config
 from firmware.image import Image
-from firmware.isa import OPCODE_BITS, Instruction, SfuFunc, Window, encode
+from firmware.isa import (
+    ALL_OPCODES,
+    INSN_BITS,
+    OPCODE_BITS,
+    Instruction,
+    Opcode,
+    SfuFunc,
+    Window,
+    encode,
+)
 from firmware.mapper import row_delta_words, weights_to_levels
-from firmware.packing import pack
+from firmware.packing import pack, random_words
 from firmware.regression import solvable_inv_levels
 
 WEIGHTS = {"LOAD": 4, "STORE": 2, "WRITE_START": 3, "WRITE_WAIT": 1, "SYNC": 1, "NOP": 1,
            "WINDOW": 2, "VMM": 5, "BANK_GATE": 1, "VEC": 2, "SFU": 2, "INV_WRITE": 0.5,
            "INV": 1, "COMBINE": 1}
-FAULTS = ("illegal_word", "bad_operand", "gb_range", "dram_range", "xbar_range")
+FAULTS = ("illegal_word", "random_word", "bad_operand", "gb_range", "dram_range",
+          "xbar_range")
+#: Share of programs in which one field of one instruction is redrawn over its whole width.
+WILD_FIELD_RATE = 0.25
+#: Fields whose every value is legal and whose large values only make a program long
+#: (thousands of VMM windows): the watchdog program covers that, at a known cost.
+TAME_FIELDS = frozenset({(Opcode.WINDOW, "count")})
 
 
 def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float = 0.1) -> Image:
@@ -36,10 +55,13 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
     nbanks = len(cfg.global_buffer.bank_bytes)
     all_on = (1 << nbanks) - 1
 
-    dram: list[int] = []
+    # Arbitrary words first, at least a buffer's worth, so the initial LOAD can fill the
+    # whole buffer with them.
+    dram: list[int] = random_words(rng, max(gbw, 2 * R * rw), cfg.dram_bits)
+    arbitrary = 0
     acts = rng.integers(-128, 128, size=8 * R)
     dram += pack(acts, cfg.data.act_bits, cfg.dram_bits)
-    delta_sets = []
+    delta_sets = [arbitrary]
     erased = np.zeros((R, cfg.crossbar.cols), dtype=np.int64)
     for _ in range(2):
         w = rng.integers(-128, 128, size=(R, cfg.weights_per_row))
@@ -81,7 +103,8 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
     # Most programs start by initializing the whole buffer; the others mostly end in an
     # UNINITIALIZED fault at their first read, which is worth covering too.
     if rng.random() < 0.9:
-        program.append(Instruction.make("LOAD", gb_addr=0, dram_addr=0, count=gbw))
+        program.append(Instruction.make("LOAD", gb_addr=0, count=gbw,
+                                        dram_addr=int(rng.integers(0, used - gbw + 1))))
     names, probs = list(WEIGHTS), np.array(list(WEIGHTS.values()), dtype=float)
     for _ in range(int(rng.integers(3, max_len + 1))):
         op = str(rng.choice(names, p=probs / probs.sum()))
@@ -209,6 +232,9 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
             mask = int(rng.integers(0, all_on + 1))
             program.append(Instruction.make("BANK_GATE", mask=mask))
 
+    if program and rng.random() < WILD_FIELD_RATE:
+        k = int(rng.integers(0, len(program)))
+        program[k] = _wild_field(program[k], rng)
     words = [encode(i) for i in program]
     if rng.random() < fault_rate:
         words.append(_fault_word(cfg, str(rng.choice(FAULTS)), rng))
@@ -216,9 +242,27 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
     return Image(cfg, words, dram)
 
 
+def _wild_field(insn: Instruction, rng: np.random.Generator) -> Instruction:
+    """``insn`` with one field redrawn over its whole width: uniformly, or one of the
+    values at the edges (0, 1, the largest, the sign boundary)."""
+    fields = [f for f in insn.spec.fields if (insn.opcode, f.name) not in TAME_FIELDS]
+    if not fields:
+        return insn
+    f = fields[int(rng.integers(0, len(fields)))]
+    lo, hi = (-(1 << (f.width - 1)), (1 << (f.width - 1)) - 1) if f.signed else \
+        (0, (1 << f.width) - 1)
+    edges = sorted({lo, lo + 1, 0, 1, hi - 1, hi, (1 << (f.width - 1)) - 1 if not f.signed
+                    else -1})
+    value = int(rng.choice(edges)) if rng.random() < 0.5 else int(rng.integers(lo, hi + 1))
+    return Instruction.make(insn.opcode, **{**dict(insn.args), f.name: value})
+
+
 def _fault_word(cfg: Config, kind: str, rng: np.random.Generator) -> int:
-    if kind == "illegal_word":
-        return int(rng.integers(0x0E, 1 << OPCODE_BITS))   # no instruction has these opcodes
+    if kind == "illegal_word":   # an opcode no instruction has
+        unused = sorted(set(range(1 << OPCODE_BITS)) - {int(op) for op in ALL_OPCODES})
+        return int(rng.choice(unused))
+    if kind == "random_word":    # 128 arbitrary bits: a bad opcode or stray bits, mostly
+        return random_words(rng, 1, INSN_BITS)[0]
     insn = {
         "bad_operand": Instruction.make("VEC", func=9, dst=0, src_a=0, src_b=0, count=1),
         "gb_range": Instruction.make("LOAD", gb_addr=cfg.gb_words, dram_addr=0, count=1),

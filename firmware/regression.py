@@ -14,7 +14,7 @@ from firmware.config import Config
 from firmware.image import Image, Region
 from firmware.isa import OPCODE_BITS, Instruction, encode
 from firmware.mapper import group_delta_words, row_delta_words, weights_to_levels
-from firmware.packing import pack
+from firmware.packing import pack, random_words
 from firmware.scheduler import append_words, single_vmm
 
 
@@ -272,6 +272,64 @@ def groups_program(cfg: Config, seed: int = 8) -> Image:
     return Image.build(cfg, program, dram, regions)
 
 
+def delta_values_program(cfg: Config, seed: int = 9) -> Image:
+    """Every value a cell-delta field can hold, alone and mixed, on cells that saturate
+    both ways; then every crossbar's levels read back exactly (VMMs of unit vectors).
+
+    Crossbar 0 is first set to the top level and crossbar 1 left erased, so positive
+    deltas saturate on the first and negative ones on the second: row ``v`` of each gets
+    the delta value ``v`` in every cell (all ``2^delta_bits`` values, the most negative
+    included). Crossbars 2 and 3 start at mid level and take mixed words (every nibble in
+    one word, both orders), then arbitrary words, the last in a lockstep group.
+    """
+    rng = np.random.default_rng(seed)
+    R, C, bits = cfg.crossbar.rows, cfg.crossbar.cols, cfg.write.delta_bits
+    values = 1 << bits
+    if cfg.n_crossbars < 4 or values > R:
+        raise ValueError(f"delta_values_program needs 4 crossbars of at least {values} rows")
+    rw, top = cfg.delta_row_words, cfg.cell_levels - 1
+    signed = [v - values if v >= values // 2 else v for v in range(values)]
+    dram: list[int] = []
+
+    def rows_of(delta_rows: list[np.ndarray]) -> int:
+        return append_words(dram, [w for d in delta_rows for w in pack(d, bits, cfg.dram_bits)])
+
+    fill_top = rows_of([np.full(C, top)] * R)
+    fill_mid = rows_of([np.full(C, top // 2 + 1)] * R)
+    alone = rows_of([np.full(C, s) for s in signed])
+    # Mixed: the words of one row hold every value in both orders, then arbitrary words.
+    ramp = np.array([signed[c % values] for c in range(C)])
+    mixed = append_words(dram, pack(ramp, bits, cfg.dram_bits) + pack(ramp[::-1], bits,
+                                                                       cfg.dram_bits))
+    arbitrary = append_words(dram, random_words(rng, 2 * R * rw, cfg.dram_bits))
+    unit = np.eye(R, dtype=np.int64)        # row r of the identity reads weight row r
+    xs = append_words(dram, pack(unit.ravel(), cfg.data.act_bits, cfg.dram_bits))
+    iw, ow, cols = cfg.input_words, cfg.output_words, min(2, cfg.apu_cols)
+    n_out = R * cols * ow
+    out = append_words(dram, [0] * (2 * n_out))
+    make = Instruction.make
+    program = [
+        make("WRITE_START", xbar=0, dram_addr=fill_top, row=0, nrows=R),
+        make("WRITE_START", xbar=2, dram_addr=fill_mid, row=0, nrows=R, nxbars=2),
+        make("WRITE_START", xbar=0, dram_addr=alone, row=0, nrows=values),
+        make("WRITE_START", xbar=1, dram_addr=alone, row=R - values, nrows=values),
+        make("WRITE_START", xbar=2, dram_addr=mixed, row=0, nrows=2),
+        make("WRITE_START", xbar=3, dram_addr=mixed, row=R - 2, nrows=2),
+        make("WRITE_START", xbar=2, dram_addr=arbitrary, row=0, nrows=R, nxbars=2),
+        make("LOAD", gb_addr=0, dram_addr=xs, count=R * iw),
+        make("WINDOW", count=R, in_stride=iw, out_stride=cols * ow),
+    ]
+    for k, first in enumerate((0, cfg.apu_cols)):   # the first two crossbars of two APU rows
+        program += [
+            make("VMM", xbar=first, in_addr=0, out_addr=R * iw, accumulate=0, ncols=cols),
+            make("STORE", dram_addr=out + k * n_out, gb_addr=R * iw, count=n_out),
+        ]
+    program.append(make("HALT"))
+    regions = {"outputs": Region(out, 2 * n_out, cfg.data.acc_bits,
+                                 2 * n_out * cfg.gb_bits // cfg.data.acc_bits)}
+    return Image.build(cfg, program, dram, regions)
+
+
 def vec_program(cfg: Config, seed: int = 4) -> Image:
     """VEC ADD and SUB with int32 wrap-around, a zero count, and destinations that overlap
     their sources (in place, and shifted by one word so each word reads the previous
@@ -468,4 +526,5 @@ PROGRAMS: dict[str, Callable[[Config], Image]] = {
     "parallel": parallel_program,
     "groups": groups_program,
     "sfu": sfu_program,
+    "delta_values": delta_values_program,
 }

@@ -80,18 +80,21 @@ class WriteEngine(wiring.Component):
         pending = Signal()                          # a word lands this cycle
         ready = Signal()                            # crossbar k's deltas are all in
         rowbuf = Signal(words * cfg.dram_bits)
-        phase_cycles = range(step_cycles * cfg.cell_levels + 1)   # one phase at most
+        # Every value a delta field holds is legal (see the ISA's WRITE_START): a phase
+        # lasts up to the largest magnitude the field holds, 2^(delta_bits-1) levels.
+        max_step = 1 << (cfg.write.delta_bits - 1)
+        phase_cycles = range(step_cycles * max_step + 1)   # one phase at most
         k = Signal.like(self.nxbars)             # crossbar of the group being fetched
-        grp_dec = Signal(cfg.crossbar.cell_bits + 1)  # slowest cells of the group so far
-        grp_inc = Signal(cfg.crossbar.cell_bits + 1)
+        grp_dec = Signal(range(max_step + 1))    # slowest cells of the group so far
+        grp_inc = Signal(range(max_step + 1))
 
         deltas = data.View(data.ArrayLayout(signed(cfg.write.delta_bits), cols),
                            rowbuf[:cols * cfg.write.delta_bits])
         m.d.comb += self.wr_deltas.as_value().eq(deltas.as_value())
 
         # Largest decrease and increase among the row's cells, and the row's pulse total.
-        dec_max = Signal(cfg.crossbar.cell_bits + 1)
-        inc_max = Signal(cfg.crossbar.cell_bits + 1)
+        dec_max = Signal(range(max_step + 1))
+        inc_max = Signal(range(max_step + 1))
         dec_terms = [Mux(deltas[c] < 0, -deltas[c], 0) for c in range(cols)]
         inc_terms = [Mux(deltas[c] > 0, deltas[c], 0) for c in range(cols)]
         m.d.comb += [

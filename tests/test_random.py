@@ -1,5 +1,8 @@
 """Constrained-random regression: 120 seeded programs per config on both simulators.
 
+The programs run on arbitrary memory contents and out-of-range field values, not only on
+what the scheduler would emit (see :mod:`firmware.random_program`).
+
 Every program's RTL run must equal the golden model (memories, fault, pulses) and the
 timing model (cycles and counters), and Icarus must equal Verilator. 2 configs x 120
 programs = 240 programs, each on both simulators, in four batched simulations.
@@ -64,7 +67,7 @@ def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
     cfg = config.load(name)
     ops, faults, overlapped = Counter(), Counter(), 0
     parallel_vmms = group_writes = shifted_vmms = digits = combines = 0
-    grouped = replicated = 0
+    grouped = replicated = arbitrary_writes = 0
     for seed, rtl in enumerate(_batch(name, "icarus", root)):
         gold = golden.run(random_program(cfg, seed), RTL_OPCODES)
         ops.update(e.insn.opcode for e in gold.trace)
@@ -82,6 +85,9 @@ def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
                           for e in gold.trace)
         combines += sum(e.insn.opcode == Opcode.COMBINE and e.insn.m * e.insn.ngroups > 0
                         for e in gold.trace)
+        # Writes whose deltas are the arbitrary words at the start of main memory.
+        arbitrary_writes += sum(e.insn.opcode == Opcode.WRITE_START
+                                and e.insn.dram_addr < cfg.gb_words for e in gold.trace)
         faults[Fault(rtl.counters["fault"])] += 1
         overlapped += rtl.counters["overlap_cycles"] > 0
     assert set(ops) == set(RTL_OPCODES), set(RTL_OPCODES) - set(ops)
@@ -93,6 +99,9 @@ def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
     assert combines > PROGRAMS // 6, combines              # BasisN combinations
     assert grouped > PROGRAMS // 20, grouped               # column groups in parallel
     assert replicated >= 2, replicated                     # windows on replicas
-    assert faults[Fault.NONE] > PROGRAMS * 0.7
-    assert len(faults) >= 4, faults
+    # A quarter of the programs redraw one field over its whole width, most often into
+    # a fault: the fault-free share is lower than with scheduler-like operands only.
+    assert faults[Fault.NONE] > PROGRAMS * 0.55, faults
+    assert len(faults) >= 6, faults
+    assert arbitrary_writes > PROGRAMS // 4, arbitrary_writes  # deltas nobody chose
     assert overlapped > PROGRAMS // 2
