@@ -13,6 +13,13 @@ answers a solve with the digitized solution before the RTL's ``inv.solve_cycles`
 ends; the INV programmer collects a matrix's words and programs the array model when the
 RTL says its rows are done, then reports in ``inv_ok`` whether the array can solve.
 
+With a :class:`Jitter` the responders instead answer at a seeded random cycle anywhere
+inside the window the RTL counts (a read's first ``bitplane_cycles``, a solve's
+``inv.solve_cycles``, an INV matrix's programming time): results and cycles must not
+change, which is what keeping all timing in the RTL promises. Every driver hands what it
+observed to a :class:`~cocotb_tests.scoreboard.Scoreboard`, which checks it against the
+golden model's transaction at once.
+
 Values are read from the simulator's bit strings (:func:`signal_text`: no BinaryValue)
 and written at once (``setimmediatevalue``: no write queued for cocotb's ReadWrite phase,
 one trigger fewer per transaction); an answer is an integer built from bytes (one ADC code
@@ -21,15 +28,18 @@ per byte), written only into the slots of the crossbars a window uses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cocotb
 import numpy as np
 from cocotb.handle import SimHandleBase
-from cocotb.triggers import FallingEdge, First, ReadOnly, RisingEdge
+from cocotb.triggers import FallingEdge, First, ReadOnly, RisingEdge, Timer
 
+from cocotb_tests.scoreboard import Scoreboard
 from firmware.config import Config
 from firmware.packing import pack, unpack
 from model.crossbar import Crossbar
-from model.inv_array import InvArray, digitize
+from model.inv_array import InvArray, digitize, program_cost
 
 
 class Sampling:
@@ -57,6 +67,36 @@ class Sampling:
         """Wait until an answer may be driven."""
         if not self.settled:
             await FallingEdge(self.dut.clk)
+
+
+class Jitter:
+    """Seeded answer times: each answer lands on the falling clock edge of a uniformly
+    random cycle of its window (cycle 0 is the request's), one generator per port.
+    ``late`` moves a port's answers that many cycles further, past the window: only a
+    test that shows a late answer is caught sets it. Records each port's delays seen."""
+
+    def __init__(self, seed: int, period_ps: int, late: dict[str, int] | None = None):
+        self.seed, self.period_ps, self.late = seed, period_ps, dict(late or {})
+        self.rngs: dict[str, np.random.Generator] = {}
+        self.delays: dict[str, list[int]] = {}   # port: [min, max, count]
+
+    async def wait(self, port: str, window: int) -> None:
+        """From a request's edge, wait until the answer is due."""
+        if port not in self.rngs:
+            self.rngs[port] = np.random.default_rng([self.seed, len(self.rngs)])
+        d = int(self.rngs[port].integers(0, window)) + self.late.get(port, 0)
+        lo, hi, n = self.delays.get(port, [d, d, 0])
+        self.delays[port] = [min(lo, d), max(hi, d), n + 1]
+        await Timer(self.period_ps // 2 + d * self.period_ps, "ps")
+
+
+async def answer_due(sampling: Sampling, jitter: Jitter | None, port: str, window: int
+                     ) -> None:
+    """Wait until a responder drives its answer: at its usual point, or jittered."""
+    if jitter is None:
+        await sampling.drive()
+    else:
+        await jitter.wait(port, window)
 
 
 def signal_text(handle: SimHandleBase) -> str:
@@ -98,8 +138,10 @@ class CrossbarReadResponder:
     """Answers ``xbar_req_*`` from the crossbar models into the harness's
     ``xbar_resp_slot`` registers (one per crossbar of a VMM; they form ``xbar_resp_codes``)."""
 
-    def __init__(self, dut: SimHandleBase, cfg: Config, xbars: list[Crossbar]):
+    def __init__(self, dut: SimHandleBase, cfg: Config, xbars: list[Crossbar],
+                 board: Scoreboard, cycle: Callable[[], int], jitter: Jitter | None = None):
         self.dut, self.cfg, self.xbars = dut, cfg, xbars
+        self.board, self.cycle, self.jitter = board, cycle, jitter
         self.sampling = Sampling(dut)
         self.requests = 0
 
@@ -121,6 +163,8 @@ class CrossbarReadResponder:
         in_use: set[int] = set()
         valid, acts = dut.xbar_req_valid, dut.xbar_req_acts
         req_id, req_ncols, req_nrows = dut.xbar_req_id, dut.xbar_req_ncols, dut.xbar_req_nrows
+        plane_weights = np.array([1 << b for b in range(nb)], dtype=np.int64)
+        plane_weights[-1] = -plane_weights[-1]
         while True:
             await RisingEdge(valid)
             if not await self.sampling.read(valid):
@@ -128,13 +172,18 @@ class CrossbarReadResponder:
             xid, ncols, nrows = signal_int(req_id), signal_int(req_ncols), signal_int(req_nrows)
             # The vector comes plane-major: bit b of every lane, plane 0 first.
             planes = signal_bits(acts).reshape(nb, cfg.n_apu_rows, rows)
+            # The INT8 inputs of the APU rows read (two's complement, plane nb-1 negative).
+            x = np.tensordot(plane_weights, planes[:, :nrows].astype(np.int64), axes=1)
+            self.board.observe("xbar_read", self.cycle, xid,
+                               {"ncols": ncols, "nrows": nrows}, x)
             answers = {}
             for k in range(nrows):
                 for c in range(ncols):
                     codes = self.xbars[xid + k * cfg.apu_cols + c].read_planes(planes[:, k])
                     answers[k * cfg.apu_cols + c] = int.from_bytes(
                         codes.astype(field).tobytes(), "little")
-            await self.sampling.drive()
+            await answer_due(self.sampling, self.jitter, "xbar_read",
+                             cfg.crossbar.bitplane_cycles)
             for s in in_use - answers.keys():
                 slots[s].setimmediatevalue(0)
             for s, word in answers.items():
@@ -148,8 +197,10 @@ class CrossbarReadResponder:
 class CrossbarWriteMonitor:
     """Applies every ``xbar_wr_valid`` row of deltas to the crossbar models."""
 
-    def __init__(self, dut: SimHandleBase, cfg: Config, xbars: list[Crossbar]):
+    def __init__(self, dut: SimHandleBase, cfg: Config, xbars: list[Crossbar],
+                 board: Scoreboard, cycle: Callable[[], int]):
         self.dut, self.cfg, self.xbars = dut, cfg, xbars
+        self.board, self.cycle = board, cycle
         self.sampling = Sampling(dut)
         self.rows = 0
         self.pulses = 0
@@ -171,13 +222,17 @@ class CrossbarWriteMonitor:
             deltas = signal_ints(wr_deltas, bits, cols, signed=True)
             self.pulses += self.xbars[xid].program_row(row, deltas).pulses
             self.rows += 1
+            self.board.observe("row_write", self.cycle, xid, {"row": row}, deltas,
+                               self.xbars[xid].levels[row])
 
 
 class InvSolveResponder:
     """Answers ``inv_req_*`` with ``inv_resp_x`` from the INV array models."""
 
-    def __init__(self, dut: SimHandleBase, cfg: Config, invs: list[InvArray]):
+    def __init__(self, dut: SimHandleBase, cfg: Config, invs: list[InvArray],
+                 board: Scoreboard, cycle: Callable[[], int], jitter: Jitter | None = None):
         self.dut, self.cfg, self.invs = dut, cfg, invs
+        self.board, self.cycle, self.jitter = board, cycle, jitter
         self.sampling = Sampling(dut)
         self.solves = 0
 
@@ -193,19 +248,25 @@ class InvSolveResponder:
             b = signal_ints(dut.inv_req_b, 32, n, signed=True)
             shift = signal_int(dut.inv_req_shift)
             shift -= (shift >> 7) << 8          # the field is signed
-            x = self.invs[signal_int(dut.inv_req_id)].solve(b.astype(np.float64)).x
+            xid = signal_int(dut.inv_req_id)
+            self.board.observe("inv_solve", self.cycle, xid, {"shift": shift}, b)
+            x = self.invs[xid].solve(b.astype(np.float64)).x
             word = pack(digitize(x, shift), 32, n * 32)[0]
-            await self.sampling.drive()
+            await answer_due(self.sampling, self.jitter, "inv_solve", self.cfg.inv.solve_cycles)
             dut.inv_resp_x.setimmediatevalue(word)
             self.solves += 1
 
 
 class InvProgrammer:
-    """Collects ``inv_wr_*`` words and programs the INV array model on ``inv_wr_done``;
-    drives ``inv_ok`` (bit i: array i can solve)."""
+    """Collects ``inv_wr_*`` words and programs the INV array model; drives ``inv_ok``
+    (bit i: array i can solve) on the falling edge after ``inv_wr_done``, or, jittered,
+    at a random cycle of the programming time the RTL counts (it reads ``inv_ok`` only
+    when it decodes a later INV)."""
 
-    def __init__(self, dut: SimHandleBase, cfg: Config, invs: list[InvArray]):
+    def __init__(self, dut: SimHandleBase, cfg: Config, invs: list[InvArray],
+                 board: Scoreboard, cycle: Callable[[], int], jitter: Jitter | None = None):
         self.dut, self.cfg, self.invs = dut, cfg, invs
+        self.board, self.cycle, self.jitter = board, cycle, jitter
         self.words: dict[int, int] = {}
         self.ok = 0
         self.programs = 0
@@ -215,9 +276,23 @@ class InvProgrammer:
         self.invs, self.words, self.ok, self.programs = invs, {}, 0, 0
         self.dut.inv_ok.value = 0
 
+    def _levels(self) -> np.ndarray:
+        n = self.cfg.inv.size
+        words = [self.words.get(k, 0) for k in range(self.cfg.inv_matrix_words)]
+        return unpack(words, 16, self.cfg.dram_bits, n * n, signed=True).reshape(n, n)
+
+    def _program(self, i: int, levels: np.ndarray) -> None:
+        ok = self.invs[i].program_checked(levels) is None
+        self.ok = (self.ok & ~(1 << i)) | (int(ok) << i)
+
+    def _done(self, i: int, levels: np.ndarray) -> None:
+        """The RTL says the rows are programmed: one INV program transaction."""
+        self.board.observe("inv_program", self.cycle, i, {}, levels)
+        self.words, self.programs = {}, self.programs + 1
+
     async def run(self) -> None:
         dut, cfg = self.dut, self.cfg
-        n, bits = cfg.inv.size, cfg.dram_bits
+        top = (1 << (cfg.inv.conductance_bits - 1)) - 1
         while True:
             await First(RisingEdge(dut.inv_wr_valid), RisingEdge(dut.inv_wr_done))
             await ReadOnly()
@@ -227,13 +302,23 @@ class InvProgrammer:
                 self.words[int(dut.inv_wr_index.value)] = int(dut.inv_wr_data.value)
                 await RisingEdge(dut.clk)
                 await ReadOnly()
-            if not dut.inv_wr_done.value:
-                continue
             i = int(dut.inv_wr_id.value)
-            words = [self.words.get(k, 0) for k in range(n * n * 16 // bits)]
-            levels = unpack(words, 16, bits, n * n, signed=True).reshape(n, n)
-            ok = self.invs[i].program_checked(levels) is None
-            self.ok = (self.ok & ~(1 << i)) | (int(ok) << i)
-            self.words, self.programs = {}, self.programs + 1
-            await FallingEdge(dut.clk)
-            dut.inv_ok.value = self.ok
+            if dut.inv_wr_done.value:
+                levels = self._levels()
+                self._program(i, levels)
+                self._done(i, levels)
+                await FallingEdge(dut.clk)
+                dut.inv_ok.value = self.ok
+            elif self.jitter is not None and len(self.words) == cfg.inv_matrix_words:
+                # The whole matrix is in: this is the first cycle of its programming.
+                levels = self._levels()
+                if np.abs(levels).max() > top:   # the RTL faults BAD_OPERAND instead
+                    self.words = {}
+                    continue
+                self._program(i, levels)
+                window = sum(r.cycles(cfg) for r in program_cost(levels, cfg))
+                await self.jitter.wait("inv_program", window)
+                dut.inv_ok.setimmediatevalue(self.ok)
+                if not dut.inv_wr_done.value:  # else: the last cycle of the window
+                    await RisingEdge(dut.inv_wr_done)
+                self._done(i, levels)

@@ -179,7 +179,8 @@ def build(cfg: Config, sim: str, waves: bool = False, root: Path | None = None):
     return runner
 
 
-RUN_DIR_ENTRIES = {"image", "batch", "rtl.json", "dram_out.hex", "gb_out.hex",
+RUN_DIR_ENTRIES = {"image", "expected", "scoreboard.txt", "batch", "rtl.json",
+                   "dram_out.hex", "gb_out.hex",
                    "results.xml", "config.toml", "runs.json", "current", "waves.vcd",
                    "waves.gtkw", "sim_build"}
 
@@ -210,20 +211,35 @@ class RtlRun:
     wave: Path | None
 
 
+class ScoreboardError(RuntimeError):
+    """The in-simulation scoreboard saw a transaction the golden model does not predict;
+    the message names the cycle, pc, instruction and the transactions."""
+
+
 def run(image: Image, sim: str = "icarus", out_dir: Path | None = None, waves: bool = False,
-        build_root: Path | None = None) -> RtlRun:
-    """Write ``image`` to ``out_dir``, run it on the RTL and collect the results."""
+        build_root: Path | None = None, jitter: int | None = None,
+        expected: Image | None = None) -> RtlRun:
+    """Write ``image`` to ``out_dir``, run it on the RTL and collect the results (see
+    :func:`run_batch` for ``jitter`` and ``expected``)."""
     out_dir = (out_dir or config_dir(image.config, build_root) / "runs" / sim).resolve()
-    return run_batch([image], sim, out_dir, waves, build_root, run_dirs=[out_dir])[0]
+    return run_batch([image], sim, out_dir, waves, build_root, run_dirs=[out_dir],
+                     jitter=jitter, expected=None if expected is None else [expected])[0]
 
 
 def run_batch(images: list[Image], sim: str, out_dir: Path, waves: bool = False,
-              build_root: Path | None = None, run_dirs: list[Path] | None = None
-              ) -> list[RtlRun]:
+              build_root: Path | None = None, run_dirs: list[Path] | None = None,
+              jitter: int | None = None, jitter_late: dict[str, int] | None = None,
+              expected: list[Image] | None = None) -> list[RtlRun]:
     """Run several images of one config in a single simulation, one after another.
 
     Each image gets a run directory (``out_dir/run0000`` ... unless ``run_dirs`` names
-    them) with the image, the config, the memory dumps and ``rtl.json``.
+    them) with the image, the config, the memory dumps and ``rtl.json``. ``jitter`` (a
+    seed) makes the analog responders answer at random cycles inside their windows
+    (``jitter_late``, ``{port: cycles}``: that many cycles past them, only to show that
+    is caught). The
+    scoreboard checks every analog transaction against the golden model's run of each
+    image, or of ``expected[i]`` where given (to show it catches a divergence); a
+    mismatch raises :class:`ScoreboardError`.
     """
     if not images:
         return []
@@ -237,8 +253,10 @@ def run_batch(images: list[Image], sim: str, out_dir: Path, waves: bool = False,
     for d in run_dirs + [batch]:
         _clear_run_dir(d)
     (batch / "current").mkdir(parents=True)
-    for image, d in zip(images, run_dirs, strict=True):
+    for k, (image, d) in enumerate(zip(images, run_dirs, strict=True)):
         image.write(d / "image")
+        if expected is not None and expected[k] is not None:
+            expected[k].write(d / "expected")
     # The batch is self-contained: the exact config travels with the images.
     cfg_path = batch / "config.toml"
     cfg_path.write_text(to_toml(cfg))
@@ -253,22 +271,26 @@ def run_batch(images: list[Image], sim: str, out_dir: Path, waves: bool = False,
         test_args = ["--trace-file", str(wave)]
     elif wave:
         plusargs.append(f"+vcd={wave}")
-    results = runner.test(
-        test_module="cocotb_tests.test_chip",
-        hdl_toplevel="harness",
-        hdl_toplevel_lang="verilog",
-        plusargs=plusargs,
-        test_args=test_args,
-        waves=bool(wave) and sim == "verilator",
-        # One BLAS thread: the models' matrices are tiny, and idle BLAS threads spin on
-        # the cores the simulator needs (a tenth of a Verilator run's CPU time).
-        extra_env={"PIM_CONFIG": str(cfg_path), "PIM_BATCH": str(batch),
-                   "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-                   "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
-                                                               os.environ.get("PYTHONPATH")]))},
-        test_dir=batch,
-    )
-    tests, failed = get_results(Path(results))
+    # One BLAS thread: the models' matrices are tiny, and idle BLAS threads spin on the
+    # cores the simulator needs (a tenth of a Verilator run's CPU time).
+    env = {"PIM_CONFIG": str(cfg_path), "PIM_BATCH": str(batch),
+           "PIM_JITTER": "" if jitter is None else str(jitter),
+           "PIM_JITTER_LATE": json.dumps(jitter_late or {}),
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
+                                                       os.environ.get("PYTHONPATH")]))}
+    try:
+        results = runner.test(test_module="cocotb_tests.test_chip", hdl_toplevel="harness",
+                              hdl_toplevel_lang="verilog", plusargs=plusargs,
+                              test_args=test_args, waves=bool(wave) and sim == "verilator",
+                              extra_env=env, test_dir=batch)
+        tests, failed = get_results(Path(results))
+    except SystemExit:   # cocotb's runner checks the results itself under pytest
+        tests, failed = 1, 1
+    for d in run_dirs:
+        if (d / "scoreboard.txt").exists():
+            raise ScoreboardError(f"{(d / 'scoreboard.txt').read_text().strip()} (run "
+                                  f"directory {d})")
     if tests == 0 or failed:
         raise RuntimeError(f"co-simulation failed ({failed} of {tests} cocotb tests); see the "
                            f"log above and {batch}")

@@ -10,8 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from firmware.isa import FAULT_TEXT, Fault
-from model.golden import GoldenResult
+from model.golden import PORTS, GoldenResult
 from model.timing import TimingResult
+
+#: The co-simulation's driver counters (``rtl.json``) of each analog port.
+DRIVER_COUNTERS = {"xbar_read": "analog_reads", "row_write": "model_rows_written",
+                   "inv_program": "inv_programs", "inv_solve": "inv_solves"}
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,12 @@ def compare(golden: GoldenResult, timing: TimingResult, rtl_counters: Mapping[st
     if "model_pulses" in rtl_counters and timing.fault != Fault.WATCHDOG:
         checks.append(Check("analog-model pulses", golden.pulses, rtl_counters["model_pulses"],
                             golden.pulses == rtl_counters["model_pulses"]))
+        # What the analog drivers counted, against what the golden model makes.
+        counts = golden.port_counts()
+        for port, counter in DRIVER_COUNTERS.items():
+            if counter in rtl_counters:
+                checks.append(Check(PORTS[port] + "s", counts[port], rtl_counters[counter],
+                                    counts[port] == rtl_counters[counter]))
     if timing.fault != Fault.WATCHDOG:
         checks.append(_memory_check("global buffer", golden.gb, rtl_gb, gb_bits))
         checks.append(_memory_check("main memory", golden.dram, rtl_dram, dram_bits))

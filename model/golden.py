@@ -45,6 +45,33 @@ class Executed:
     rows: tuple[RowWrite, ...] = ()
 
 
+#: The analog ports whose transactions the golden model predicts, in the words the
+#: co-simulation's scoreboard reports them.
+PORTS = {"xbar_read": "crossbar read", "row_write": "row write",
+         "inv_program": "INV program", "inv_solve": "INV solve"}
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """One analog-port transaction as the golden model predicts the RTL makes it.
+
+    ``port`` is a key of :data:`PORTS`; ``pc`` and ``insn`` the instruction that makes
+    it; ``xbar`` the crossbar or INV array; ``fields`` the port's other scalars (a read's
+    ``ncols``/``nrows``, a write's ``row``, a solve's ``shift``); ``data`` what the RTL
+    sends (a read's INT8 inputs, one row per APU row; a write's deltas; an INV matrix's
+    levels; a right-hand side); ``result`` what the analog side holds after it (a written
+    row's levels), if anything.
+    """
+
+    port: str
+    pc: int
+    insn: Instruction
+    xbar: int
+    fields: tuple[tuple[str, int], ...]
+    data: np.ndarray
+    result: np.ndarray | None = None
+
+
 @dataclass
 class GoldenResult:
     """Final state after HALT or a fault."""
@@ -59,6 +86,15 @@ class GoldenResult:
     trace: list[Executed] = field(default_factory=list)
     #: The instruction that faulted after DECODE (only INV_WRITE, on its data), else None.
     faulted: Instruction | None = None
+    #: Every analog-port transaction, in the order the program makes them.
+    transactions: list[Transaction] = field(default_factory=list)
+
+    def port_counts(self) -> dict[str, int]:
+        """Transactions per analog port (every port of :data:`PORTS`, zeros included)."""
+        counts = dict.fromkeys(PORTS, 0)
+        for t in self.transactions:
+            counts[t.port] += 1
+        return counts
 
 
 def wrap32(v: np.ndarray) -> np.ndarray:
@@ -276,6 +312,16 @@ class Golden:
         self.bank_mask = -1
         self.pulses = 0
         self.saturated = 0
+        self.transactions: list[Transaction] = []
+        self._pc = 0
+        self._insn: Instruction | None = None
+
+    def _record(self, port: str, xbar: int, data: np.ndarray, result: np.ndarray | None = None,
+                **fields: int) -> None:
+        """Note one analog-port transaction of the instruction being executed."""
+        self.transactions.append(Transaction(port, self._pc, self._insn, xbar,
+                                             tuple(fields.items()), np.array(data),
+                                             None if result is None else np.array(result)))
 
     def fault_of(self, insn: Instruction) -> Fault:
         """The fault ``insn`` raises in the current state, or ``Fault.NONE``."""
@@ -320,10 +366,11 @@ class Golden:
             if insn.opcode == Opcode.HALT:
                 trace.append(Executed(insn))
                 break
+            self._pc, self._insn = pc, insn
             trace.append(Executed(insn, tuple(self.execute(insn))))
             pc += 1
         return GoldenResult(list(self.gb), list(self.dram), fault, pc, executed,
-                            self.pulses, self.saturated, trace, faulted)
+                            self.pulses, self.saturated, trace, faulted, self.transactions)
 
     # ---- global-buffer element access ----
 
@@ -379,6 +426,7 @@ class Golden:
         elif op == Opcode.INV:
             n = cfg.inv.size
             b = self.read(insn.in_addr, cfg.inv_vector_words, 32)[:n]
+            self._record("inv_solve", insn.xbar, b, shift=insn.shift)
             x = self.invs[insn.xbar].solve(b.astype(np.float64)).x
             self.write(insn.out_addr, digitize(x, insn.shift), 32)
         # NOP, HALT, SYNC, WRITE_WAIT: no effect on values.
@@ -388,6 +436,7 @@ class Golden:
         """Program an INV array; record whether it can serve INV. The rows' cost is
         timing only: the chip's pulse counter counts crossbar writes."""
         levels = self._inv_levels(insn)
+        self._record("inv_program", insn.xbar, levels)
         self.inv_state[insn.xbar] = self.invs[insn.xbar].program_checked(levels) or "ok"
         return program_cost(levels, self.cfg)
 
@@ -402,7 +451,10 @@ class Golden:
                 addr = insn.dram_addr + (r * n + k) * rw
                 deltas = unpack(self.dram[addr: addr + rw], cfg.write.delta_bits,
                                 cfg.dram_bits, cfg.crossbar.cols, signed=True)
-                w = self.xbars[insn.xbar + k].program_row(insn.row + r, deltas)
+                xbar = self.xbars[insn.xbar + k]
+                w = xbar.program_row(insn.row + r, deltas)
+                self._record("row_write", insn.xbar + k, deltas, xbar.levels[insn.row + r],
+                             row=insn.row + r)
                 self.pulses += w.pulses
                 self.saturated += w.saturated
                 group.append(w)
@@ -441,11 +493,18 @@ class Golden:
         its copy of the weights, every column group of it in parallel."""
         cfg = self.cfg
         iw, ac = cfg.input_words, cfg.apu_cols
-        nrows, ngroups = vmm_rows(insn), vmm_groups(insn)
-        for r in range(vmm_replicas(insn)):
-            at = in_addr + r * self.window.in_stride
-            xs = [self.read(at + self.window.segment(k, iw), iw,
-                            cfg.data.act_bits)[:cfg.crossbar.rows] for k in range(nrows)]
+        nrows, ngroups, replicas = vmm_rows(insn), vmm_groups(insn), vmm_replicas(insn)
+        # Every replica's inputs are loaded into the shift registers before any result of
+        # the pass is written (an output extent may overlap a later replica's inputs).
+        inputs = [[self.read(in_addr + r * self.window.in_stride + self.window.segment(k, iw),
+                             iw, cfg.data.act_bits)[:cfg.crossbar.rows] for k in range(nrows)]
+                  for r in range(replicas)]
+        # One read transaction per pass: APU row (r * ngroups + g) * nrows + k takes
+        # replica r's segment k.
+        self._record("xbar_read", insn.xbar,
+                     [x for xs in inputs for _ in range(ngroups) for x in xs],
+                     ncols=vmm_cols(insn), nrows=vmm_apu_rows(insn))
+        for r, xs in enumerate(inputs):
             for g in range(ngroups):
                 first = insn.xbar + (r * ngroups + g) * nrows * ac
                 for c in range(vmm_cols(insn)):  # an APU row's crossbars share its inputs

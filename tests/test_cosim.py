@@ -15,8 +15,9 @@ import pytest
 
 from cocotb_tests import runner
 from firmware import config, regression
+from firmware.assembler import format_insn
 from firmware.image import Image
-from firmware.isa import RTL_OPCODES, Fault
+from firmware.isa import RTL_OPCODES, Fault, Opcode, decode
 from model import checker, golden, timing
 
 SIMS = ["icarus", "verilator"]
@@ -150,3 +151,73 @@ def test_run_directory_of_other_data_is_never_deleted(tmp_path: Path) -> None:
         runner.run(regression.slice_program(config.load("tiny")), "icarus",
                    precious / "thesis.tex")
     assert (precious / "thesis.tex").read_text() == "years of work"
+
+
+def _flip(image: Image, addr: int) -> Image:
+    """``image`` with one bit of main-memory word ``addr`` flipped."""
+    dram = list(image.dram)
+    dram[addr] ^= 1
+    return Image(image.config, image.imem, dram, image.regions)
+
+
+def _scoreboard_cases() -> dict[str, tuple[Image, int, Opcode, int]]:
+    """Per analog port: a program, a main-memory word that feeds one of that port's
+    transactions, the opcode making it, and which transaction of the port it is."""
+    cfg = config.load("tiny")
+    slice_ = regression.slice_program(cfg)
+    inv = regression.single_instruction_programs(cfg)["INV"]
+    matrix = next(decode(w).dram_addr for w in inv.imem if decode(w).opcode == Opcode.INV_WRITE)
+    return {
+        "xbar_read": (slice_, slice_.regions["activations"].addr, Opcode.VMM, 1),
+        # One delta word per row on tiny: the fourth row is the first to differ.
+        "row_write": (slice_, slice_.regions["deltas"].addr + 3, Opcode.WRITE_START, 4),
+        "inv_program": (inv, matrix + 1, Opcode.INV_WRITE, 1),
+        "inv_solve": (inv, 0, Opcode.INV, 1),
+    }
+
+
+@pytest.mark.parametrize("port", sorted(_scoreboard_cases()))
+def test_scoreboard_stops_at_the_first_divergent_transaction(port: str, tmp_path: Path) -> None:
+    """The scoreboard expects the golden run of an image one bit away from the one the
+    RTL runs: the run ends at the first transaction that bit feeds, named by cycle, pc,
+    instruction and what differs, long before the program would have halted."""
+    image, addr, opcode, n = _scoreboard_cases()[port]
+    with pytest.raises(runner.ScoreboardError) as err:
+        runner.run(image, "icarus", tmp_path / "run", expected=_flip(image, addr))
+    pc = next(k for k, w in enumerate(image.imem) if decode(w).opcode == opcode)
+    msg = str(err.value)
+    assert f"pc {pc} ({format_insn(decode(image.imem[pc]))})" in msg
+    assert f"{golden.PORTS[port]} #{n} differs from the golden model" in msg
+    assert "expected" in msg and "observed" in msg
+    cycle = int(msg.split("cycle ", 1)[1].split(",", 1)[0])
+    total = timing.simulate(image.config, golden.run(image, RTL_OPCODES)).cycles
+    assert 0 < cycle < total
+    assert not (tmp_path / "run" / "rtl.json").exists()   # the run ended there
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_scoreboard_sees_a_divergence_on_both_simulators(sim: str, tmp_path: Path) -> None:
+    image, addr, _, _ = _scoreboard_cases()["xbar_read"]
+    with pytest.raises(runner.ScoreboardError, match="crossbar read #1 differs"):
+        runner.run(image, sim, tmp_path / "run", expected=_flip(image, addr))
+
+
+@pytest.mark.parametrize("case", ["slice", "INV"])
+def test_answers_past_their_window_are_caught(case: str, tmp_path: Path) -> None:
+    """Jittered answers are right only because they stay inside the window the RTL
+    counts: moved one window later, the same program fails the checker."""
+    cfg = config.load("tiny")
+    image = regression.slice_program(cfg) if case == "slice" else \
+        regression.single_instruction_programs(cfg)["INV"]
+    port, late = ("xbar_read", cfg.crossbar.bitplane_cycles) if case == "slice" else \
+        ("inv_solve", cfg.inv.solve_cycles)
+    gold = golden.run(image, RTL_OPCODES)
+    tim = timing.simulate(cfg, gold)
+    for shift, ok in ((0, True), (late, False)):
+        rtl = runner.run_batch([image], "icarus", tmp_path / f"late{shift}", jitter=5,
+                               jitter_late={port: shift})[0]
+        checks = checker.compare(gold, tim, rtl.counters, rtl.gb, rtl.dram, cfg.gb_bits,
+                                 cfg.dram_bits)
+        assert all(c.ok for c in checks) == ok, checker.format_table(checks)
+        if not ok:   # the values are wrong, the timing the RTL counts is not
+            assert {c.name for c in checks if not c.ok} <= {"global buffer", "main memory"}

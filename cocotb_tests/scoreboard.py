@@ -1,0 +1,118 @@
+"""In-simulation scoreboard: every analog-port transaction the RTL makes, checked against
+the golden model's prediction the moment it happens.
+
+The bench runs the golden model on the same image before the simulation starts and loads
+its transactions (:class:`model.golden.Transaction`) into one queue per port; ports are
+in program order each (one sequencer, one write engine), though not with each other. Each
+analog driver hands what it observed to :meth:`Scoreboard.observe`; the first mismatch is
+recorded with the cycle, the pc, the instruction and the expected vs observed
+transaction, and sets :attr:`Scoreboard.failed`, which ends the run at once. Nothing here
+imports cocotb: the drivers tell it the cycle.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from firmware.assembler import format_insn
+from model.golden import PORTS, Transaction
+
+
+class ScoreboardMismatchError(AssertionError):
+    """The RTL made an analog-port transaction the golden model does not predict."""
+
+
+def _array_diff(name: str, expected: np.ndarray, observed: np.ndarray) -> str | None:
+    """Where two arrays first differ, in words; None if they are equal."""
+    e, o = np.asarray(expected), np.asarray(observed)
+    if e.shape != o.shape:
+        return f"{name} shape {e.shape} expected, {o.shape} observed"
+    diff = np.argwhere(e != o)
+    if not diff.size:
+        return None
+    at = tuple(int(i) for i in diff[0])
+    index = at[0] if len(at) == 1 else at
+    return (f"{name}[{index}] = {e[at]} expected, {o[at]} observed "
+            f"({len(diff)} of {e.size} differ)")
+
+
+class Scoreboard:
+    """Per-port queues of expected transactions and the first mismatch seen."""
+
+    def __init__(self, on_mismatch: Callable[[], None] | None = None) -> None:
+        self.on_mismatch = on_mismatch
+        self.queues: dict[str, deque[Transaction]] = {p: deque() for p in PORTS}
+        self.mismatch: str | None = None
+        self.seen = dict.fromkeys(PORTS, 0)
+
+    def reset(self, expected: Iterable[Transaction]) -> None:
+        """Expect ``expected`` (a new run): queues refilled, counts and mismatch cleared."""
+        for q in self.queues.values():
+            q.clear()
+        for t in expected:
+            self.queues[t.port].append(t)
+        self.mismatch = None
+        self.seen = dict.fromkeys(PORTS, 0)
+
+    @property
+    def failed(self) -> bool:
+        return self.mismatch is not None
+
+    def observe(self, port: str, cycle: Callable[[], int], xbar: int, fields: dict[str, int],
+                data: np.ndarray, result: np.ndarray | None = None) -> bool:
+        """Check one observed transaction against the next expected one on its port;
+        record the first mismatch (``cycle`` tells the chip's cycle, read only then).
+        True if it matched."""
+        self.seen[port] += 1
+        if self.failed:
+            return False
+        what = PORTS[port]
+        n = self.seen[port]
+        if not self.queues[port]:
+            self._fail(cycle, f"{what} #{n} (xbar {xbar}, {fields}) observed, but the golden "
+                              f"model makes only {n - 1} {what}s")
+            return False
+        exp = self.queues[port].popleft()
+        problems = []
+        if exp.xbar != xbar:
+            problems.append(f"xbar {exp.xbar} expected, {xbar} observed")
+        for name, value in exp.fields:
+            if fields.get(name) != value:
+                problems.append(f"{name} {value} expected, {fields.get(name)} observed")
+        if not problems:   # the data only means something on the right crossbar
+            d = _array_diff("data", exp.data, data)
+            if d:
+                problems.append(d)
+            if exp.result is not None and result is not None:
+                r = _array_diff("levels after", exp.result, result)
+                if r:
+                    problems.append(r)
+        if problems:
+            self._fail(cycle, f"{what} #{n} differs from the golden model: "
+                              + "; ".join(problems), exp)
+            return False
+        return True
+
+    def leftover(self, cycle: Callable[[], int]) -> str | None:
+        """At the end of a run, the first expected transaction never seen (recorded as a
+        mismatch), or None."""
+        if self.failed:
+            return self.mismatch
+        for port, q in self.queues.items():
+            if q:
+                self._fail(cycle, f"the chip halted, but {len(q)} {PORTS[port]}(s) the "
+                                  "golden model makes were never seen, from this one on", q[0])
+                return self.mismatch
+        return None
+
+    def _fail(self, cycle: Callable[[], int], text: str, exp: Transaction | None = None
+              ) -> None:
+        where = f"cycle {cycle()}"
+        if exp is not None:
+            where += f", pc {exp.pc} ({format_insn(exp.insn)})"
+        self.mismatch = f"scoreboard: {where}: {text}"
+        if self.on_mismatch is not None:
+            self.on_mismatch()

@@ -1,0 +1,110 @@
+"""The in-simulation scoreboard, without a simulator: it passes the golden model's own
+transactions and names the first one that differs (cycle, pc, instruction, what)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from cocotb_tests.scoreboard import Scoreboard
+from firmware import regression
+from firmware.assembler import format_insn
+from firmware.isa import RTL_OPCODES
+from firmware.random_program import random_program
+from model import golden
+from model.golden import PORTS, Transaction
+
+
+def _transactions(tiny) -> list[Transaction]:
+    """A random program that makes transactions on every port (seed 7: see test_checker)."""
+    ts = golden.run(random_program(tiny, 7), RTL_OPCODES).transactions
+    assert {t.port for t in ts} == set(PORTS)
+    return ts
+
+
+def _replay(board: Scoreboard, ts: list[Transaction], cycle: int = 123) -> list[bool]:
+    return [board.observe(t.port, lambda: cycle, t.xbar, dict(t.fields), t.data, t.result)
+            for t in ts]
+
+
+def test_the_golden_transactions_pass(tiny) -> None:
+    ts = _transactions(tiny)
+    board = Scoreboard()
+    board.reset(ts)
+    assert all(_replay(board, ts))
+    assert board.leftover(lambda: 0) is None and not board.failed
+    assert board.seen == golden.GoldenResult([], [], 0, 0, 0, transactions=ts).port_counts()
+
+
+def test_golden_records_every_analog_transaction_of_a_program(tiny) -> None:
+    """One read per VMM pass with every APU row's inputs; one row write per crossbar row."""
+    image = regression.groups_program(tiny)
+    gold = golden.run(image, RTL_OPCODES)
+    reads = [t for t in gold.transactions if t.port == "xbar_read"]
+    vmm_passes = sum(e.insn.opcode.name == "VMM" for e in gold.trace)
+    assert len(reads) > vmm_passes >= 1          # windows make several passes per VMM
+    for t in reads:
+        assert t.data.shape == (dict(t.fields)["nrows"], tiny.crossbar.rows)
+    writes = [t for t in gold.transactions if t.port == "row_write"]
+    assert len(writes) == tiny.crossbar.rows * tiny.n_crossbars   # one group write of all
+
+
+@pytest.mark.parametrize("port", sorted(PORTS))
+def test_first_difference_is_named(tiny, port: str) -> None:
+    ts = _transactions(tiny)
+    k = next(i for i, t in enumerate(ts) if t.port == port)
+    bad = ts[k].data.copy()
+    bad.flat[-1] += 1
+    observed = list(ts)
+    observed[k] = dataclasses.replace(ts[k], data=bad)
+    seen = []
+    board = Scoreboard(on_mismatch=lambda: seen.append(True))
+    board.reset(ts)
+    results = _replay(board, observed, cycle=4242)
+    assert results[:k] == [True] * k and results[k] is False and seen == [True]
+    msg = board.mismatch
+    assert msg.startswith(f"scoreboard: cycle 4242, pc {ts[k].pc} ({format_insn(ts[k].insn)})")
+    assert f"{PORTS[port]} #" in msg and "expected" in msg and "observed" in msg
+    assert all(r is False for r in results[k + 1:])     # the first mismatch is kept
+    assert board.mismatch == msg
+
+
+def test_wrong_crossbar_and_fields_are_named(tiny) -> None:
+    ts = _transactions(tiny)
+    read = next(t for t in ts if t.port == "xbar_read")
+    board = Scoreboard()
+    board.reset([read])
+    fields = dict(read.fields) | {"ncols": dict(read.fields)["ncols"] + 1}
+    assert not board.observe("xbar_read", lambda: 1, read.xbar + 1, fields, read.data)
+    assert f"xbar {read.xbar} expected, {read.xbar + 1} observed" in board.mismatch
+    assert "ncols" in board.mismatch
+
+
+def test_an_unexpected_and_a_missing_transaction_are_named(tiny) -> None:
+    ts = _transactions(tiny)
+    solves = [t for t in ts if t.port == "inv_solve"]
+    board = Scoreboard()
+    board.reset(solves)
+    _replay(board, solves)
+    extra = solves[0]
+    assert not board.observe("inv_solve", lambda: 9, extra.xbar, dict(extra.fields),
+                             extra.data)
+    assert f"but the golden model makes only {len(solves)} INV solves" in board.mismatch
+    board.reset(ts)
+    _replay(board, ts[:-1])
+    assert board.leftover(lambda: 77) is not None
+    assert board.mismatch.startswith(f"scoreboard: cycle 77, pc {ts[-1].pc}")
+    assert "never seen" in board.mismatch
+
+
+def test_levels_after_a_row_write_are_compared(tiny) -> None:
+    ts = _transactions(tiny)
+    w = next(t for t in ts if t.port == "row_write")
+    board = Scoreboard()
+    board.reset([w])
+    wrong = np.array(w.result)
+    wrong[0] = (wrong[0] + 1) % tiny.cell_levels
+    assert not board.observe("row_write", lambda: 5, w.xbar, dict(w.fields), w.data, wrong)
+    assert "levels after[0]" in board.mismatch
