@@ -78,3 +78,13 @@ def test_sim_bad_numbers_are_one_line(args: list[str], message: str,
         sim.main(args)
     err = capsys.readouterr().err
     assert exc.value.code == 2 and err == f"error: {message} (see make sim --help)\n"
+
+
+def test_report_bad_seed_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import script_loader
+    with pytest.raises(SystemExit) as exc:
+        script_loader.load("aras_report").main(["--seed", "-5"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.startswith(
+        "error: argument --seed: expected a non-negative integer, got '-5'") and \
+        err.count("\n") == 1
