@@ -46,7 +46,7 @@ def _parse_word(where: str, rest: str) -> int:
         value = int(text, 0)
     except ValueError:
         raise AsmError(f"{where}: expected '.word VALUE' with one integer of "
-                       f"{INSN_BITS} bits, got '.word {rest}'") from None
+                       f"{INSN_BITS} bits, got '{('.word ' + rest).strip()}'") from None
     if not 0 <= value < 1 << INSN_BITS:
         raise AsmError(f"{where}: .word {text} is not a {INSN_BITS}-bit value "
                        f"(0..{(1 << INSN_BITS) - 1:#x})")
