@@ -11,7 +11,9 @@ import fcntl
 import hashlib
 import json
 import os
+import shlex
 import shutil
+import subprocess
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ with warnings.catch_warnings():
     from cocotb.runner import Icarus, Verilator, get_results
 
 from cocotb_tests.waves import write_savefile
+from firmware import cli
 from firmware.config import Config, to_toml
 from firmware.image import Image, read_hex
 from hdl import build as hdl_build
@@ -105,7 +108,21 @@ def harness_parameters(cfg: Config) -> dict[str, int]:
     }
 
 
-class HarnessOnlyVerilator(Verilator):
+class OwnProcessGroup:
+    """Runner mixin: each build and simulator command runs through :func:`cli.run_child`,
+    so Ctrl-C reaches only this process, which kills the simulator silently (Icarus would
+    stop at its interactive prompt, cocotb's Python print a traceback)."""
+
+    def _execute_cmds(self, cmds, cwd, stdout=None) -> None:
+        for cmd in cmds:   # as cocotb's own, but in a process group of its own
+            print(f"INFO: Running command {shlex.join(cmd)} in directory {cwd}")
+            status = cli.run_child(cmd, cwd=cwd, env=self.env, stdout=stdout,
+                                   stderr=None if stdout is None else subprocess.STDOUT)
+            if status != 0:
+                raise SystemExit(f"Process {cmd[0]!r} terminated with error {status}")
+
+
+class HarnessOnlyVerilator(OwnProcessGroup, Verilator):
     """cocotb's Verilator runner, but only the harness's signals are public (see
     ``verilator.vlt``): cocotb touches nothing inside the chip, and a fully public design
     keeps Verilator from optimizing it."""
@@ -117,7 +134,7 @@ class HarnessOnlyVerilator(Verilator):
         return cmds
 
 
-class Verilog2005Icarus(Icarus):
+class Verilog2005Icarus(OwnProcessGroup, Icarus):
     """cocotb's Icarus runner, but compiling Verilog-2005 (cocotb asks for -g2012). The
     Verilog that Yosys writes for Amaranth starts each combinational process by reading a
     register initialized in its declaration, which in Verilog-2005 is an event at time 0

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from cocotb_tests import runner
+from firmware import cli, regression
 from firmware import config as config_mod
-from firmware import regression
 from firmware.config import ConfigError
 from firmware.isa import RTL_OPCODES
 from firmware.packing import unpack
@@ -24,12 +24,13 @@ from model import checker, golden, reference, timing
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="make sim", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = cli.ArgumentParser(prog="make sim", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="tiny", help="config name or TOML path (default tiny)")
     ap.add_argument("--sim", default="icarus", choices=sorted(runner.SIMULATORS))
     ap.add_argument("--waves", action="store_true", help="write a VCD wave file")
-    ap.add_argument("--seed", type=int, default=1, help="seed of weights and activations")
+    ap.add_argument("--seed", type=cli.non_negative_int, default=1,
+                    help="seed of weights and activations (an integer >= 0)")
     ap.add_argument("--program", default="slice", choices=sorted(regression.PROGRAMS),
                     help="regression program to run (default: the slice)")
     ap.add_argument("--out", type=Path, default=None, help="run directory (default build/...)")
@@ -97,4 +98,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run_main(main)

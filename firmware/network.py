@@ -16,11 +16,15 @@ zero_point)``, ``q`` in -128..127, as the chip stores them.
 from __future__ import annotations
 
 import csv
+import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from firmware.textfile import read_utf8
 
 TOPOLOGY_DIR = Path(__file__).with_name("topologies")
 COLUMNS = ("Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
@@ -100,11 +104,7 @@ class Network:
 def read_topology(path: str | Path, name: str | None = None) -> Network:
     """Read a ScaleSim-convention topology CSV; errors name the line and column."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise NetworkError(f"{path}: cannot read topology: {exc.strerror}") from None
-    rows = list(csv.reader(text.splitlines()))
+    rows = list(csv.reader(read_utf8(path, "topology", NetworkError).splitlines()))
     if not rows:
         raise NetworkError(f"{path}: empty topology file; expected a header row "
                            f"{', '.join(COLUMNS)}")
@@ -144,11 +144,31 @@ def read_topology(path: str | Path, name: str | None = None) -> Network:
             raise NetworkError(f"{path}:{lineno}: the {layer.filter_h}x{layer.filter_w} "
                                f"filter does not fit the {layer.ifmap_h}x{layer.ifmap_w} "
                                "IFMAP (columns 2-5)")
+        check_layer_size(layer, f"{path}:{lineno}")
         seen.add(layer.name)
         layers.append(layer)
     if not layers:
         raise NetworkError(f"{path}: no layers after the header")
     return Network(name or path.stem, tuple(layers), str(path))
+
+
+#: Largest array one layer may need, in bytes: its INT8 weights (a byte each) or its
+#: unrolled INT8 input windows (windows x kernel rows). VGG-16's largest layer, fc6, has
+#: 98 MiB of weights; synthetic weights take three bytes a weight while they are drawn.
+MAX_LAYER_BYTES = 1 << 30
+
+
+def check_layer_size(layer: Layer, where: str) -> None:
+    """Refuse a layer whose arrays would be too large to allocate, before anything is."""
+    for what, size, columns in (
+            ("INT8 weights (Filter Height x Filter Width x Channels x Num Filter)",
+             layer.weights, "4-7"),
+            ("unrolled INT8 input windows (output positions x Filter Height x Filter Width "
+             "x Channels)", layer.windows * layer.kernel_rows, "2-6 and 8")):
+        if size > MAX_LAYER_BYTES:
+            raise NetworkError(f"{where}: layer '{layer.name}' needs {size} bytes of {what}; "
+                               f"expected at most {MAX_LAYER_BYTES} bytes "
+                               f"({MAX_LAYER_BYTES >> 20} MiB, columns {columns})")
 
 
 def builtin(name: str) -> Network:
@@ -210,6 +230,7 @@ def synthetic_weights(layer: Layer, seed: int, index: int = 0) -> LayerWeights:
     its weights are drawn from the reference's INT8 histogram by inverse-CDF lookup on
     16-bit random indices (codes rarer than 2^-16 are not drawn), which keeps whole
     networks (VGG-16: 138 M weights) to about a second."""
+    check_layer_size(layer, "synthetic weights")
     rng = np.random.default_rng([seed, index, 0xA5A5])
     sigma = np.sqrt(2.0 / layer.kernel_rows)
     mean = rng.normal(0.0, 0.2) * sigma
@@ -237,15 +258,76 @@ def synthetic_weights(layer: Layer, seed: int, index: int = 0) -> LayerWeights:
     return LayerWeights(q, ref.scale, ref.zero_point)
 
 
+#: How a zip archive (``numpy.savez``) and a single ``.npy`` array start.
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_NPY_MAGIC = b"\x93NUMPY"
+#: What reading a damaged archive member can raise.
+_CORRUPT = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+_NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _open_npz(path: Path) -> np.lib.npyio.NpzFile:
+    """Open a weights archive without pickle; any file that is not one is a NetworkError."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_NPY_MAGIC))
+    except OSError as exc:
+        raise NetworkError(f"{path}: cannot read weights: {exc.strerror}") from None
+    if head.startswith(_NPY_MAGIC):
+        raise NetworkError(f"{path}: is a .npy file (one array); expected a .npz archive "
+                           "with one array per layer name (numpy.savez)")
+    if not head.startswith(_ZIP_MAGIC):
+        raise NetworkError(f"{path}: not a .npz archive (starts with {head!r}); expected a "
+                           "zip of .npy arrays, one per layer name (numpy.savez)")
+    try:
+        return np.load(path, allow_pickle=False)
+    except _CORRUPT as exc:
+        raise NetworkError(f"{path}: corrupt .npz archive ({exc}); expected a zip of .npy "
+                           "arrays, one per layer name (numpy.savez)") from None
+
+
+def _read_array(archive: np.lib.npyio.NpzFile, path: Path, layer: Layer) -> np.ndarray:
+    """Layer ``layer``'s array, its dtype and shape checked from the .npy header first (so
+    an object array is never unpickled and a wrong shape never allocated)."""
+    where = f"{path}: array '{layer.name}'"
+    shapes = [(layer.filter_h, layer.filter_w, layer.channels, layer.filters),
+              (layer.kernel_rows, layer.filters)]
+    member = layer.name + ".npy"
+    if member not in archive.zip.namelist():
+        raise NetworkError(f"{where} is stored as '{layer.name}', not as a .npy array; "
+                           "expected an archive written by numpy.savez")
+    try:
+        with archive.zip.open(member) as fh:
+            version = np.lib.format.read_magic(fh)
+            if version not in _NPY_HEADERS:
+                raise ValueError(f".npy format version {version} is not supported")
+            shape, _, dtype = _NPY_HEADERS[version](fh)
+        if dtype.hasobject:
+            raise NetworkError(f"{where} holds Python objects (dtype {dtype}); expected a "
+                               "float or integer array (object arrays need pickle, which "
+                               "is not loaded)")
+        if dtype.kind not in "fiu":
+            raise NetworkError(f"{where} has dtype {dtype}; expected float or integer")
+        if shape not in shapes:
+            raise NetworkError(f"{where} has shape {shape}; expected {shapes[0]} or "
+                               f"{shapes[1]}")
+        return archive[layer.name]
+    except NetworkError:
+        raise
+    except _CORRUPT as exc:
+        raise NetworkError(f"{where} is corrupt ({exc}); expected a .npy array written "
+                           "by numpy.savez") from None
+
+
 def load_weights(path: str | Path, network: Network) -> dict[str, LayerWeights]:
     """Weights from a ``.npz`` with one array per layer name: ``filter_h x filter_w x
     channels x filters`` or ``kernel_rows x filters``; float arrays are quantized,
     integer arrays must already be INT8 (-128..127, zero point 0, scale 1)."""
     path = Path(path)
-    try:
-        archive = np.load(path)
-    except (OSError, ValueError) as exc:
-        raise NetworkError(f"{path}: cannot read weights: {exc}") from None
+    for layer in network.layers:
+        check_layer_size(layer, network.source)
+    archive = _open_npz(path)
     out = {}
     with archive:
         missing = [layer.name for layer in network.layers if layer.name not in archive.files]
@@ -254,25 +336,16 @@ def load_weights(path: str | Path, network: Network) -> dict[str, LayerWeights]:
             raise NetworkError(f"{path}: arrays do not match the layers of {network.name} "
                                f"({network.source}): missing {missing}, unknown {extra}")
         for layer in network.layers:
-            arr = archive[layer.name]
-            shapes = [(layer.filter_h, layer.filter_w, layer.channels, layer.filters),
-                      (layer.kernel_rows, layer.filters)]
-            if arr.shape not in shapes:
-                raise NetworkError(f"{path}: array '{layer.name}' has shape {arr.shape}; "
-                                   f"expected {shapes[0]} or {shapes[1]}")
-            arr = arr.reshape(layer.kernel_rows, layer.filters)
+            arr = _read_array(archive, path, layer).reshape(layer.kernel_rows, layer.filters)
             if np.issubdtype(arr.dtype, np.floating):
                 if not np.isfinite(arr).all():
                     raise NetworkError(f"{path}: array '{layer.name}' has NaN or inf values")
                 out[layer.name] = quantize(arr)
-            elif np.issubdtype(arr.dtype, np.integer):
+            else:
                 if arr.size and (arr.min() < -128 or arr.max() > 127):
                     raise NetworkError(f"{path}: array '{layer.name}' holds integers outside "
                                        "-128..127 (INT8 expected)")
                 out[layer.name] = LayerWeights(arr.astype(np.int8), 1.0, 0)
-            else:
-                raise NetworkError(f"{path}: array '{layer.name}' has dtype {arr.dtype}; "
-                                   "expected float or integer")
     return out
 
 

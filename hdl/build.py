@@ -10,6 +10,7 @@ from pathlib import Path
 from amaranth.back import verilog
 
 from firmware import config as config_mod
+from firmware.cli import run_main
 from firmware.config import Config, to_toml
 from hdl.chip import Chip
 
@@ -57,4 +58,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

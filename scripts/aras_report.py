@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from firmware import config, network, scheduler  # noqa: E402
+from firmware import cli, config, network, scheduler  # noqa: E402
 from model.inference import InferenceFigures, evaluate, upper_bound  # noqa: E402
 
 #: Real-time rates of ARAS's lifespan table (inferences/s): 30 for CNNs, 100 for BERT.
@@ -33,7 +33,7 @@ PAPER_INF_S = {"vgg16": 43, "resnet50": 132, "densenet161": 95, "bert_base": 130
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--networks", nargs="+", default=list(network.BUILTIN),
                     help="built-in names or topology CSV paths")
     ap.add_argument("--schedulers", nargs="+", default=list(scheduler.SCHEDULERS),
@@ -41,7 +41,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--config", default="aras")
     ap.add_argument("--endurance", type=float, default=1e12,
                     help="write cycles a cell survives (for the lifespan column)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the synthetic weights")
+    ap.add_argument("--seed", type=cli.non_negative_int, default=0,
+                    help="seed of the synthetic weights (an integer >= 0)")
     ap.add_argument("--weights", help=".npz of real weights (only with one network)")
     ap.add_argument("--out", default="build/report")
     ap.add_argument("--no-plots", action="store_true")
@@ -193,4 +194,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run_main(main)

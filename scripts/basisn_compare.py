@@ -29,6 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from firmware import basisn, config, network, scheduler  # noqa: E402
+from firmware.cli import run_main  # noqa: E402
 from model.inference import InferenceFigures, evaluate  # noqa: E402
 
 
@@ -107,4 +108,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

@@ -24,6 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from firmware import basisn  # noqa: E402
+from firmware.cli import run_main  # noqa: E402
 from firmware.config import load  # noqa: E402
 from firmware.network import BUILTIN, builtin, synthetic_weights  # noqa: E402
 from model.digits_cnn import DigitsCNN, digits_split  # noqa: E402
@@ -141,4 +142,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -31,6 +31,7 @@ import numpy as np
 
 from cocotb_tests import runner
 from firmware import config
+from firmware.cli import run_main
 from firmware.config import Config
 from firmware.image import Image
 from firmware.isa import Instruction
@@ -182,4 +183,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from firmware import config, mapper
+from firmware.cli import run_main
 from model.crossbar import Crossbar
 
 RUNS = 2000
@@ -46,4 +47,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

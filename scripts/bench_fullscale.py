@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from firmware import config, network, scheduler  # noqa: E402
+from firmware.cli import run_main  # noqa: E402
 from model.inference import evaluate  # noqa: E402
 
 
@@ -46,4 +47,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main(main)

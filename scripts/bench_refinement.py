@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from firmware import config
+from firmware.cli import run_main
 from model.inv_array import InvError
 from model.refinement import flexible_cg, program_stable, random_spd, refine
 
@@ -110,4 +111,4 @@ def _plot(curves: dict, path: Path) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -20,6 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from firmware.cli import run_main  # noqa: E402
 from firmware.config import load  # noqa: E402
 from firmware.factor_solve import factor_solve  # noqa: E402
 from firmware.network import BUILTIN, builtin  # noqa: E402
@@ -112,4 +113,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from firmware.cli import run_main  # noqa: E402
 from firmware.network import COLUMNS, TOPOLOGY_DIR  # noqa: E402
 
 Row = tuple[str, int, int, int, int, int, int, int]
@@ -100,4 +101,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

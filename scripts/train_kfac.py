@@ -23,6 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from firmware.cli import run_main  # noqa: E402
 from firmware.config import load  # noqa: E402
 from model.digits_cnn import digits_split, train  # noqa: E402
 from model.factor_solvers import make_solver  # noqa: E402
@@ -150,4 +151,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

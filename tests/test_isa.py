@@ -41,6 +41,61 @@ def test_assemble_disassemble_round_trip(program: list[Instruction]) -> None:
     assert assembler.disassemble_words([encode(i) for i in program]) == text
 
 
+def _field_values(spec: isa.InsnSpec) -> st.SearchStrategy[dict[str, int]]:
+    """Random values for every field of ``spec``, each over its whole range."""
+    return st.fixed_dictionaries({
+        f.name: st.integers(-(1 << (f.width - 1)), (1 << (f.width - 1)) - 1) if f.signed
+        else st.integers(0, (1 << f.width) - 1) for f in spec.fields})
+
+
+@pytest.mark.parametrize("spec", list(SPECS.values()), ids=lambda s: s.name)
+@given(data=st.data())
+@settings(max_examples=60)
+def test_every_instruction_round_trips_through_text(spec: isa.InsnSpec, data) -> None:
+    insn = Instruction.make(spec.opcode, **data.draw(_field_values(spec)))
+    text = assembler.disassemble_words([encode(insn)])
+    assert assembler.assemble(text) == [insn]
+    assert assembler.assemble_words(text) == [encode(insn)]
+
+
+#: 128-bit words: anything, legal instructions, and legal ones with one stray bit set.
+WORDS = st.one_of(
+    st.integers(0, (1 << isa.INSN_BITS) - 1),
+    st.integers(0, 255).map(lambda op: op | (1 << 127)),
+    instructions().map(encode),
+    st.tuples(instructions(), st.integers(isa.OPCODE_BITS, isa.INSN_BITS - 1)).map(
+        lambda t: encode(t[0]) | (1 << t[1])),
+)
+
+
+@given(st.lists(WORDS, max_size=20))
+@settings(max_examples=300)
+def test_any_words_round_trip_through_the_disassembly(words: list[int]) -> None:
+    assert assembler.assemble_words(assembler.disassemble_words(words)) == words
+
+
+@given(st.lists(instructions(), min_size=1, max_size=10),
+       st.lists(st.sampled_from([" ", "\t", " \t", "\t "]), min_size=4, max_size=4))
+@settings(max_examples=200)
+def test_tabs_are_whitespace(program: list[Instruction], seps: list[str]) -> None:
+    """Tabs and runs of blanks wherever a space is allowed (before and after the opcode,
+    around '=' and ',') assemble the same."""
+    text = assembler.disassemble(program)
+    lead, after_op, eq, comma = seps
+    tabbed = "".join(lead + line.replace(" ", after_op, 1).replace("=", eq + "=" + eq)
+                     .replace(", ", comma + "," + comma) + "\t; c\n"
+                     for line in text.splitlines())
+    assert assembler.assemble(tabbed) == program
+
+
+def test_image_program_text_assembles_to_its_words(tmp_path: Path, tiny) -> None:
+    words = [encode(Instruction.make("HALT")), 0xFF, encode(Instruction.make("NOP")) | 1 << 100]
+    img = image.Image(tiny, words, [])
+    text = (img.write(tmp_path / "img") / "program.s").read_text()
+    assert ".word 0x000000000000000000000000000000ff" in text
+    assert assembler.assemble_words(text, "program.s") == words
+
+
 def test_every_opcode_has_a_spec_and_fits() -> None:
     assert set(SPECS) == set(isa.Opcode)
     for spec in SPECS.values():
@@ -67,6 +122,12 @@ def test_encode_rejects_overflowing_field() -> None:
     ("WRITE_WAIT xbar=zz\n", r"prog\.s:1: field 'xbar': invalid literal"),
     ("WRITE_WAIT xbar\n", r"prog\.s:1: expected 'field=value', got 'xbar'"),
     ("WRITE_WAIT xbar=1, xbar=2\n", r"prog\.s:1: field 'xbar' given twice"),
+    ("NOP\n.word\n", r"prog\.s:2: expected '\.word VALUE' with one integer of 128 bits"),
+    (".word 1 2\n", r"prog\.s:1: expected '\.word VALUE'"),
+    (".word zz\n", r"prog\.s:1: expected '\.word VALUE'"),
+    ("\n.word -1\n", r"prog\.s:2: \.word -1 is not a 128-bit value"),
+    (f".word {1 << 128:#x}\n", r"prog\.s:1: \.word 0x1(0)+ is not a 128-bit value"),
+    (".word 0xff\n", r"prog\.s:1: \.word 0x0+ff is not an instruction \(unknown opcode"),
 ])
 def test_assembler_errors_name_line(text: str, pattern: str) -> None:
     with pytest.raises(AsmError, match=pattern):

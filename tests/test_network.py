@@ -147,3 +147,111 @@ def test_npz_weights(tmp_path: Path) -> None:
         network.load_weights(nan, net)
     with pytest.raises(NetworkError, match="cannot read weights"):
         network.load_weights(tmp_path / "none.npz", net)
+
+
+def test_topology_utf8_bom_reads_and_other_bytes_name_the_line(tmp_path: Path) -> None:
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + (HEADER + "c, 4, 4, 3, 3, 2, 5, 1\n").encode())
+    assert [layer.name for layer in network.read_topology(bom).layers] == ["c"]
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes((HEADER + "c, 4, 4, 3, 3, 2, 5, 1\n").encode() + b"caf\xe9, 1, 1, 1, 1, "
+                      b"1, 1, 1\n")
+    with pytest.raises(NetworkError) as exc:
+        network.read_topology(latin)
+    assert str(exc.value) == (f"{latin}:3: byte 0xe9 at offset {len(HEADER) + 26} is not "
+                              "UTF-8; expected a UTF-8 (or ASCII) text topology")
+
+
+def test_layer_too_large_is_refused_with_its_size_before_allocating(tmp_path: Path) -> None:
+    # 10^12 weights: 1000 x 1000 x 1000 x 1000 would be a terabyte of INT8.
+    path = _write(tmp_path, "huge, 1000, 1000, 1000, 1000, 1000, 1000, 1\n")
+    with pytest.raises(NetworkError) as exc:
+        network.read_topology(path)
+    assert str(exc.value).startswith(f"{path}:2: layer 'huge' needs 1000000000000 bytes of "
+                                     "INT8 weights")
+    assert f"expected at most {network.MAX_LAYER_BYTES} bytes" in str(exc.value)
+    wide = _write(tmp_path, "wide, 100000, 100000, 1, 1, 200, 1, 1\n")
+    with pytest.raises(NetworkError, match=r":2: layer 'wide' needs 2000000000000 bytes of "
+                                           "unrolled INT8 input windows"):
+        network.read_topology(wide)
+    # A layer made in code is refused where its weights would be drawn or loaded.
+    huge = Layer("huge", 1, 1, 1, 1, 1_000_000, 1_000_000, 1)
+    with pytest.raises(NetworkError, match="synthetic weights: layer 'huge' needs "
+                                           "1000000000000 bytes"):
+        network.synthetic_weights(huge, 0)
+    net = network.Network("n", (huge,), "in code")
+    with pytest.raises(NetworkError, match="in code: layer 'huge' needs"):
+        network.load_weights(tmp_path / "never-opened.npz", net)
+
+
+def _net(tmp_path: Path) -> network.Network:
+    return network.read_topology(_write(tmp_path, "c, 4, 4, 3, 3, 2, 5, 1\n"))
+
+
+def _save_npy(path: Path) -> None:
+    with open(path, "wb") as fh:   # np.save would add a .npy suffix to a path
+        np.save(fh, np.zeros((18, 5)))
+
+
+def _zip_bytes(tmp_path: Path) -> bytes:
+    good = tmp_path / "good.npz"
+    np.savez(good, c=np.zeros((18, 5)))
+    return good.read_bytes()
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda p, t: _save_npy(p),
+     "is a .npy file (one array); expected a .npz archive with one array per layer name"),
+    (lambda p, t: p.write_bytes(bytes(range(256)) * 4),
+     "not a .npz archive (starts with b'\\x00\\x01\\x02\\x03\\x04\\x05'); expected a zip"),
+    (lambda p, t: p.write_bytes(b""), "not a .npz archive (starts with b'')"),
+    (lambda p, t: p.write_bytes(_zip_bytes(t)[:60]), "corrupt .npz archive (File is not a zip "
+                                                     "file); expected a zip of .npy arrays"),
+    (lambda p, t: p.write_bytes(_zip_bytes(t).replace(b"\x93NUMPY", b"\x93NUMPZ")),
+     "array 'c' is corrupt ("),
+    (lambda p, t: np.savez(p, c=np.array([object()] * 90, dtype=object).reshape(18, 5)),
+     "array 'c' holds Python objects (dtype object); expected a float or integer array"),
+    (lambda p, t: np.savez(p, c=np.zeros((18, 5), dtype=bool)),
+     "array 'c' has dtype bool; expected float or integer"),
+    (lambda p, t: np.savez(p, c=np.zeros((18, 5), dtype=complex)),
+     "array 'c' has dtype complex128; expected float or integer"),
+    (lambda p, t: np.savez(p, c=np.full((18, 5), "w")), "array 'c' has dtype <U1; expected"),
+    (lambda p, t: np.savez(p, c=np.zeros(90)), "array 'c' has shape (90,); expected "
+                                               "(3, 3, 2, 5) or (18, 5)"),
+])
+def test_bad_weight_files_name_the_file_and_what_was_expected(tmp_path: Path, make,
+                                                              message: str) -> None:
+    path = tmp_path / "w.npz"
+    make(path, tmp_path)
+    with pytest.raises(NetworkError) as exc:
+        network.load_weights(path, _net(tmp_path))
+    text = str(exc.value)
+    assert text.startswith(f"{path}: ") and message in text and "\n" not in text
+
+
+def test_object_arrays_are_never_unpickled(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "w.npz"
+    np.savez(path, c=np.array([object()] * 90, dtype=object).reshape(18, 5))
+    monkeypatch.setattr(np.lib.format, "read_array", lambda *a, **k: pytest.fail("loaded"))
+    with pytest.raises(NetworkError, match="holds Python objects"):
+        network.load_weights(path, _net(tmp_path))
+
+
+def test_report_cli_prints_one_error_line_for_bad_files(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    import script_loader
+    report = script_loader.load("aras_report")
+    good = _write(tmp_path, "c, 4, 4, 3, 3, 2, 5, 1\n")
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes(HEADER.encode() + b"caf\xe9, 4, 4, 3, 3, 2, 5, 1\n")
+    huge = tmp_path / "huge.csv"
+    huge.write_text(HEADER + "huge, 1000, 1000, 1000, 1000, 1000, 1000, 1\n")
+    npy = tmp_path / "w.npz"
+    _save_npy(npy)
+    for args, bad in ((["--networks", str(latin)], latin), (["--networks", str(huge)], huge),
+                      (["--networks", str(good), "--weights", str(npy)], npy)):
+        assert report.main([*args, "--config", "small", "--no-plots", "--out",
+                            str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {bad}") and err.count("\n") == 1, err
