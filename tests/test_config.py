@@ -349,3 +349,107 @@ def test_unknown_config_name_lists_shipped() -> None:
 def test_config_is_immutable(tiny: config.Config) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         tiny.crossbar.rows = 3  # type: ignore[misc]
+
+
+# ---- what building a config costs, said up front ----
+
+def _tiny_gb(kib: int, word_bytes: int = 8) -> config.Config:
+    """tiny with one global-buffer bank of ``kib`` KiB (the measured family)."""
+    tiny = config.load("tiny")
+    return dataclasses.replace(
+        tiny, global_buffer=config.GlobalBufferConfig(word_bytes=word_bytes,
+                                                      bank_bytes=(kib * 1024,)),
+        main_memory=dataclasses.replace(tiny.main_memory, word_bytes=word_bytes),
+        source=f"gb{kib}k.toml")
+
+
+@pytest.mark.parametrize(("kib", "word_bytes", "measured_s"), [
+    (1, 8, 1.55), (16, 8, 4.30), (32, 8, 11.71), (48, 8, 22.54), (64, 8, 42.35),
+    (32, 16, 7.51)])
+def test_estimate_matches_measurements(kib: int, word_bytes: int, measured_s: float) -> None:
+    """The fitted model against generation times measured with hdl.build (its table)."""
+    from hdl import build
+    assert build.estimate(_tiny_gb(kib, word_bytes)).generation_s == pytest.approx(
+        measured_s, rel=0.2)
+
+
+@pytest.mark.parametrize("pe_count", [2, 8])
+def test_estimate_counts_crossbars(pe_count: int) -> None:
+    from hdl import build
+    tiny = config.load("tiny")
+    cfg = dataclasses.replace(tiny, pe=dataclasses.replace(tiny.pe, count=pe_count))
+    measured = {2: 2.31, 8: 5.40}[pe_count]
+    assert build.estimate(cfg).generation_s == pytest.approx(measured, rel=0.2)
+
+
+class _GeneratingError(Exception):
+    """Raised instead of elaborating: the test stops where generation would start."""
+
+
+def _no_elaboration(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hdl import build
+
+    def refuse(cfg: config.Config) -> None:
+        raise _GeneratingError
+    monkeypatch.setattr(build, "Chip", refuse)
+
+
+@pytest.mark.parametrize("name", ["tiny", "small"])
+def test_shipped_small_configs_build_silently(name: str, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from cocotb_tests import runner
+    from hdl import build
+    cfg = config.load(name)
+    runner.require_simulatable(cfg)
+    assert build.estimate(cfg).generation_s < build.GENERATION_WARN_S
+    said: list[str] = []
+    _no_elaboration(monkeypatch)
+    with pytest.raises(_GeneratingError):
+        build.generate(cfg, tmp_path, say=said.append)
+    assert said == []
+
+
+def test_128k_buffer_warns_before_generating(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 128 KiB buffer (16384 words): ~3 minutes, said in one line before the wait."""
+    from cocotb_tests import runner
+    from hdl import build
+    cfg = _tiny_gb(128)
+    est = build.estimate(cfg)
+    assert build.GENERATION_WARN_S < est.generation_s < build.GENERATION_LIMIT_S
+    runner.require_simulatable(cfg)  # allowed, only slow
+    said: list[str] = []
+    _no_elaboration(monkeypatch)
+    with pytest.raises(_GeneratingError):
+        build.generate(cfg, tmp_path, say=said.append)
+    assert len(said) == 1
+    assert re.fullmatch(r"gb128k\.toml: generating the Verilog: about 1\d\d s of Verilog "
+                        r"generation \(estimated, mostly the global buffer's 16384 words.*",
+                        said[0])
+
+
+def test_1m_buffer_is_refused_with_the_estimate(tmp_path: Path) -> None:
+    """A 1 MiB buffer fits the simulator's memory but would generate for hours."""
+    from cocotb_tests import runner
+    from hdl import build
+    cfg = _tiny_gb(1024)
+    pattern = (r"gb1024k\.toml: about \d+ s of Verilog generation \(estimated, mostly the "
+               r"global buffer's 131072 words.*more than the 600 s limit")
+    with pytest.raises(runner.ConfigTooLargeError, match=pattern):
+        runner.require_simulatable(cfg)
+    with pytest.raises(build.BuildTooLongError, match=pattern):
+        build.generate(cfg, tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_build_cli_refuses_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from hdl import build
+    path = _write(tmp_path, ON_TINY + "[global_buffer]\nbank_bytes = [1048576]\n",
+                  name="big.toml")
+    with pytest.raises(SystemExit, match=r"^error: .*big\.toml: about \d+ s of Verilog "
+                                         r"generation.*600 s limit"):
+        build.main([str(path), str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()
+    bad = _write(tmp_path, ON_TINY + "[chip]\nname = '../../evil'\n", name="evil.toml")
+    with pytest.raises(SystemExit, match=r"^error: .*evil\.toml: field 'chip\.name'"):
+        build.main([str(bad), str(tmp_path / "out")])
