@@ -364,7 +364,7 @@ def _tiny_gb(kib: int, word_bytes: int = 8) -> config.Config:
 
 
 @pytest.mark.parametrize(("kib", "word_bytes", "measured_s"), [
-    (1, 8, 1.55), (16, 8, 4.30), (32, 8, 11.71), (48, 8, 22.54), (64, 8, 42.35),
+    (1, 8, 1.55), (16, 8, 4.30), (32, 8, 11.71), (48, 8, 22.54), (64, 8, 42.35), (96, 8, 110.49),
     (32, 16, 7.51)])
 def test_estimate_matches_measurements(kib: int, word_bytes: int, measured_s: float) -> None:
     """The fitted model against generation times measured with hdl.build (its table)."""
