@@ -137,7 +137,7 @@ def generate(cfg: Config, out_dir: Path,
         return path
     est = require_buildable(cfg)
     if est.generation_s > GENERATION_WARN_S:
-        say(f"{cfg.source}: generating the Verilog: {est.describe()}")
+        say(f"{cfg.source}: please wait: {est.describe()}")
     chip = Chip(cfg)
     text = verilog.convert(chip, name=TOP, emit_src=False)
     states = {sig: dict(enc) for sig, enc in chip.fsm_states.items()}

@@ -423,7 +423,7 @@ def test_128k_buffer_warns_before_generating(tmp_path: Path,
     with pytest.raises(_GeneratingError):
         build.generate(cfg, tmp_path, say=said.append)
     assert len(said) == 1
-    assert re.fullmatch(r"gb128k\.toml: generating the Verilog: about 1\d\d s of Verilog "
+    assert re.fullmatch(r"gb128k\.toml: please wait: about 1\d\d s of Verilog "
                         r"generation \(estimated, mostly the global buffer's 16384 words.*",
                         said[0])
 
