@@ -64,6 +64,9 @@ INV_LEVEL_BITS = 16
 #: The co-simulation harness's time resolution is 1 ps (timescale 1ns/1ps): a clock
 #: period must be at least that, so the clock is at most 10^6 MHz.
 MAX_CLOCK_MHZ = 1_000_000
+#: The RTL's cycle and busy counters are 64 bits (``hdl/sequencer.py`` COUNTER_BITS).
+COUNTER_BITS = 64
+MAX_COUNTER = (1 << COUNTER_BITS) - 1
 #: The RTL counts a bit-plane or an INV solve window with a timer that needs >= 2 cycles
 #: (``hdl/chip.py``).
 MIN_RTL_WINDOW = 2
@@ -128,8 +131,7 @@ class CrossbarConfig:
     ``cell_bits``: 1..``data.weight_bits``, dividing it (a weight is whole cells).
     ``adc_bits``: 1..ACC_BITS (codes are added into 32-bit accumulators).
     ``adcs_per_apu``: 1..``cols`` (more ADCs than columns share nothing).
-    ``bitplane_cycles``: MIN_RTL_WINDOW..``sim.watchdog_cycles`` (the RTL timer needs 2;
-    a plane longer than the watchdog never completes).
+    ``bitplane_cycles``: MIN_RTL_WINDOW..TOML_INT_MAX (the RTL's plane timer needs 2).
     """
 
     rows: int = 128
@@ -180,7 +182,7 @@ class InvConfig:
     2..INV_LEVEL_BITS (int16 levels; 1 bit has no nonzero signed level).
     ``opamp_gain``, ``opamp_gbw_mhz``: finite, > 0. ``dac_bits``, ``adc_bits``:
     2..FLOAT64_EXACT_BITS (signed codes rounded in float64). ``solve_cycles``:
-    MIN_RTL_WINDOW..``sim.watchdog_cycles``.
+    MIN_RTL_WINDOW..TOML_INT_MAX (the RTL's solve timer needs 2).
     """
 
     count: int = 1
@@ -218,8 +220,9 @@ class DataConfig:
 class WriteConfig:
     """Write physics: pulses per level step, pulse time, energy per pulse.
 
-    Ranges: ``pulses_per_level``, ``pulse_cycles``: >= 1, their product (one level step)
-    at most ``sim.watchdog_cycles``. ``energy_per_pulse_pj``: finite, >= 0.
+    Ranges: ``pulses_per_level``, ``pulse_cycles``: >= 1, a full crossbar write
+    (``full_write_cycles``) countable by the RTL's 64-bit counters.
+    ``energy_per_pulse_pj``: finite, >= 0.
     ``delta_bits``: ``cell_bits + 1``..PACK_MAX_BITS (a signed delta of any level step),
     dividing the main-memory word.
     """
@@ -268,7 +271,7 @@ class MainMemoryConfig:
 
     Ranges: ``word_bytes``: that of the global buffer. ``size_bytes``: a positive multiple
     of it, at most MAX_DRAM_WORDS words (32-bit addresses). ``bandwidth_gbps``: finite,
-    > 0, at least one word per ``sim.watchdog_cycles`` (else no transfer completes).
+    > 0.
     """
 
     word_bytes: int = 8
@@ -448,10 +451,8 @@ class Config:
              f"{CHIP_NAME_MAX} characters")
         integer("chip.clock_mhz", self.chip.clock_mhz, 1, MAX_CLOCK_MHZ,
                 "a clock period of at least the co-simulation's 1 ps resolution")
-        # The watchdog bounds every other cycle count, so it is checked first.
         integer("sim.watchdog_cycles", self.sim.watchdog_cycles, 1, TOML_INT_MAX,
                 "TOML integers are 64-bit; the RTL's cycle counter is 64 bits")
-        wd = self.sim.watchdog_cycles
 
         # ---- data formats (the datapath is built for exactly these) ----
         for fld, value in (("data.weight_bits", self.data.weight_bits),
@@ -486,9 +487,8 @@ class Config:
                 "codes are added into 32-bit accumulators; wider codes wrap away")
         integer("crossbar.adcs_per_apu", c.adcs_per_apu, 1, c.cols,
                 "at most one ADC per column")
-        integer("crossbar.bitplane_cycles", c.bitplane_cycles, MIN_RTL_WINDOW, wd,
-                "the RTL's plane timer needs 2; a plane longer than sim.watchdog_cycles "
-                "never completes")
+        integer("crossbar.bitplane_cycles", c.bitplane_cycles, MIN_RTL_WINDOW, TOML_INT_MAX,
+                "the RTL's plane timer needs 2")
 
         # ---- analog non-idealities ----
         a = self.analog
@@ -518,17 +518,18 @@ class Config:
                            ("refinement.vmm_input_bits", self.refinement.vmm_input_bits)):
             integer(fld, value, 2, FLOAT64_EXACT_BITS,
                     "signed codes are rounded in float64, exact to 53 bits")
-        integer("inv.solve_cycles", inv.solve_cycles, MIN_RTL_WINDOW, wd,
-                "the RTL's solve timer needs 2; a solve longer than sim.watchdog_cycles "
-                "never completes")
+        integer("inv.solve_cycles", inv.solve_cycles, MIN_RTL_WINDOW, TOML_INT_MAX,
+                "the RTL's solve timer needs 2")
 
         # ---- write physics and energy ----
         w = self.write
-        integer("write.pulses_per_level", w.pulses_per_level, 1, wd,
-                "a level step must finish within sim.watchdog_cycles")
-        integer("write.pulse_cycles", w.pulse_cycles, 1, wd // w.pulses_per_level,
-                "a level step (pulses_per_level * pulse_cycles) must finish within "
-                "sim.watchdog_cycles")
+        integer("write.pulses_per_level", w.pulses_per_level, 1, TOML_INT_MAX,
+                "TOML integers are 64-bit")
+        integer("write.pulse_cycles", w.pulse_cycles, 1, TOML_INT_MAX,
+                "TOML integers are 64-bit")
+        need(self.full_write_cycles <= MAX_COUNTER, "write.pulse_cycles",
+             f"a full crossbar write of {self.full_write_cycles} cycles overflows the RTL's "
+             f"{COUNTER_BITS}-bit cycle counters")
         number("write.energy_per_pulse_pj", w.energy_per_pulse_pj, 0.0, math.inf,
                "an energy")
         # A delta spans -(levels-1)..(levels-1) and must fit its signed field.
@@ -563,11 +564,8 @@ class Config:
                 MAX_DRAM_WORDS * mm.word_bytes, "main-memory addresses are 32 bits")
         need(mm.size_bytes % mm.word_bytes == 0,
              "main_memory.size_bytes", "must be a multiple of main_memory.word_bytes")
-        min_gbps = mm.word_bytes * self.chip.clock_mhz / 1000 / wd
         number("main_memory.bandwidth_gbps", mm.bandwidth_gbps, 0.0, math.inf,
                "a bandwidth", lo_open=True)
-        number("main_memory.bandwidth_gbps", mm.bandwidth_gbps, min_gbps, math.inf,
-               "one word must move within sim.watchdog_cycles")
         integer("imem.depth", self.imem.depth, 1, MAX_IMEM_DEPTH,
                 "the harness's depth is a 32-bit Verilog parameter")
 
