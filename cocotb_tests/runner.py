@@ -68,6 +68,10 @@ def require_simulatable(cfg: Config) -> None:
                 f"{cfg.source}: field '{field}' makes {bits // 8 // 2**20} MiB of simulated "
                 f"memory, more than the {limit_mib} MiB a co-simulation holds; use a small "
                 "config (tiny, small) for the RTL and the timing model for full chips")
+    try:
+        hdl_build.require_buildable(cfg)  # Verilog generation time, estimated up front
+    except hdl_build.BuildTooLongError as exc:
+        raise ConfigTooLargeError(str(exc)) from None
 
 
 class SimulatorMissingError(RuntimeError):

@@ -10,13 +10,71 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from firmware import isa
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+def _field_width(op: isa.Opcode, name: str) -> int:
+    """Bits of instruction field ``name`` of ``op`` (the ISA is the source of truth)."""
+    return next(f.width for f in isa.SPECS[op].fields if f.name == name)
+
+
+# ---- Limits of the numeric fields: where each comes from ----
+#: A chip name names build directories (``build/<name>/``): letters, digits, ``_`` and
+#: ``-``, starting with a letter or digit, so it can never climb out of ``build/``.
+CHIP_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+#: Longest chip name: directory names get suffixes appended, far below NAME_MAX (255).
+CHIP_NAME_MAX = 64
+#: TOML integers are signed 64-bit, so a larger value could not be written back.
+TOML_INT_MAX = (1 << 63) - 1
+#: Crossbar (and INV array) indices travel in 16-bit instruction fields.
+MAX_CROSSBARS = 1 << isa.XBAR
+#: VMM ``ncols`` (8 bits) names the crossbars of one APU row a VMM drives.
+MAX_APU_COLS = (1 << _field_width(isa.Opcode.VMM, "ncols")) - 1
+#: VMM ``nrows`` (16 bits) names the APU rows a VMM drives in parallel.
+MAX_APU_ROWS = (1 << _field_width(isa.Opcode.VMM, "nrows")) - 1
+#: WRITE_START's ``row``/``nrows`` fields (16 bits) address a crossbar's rows; the
+#: columns are held to the same bound (a row of deltas is one DMA-sized stream).
+MAX_CROSSBAR_DIM = 1 << isa.COUNT
+#: Global-buffer addresses are 24-bit instruction fields.
+MAX_GB_WORDS = 1 << isa.GB_ADDR
+#: Main-memory addresses are 32-bit instruction fields.
+MAX_DRAM_WORDS = 1 << isa.DRAM_ADDR
+#: BANK_GATE's mask is 32 bits, one per bank.
+MAX_BANKS = _field_width(isa.Opcode.BANK_GATE, "mask")
+#: The accumulators (RTL and golden model) are 32-bit: ADC code bits above them wrap away.
+ACC_BITS = 32
+#: VEC/SFU lanes are int32: a global-buffer word holds a whole number of them.
+LANE_BITS = 32
+#: float64 represents integers exactly up to 2^53: the INV DAC/ADC codes and the
+#: refinement VMM's fixed-point slices are rounded in float64 (``np.rint``).
+FLOAT64_EXACT_BITS = 53
+#: ``firmware.packing`` packs fields through 64-bit integers.
+PACK_MAX_BITS = 64
+#: INV levels travel as int16 (``INV_WRITE``'s matrix format).
+INV_LEVEL_BITS = 16
+#: The co-simulation harness's time resolution is 1 ps (timescale 1ns/1ps): a clock
+#: period must be at least that, so the clock is at most 10^6 MHz.
+MAX_CLOCK_MHZ = 1_000_000
+#: The RTL's cycle and busy counters are 64 bits (``hdl/sequencer.py`` COUNTER_BITS).
+COUNTER_BITS = 64
+MAX_COUNTER = (1 << COUNTER_BITS) - 1
+#: The RTL counts a bit-plane or an INV solve window with a timer that needs >= 2 cycles
+#: (``hdl/chip.py``).
+MIN_RTL_WINDOW = 2
+#: A programming error of 100%: beyond it a one-sigma draw makes a conductance negative,
+#: which no device does (``conductance = level * (1 + program_sigma * N(0,1))``).
+MAX_PROGRAM_SIGMA = 1.0
+#: The harness's instruction memory depth is a Verilog integer parameter (32-bit signed).
+MAX_IMEM_DEPTH = (1 << 31) - 1
 
 
 def grant_cycle(k: int, bytes_per_cycle: Fraction, word_bytes: int) -> int:
@@ -37,7 +95,12 @@ def _is_pow2(n: int) -> bool:
 
 @dataclass(frozen=True)
 class ChipConfig:
-    """Top-level identity and clock."""
+    """Top-level identity and clock.
+
+    ``name``: letters, digits, ``_``, ``-`` (it names ``build/<name>/``), at most
+    CHIP_NAME_MAX characters. ``clock_mhz``: 1..MAX_CLOCK_MHZ (a period of at least the
+    co-simulation's 1 ps resolution).
+    """
 
     name: str = "unnamed"
     clock_mhz: int = 1000
@@ -45,7 +108,12 @@ class ChipConfig:
 
 @dataclass(frozen=True)
 class PEConfig:
-    """Processing elements: a PE holds ``apu_rows x apu_cols`` APUs, one crossbar each."""
+    """Processing elements: a PE holds ``apu_rows x apu_cols`` APUs, one crossbar each.
+
+    All >= 1; ``count * apu_rows * apu_cols`` <= MAX_CROSSBARS (16-bit crossbar index),
+    ``count * apu_rows`` <= MAX_APU_ROWS (VMM ``nrows``), ``apu_cols`` <= MAX_APU_COLS
+    (VMM ``ncols``).
+    """
 
     count: int = 1
     apu_rows: int = 1
@@ -58,6 +126,12 @@ class CrossbarConfig:
 
     ``bitplane_cycles`` is the latency the RTL counts for one bit-serial input plane
     (DAC drive, settle, sample and ADC); the analog model must answer within it.
+
+    Ranges: ``rows``, ``cols``: 1..MAX_CROSSBAR_DIM (16-bit row fields of WRITE_START).
+    ``cell_bits``: 1..``data.weight_bits``, dividing it (a weight is whole cells).
+    ``adc_bits``: 1..ACC_BITS (codes are added into 32-bit accumulators).
+    ``adcs_per_apu``: 1..``cols`` (more ADCs than columns share nothing).
+    ``bitplane_cycles``: MIN_RTL_WINDOW..TOML_INT_MAX (the RTL's plane timer needs 2).
     """
 
     rows: int = 128
@@ -78,6 +152,12 @@ class AnalogConfig:
     units of one level's current. ``adc_lsb_shift``: the ADC full scale is
     ``(2^adc_bits - 1) << adc_lsb_shift`` level currents (the digital side shifts codes
     back). ``seed``: every random draw is seeded from it, per crossbar.
+
+    Ranges: ``program_sigma``: finite, 0..MAX_PROGRAM_SIGMA (beyond, conductances go
+    negative). ``read_sigma``: finite, 0..the ADC full scale (noise above it leaves no
+    signal). ``adc_lsb_shift``: 0..bit length of the largest column current
+    ``rows * (levels - 1)`` (a larger LSB rounds every current to code 0). ``seed``:
+    0..TOML_INT_MAX.
     """
 
     program_sigma: float = 0.0
@@ -96,6 +176,13 @@ class InvConfig:
     ``dac_bits`` DAC and outputs an ``adc_bits`` ADC. ``solve_cycles`` is the fixed
     window the digital side gives one solve (DAC, settling, ADC); a matrix that settles
     slower is refused when it is written.
+
+    Ranges: ``count``: 1..MAX_CROSSBARS (16-bit array index). ``size``: >= 1, a vector
+    fits the global buffer and the matrix main memory. ``conductance_bits``:
+    2..INV_LEVEL_BITS (int16 levels; 1 bit has no nonzero signed level).
+    ``opamp_gain``, ``opamp_gbw_mhz``: finite, > 0. ``dac_bits``, ``adc_bits``:
+    2..FLOAT64_EXACT_BITS (signed codes rounded in float64). ``solve_cycles``:
+    MIN_RTL_WINDOW..TOML_INT_MAX (the RTL's solve timer needs 2).
     """
 
     count: int = 1
@@ -110,7 +197,10 @@ class InvConfig:
 
 @dataclass(frozen=True)
 class RefinementConfig:
-    """High-precision inversion: the bit-sliced VMM that computes residuals."""
+    """High-precision inversion: the bit-sliced VMM that computes residuals.
+
+    Both 2..FLOAT64_EXACT_BITS: signed fixed point rounded in float64 (``np.rint``).
+    """
 
     vmm_weight_bits: int = 32
     vmm_input_bits: int = 32
@@ -118,7 +208,8 @@ class RefinementConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Integer formats of weights and activations."""
+    """Integer formats of weights and activations: only INT8 x INT8 into int32 (the RTL's
+    datapath is built for exactly these)."""
 
     weight_bits: int = 8
     act_bits: int = 8
@@ -127,7 +218,14 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class WriteConfig:
-    """Write physics: pulses per level step, pulse time, energy per pulse."""
+    """Write physics: pulses per level step, pulse time, energy per pulse.
+
+    Ranges: ``pulses_per_level``, ``pulse_cycles``: >= 1, a full crossbar write
+    (``full_write_cycles``) countable by the RTL's 64-bit counters.
+    ``energy_per_pulse_pj``: finite, >= 0.
+    ``delta_bits``: ``cell_bits + 1``..PACK_MAX_BITS (a signed delta of any level step),
+    dividing the main-memory word.
+    """
 
     pulses_per_level: int = 1
     pulse_cycles: int = 1000
@@ -143,7 +241,7 @@ class EnergyConfig:
     VEC lane, shift-and-add), an op-amp of an INV array powered for a solve window, the
     chip's static power while it runs (global buffer apart), and the global buffer's
     static power per KB of a powered bank (bank gating saves it). Write pulses are
-    ``write.energy_per_pulse_pj``.
+    ``write.energy_per_pulse_pj``. Every field: finite, >= 0.
     """
 
     adc_conversion_pj: float = 2.0
@@ -156,7 +254,12 @@ class EnergyConfig:
 
 @dataclass(frozen=True)
 class GlobalBufferConfig:
-    """Global buffer: heterogeneous banks of ``bank_bytes`` each, ``word_bytes`` wide."""
+    """Global buffer: heterogeneous banks of ``bank_bytes`` each, ``word_bytes`` wide.
+
+    Ranges: ``word_bytes``: a power of two >= LANE_BITS / 8 (whole int32 lanes).
+    ``bank_bytes``: 1..MAX_BANKS banks (BANK_GATE mask), each a positive multiple of
+    ``word_bytes``, at most MAX_GB_WORDS words in all (24-bit GB addresses).
+    """
 
     word_bytes: int = 8
     bank_bytes: tuple[int, ...] = (2048, 2048)
@@ -164,7 +267,12 @@ class GlobalBufferConfig:
 
 @dataclass(frozen=True)
 class MainMemoryConfig:
-    """Off-chip main memory (LPDDR4 in the default chip)."""
+    """Off-chip main memory (LPDDR4 in the default chip).
+
+    Ranges: ``word_bytes``: that of the global buffer. ``size_bytes``: a positive multiple
+    of it, at most MAX_DRAM_WORDS words (32-bit addresses). ``bandwidth_gbps``: finite,
+    > 0.
+    """
 
     word_bytes: int = 8
     size_bytes: int = 1 << 20
@@ -173,14 +281,16 @@ class MainMemoryConfig:
 
 @dataclass(frozen=True)
 class InstructionMemoryConfig:
-    """On-chip instruction memory, one instruction per word."""
+    """On-chip instruction memory, one instruction per word: ``depth`` 1..MAX_IMEM_DEPTH
+    (a 32-bit Verilog parameter of the harness)."""
 
     depth: int = 1024
 
 
 @dataclass(frozen=True)
 class SimConfig:
-    """Co-simulation limits."""
+    """Co-simulation limits: ``watchdog_cycles`` 1..TOML_INT_MAX (the RTL's cycle counter
+    is 64 bits)."""
 
     watchdog_cycles: int = 1_000_000
 
@@ -310,111 +420,173 @@ class Config:
         return self.crossbar.rows * 2 * max_step * self.write.pulse_cycles
 
     def validate(self) -> None:
-        """Check every field and the relations between them; raise :class:`ConfigError`."""
+        """Check every field and the relations between them; raise :class:`ConfigError`
+        naming the file, the field, the value and the range the models are exact in."""
         where = self.source
 
         def need(cond: bool, fld: str, what: str) -> None:
             if not cond:
                 raise ConfigError(f"{where}: field '{fld}': {what}")
 
-        positive_ints = {
-            "chip.clock_mhz": self.chip.clock_mhz,
-            "pe.count": self.pe.count,
-            "pe.apu_rows": self.pe.apu_rows,
-            "pe.apu_cols": self.pe.apu_cols,
-            "crossbar.rows": self.crossbar.rows,
-            "crossbar.cols": self.crossbar.cols,
-            "crossbar.cell_bits": self.crossbar.cell_bits,
-            "crossbar.adc_bits": self.crossbar.adc_bits,
-            "crossbar.adcs_per_apu": self.crossbar.adcs_per_apu,
-            "crossbar.bitplane_cycles": self.crossbar.bitplane_cycles,
-            "data.weight_bits": self.data.weight_bits,
-            "data.act_bits": self.data.act_bits,
-            "data.acc_bits": self.data.acc_bits,
-            "write.pulses_per_level": self.write.pulses_per_level,
-            "write.pulse_cycles": self.write.pulse_cycles,
-            "write.delta_bits": self.write.delta_bits,
-            "global_buffer.word_bytes": self.global_buffer.word_bytes,
-            "main_memory.word_bytes": self.main_memory.word_bytes,
-            "main_memory.size_bytes": self.main_memory.size_bytes,
-            "imem.depth": self.imem.depth,
-            "sim.watchdog_cycles": self.sim.watchdog_cycles,
-            "inv.count": self.inv.count,
-            "inv.size": self.inv.size,
-            "inv.conductance_bits": self.inv.conductance_bits,
-            "inv.dac_bits": self.inv.dac_bits,
-            "inv.adc_bits": self.inv.adc_bits,
-            "inv.solve_cycles": self.inv.solve_cycles,
-            "refinement.vmm_weight_bits": self.refinement.vmm_weight_bits,
-            "refinement.vmm_input_bits": self.refinement.vmm_input_bits,
-        }
-        for name, value in positive_ints.items():
-            need(isinstance(value, int) and not isinstance(value, bool) and value > 0,
-                 name, f"expected a positive integer, got {value!r}")
-        need(isinstance(self.chip.name, str) and self.chip.name != "", "chip.name",
-             "expected a non-empty string")
-        need(self.data.weight_bits % self.crossbar.cell_bits == 0, "crossbar.cell_bits",
+        def integer(fld: str, value: Any, lo: int, hi: int, why: str) -> None:
+            need(isinstance(value, int) and not isinstance(value, bool), fld,
+                 f"expected an integer in {lo}..{hi} ({why}), got {value!r}")
+            need(lo <= value <= hi, fld, f"{value} is outside {lo}..{hi} ({why})")
+
+        def number(fld: str, value: Any, lo: float, hi: float, why: str,
+                   lo_open: bool = False) -> None:
+            low = f"> {lo}" if lo_open else f">= {lo}"
+            span = f"a finite number {low}" + ("" if hi == math.inf else f" and <= {hi}")
+            need(isinstance(value, (int, float)) and not isinstance(value, bool)
+                 and math.isfinite(value), fld, f"expected {span} ({why}), got {value!r}")
+            need((value > lo if lo_open else value >= lo) and value <= hi, fld,
+                 f"{value!r} is outside the range: expected {span} ({why})")
+
+        # ---- identity ----
+        name = self.chip.name
+        need(isinstance(name, str) and CHIP_NAME_RE.fullmatch(name) is not None
+             and len(name) <= CHIP_NAME_MAX, "chip.name",
+             f"{name!r} is not a safe name: it names build directories, so use only "
+             f"letters, digits, '_' and '-', starting with a letter or digit, at most "
+             f"{CHIP_NAME_MAX} characters")
+        integer("chip.clock_mhz", self.chip.clock_mhz, 1, MAX_CLOCK_MHZ,
+                "a clock period of at least the co-simulation's 1 ps resolution")
+        integer("sim.watchdog_cycles", self.sim.watchdog_cycles, 1, TOML_INT_MAX,
+                "TOML integers are 64-bit; the RTL's cycle counter is 64 bits")
+
+        # ---- data formats (the datapath is built for exactly these) ----
+        for fld, value in (("data.weight_bits", self.data.weight_bits),
+                           ("data.act_bits", self.data.act_bits)):
+            integer(fld, value, 8, 8, "only INT8 weights and activations are supported")
+        integer("data.acc_bits", self.data.acc_bits, ACC_BITS, ACC_BITS,
+                "only 32-bit accumulators are supported")
+
+        # ---- processing elements ----
+        for fld, value in (("pe.count", self.pe.count), ("pe.apu_rows", self.pe.apu_rows)):
+            integer(fld, value, 1, MAX_APU_ROWS, "VMM nrows is a 16-bit field")
+        integer("pe.apu_cols", self.pe.apu_cols, 1, MAX_APU_COLS,
+                "VMM ncols is an 8-bit field")
+        need(self.n_apu_rows <= MAX_APU_ROWS, "pe.apu_rows",
+             f"pe.count * pe.apu_rows = {self.n_apu_rows} APU rows is more than the "
+             f"{MAX_APU_ROWS} a VMM's 16-bit nrows field reaches")
+        need(self.n_crossbars <= MAX_CROSSBARS, "pe.count",
+             f"{self.n_crossbars} crossbars is more than the {MAX_CROSSBARS} a 16-bit "
+             "crossbar index reaches")
+
+        # ---- crossbars ----
+        c = self.crossbar
+        for fld, value in (("crossbar.rows", c.rows), ("crossbar.cols", c.cols)):
+            integer(fld, value, 1, MAX_CROSSBAR_DIM, "rows are 16-bit instruction fields")
+        integer("crossbar.cell_bits", c.cell_bits, 1, self.data.weight_bits,
+                "a weight is made of whole cells")
+        need(self.data.weight_bits % c.cell_bits == 0, "crossbar.cell_bits",
              f"must divide data.weight_bits ({self.data.weight_bits})")
-        need(self.crossbar.cols % self.slices_per_weight == 0, "crossbar.cols",
+        need(c.cols % self.slices_per_weight == 0, "crossbar.cols",
              f"must be a multiple of the {self.slices_per_weight} cells per weight")
-        need(self.data.act_bits == 8 and self.data.weight_bits == 8, "data",
-             "only INT8 weights and activations are supported (act_bits = weight_bits = 8)")
-        need(self.data.acc_bits == 32, "data.acc_bits", "only 32-bit accumulators are supported")
+        integer("crossbar.adc_bits", c.adc_bits, 1, ACC_BITS,
+                "codes are added into 32-bit accumulators; wider codes wrap away")
+        integer("crossbar.adcs_per_apu", c.adcs_per_apu, 1, c.cols,
+                "at most one ADC per column")
+        integer("crossbar.bitplane_cycles", c.bitplane_cycles, MIN_RTL_WINDOW, TOML_INT_MAX,
+                "the RTL's plane timer needs 2")
+
+        # ---- analog non-idealities ----
+        a = self.analog
+        number("analog.program_sigma", a.program_sigma, 0.0, MAX_PROGRAM_SIGMA,
+               "beyond 100% a one-sigma draw makes a conductance negative")
+        max_current = c.rows * (self.cell_levels - 1)
+        integer("analog.adc_lsb_shift", a.adc_lsb_shift, 0, max_current.bit_length(),
+                f"a larger LSB rounds every column current (at most {max_current}) to 0")
+        full_scale = ((1 << c.adc_bits) - 1) << a.adc_lsb_shift
+        number("analog.read_sigma", a.read_sigma, 0.0, full_scale,
+               f"noise above the ADC full scale ({full_scale} level currents) leaves no "
+               "signal")
+        integer("analog.seed", a.seed, 0, TOML_INT_MAX, "TOML integers are 64-bit")
+
+        # ---- INV arrays and refinement ----
+        inv = self.inv
+        integer("inv.count", inv.count, 1, MAX_CROSSBARS, "the INV index is a 16-bit field")
+        integer("inv.size", inv.size, 1, TOML_INT_MAX, "a matrix dimension")
+        integer("inv.conductance_bits", inv.conductance_bits, 2, INV_LEVEL_BITS,
+                "levels travel as int16; 1 bit has no nonzero signed level")
+        number("inv.opamp_gain", inv.opamp_gain, 0.0, math.inf, "an open-loop gain",
+               lo_open=True)
+        number("inv.opamp_gbw_mhz", inv.opamp_gbw_mhz, 0.0, math.inf,
+               "a gain-bandwidth sets the settling time", lo_open=True)
+        for fld, value in (("inv.dac_bits", inv.dac_bits), ("inv.adc_bits", inv.adc_bits),
+                           ("refinement.vmm_weight_bits", self.refinement.vmm_weight_bits),
+                           ("refinement.vmm_input_bits", self.refinement.vmm_input_bits)):
+            integer(fld, value, 2, FLOAT64_EXACT_BITS,
+                    "signed codes are rounded in float64, exact to 53 bits")
+        integer("inv.solve_cycles", inv.solve_cycles, MIN_RTL_WINDOW, TOML_INT_MAX,
+                "the RTL's solve timer needs 2")
+
+        # ---- write physics and energy ----
+        w = self.write
+        integer("write.pulses_per_level", w.pulses_per_level, 1, TOML_INT_MAX,
+                "TOML integers are 64-bit")
+        integer("write.pulse_cycles", w.pulse_cycles, 1, TOML_INT_MAX,
+                "TOML integers are 64-bit")
+        need(self.full_write_cycles <= MAX_COUNTER, "write.pulse_cycles",
+             f"a full crossbar write of {self.full_write_cycles} cycles overflows the RTL's "
+             f"{COUNTER_BITS}-bit cycle counters")
+        number("write.energy_per_pulse_pj", w.energy_per_pulse_pj, 0.0, math.inf,
+               "an energy")
         # A delta spans -(levels-1)..(levels-1) and must fit its signed field.
-        need(self.write.delta_bits >= self.crossbar.cell_bits + 1, "write.delta_bits",
-             f"must be at least crossbar.cell_bits + 1 = {self.crossbar.cell_bits + 1}")
-        for name, value in (("analog.program_sigma", self.analog.program_sigma),
-                            ("analog.read_sigma", self.analog.read_sigma),
-                            ("inv.opamp_gain", self.inv.opamp_gain),
-                            ("inv.opamp_gbw_mhz", self.inv.opamp_gbw_mhz)):
-            need(isinstance(value, (int, float)) and not isinstance(value, bool)
-                 and value >= 0, name, f"expected a non-negative number, got {value!r}")
-        need(self.inv.opamp_gain > 0 and self.inv.opamp_gbw_mhz > 0, "inv",
-             "opamp_gain and opamp_gbw_mhz must be positive")
-        for name, value in (("analog.adc_lsb_shift", self.analog.adc_lsb_shift),
-                            ("analog.seed", self.analog.seed)):
-            need(isinstance(value, int) and not isinstance(value, bool) and value >= 0, name,
-                 f"expected a non-negative integer, got {value!r}")
-        need(2 <= self.inv.conductance_bits <= 16, "inv.conductance_bits",
-             "expected 2..16 (levels travel as int16)")
-        # The RTL programs an INV row from whole main-memory words of int16 levels.
-        need(self.inv.size * 16 % (8 * self.main_memory.word_bytes) == 0, "inv.size",
-             f"a row of int16 levels ({self.inv.size * 2} bytes) must be a whole number of "
-             f"main-memory words ({self.main_memory.word_bytes} bytes)")
-        need(self.write.energy_per_pulse_pj >= 0, "write.energy_per_pulse_pj",
-             "expected a non-negative number")
+        integer("write.delta_bits", w.delta_bits, c.cell_bits + 1, PACK_MAX_BITS,
+                f"a signed level step of {c.cell_bits}-bit cells, packed through 64-bit "
+                "integers")
         for fld in dataclasses.fields(EnergyConfig):
-            value = getattr(self.energy, fld.name)
-            need(isinstance(value, (int, float)) and not isinstance(value, bool)
-                 and value >= 0, f"energy.{fld.name}",
-                 f"expected a non-negative number, got {value!r}")
-        for name, value in (("global_buffer.word_bytes", self.global_buffer.word_bytes),
-                            ("main_memory.word_bytes", self.main_memory.word_bytes)):
-            need(_is_pow2(value), name, f"expected a power of two, got {value}")
-        banks = self.global_buffer.bank_bytes
-        need(isinstance(banks, tuple) and len(banks) > 0, "global_buffer.bank_bytes",
-             "expected a non-empty list of bank sizes in bytes")
+            number(f"energy.{fld.name}", getattr(self.energy, fld.name), 0.0, math.inf,
+                   "an energy or power")
+
+        # ---- memories ----
+        gbuf, mm = self.global_buffer, self.main_memory
+        for fld, value in (("global_buffer.word_bytes", gbuf.word_bytes),
+                           ("main_memory.word_bytes", mm.word_bytes)):
+            integer(fld, value, LANE_BITS // 8, TOML_INT_MAX, "whole int32 lanes")
+            need(_is_pow2(value), fld, f"expected a power of two, got {value}")
+        need(mm.word_bytes == gbuf.word_bytes,
+             "main_memory.word_bytes", "must equal global_buffer.word_bytes (the DMA moves words)")
+        banks = gbuf.bank_bytes
+        need(isinstance(banks, tuple) and 0 < len(banks) <= MAX_BANKS,
+             "global_buffer.bank_bytes",
+             f"expected a list of 1..{MAX_BANKS} bank sizes in bytes (the BANK_GATE mask is "
+             f"{MAX_BANKS} bits), got {len(banks) if isinstance(banks, tuple) else banks!r}")
         for i, b in enumerate(banks):
-            need(isinstance(b, int) and b > 0 and b % self.global_buffer.word_bytes == 0,
-                 f"global_buffer.bank_bytes[{i}]",
-                 f"expected a positive multiple of word_bytes ({self.global_buffer.word_bytes}),"
-                 f" got {b!r}")
-        need(len(banks) <= 32, "global_buffer.bank_bytes",
-             f"at most 32 banks (the BANK_GATE mask is 32 bits), got {len(banks)}")
-        need(self.main_memory.size_bytes % self.main_memory.word_bytes == 0,
+            need(isinstance(b, int) and not isinstance(b, bool) and b > 0
+                 and b % gbuf.word_bytes == 0, f"global_buffer.bank_bytes[{i}]",
+                 f"expected a positive multiple of word_bytes ({gbuf.word_bytes}), got {b!r}")
+        need(self.gb_words <= MAX_GB_WORDS, "global_buffer.bank_bytes",
+             f"{self.gb_words} words is more than the {MAX_GB_WORDS} a 24-bit global-buffer "
+             "address reaches")
+        integer("main_memory.size_bytes", mm.size_bytes, mm.word_bytes,
+                MAX_DRAM_WORDS * mm.word_bytes, "main-memory addresses are 32 bits")
+        need(mm.size_bytes % mm.word_bytes == 0,
              "main_memory.size_bytes", "must be a multiple of main_memory.word_bytes")
-        need(isinstance(self.main_memory.bandwidth_gbps, (int, float))
-             and self.main_memory.bandwidth_gbps > 0,
-             "main_memory.bandwidth_gbps", "expected a positive number")
-        need(self.crossbar.rows * self.data.act_bits % self.gb_bits == 0, "crossbar.rows",
-             f"an input vector ({self.crossbar.rows} x {self.data.act_bits} bits) must fill "
+        number("main_memory.bandwidth_gbps", mm.bandwidth_gbps, 0.0, math.inf,
+               "a bandwidth", lo_open=True)
+        integer("imem.depth", self.imem.depth, 1, MAX_IMEM_DEPTH,
+                "the harness's depth is a 32-bit Verilog parameter")
+
+        # ---- relations between sections ----
+        need(c.rows * self.data.act_bits % self.gb_bits == 0, "crossbar.rows",
+             f"an input vector ({c.rows} x {self.data.act_bits} bits) must fill "
              f"whole {self.gb_bits}-bit global-buffer words")
         need(self.weights_per_row * self.data.acc_bits % self.gb_bits == 0, "crossbar.cols",
              "the outputs of one VMM must fill whole global-buffer words")
-        need(self.main_memory.word_bytes == self.global_buffer.word_bytes,
-             "main_memory.word_bytes", "must equal global_buffer.word_bytes (the DMA moves words)")
-        need(self.dram_bits % self.write.delta_bits == 0, "write.delta_bits",
+        need(self.dram_bits % w.delta_bits == 0, "write.delta_bits",
              f"must divide the {self.dram_bits}-bit main-memory word")
+        # The RTL programs an INV row from whole main-memory words of int16 levels.
+        need(inv.size * INV_LEVEL_BITS % self.dram_bits == 0, "inv.size",
+             f"a row of int16 levels ({inv.size * 2} bytes) must be a whole number of "
+             f"main-memory words ({mm.word_bytes} bytes)")
+        need(self.inv_vector_words <= self.gb_words, "inv.size",
+             f"a vector of {inv.size} int32 ({self.inv_vector_words} words) must fit the "
+             f"{self.gb_words}-word global buffer")
+        need(self.inv_matrix_words <= self.dram_words, "inv.size",
+             f"a matrix of {inv.size}^2 int16 ({self.inv_matrix_words} words) must fit the "
+             f"{self.dram_words}-word main memory")
 
 
 _SECTIONS: dict[str, type] = {
@@ -425,29 +597,106 @@ _SECTIONS: dict[str, type] = {
 }
 
 
-def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Config:
-    """Build and validate a :class:`Config` from a parsed TOML table."""
-    sections: dict[str, Any] = {}
+#: The top-level key of a config file that names the config it inherits from.
+BASE_KEY = "base"
+
+
+def _check_tables(raw: dict[str, Any], source: str) -> None:
+    """Refuse unknown sections and fields and non-table sections of one file's table."""
     for key, table in raw.items():
+        if key == BASE_KEY:
+            continue
         if key not in _SECTIONS:
             raise ConfigError(f"{source}: unknown section [{key}]; expected one of "
-                              f"{', '.join(sorted(_SECTIONS))}")
+                              f"{', '.join(sorted(_SECTIONS))} (or a top-level "
+                              f"{BASE_KEY} = \"name\")")
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: '{key}' must be a table ([{key}])")
-        cls = _SECTIONS[key]
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        kwargs = {}
-        for fname, value in table.items():
+        known = {f.name for f in dataclasses.fields(_SECTIONS[key])}
+        for fname in table:
             if fname not in known:
                 raise ConfigError(f"{source}: unknown field '{key}.{fname}'; expected one of "
                                   f"{', '.join(sorted(known))}")
-            if isinstance(value, list):
-                value = tuple(value)
-            kwargs[fname] = value
-        sections[key] = cls(**kwargs)
+
+
+def _base_path(base: Any, source: str) -> Path:
+    """The file a ``base = ...`` names: a shipped config name (``tiny``), or a path (with a
+    suffix or a directory) relative to the file that names it."""
+    if not isinstance(base, str) or base == "":
+        raise ConfigError(f"{source}: '{BASE_KEY}' must be a config name or path string, "
+                          f"got {base!r}")
+    if Path(base).suffix or "/" in base:
+        parent = Path(source).parent if Path(source).is_file() else Path.cwd()
+        path = parent / base
+    else:
+        path = CONFIG_DIR / f"{base}.toml"
+    if not path.is_file():
+        raise ConfigError(f"{source}: base '{base}': no such config file ({path}; shipped "
+                          f"configs: {_shipped()})")
+    return path
+
+
+def _merged(raw: dict[str, Any], source: str, chain: tuple[Path, ...]) -> dict[str, Any]:
+    """``raw`` with its ``base`` chain folded in: every section and field of the base,
+    overridden section by section, field by field, by ``raw``'s own."""
+    _check_tables(raw, source)
+    if BASE_KEY not in raw:
+        return raw
+    path = _base_path(raw[BASE_KEY], source).resolve()
+    if path in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, path))
+        raise ConfigError(f"{source}: base chain is a cycle: {cycle}")
+    base = _merged(_read_toml(path), str(path), (*chain, path))
+    out = {k: dict(v) for k, v in base.items()}
+    for key, table in raw.items():
+        if key != BASE_KEY:
+            out.setdefault(key, {}).update(table)
+    return out
+
+
+def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Config:
+    """Build and validate a :class:`Config` from a parsed TOML table.
+
+    The table sets every field of every section, or names a ``base`` it inherits from
+    (resolved relative to ``source`` when that is a file): a config says what it means,
+    and a missing field is an error naming it rather than a silent default."""
+    own = Path(source).resolve()
+    merged = _merged(raw, source, (own,) if own.is_file() else ())
+    sections: dict[str, Any] = {}
+    for key, cls in _SECTIONS.items():
+        names = [f.name for f in dataclasses.fields(cls)]
+        if key not in merged:
+            raise ConfigError(f"{source}: missing section [{key}] (fields "
+                              f"{', '.join(f'{key}.{n}' for n in names)}); a config sets "
+                              f"every field or names a base, e.g. {BASE_KEY} = \"tiny\"")
+        table = merged[key]
+        for fname in names:
+            if fname not in table:
+                raise ConfigError(f"{source}: missing field '{key}.{fname}'; a config sets "
+                                  f"every field or names a base, e.g. {BASE_KEY} = \"tiny\"")
+        sections[key] = cls(**{k: tuple(v) if isinstance(v, list) else v
+                               for k, v in table.items()})
     cfg = Config(**sections, source=source)
     cfg.validate()
     return cfg
+
+
+def _shipped() -> str:
+    return ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml")))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """Parse one TOML file; a file that is not UTF-8 or not TOML is one ConfigError line."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start} is "
+                          f"{data[exc.start]:#04x}); save the file as UTF-8") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
 
 def load(name_or_path: str | Path) -> Config:
@@ -456,13 +705,9 @@ def load(name_or_path: str | Path) -> Config:
     if not path.suffix and not path.exists():
         path = CONFIG_DIR / f"{name_or_path}.toml"
     if not path.is_file():
-        shipped = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml")))
-        raise ConfigError(f"{name_or_path}: no such config file (shipped configs: {shipped})")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return from_dict(raw, source=str(path))
+        raise ConfigError(f"{name_or_path}: no such config file (shipped configs: "
+                          f"{_shipped()})")
+    return from_dict(_read_toml(path), source=str(path))
 
 
 def to_toml(cfg: Config) -> str:
