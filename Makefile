@@ -1,5 +1,6 @@
 # ReRAM PIM accelerator: the two commands a user needs are `make sim` and `make test`.
 #   make sim [SIM=icarus|verilator] [WAVES=1] [CONFIG=tiny] [SEED=1] [PROGRAM=slice]
+#            [JITTER=seed]   analog answers at random cycles inside their windows
 #   make test                 the whole test suite (both simulators)
 #   make verilog [CONFIG=..]  generate build/<config>/chip.v only
 #   make docs                 regenerate docs/isa.md from firmware/isa.py
@@ -20,6 +21,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 WAVES_FLAG := $(if $(filter 1 yes true,$(WAVES)),--waves,)
+JITTER_FLAG := $(if $(JITTER),--jitter $(JITTER),)
 
 .PHONY: sim test verilog docs lint bench train report clean distclean check-sims
 
@@ -30,7 +32,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 sim: $(STAMP)
-	$(PY) -m cocotb_tests.sim --config $(CONFIG) --sim $(SIM) --seed $(SEED) --program $(PROGRAM) $(WAVES_FLAG)
+	$(PY) -m cocotb_tests.sim --config $(CONFIG) --sim $(SIM) --seed $(SEED) --program $(PROGRAM) $(WAVES_FLAG) $(JITTER_FLAG)
 
 check-sims:
 	@command -v iverilog >/dev/null || { echo "error: Icarus Verilog (iverilog) not found; install it with: sudo apt-get install iverilog"; exit 2; }

@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--program", default="slice", choices=sorted(regression.PROGRAMS),
                     help="regression program to run (default: the slice)")
     ap.add_argument("--out", type=Path, default=None, help="run directory (default build/...)")
+    ap.add_argument("--jitter", type=cli.non_negative_int, default=None, metavar="SEED",
+                    help="analog models answer at seeded random cycles inside the windows "
+                         "the RTL counts (results and cycles must not change)")
     args = ap.parse_args(argv)
 
     try:
@@ -54,10 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     tim = timing.simulate(cfg, gold)
     start = time.perf_counter()
     try:
-        rtl = runner.run(image, args.sim, args.out, waves=args.waves)
+        rtl = runner.run(image, args.sim, args.out, waves=args.waves, jitter=args.jitter)
     except FileExistsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except runner.ScoreboardError as exc:   # found where it started; the run stopped there
+        print(f"\n{exc}\nverdict          FAIL")
+        return 1
     wall = time.perf_counter() - start
     checks = checker.compare(gold, tim, rtl.counters, rtl.gb, rtl.dram, cfg.gb_bits,
                              cfg.dram_bits)
@@ -86,6 +92,13 @@ def main(argv: list[str] | None = None) -> int:
               "the bit-exact check")
     print(f"cycles           {rtl.counters['cycles']}  ({rtl.counters['overlap_cycles']} with a "
           f"weight write overlapping other work)")
+    seen = ", ".join(f"{n} {golden.PORTS[p]}s" for p, n in gold.port_counts().items() if n)
+    print(f"scoreboard       {seen or 'no analog transactions'}, each checked against the "
+          "golden model as it happened")
+    if args.jitter is not None:
+        delays = "; ".join(f"{golden.PORTS[p]} {lo}..{hi}" for p, (lo, hi, _) in
+                           rtl.counters["answer_delays"].items())
+        print(f"jitter           seed {args.jitter}: answered {delays} cycles into the window")
     print(f"wall time        {wall:.2f} s (build, if needed, and simulation)")
     if rtl.wave:
         print(f"waves            {rtl.wave}")

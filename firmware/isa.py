@@ -107,6 +107,21 @@ class Field:
     signed: bool = False
     optional: bool = False
 
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """The smallest and largest value the field holds."""
+        if self.signed:
+            return -(1 << (self.width - 1)), (1 << (self.width - 1)) - 1
+        return 0, (1 << self.width) - 1
+
+    def edge_values(self) -> list[int]:
+        """The values at the edges of what the field holds (both ends, 0 and 1, the sign
+        boundary), where encodings and range checks break first."""
+        lo, hi = self.bounds
+        half = 1 << (self.width - 1)
+        return sorted({v for v in (lo, lo + 1, 0, 1, hi - 1, hi, half - 1, half)
+                       if lo <= v <= hi})
+
 
 @dataclass(frozen=True)
 class InsnSpec:
@@ -339,10 +354,7 @@ class Instruction:
 
 def check_field(spec: InsnSpec, f: Field, value: int) -> None:
     """Raise ValueError if ``value`` does not fit field ``f`` of ``spec``."""
-    if f.signed:
-        lo, hi = -(1 << (f.width - 1)), (1 << (f.width - 1)) - 1
-    else:
-        lo, hi = 0, (1 << f.width) - 1
+    lo, hi = f.bounds
     if not lo <= value <= hi:
         raise ValueError(f"{spec.name}.{f.name} = {value} does not fit {f.width} "
                          f"{'signed' if f.signed else 'unsigned'} bits ({lo}..{hi})")

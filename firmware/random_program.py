@@ -249,11 +249,9 @@ def _wild_field(insn: Instruction, rng: np.random.Generator) -> Instruction:
     if not fields:
         return insn
     f = fields[int(rng.integers(0, len(fields)))]
-    lo, hi = (-(1 << (f.width - 1)), (1 << (f.width - 1)) - 1) if f.signed else \
-        (0, (1 << f.width) - 1)
-    edges = sorted({lo, lo + 1, 0, 1, hi - 1, hi, (1 << (f.width - 1)) - 1 if not f.signed
-                    else -1})
-    value = int(rng.choice(edges)) if rng.random() < 0.5 else int(rng.integers(lo, hi + 1))
+    lo, hi = f.bounds
+    value = int(rng.choice(f.edge_values())) if rng.random() < 0.5 else \
+        int(rng.integers(lo, hi + 1))
     return Instruction.make(insn.opcode, **{**dict(insn.args), f.name: value})
 
 

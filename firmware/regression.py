@@ -12,7 +12,7 @@ import numpy as np
 
 from firmware.config import Config
 from firmware.image import Image, Region
-from firmware.isa import OPCODE_BITS, Instruction, encode
+from firmware.isa import OPCODE_BITS, Instruction, decode, encode
 from firmware.mapper import group_delta_words, row_delta_words, weights_to_levels
 from firmware.packing import pack, random_words
 from firmware.scheduler import append_words, single_vmm
@@ -434,6 +434,30 @@ def single_instruction_programs(cfg: Config) -> dict[str, Image]:
         reads_gb = name in ("STORE", "VMM", "VEC", "SFU", "INV", "COMBINE")
         program = (setup if reads_gb else []) + body + (keep if reads_gb else [])
         out[name] = Image.build(cfg, program + [make("HALT")], list(dram))
+    return out
+
+
+def field_edge_programs(cfg: Config) -> dict[str, Image]:
+    """Every field of every RTL instruction at each value at the edges of what its width
+    holds (:meth:`~firmware.isa.Field.edge_values`), one program each: the program of
+    :func:`single_instruction_programs` with that one field changed. Most fault, some
+    are legal; either way RTL, golden and timing must agree."""
+    out = {}
+    for name, image in single_instruction_programs(cfg).items():
+        words = list(image.imem)
+        k = max((i for i, w in enumerate(words) if decode(w).opcode.name == name),
+                default=None)
+        if k is None:   # HALT: nothing to vary
+            continue
+        insn = decode(words[k])
+        for f in insn.spec.fields:
+            for v in f.edge_values():
+                if v == getattr(insn, f.name):
+                    continue
+                edged = Instruction.make(insn.opcode, **{**dict(insn.args), f.name: v})
+                out[f"{name}.{f.name}={v}"] = Image(
+                    cfg, words[:k] + [encode(edged)] + words[k + 1:], image.dram,
+                    image.regions)
     return out
 
 
