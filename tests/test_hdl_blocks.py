@@ -21,7 +21,7 @@ from firmware.isa import (
     Window,
     encode,
 )
-from firmware.packing import pack
+from firmware.packing import pack, random_words, unpack
 from hdl.arith import select, tree_max, tree_sum
 from hdl.decoder import InstructionDecoder
 from hdl.rate_limiter import RateLimiter
@@ -30,7 +30,7 @@ from hdl.shift_register import ActivationShiftRegister
 from hdl.write_engine import WriteEngine
 from model import golden, timing
 from model.crossbar import Crossbar
-from model.write_physics import RowWrite
+from model.write_physics import RowWrite, row_cost
 
 
 def _run(dut, testbench) -> None:
@@ -249,21 +249,11 @@ def test_decoder_refuses_unknown_opcodes(tiny: config.Config) -> None:
         assert (fault == Fault.ILLEGAL_OPCODE) == (op not in ALL_OPCODES), op
 
 
-@pytest.mark.parametrize("nxbars", [1, 3])
-def test_write_engine_rows_match_write_model(tiny: config.Config, nxbars: int) -> None:
-    """Deltas handed over crossbar by crossbar, pulse count and busy time all as the write
-    model says, for one crossbar and for a lockstep group."""
-    rng = np.random.default_rng(9)
-    shape = (tiny.crossbar.rows, tiny.crossbar.cols)
-    old = [rng.integers(0, tiny.cell_levels, shape) for _ in range(nxbars)]
-    new = [rng.integers(0, tiny.cell_levels, shape) for _ in range(nxbars)]
-    for o, n in zip(old, new, strict=True):
-        n[2] = o[2]  # a row with no change anywhere: no pulses, no phases
-    words = mapper.group_delta_words(old, new, tiny)
-    nrows, base, first = 5, 3, 1
-    rw = tiny.delta_row_words
-    mem = [0] * base + words
-    dut = WriteEngine(tiny)
+def _drive_write(cfg: config.Config, mem: list[int], first: int, nxbars: int, base: int,
+                 nrows: int) -> tuple[list[tuple[int, int, int]], int, int]:
+    """Run one WRITE_START through the write engine over main memory ``mem``: the
+    hand-overs ``(xbar, row, deltas word)``, the busy cycles and the pulse count."""
+    dut = WriteEngine(cfg)
     handed: list[tuple[int, int, int]] = []
     result = {}
 
@@ -286,12 +276,29 @@ def test_write_engine_rows_match_write_model(tiny: config.Config, nxbars: int) -
             en, addr = ctx.get(dut.mem_en), ctx.get(dut.mem_addr)
             await ctx.tick()
             rdata = mem[addr] if en else rdata  # synchronous memory: data next cycle
-            if busy > 10_000:
+            if busy > 100_000:
                 raise AssertionError("write engine never finished")
         result["busy"] = busy
         result["pulses"] = ctx.get(dut.pulses)
 
     _run(dut, tb)
+    return handed, result["busy"], result["pulses"]
+
+
+@pytest.mark.parametrize("nxbars", [1, 3])
+def test_write_engine_rows_match_write_model(tiny: config.Config, nxbars: int) -> None:
+    """Deltas handed over crossbar by crossbar, pulse count and busy time all as the write
+    model says, for one crossbar and for a lockstep group."""
+    rng = np.random.default_rng(9)
+    shape = (tiny.crossbar.rows, tiny.crossbar.cols)
+    old = [rng.integers(0, tiny.cell_levels, shape) for _ in range(nxbars)]
+    new = [rng.integers(0, tiny.cell_levels, shape) for _ in range(nxbars)]
+    for o, n in zip(old, new, strict=True):
+        n[2] = o[2]  # a row with no change anywhere: no pulses, no phases
+    words = mapper.group_delta_words(old, new, tiny)
+    nrows, base, first = 5, 3, 1
+    rw = tiny.delta_row_words
+    handed, busy, pulses = _drive_write(tiny, [0] * base + words, first, nxbars, base, nrows)
     xbars = [Crossbar(tiny) for _ in range(nxbars)]
     for x, o in zip(xbars, old, strict=True):
         x.levels[:] = o
@@ -302,9 +309,33 @@ def test_write_engine_rows_match_write_model(tiny: config.Config, nxbars: int) -
     assert [(x, r) for x, r, _ in handed] == order
     assert [w for _, _, w in handed] == [words[(r * nxbars + k) * rw]
                                          for r in range(nrows) for k in range(nxbars)]
-    assert result["pulses"] == sum(r.pulses for r in rows)
-    assert result["busy"] == timing.group_write_cycles(tiny, rows, nxbars)
+    assert pulses == sum(r.pulses for r in rows)
+    assert busy == timing.group_write_cycles(tiny, rows, nxbars)
     assert rows[2].pulses == 0
+
+
+@pytest.mark.parametrize("nxbars", [1, 2])
+def test_write_engine_times_every_delta_value(tiny: config.Config, nxbars: int) -> None:
+    """Every value a delta field holds, the most negative included (it once wrapped to a
+    zero-length phase): rows of one value each, both orders of all values, arbitrary
+    words; pulses and busy time as the write model says."""
+    cols, bits = tiny.crossbar.cols, tiny.write.delta_bits
+    span = 1 << bits
+    values = [v - span if v >= span // 2 else v for v in range(span)]
+    ramp = np.array([values[c % span] for c in range(cols)])
+    rows = [np.full(cols, v) for v in values] + [ramp, ramp[::-1]]
+    words = [w for d in rows for w in pack(d, bits, tiny.dram_bits)]
+    words += random_words(np.random.default_rng(4), 6 * tiny.delta_row_words, tiny.dram_bits)
+    nrows = len(words) // (nxbars * tiny.delta_row_words)
+    handed, busy, pulses = _drive_write(tiny, words, 0, nxbars, 0, nrows)
+    deltas = [unpack(words[i * tiny.delta_row_words:(i + 1) * tiny.delta_row_words], bits,
+                     tiny.dram_bits, cols, signed=True) for i in range(nrows * nxbars)]
+    model = [RowWrite.lockstep([row_cost(deltas[r * nxbars + k], tiny) for k in range(nxbars)])
+             for r in range(nrows)]
+    assert len(handed) == nrows * nxbars
+    assert pulses == sum(r.pulses for r in model)
+    assert busy == timing.group_write_cycles(tiny, model, nxbars)
+    assert max(r.dec_pulses for r in model) == span // 2 * tiny.write.pulses_per_level
 
 
 def test_global_buffer_ports() -> None:
