@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from firmware import isa
+from firmware.textfile import read_utf8
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -687,12 +688,7 @@ def _shipped() -> str:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     """Parse one TOML file; a file that is not UTF-8 or not TOML is one ConfigError line."""
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start} is "
-                          f"{data[exc.start]:#04x}); save the file as UTF-8") from None
+    text = read_utf8(path, "config", ConfigError)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
