@@ -2,11 +2,12 @@
 
 Each program gets a main memory with arbitrary words (contents nobody chose: weight
 writes read them as deltas of every value a field holds, loads bring them into the
-global buffer as activations, INV right-hand sides and COMBINE coefficients), activation
-vectors, row deltas of random weight sets (from an erased array) and of random level
-steps (which may saturate cells), INV matrices (solvable, unstable, out of range), and
-scratch space. Nine programs in ten first load the whole global buffer from a random
-place of main memory (reads of unwritten words fault). Instructions are drawn with
+global buffer as activations, INV right-hand sides and COMBINE coefficients, INV_WRITE
+sometimes as a matrix), activation vectors, row deltas of random weight sets (from an
+erased array) and of random level steps (which may saturate cells), INV matrices
+(solvable, unstable, out of range), and scratch space. Nine programs in ten first load
+the whole global buffer from a random place of main memory (reads of unwritten words
+fault). Instructions are drawn with
 weights; operands are drawn so that most instructions are legal (VMM extents fit the
 buffer under the current window, weight writes address whole delta rows), and a gated
 bank is usually powered again before it is used. In a quarter of the programs one field
@@ -82,6 +83,7 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
     for mat in (good, -5 * np.eye(n_inv, dtype=np.int64), bad_level):
         inv_mats.append(len(dram))
         dram += pack(mat.ravel(), 16, cfg.dram_bits)
+    inv_mats.append(arbitrary)
     used = len(dram)
     scratch, scratch_words = used, 64
     dram += [0] * scratch_words
@@ -195,7 +197,8 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
             program.append(Instruction.make("SFU", func=func, dst=dst, src=src, count=count,
                                             shift=shift, window=pool))
         elif op == "INV_WRITE":
-            which = int(rng.choice(3, p=[0.9, 0.07, 0.03]))
+            # Solvable, unstable, one level out of range, or arbitrary words.
+            which = int(rng.choice(4, p=[0.86, 0.06, 0.03, 0.05]))
             xid = int(rng.integers(0, cfg.inv.count))
             program.append(Instruction.make("INV_WRITE", xbar=xid, dram_addr=inv_mats[which]))
             inv_ready.discard(xid)
