@@ -1,8 +1,9 @@
 """Wave files: a GTKWave save file grouped by block, and cycle sampling of a VCD.
 
 ``write_savefile`` groups every signal of the chip by the block (VCD scope) it belongs
-to, shows state machines by state name through translate filter files, and works for
-Icarus (``harness.``) and Verilator (``TOP.harness.``) name prefixes alike.
+to, spelling each name as GTKWave does (it drops signals a save file misspells), and
+shows state machines by state name through translate filter files; Icarus's and
+Verilator's VCDs alike.
 ``sample_cycles`` reads a VCD with vcdvcd and returns each signal's value in every clock
 cycle, so tests can assert properties of the waves themselves.
 """
@@ -10,6 +11,7 @@ cycle, so tests can assert properties of the waves themselves.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 from vcdvcd import VCDVCD
@@ -32,28 +34,61 @@ def _base(name: str) -> str:
     return name[:name.rindex("[")] if name.endswith("]") else name
 
 
-def _block_of(signal: str) -> str | None:
-    """The chip block a signal belongs to, or ``None`` for struct views and internals."""
-    if "$" in signal or "\\" in signal:
+def vcd_vars(vcd_path: Path) -> Iterator[tuple[list[str], str, str, str | None]]:
+    """Each variable declared in a VCD's header: (scope path, type, reference, range)."""
+    scopes: list[str] = []
+    with open(vcd_path) as fh:
+        tokens = (t for line in fh for t in line.split())
+        for tok in tokens:
+            if tok == "$scope":
+                next(tokens)
+                scopes.append(next(tokens))
+            elif tok == "$upscope":
+                scopes.pop()
+            elif tok == "$var":
+                decl = []
+                for t in tokens:
+                    if t == "$end":
+                        break
+                    decl.append(t)
+                if len(decl) < 4:
+                    raise ValueError(f"{vcd_path}: a $var declaration is cut short: {decl}")
+                kind, ref = decl[0], decl[3]
+                yield list(scopes), kind, ref, decl[4] if len(decl) > 4 else None
+            elif tok == "$enddefinitions":
+                return
+
+
+def gtkwave_name(scope: list[str], kind: str, ref: str, bits: str | None) -> str:
+    """The name GTKWave gives a VCD variable (a save file must spell it so): integers show
+    no range, and a one-bit range ``[0:0]`` shows as ``[0]``."""
+    if bits is None or kind in ("integer", "real", "event", "time", "realtime"):
+        return ".".join(scope + [ref])
+    msb, _, lsb = bits.strip("[]").partition(":")
+    return ".".join(scope + [ref]) + (f"[{msb}]" if msb == lsb or not lsb else bits)
+
+
+def _block_of(scope: list[str], ref: str) -> str | None:
+    """The chip block a variable belongs to, or ``None`` for struct views (their fields
+    are in the packed vector), Yosys's internal names and the harness's bookkeeping."""
+    if "." in ref or "$" in ref or ref.startswith(("\\", "_")):
         return None
-    if _base(signal).rsplit(".", 1)[-1] in HARNESS_INTERNALS:
-        return None
-    path = signal.split(".")
-    if "u_chip" not in path:
-        return "harness"
-    return ".".join(path[path.index("u_chip") + 1:-1]) or "u_chip"
+    if "u_chip" not in scope:
+        return None if ref in HARNESS_INTERNALS else "harness"
+    return ".".join(scope[scope.index("u_chip") + 1:]) or "u_chip"
 
 
 def write_savefile(vcd_path: Path, fsm_states: dict[str, dict[str, int]],
                    out: Path | None = None) -> Path:
     """Write ``<vcd>.gtkw`` (and one ``.filter`` per state machine) next to the VCD."""
-    vcd = VCDVCD(str(vcd_path), only_sigs=True)
     out = out or vcd_path.with_suffix(".gtkw")
     groups: dict[str, list[str]] = defaultdict(list)
-    for sig in vcd.signals:
-        block = _block_of(sig)
+    for scope, kind, ref, bits in vcd_vars(vcd_path):
+        block = _block_of(scope, ref)
         if block is not None:
-            groups[block].append(sig)
+            groups[block].append(gtkwave_name(scope, kind, ref, bits))
+    if not groups:
+        raise ValueError(f"{vcd_path}: no signals of the harness or the chip in its header")
     filters = {}
     for sub, states in fsm_states.items():
         path = out.with_name(f"{out.stem}.{sub.replace('.', '_')}.filter")
