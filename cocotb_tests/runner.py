@@ -256,7 +256,11 @@ def build(cfg: Config, sim: str, waves: bool = False, root: Path | None = None):
         (bdir / MANIFEST).unlink(missing_ok=True)  # no manifest until this build finishes
         if state == "broken":
             shutil.rmtree(bdir, ignore_errors=True)  # nothing in it can be trusted
-        _compile(runner, cfg, sim, waves, verilog, bdir)
+        try:
+            _compile(runner, cfg, sim, waves, verilog, bdir)
+        except SystemExit as exc:  # cocotb exits when a build command fails
+            raise RuntimeError(f"{bdir}: the {sim} build failed ({exc}); see the log "
+                               "above") from None
         _write_manifest(sim, bdir, inputs)
     return runner
 
@@ -438,22 +442,26 @@ def _run_batch_locked(images: list[Image], sim: str, out_dir: Path, waves: bool,
     elif wave:
         plusargs.append(f"+vcd={wave}")
     with _built(cfg, sim, waves, build_root) as runner:
-        results = runner.test(
-            test_module="cocotb_tests.test_chip",
-            hdl_toplevel="harness",
-            hdl_toplevel_lang="verilog",
-            plusargs=plusargs,
-            test_args=test_args,
-            waves=bool(wave) and sim == "verilator",
-            build_dir=build_dir(cfg, sim, waves, build_root),
-            # One BLAS thread: the models' matrices are tiny, and idle BLAS threads spin on
-            # the cores the simulator needs (a tenth of a Verilator run's CPU time).
-            extra_env={"PIM_CONFIG": str(cfg_path), "PIM_BATCH": str(batch),
-                       "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-                       "PYTHONPATH": os.pathsep.join(filter(None, [
-                           str(ROOT), os.environ.get("PYTHONPATH")]))},
-            test_dir=batch,
-        )
+        try:
+            results = runner.test(
+                test_module="cocotb_tests.test_chip",
+                hdl_toplevel="harness",
+                hdl_toplevel_lang="verilog",
+                plusargs=plusargs,
+                test_args=test_args,
+                waves=bool(wave) and sim == "verilator",
+                build_dir=build_dir(cfg, sim, waves, build_root),
+                # One BLAS thread: the models' matrices are tiny, and idle BLAS threads spin on
+                # the cores the simulator needs (a tenth of a Verilator run's CPU time).
+                extra_env={"PIM_CONFIG": str(cfg_path), "PIM_BATCH": str(batch),
+                           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                           "PYTHONPATH": os.pathsep.join(filter(None, [
+                               str(ROOT), os.environ.get("PYTHONPATH")]))},
+                test_dir=batch,
+            )
+        except SystemExit as exc:  # cocotb exits when the simulator fails
+            raise RuntimeError(f"co-simulation failed: {exc}; see the log above and "
+                               f"{batch}") from None
     tests, failed = get_results(Path(results))
     if tests == 0 or failed:
         raise RuntimeError(f"co-simulation failed ({failed} of {tests} cocotb tests); see the "

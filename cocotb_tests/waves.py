@@ -10,8 +10,13 @@ cycle, so tests can assert properties of the waves themselves.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from vcdvcd import VCDVCD
@@ -95,8 +100,10 @@ def write_savefile(vcd_path: Path, fsm_states: dict[str, dict[str, int]],
         path.write_text("".join(f"{code:x} {name}\n" for name, code in
                                 sorted(states.items(), key=lambda kv: kv[1])))
         filters["u_chip." + sub] = path
-    order = ["harness"] + [b for b in BLOCK_ORDER if b in groups] + \
-        sorted(b for b in groups if b not in BLOCK_ORDER and b != "harness")
+    # A block of the order, then its numbered copies (accum -> accum0_0, sfu -> sfu1).
+    order = ["harness"] + [b for name in BLOCK_ORDER for b in sorted(groups) if b == name or
+                           (b.startswith(name) and b[len(name)] in "0123456789_")]
+    order += sorted(b for b in groups if b not in order)
     lines = [f'[dumpfile] "{vcd_path.resolve()}"', f'[savefile] "{out.resolve()}"',
              "[timestart] 0"]
     for block in order:
@@ -139,3 +146,64 @@ def sample_cycles(vcd_path: Path, suffixes: list[str], clock: str = "harness.clk
             values.append(int(v, 2) if v and set(v) <= {"0", "1"} else None)
         out[suffix] = values
     return out
+
+
+GTKWAVE_TCL = """\
+puts "PIM_FACS [gtkwave::getNumFacs]"
+foreach s [gtkwave::getDisplayedSignals] { puts "PIM_SIGNAL $s" }
+for {set i 0} {$i < [gtkwave::getTotalNumTraces]} {incr i} {
+    if {[gtkwave::getTraceFlagsFromIndex $i] & GRP_BEGIN} {
+        puts "PIM_GROUP [gtkwave::getTraceNameFromIndex $i]"
+    }
+}
+gtkwave::/File/Quit
+""".replace("GRP_BEGIN", str(GRP_BEGIN))
+
+
+@dataclass
+class GtkwaveView:
+    """What GTKWave loaded from a wave file and a save file."""
+
+    facilities: int
+    signals: list[str]
+    groups: list[str]
+    errors: list[str]
+
+
+def open_in_gtkwave(wave: Path, savefile: Path, timeout: float = 120) -> GtkwaveView:
+    """Open ``wave`` with ``savefile`` in GTKWave under a virtual X server (xvfb-run) and
+    report what it loaded, so a test sees what a user would."""
+    for exe in ("gtkwave", "xvfb-run"):
+        if shutil.which(exe) is None:
+            raise FileNotFoundError(f"'{exe}' is not on PATH; install it with: "
+                                    "sudo apt-get install gtkwave xvfb")
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "report.tcl"
+        script.write_text(GTKWAVE_TCL)
+        proc = subprocess.run(["xvfb-run", "-a", "gtkwave", "-S", str(script),
+                               str(wave.resolve()), str(savefile.resolve())],
+                              capture_output=True, text=True, timeout=timeout, cwd=tmp,
+                              env={**os.environ, "HOME": tmp})
+    out = proc.stdout + proc.stderr
+    lines = out.splitlines()
+    facs = [int(line.split()[1]) for line in lines if line.startswith("PIM_FACS ")]
+    errors = [line for line in lines if "error" in line.lower()]
+    if proc.returncode != 0 and not errors:
+        errors.append(f"gtkwave exited with status {proc.returncode}: {out[-500:]}")
+    return GtkwaveView(facs[0] if facs else 0,
+                       [line[len("PIM_SIGNAL "):] for line in lines
+                        if line.startswith("PIM_SIGNAL ")],
+                       [line[len("PIM_GROUP "):] for line in lines
+                        if line.startswith("PIM_GROUP ")], errors)
+
+
+def savefile_signals(savefile: Path) -> tuple[list[str], list[str]]:
+    """The signals and the group names a save file lists, in order."""
+    lines = savefile.read_text().splitlines()
+    signals = [line for line in lines if line[:1].isalpha() or line[:1] == "\\"]
+    groups, prev = [], ""
+    for line in lines:
+        if line.startswith("-") and int(prev.lstrip("@"), 16) & GRP_BEGIN:
+            groups.append(line[1:])
+        prev = line
+    return signals, groups
