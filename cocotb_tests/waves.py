@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,9 +77,12 @@ def _header_lines(wave: Path) -> Iterator[Iterator[str]]:
         return
     proc = subprocess.Popen([_fst2vcd(), "-f", str(wave)], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
+    timer = threading.Timer(FST_TIMEOUT, proc.kill)  # a hung converter ends the read
+    timer.start()
     try:
         yield proc.stdout
     finally:
+        timer.cancel()
         proc.kill()
         proc.communicate(timeout=FST_TIMEOUT)
 
@@ -241,14 +246,22 @@ def open_in_gtkwave(wave: Path, savefile: Path, timeout: float = 120) -> Gtkwave
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "report.tcl"
         script.write_text(GTKWAVE_TCL)
-        proc = subprocess.run(["xvfb-run", "-a", "gtkwave", "-S", str(script),
-                               str(wave.resolve()), str(savefile.resolve())],
-                              capture_output=True, text=True, timeout=timeout, cwd=tmp,
-                              env={**os.environ, "HOME": tmp})
-    out = proc.stdout + proc.stderr
+        # Its own session: on a timeout, xvfb-run, Xvfb and gtkwave all end together.
+        proc = subprocess.Popen(["xvfb-run", "-a", "gtkwave", "-S", str(script),
+                                 str(wave.resolve()), str(savefile.resolve())],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                cwd=tmp, env={**os.environ, "HOME": tmp},
+                                start_new_session=True)
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise TimeoutError(f"{wave}: gtkwave did not finish within {timeout} s") from None
     lines = out.splitlines()
     facs = [int(line.split()[1]) for line in lines if line.startswith("PIM_FACS ")]
-    errors = [line for line in lines if "error" in line.lower()]
+    errors = [line for line in lines if "error" in line.lower()
+              and not line.startswith("PIM_")]  # a signal may be called error_count
     if proc.returncode != 0 and not errors:
         errors.append(f"gtkwave exited with status {proc.returncode}: {out[-500:]}")
     return GtkwaveView(facs[0] if facs else 0,
