@@ -236,6 +236,21 @@ class GtkwaveView:
     at_end: dict[str, str]  # each signal's value as displayed (translated) at the end
 
 
+def _gtkwave(args: list[str], cwd: str, timeout: float) -> tuple[int, str]:
+    """Run gtkwave under xvfb-run in its own session (on a timeout, xvfb-run, Xvfb and
+    gtkwave all end together); its status and output."""
+    proc = subprocess.Popen(["xvfb-run", "-a", "gtkwave", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, cwd=cwd,
+                            env={**os.environ, "HOME": cwd}, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise TimeoutError(f"gtkwave {args[-2]}: did not finish within {timeout} s") from None
+    return proc.returncode, out
+
+
 def open_in_gtkwave(wave: Path, savefile: Path, timeout: float = 120) -> GtkwaveView:
     """Open ``wave`` with ``savefile`` in GTKWave under a virtual X server (xvfb-run) and
     report what it loaded, so a test sees what a user would."""
@@ -246,24 +261,17 @@ def open_in_gtkwave(wave: Path, savefile: Path, timeout: float = 120) -> Gtkwave
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "report.tcl"
         script.write_text(GTKWAVE_TCL)
-        # Its own session: on a timeout, xvfb-run, Xvfb and gtkwave all end together.
-        proc = subprocess.Popen(["xvfb-run", "-a", "gtkwave", "-S", str(script),
-                                 str(wave.resolve()), str(savefile.resolve())],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                cwd=tmp, env={**os.environ, "HOME": tmp},
-                                start_new_session=True)
-        try:
-            out, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise TimeoutError(f"{wave}: gtkwave did not finish within {timeout} s") from None
+        for _ in range(3):  # two `xvfb-run -a` at once may pick one display; one retries
+            returncode, out = _gtkwave(["-S", str(script), str(wave.resolve()),
+                                        str(savefile.resolve())], tmp, timeout)
+            if "Xvfb failed to start" not in out:
+                break
     lines = out.splitlines()
     facs = [int(line.split()[1]) for line in lines if line.startswith("PIM_FACS ")]
     errors = [line for line in lines if "error" in line.lower()
               and not line.startswith("PIM_")]  # a signal may be called error_count
-    if proc.returncode != 0 and not errors:
-        errors.append(f"gtkwave exited with status {proc.returncode}: {out[-500:]}")
+    if returncode != 0 and not errors:
+        errors.append(f"gtkwave exited with status {returncode}: {out[-500:]}")
     return GtkwaveView(facs[0] if facs else 0,
                        [line[len("PIM_SIGNAL "):] for line in lines
                         if line.startswith("PIM_SIGNAL ")],
