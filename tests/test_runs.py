@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -194,3 +195,23 @@ def test_a_build_that_checks_out_is_reused_without_building(tmp_path: Path, capf
     runner.run(_slice(), "icarus", tmp_path / "b", build_root=root)
     assert "runner: building" not in capfd.readouterr().out
     assert os.stat(vvp).st_mtime_ns == mtime
+
+
+def test_no_build_replaces_one_a_live_run_uses(tmp_path: Path) -> None:
+    """A rebuild waits while a run holds its build (shared lock), then goes ahead."""
+    root = tmp_path / "build"
+    cfg = config.load("tiny")
+    runner.build(cfg, "icarus", root=root)
+    bdir = runner.build_dir(cfg, "icarus", False, root)
+    vvp = bdir / "sim.vvp"
+    _cut(vvp)
+    cut_size = vvp.stat().st_size
+    rebuild = threading.Thread(target=runner.build, args=(cfg, "icarus"), kwargs={"root": root})
+    with runner._locked(bdir.parent / f".{bdir.name}.lock", shared=True):  # a live run
+        rebuild.start()
+        rebuild.join(timeout=3)
+        assert rebuild.is_alive() and vvp.stat().st_size == cut_size
+    rebuild.join(timeout=TIMEOUT)
+    assert not rebuild.is_alive() and vvp.stat().st_size > cut_size
+    assert runner._check_build("icarus", bdir, runner._build_inputs(
+        "icarus", False, bdir.parent / "chip.v", runner.harness_parameters(cfg)))[0] == "ok"
