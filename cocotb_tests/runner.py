@@ -1,20 +1,25 @@
 """Build the chip for a config and run an image on it under Icarus or Verilator.
 
-Builds are cached per (config, simulator, waves) under ``build/<config>/`` and guarded by
-a file lock, so parallel pytest workers share them safely; every run writes into its own
-output directory.
+Builds are cached per (config, simulator, waves) under ``build/<config>/``, guarded by a
+file lock (exclusive to build, shared while a run uses one) and trusted only when they
+match the manifest a finished build wrote last; a cut or edited file is rebuilt. Every
+run writes into its own directory, locked while it runs, so concurrent runs never meet.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
+import time
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,10 +163,10 @@ def _make_runner(sim: str):
 
 
 @contextmanager
-def _locked(path: Path):
+def _locked(path: Path, shared: bool = False) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -175,39 +180,153 @@ def config_dir(cfg: Config, root: Path | None = None) -> Path:
 
 
 def build_dir(cfg: Config, sim: str, waves: bool, root: Path | None = None) -> Path:
+    """Where the harness is compiled for ``sim`` (a build with tracing has its own)."""
     return config_dir(cfg, root) / (sim + ("-waves" if waves else ""))
 
 
+MANIFEST = "manifest.json"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _artefacts(sim: str, bdir: Path) -> list[Path]:
+    """The files a build leaves that a run relies on: the simulation, and for Verilator the
+    objects it is linked from (``make`` would trust a cut object by its timestamp)."""
+    if sim == "icarus":
+        return [bdir / "sim.vvp"]
+    return [bdir / "harness", *sorted(bdir.glob("*.o")), *sorted(bdir.glob("*.a"))]
+
+
+def _build_args(sim: str, waves: bool) -> list[str]:
+    if sim != "verilator":
+        return []
+    return VERILATOR_ARGS + (["--trace-fst"] if waves else [])  # cocotb adds --trace
+
+
+def _build_inputs(sim: str, waves: bool, verilog: Path, params: dict[str, int]) -> dict:
+    """What a build is made from; a build made from anything else is not reused."""
+    sources = [HARNESS, verilog] + ([VERILATOR_CONFIG] if sim == "verilator" else [])
+    return {"sim": sim, "waves": waves, "parameters": params, "args": _build_args(sim, waves),
+            "sources": {p.name: _sha256(p) for p in sources}}
+
+
+def _check_build(sim: str, bdir: Path, inputs: dict) -> tuple[str, str]:
+    """``("ok", "")`` if ``bdir`` holds a finished build of ``inputs`` whose files are intact,
+    ``("stale", why)`` if it was made from other inputs, ``("broken", why)`` otherwise."""
+    manifest = bdir / MANIFEST
+    try:
+        recorded = json.loads(manifest.read_text())
+        files = recorded["files"]
+    except FileNotFoundError:
+        return "broken", f"{manifest} is missing (no build, or one that did not finish)"
+    except (ValueError, KeyError, TypeError):
+        return "broken", f"{manifest} is not a build manifest"
+    for name, want in files.items():
+        path = bdir / name
+        if not path.is_file():
+            return "broken", f"{path} is missing"
+        if path.stat().st_size != want["size"] or _sha256(path) != want["sha256"]:
+            return "broken", (f"{path} is not what the build wrote ({path.stat().st_size} "
+                              f"bytes, expected {want['size']} with sha256 {want['sha256']})")
+    if recorded.get("inputs") != inputs:
+        return "stale", f"{bdir} was built from other sources or parameters"
+    return "ok", ""
+
+
+def _write_manifest(sim: str, bdir: Path, inputs: dict) -> None:
+    """Record the finished build's files (sizes and hashes), atomically and last."""
+    files = {}
+    for path in _artefacts(sim, bdir):
+        if not path.is_file():
+            raise RuntimeError(f"{path}: the {sim} build finished without writing this file")
+        files[path.name] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+    tmp = bdir / f".{MANIFEST}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps({"inputs": inputs, "files": files}, indent=1) + "\n")
+    os.replace(tmp, bdir / MANIFEST)
+
+
+def _compile(runner, cfg: Config, sim: str, waves: bool, verilog: Path, bdir: Path) -> None:
+    runner.build(
+        sources=[HARNESS, verilog],
+        hdl_toplevel="harness",
+        parameters=harness_parameters(cfg),
+        build_args=_build_args(sim, waves),
+        build_dir=bdir,
+        timescale=("1ns", "1ps"),
+        waves=waves and sim == "verilator",  # compiles tracing in; Icarus needs nothing
+        always=True,  # we decided it must be built; cocotb would trust files by timestamp
+    )
+
+
 def build(cfg: Config, sim: str, waves: bool = False, root: Path | None = None):
-    """Generate Verilog and compile the harness for ``sim``; return the cocotb runner."""
+    """Generate Verilog and compile the harness for ``sim`` unless an intact build of the
+    same inputs is cached (checked against its manifest); return the cocotb runner."""
     require_simulator(sim)
     require_simulatable(cfg)
     bdir = build_dir(cfg, sim, waves, root)
     with _locked(bdir.parent / f".{bdir.name}.lock"):
-        verilog = hdl_build.generate(cfg, bdir.parent)
+        with _locked(bdir.parent / ".chip.lock"):  # chip.v is shared by every simulator
+            verilog = hdl_build.generate(cfg, bdir.parent)
+        inputs = _build_inputs(sim, waves, verilog, harness_parameters(cfg))
+        state, why = _check_build(sim, bdir, inputs)
         runner = _make_runner(sim)
-        build_args = list(VERILATOR_ARGS) if sim == "verilator" else []
-        runner.build(
-            sources=[HARNESS, verilog],
-            hdl_toplevel="harness",
-            parameters=harness_parameters(cfg),
-            build_args=build_args,
-            build_dir=bdir,
-            timescale=("1ns", "1ps"),
-            waves=waves and sim == "verilator",  # compiles tracing in; Icarus needs nothing
-            always=False,
-        )
+        if state == "ok":
+            return runner
+        print(f"runner: building {bdir}: {why}", flush=True)
+        (bdir / MANIFEST).unlink(missing_ok=True)  # no manifest until this build finishes
+        if state == "broken":
+            shutil.rmtree(bdir, ignore_errors=True)  # nothing in it can be trusted
+        try:
+            _compile(runner, cfg, sim, waves, verilog, bdir)
+        except SystemExit as exc:  # cocotb exits when a build command fails
+            raise RuntimeError(f"{bdir}: the {sim} build failed ({exc}); see the log "
+                               "above") from None
+        _write_manifest(sim, bdir, inputs)
     return runner
 
 
+@contextmanager
+def _built(cfg: Config, sim: str, waves: bool, root: Path | None) -> Iterator[object]:
+    """The runner of an intact build, held (shared lock) so no build replaces it mid-run."""
+    bdir = build_dir(cfg, sim, waves, root)
+    for _ in range(3):
+        runner = build(cfg, sim, waves, root)
+        with _locked(bdir.parent / f".{bdir.name}.lock", shared=True):
+            state, _why = _check_build(sim, bdir, _build_inputs(
+                sim, waves, bdir.parent / f"{hdl_build.TOP}.v", harness_parameters(cfg)))
+            if state == "ok":
+                yield runner
+                return
+    raise RuntimeError(f"{bdir}: the build keeps changing under this run (other builds of "
+                       "this config are racing); try again")
+
+
+# Verilator traces to FST (a tenth of the VCD's size, what its users expect); Icarus's
+# $dumpfile writes VCD. GTKWave opens both; waves.py reads FST through GTKWave's fst2vcd.
+WAVE_FILES = {"icarus": "waves.vcd", "verilator": "waves.fst"}
+RUN_LOCK = ".lock"
 RUN_DIR_ENTRIES = {"image", "expected", "scoreboard.txt", "batch", "rtl.json",
                    "dram_out.hex", "gb_out.hex",
                    "results.xml", "config.toml", "runs.json", "current", "waves.vcd",
-                   "waves.gtkw", "sim_build"}
+                   "waves.fst", "waves.gtkw", "sim_build", RUN_LOCK}
+# Default run directories (build/<cfg>/runs/<sim>/<stamp>) kept per config and simulator;
+# older ones are deleted when a run starts, except those a live run holds.
+RUNS_KEPT = 10
+_RUN_NAME = re.compile(r"\d{8}-\d{6}-\d+(-\d+)?")
 
 
-def _clear_run_dir(path: Path) -> None:
-    """Remove an earlier run's directory; refuse to delete anything that is not one."""
+class RunDirBusyError(FileExistsError):
+    """Another live run holds the run directory; the message names it."""
+
+
+def _check_run_dir(path: Path) -> None:
+    """Raise unless ``path`` is absent or an earlier co-simulation run's directory."""
     if not path.exists():
         return
     if not path.is_dir():
@@ -218,7 +337,71 @@ def _clear_run_dir(path: Path) -> None:
     if foreign:
         raise FileExistsError(f"{path} exists and is not a co-simulation run directory "
                               f"(it holds {foreign[:3]}); choose another --out")
-    shutil.rmtree(path)
+
+
+def _clear_run_dir(path: Path) -> None:
+    """Empty an earlier run's directory (keeping its lock); refuse anything else."""
+    _check_run_dir(path)
+    if path.exists():
+        for p in path.iterdir():
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            elif p.name != RUN_LOCK:
+                p.unlink()
+
+
+@contextmanager
+def _run_lock(path: Path) -> Iterator[None]:
+    """Hold ``path/.lock`` while a run uses ``path``; refuse when a live run holds it."""
+    path.mkdir(parents=True, exist_ok=True)
+    lock = path / RUN_LOCK
+    with open(lock, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunDirBusyError(f"{path} is in use by another live co-simulation run (it "
+                                  f"holds {lock}); choose another --out or wait") from None
+        if not lock.exists() or lock.stat().st_ino != os.fstat(fh.fileno()).st_ino:
+            raise RunDirBusyError(f"{path} was deleted while this run locked it (old runs are "
+                                  "pruned); choose another --out")
+        yield
+
+
+def new_run_dir(cfg: Config, sim: str, root: Path | None = None) -> Path:
+    """A fresh default run directory ``build/<cfg>/runs/<sim>/<date>-<time>-<pid>``, and
+    ``runs/<sim>/latest`` pointing at it: concurrent runs never share one."""
+    parent = config_dir(cfg, root) / "runs" / sim
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    for k in itertools.count():
+        path = parent / (stamp + (f"-{k}" if k else ""))
+        try:
+            path.mkdir()
+            break
+        except FileExistsError:
+            continue
+    tmp = parent / f".latest.{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(path.name)
+    os.replace(tmp, parent / "latest")
+    return path
+
+
+def prune_runs(parent: Path, keep: int = RUNS_KEPT) -> list[Path]:
+    """Delete all but the newest ``keep`` default run directories under ``parent``, never one
+    a live run holds or one holding anything but a run's files; return those deleted."""
+    runs = sorted((p for p in parent.iterdir() if _RUN_NAME.fullmatch(p.name)
+                   and p.is_dir() and not p.is_symlink()), key=lambda p: p.name)
+    deleted = []
+    for path in runs[:max(0, len(runs) - keep)]:
+        try:
+            _check_run_dir(path)
+            with _run_lock(path):
+                shutil.rmtree(path)
+        except (FileExistsError, FileNotFoundError):
+            continue  # live, deleted by another pruner, or not ours to delete
+        deleted.append(path)
+    return deleted
 
 
 @dataclass
@@ -240,11 +423,18 @@ class ScoreboardError(RuntimeError):
 def run(image: Image, sim: str = "icarus", out_dir: Path | None = None, waves: bool = False,
         build_root: Path | None = None, jitter: int | None = None,
         expected: Image | None = None) -> RtlRun:
-    """Write ``image`` to ``out_dir``, run it on the RTL and collect the results (see
+    """Write ``image`` to ``out_dir`` (default: a new directory of its own under
+    ``build/<cfg>/runs/<sim>/``), run it on the RTL and collect the results (see
     :func:`run_batch` for ``jitter`` and ``expected``)."""
-    out_dir = (out_dir or config_dir(image.config, build_root) / "runs" / sim).resolve()
-    return run_batch([image], sim, out_dir, waves, build_root, run_dirs=[out_dir],
-                     jitter=jitter, expected=None if expected is None else [expected])[0]
+    more = {"jitter": jitter, "expected": None if expected is None else [expected]}
+    if out_dir is not None:
+        return run_batch([image], sim, out_dir, waves, build_root, run_dirs=[out_dir],
+                         **more)[0]
+    out_dir = new_run_dir(image.config, sim, build_root)
+    with _run_lock(out_dir):
+        prune_runs(out_dir.parent)
+        return _run_batch_locked([image], sim, out_dir, waves, build_root, [out_dir],
+                                 **more)[0]
 
 
 def run_batch(images: list[Image], sim: str, out_dir: Path, waves: bool = False,
@@ -254,22 +444,33 @@ def run_batch(images: list[Image], sim: str, out_dir: Path, waves: bool = False,
     """Run several images of one config in a single simulation, one after another.
 
     Each image gets a run directory (``out_dir/run0000`` ... unless ``run_dirs`` names
-    them) with the image, the config, the memory dumps and ``rtl.json``. ``jitter`` (a
-    seed) makes the analog responders answer at random cycles inside their windows
-    (``jitter_late``, ``{port: cycles}``: that many cycles past them, only to show that
-    is caught). The
-    scoreboard checks every analog transaction against the golden model's run of each
-    image, or of ``expected[i]`` where given (to show it catches a divergence); a
-    mismatch raises :class:`ScoreboardError`.
+    them) with the image, the config, the memory dumps and ``rtl.json``. ``out_dir`` is
+    locked for the run: a second run into it is refused (:class:`RunDirBusyError`).
+    ``jitter`` (a seed) makes the analog responders answer at random cycles inside their
+    windows (``jitter_late``, ``{port: cycles}``: that many cycles past them, only to show
+    that is caught). The scoreboard checks every analog transaction against the golden
+    model's run of each image, or of ``expected[i]`` where given (to show it catches a
+    divergence); a mismatch raises :class:`ScoreboardError`.
     """
     if not images:
         return []
-    cfg = images[0].config
-    if any(to_toml(i.config) != to_toml(cfg) for i in images):
-        raise ValueError("a batch runs on one build: every image must have the same config")
     out_dir = out_dir.resolve()
     run_dirs = [d.resolve() for d in run_dirs] if run_dirs else \
         [out_dir / f"run{k:04d}" for k in range(len(images))]
+    for d in run_dirs + [out_dir / "batch"]:
+        _check_run_dir(d)  # before the lock file goes into a directory that is not ours
+    with _run_lock(out_dir):
+        return _run_batch_locked(images, sim, out_dir, waves, build_root, run_dirs, jitter,
+                                 jitter_late, expected)
+
+
+def _run_batch_locked(images: list[Image], sim: str, out_dir: Path, waves: bool,
+                      build_root: Path | None, run_dirs: list[Path],
+                      jitter: int | None = None, jitter_late: dict[str, int] | None = None,
+                      expected: list[Image] | None = None) -> list[RtlRun]:
+    cfg = images[0].config
+    if any(to_toml(i.config) != to_toml(cfg) for i in images):
+        raise ValueError("a batch runs on one build: every image must have the same config")
     batch = out_dir / "batch"
     for d in run_dirs + [batch]:
         _clear_run_dir(d)
@@ -282,8 +483,7 @@ def run_batch(images: list[Image], sim: str, out_dir: Path, waves: bool = False,
     cfg_path = batch / "config.toml"
     cfg_path.write_text(to_toml(cfg))
     (batch / "runs.json").write_text(json.dumps([str(d) for d in run_dirs]) + "\n")
-    runner = build(cfg, sim, waves, build_root)
-    wave = run_dirs[0] / "waves.vcd" if waves else None
+    wave = run_dirs[0] / WAVE_FILES[sim] if waves else None
     current = batch / "current"
     plusargs = [f"+imem={current / 'imem.hex'}", f"+dram={current / 'dram.hex'}",
                 f"+dram_out={current / 'dram_out.hex'}", f"+gb_out={current / 'gb_out.hex'}"]
@@ -300,24 +500,31 @@ def run_batch(images: list[Image], sim: str, out_dir: Path, waves: bool = False,
            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
                                                        os.environ.get("PYTHONPATH")]))}
-    try:
-        results = runner.test(test_module="cocotb_tests.test_chip", hdl_toplevel="harness",
-                              hdl_toplevel_lang="verilog", plusargs=plusargs,
-                              test_args=test_args, waves=bool(wave) and sim == "verilator",
-                              extra_env=env, test_dir=batch)
-        tests, failed = get_results(Path(results))
-    except SystemExit:   # cocotb's runner checks the results itself under pytest
-        tests, failed = 1, 1
-    for d in run_dirs:
+    with _built(cfg, sim, waves, build_root) as runner:
+        try:
+            results = runner.test(test_module="cocotb_tests.test_chip",
+                                  hdl_toplevel="harness", hdl_toplevel_lang="verilog",
+                                  plusargs=plusargs, test_args=test_args,
+                                  waves=bool(wave) and sim == "verilator",
+                                  build_dir=build_dir(cfg, sim, waves, build_root),
+                                  extra_env=env, test_dir=batch)
+            tests, failed = get_results(Path(results))
+        except SystemExit as exc:  # cocotb exits when the simulator or a test fails
+            tests, failed, why = 1, 1, f"co-simulation failed: {exc}"
+        else:
+            why = f"co-simulation failed ({failed} of {tests} cocotb tests)"
+    for d in run_dirs:   # a scoreboard mismatch says more than the failed test
         if (d / "scoreboard.txt").exists():
             raise ScoreboardError(f"{(d / 'scoreboard.txt').read_text().strip()} (run "
                                   f"directory {d})")
     if tests == 0 or failed:
-        raise RuntimeError(f"co-simulation failed ({failed} of {tests} cocotb tests); see the "
-                           f"log above and {batch}")
+        raise RuntimeError(f"{why}; see the log above and {batch}")
     if wave:
         states = json.loads((config_dir(cfg, build_root) / "fsm_states.json").read_text())
-        write_savefile(wave, states)
+        try:
+            write_savefile(wave, states)
+        except FileNotFoundError as exc:  # no fst2vcd: the waves are there, the groups not
+            print(f"runner: {wave} has no save file: {exc}", flush=True)
     out = []
     for d in run_dirs:
         counters = json.loads((d / "rtl.json").read_text())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -124,28 +125,47 @@ def _say_on_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def hide_internal_names(text: str) -> str:
+    """Prefix Yosys's internal names (``\\$1``, ``\\$auto$verilog_backend.cc:...``) with
+    ``_``: Verilator then leaves them out of its traces (GTKWave refused the VCD on them)
+    and ``$`` never starts a name in any wave file."""
+    return text.replace("\\$", "\\_$")  # only escaped identifiers start with a backslash
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "missing"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)  # readers see the old file or the whole new one, never a part
+
+
 def generate(cfg: Config, out_dir: Path,
              say: Callable[[str], None] = _say_on_stderr) -> Path:
     """Write ``chip.v`` and ``fsm_states.json`` (state names of every state machine, for
     wave viewers) for ``cfg`` into ``out_dir``; skipped when neither the config nor the
-    generator's sources changed since the last time (elaboration takes seconds)."""
+    generator's sources changed since the last time (elaboration takes seconds) and both
+    files still hash to what the key file recorded (a cut or edited file is rewritten)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path, states_path, key_path = (out_dir / f"{TOP}.v", out_dir / "fsm_states.json",
                                    out_dir / f"{TOP}.v.key")
     key = source_key(cfg)
-    if path.exists() and states_path.exists() and key_path.exists() and \
-            key_path.read_text() == key:
+    if key_path.exists() and \
+            key_path.read_text() == f"{key} {_sha256(path)} {_sha256(states_path)}":
         return path
     est = require_buildable(cfg)
     if est.generation_s > GENERATION_WARN_S:
         say(f"{cfg.source}: please wait: {est.describe()}")
     chip = Chip(cfg)
-    text = verilog.convert(chip, name=TOP, emit_src=False)
+    text = hide_internal_names(verilog.convert(chip, name=TOP, emit_src=False))
     states = {sig: dict(enc) for sig, enc in chip.fsm_states.items()}
-    states_path.write_text(json.dumps(states, indent=2) + "\n")
-    if not path.exists() or path.read_text() != text:  # keep the timestamp when unchanged
-        path.write_text(text)
-    key_path.write_text(key)
+    key_path.unlink(missing_ok=True)  # an interrupted generation leaves no key
+    _write_atomic(states_path, json.dumps(states, indent=2) + "\n")
+    if not path.exists() or path.read_bytes() != text.encode():  # keep the mtime if unchanged
+        _write_atomic(path, text)
+    _write_atomic(key_path, f"{key} {_sha256(path)} {_sha256(states_path)}")
     return path
 
 

@@ -1,15 +1,24 @@
-"""Properties asserted from the wave files themselves (read with vcdvcd)."""
+"""Properties asserted from the wave files themselves (read with vcdvcd), and the wave
+files opened in GTKWave itself with their save files."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from cocotb_tests import runner
-from cocotb_tests.waves import sample_cycles
+from cocotb_tests.waves import open_in_gtkwave, sample_cycles, savefile_signals, write_savefile
 from firmware import config, regression
+
+needs_gtkwave = pytest.mark.skipif(
+    shutil.which("gtkwave") is None or shutil.which("xvfb-run") is None,
+    reason="gtkwave or xvfb-run not installed (sudo apt-get install gtkwave xvfb; CI has them)")
+needs_fst2vcd = pytest.mark.skipif(  # Verilator's FST is read through GTKWave's converter
+    shutil.which("fst2vcd") is None,
+    reason="fst2vcd not installed (sudo apt-get install gtkwave; CI has it)")
 
 
 def _run_with_waves(program: str, sim: str, tmp_path: Path):
@@ -19,7 +28,7 @@ def _run_with_waves(program: str, sim: str, tmp_path: Path):
     return cfg, rtl, states
 
 
-@pytest.mark.parametrize("sim", ["icarus", "verilator"])
+@pytest.mark.parametrize("sim", ["icarus", pytest.param("verilator", marks=needs_fst2vcd)])
 def test_writes_overlap_compute_in_the_waves(sim: str, tmp_path: Path) -> None:
     """In the multi program the write engine is busy while the sequencer runs bit-planes."""
     _, rtl, states = _run_with_waves("multi", sim, tmp_path)
@@ -60,3 +69,67 @@ def test_gated_banks_see_no_access_in_the_waves(tmp_path: Path) -> None:
                 gated_cycles += 1
                 assert not any(lo <= a < hi for a in touched), (i, b, touched)
     assert accesses > 10 and gated_cycles > 10  # the property was really exercised
+
+
+@needs_gtkwave
+@pytest.mark.parametrize("sim", ["icarus", "verilator"])
+def test_gtkwave_opens_the_waves_with_every_group_of_the_save_file(sim: str,
+                                                                   tmp_path: Path) -> None:
+    """GTKWave 3.3 loads each simulator's VCD without a parse error and shows every signal
+    and group the save file lists (it silently drops names it does not know)."""
+    _, rtl, _ = _run_with_waves("slice", sim, tmp_path)
+    savefile = rtl.wave.with_suffix(".gtkw")
+    view = open_in_gtkwave(rtl.wave, savefile)
+    assert view.errors == []
+    signals, groups = savefile_signals(savefile)
+    assert {"harness", "sequencer", "write_engine", "gb"} <= set(groups)
+    assert len(signals) > 300 and view.facilities >= len(signals)
+    assert view.signals == signals
+    assert view.groups == groups
+    # State machines show state names (through the filter files), not codes.
+    state = next(s for s in signals if ".sequencer.seq_state" in s)
+    assert view.at_end[state] == "HALTED"
+
+
+VCD_HEADER = """$timescale 1ps $end
+$scope module harness $end
+$var wire 1 ! clk $end
+$var wire 1 " inv_ok [0:0] $end
+$scope module u_chip $end
+$var wire 1 # {name} $end
+$var wire 5 % state [4:0] $end
+$upscope $end
+$upscope $end
+$enddefinitions $end
+#0
+0!
+0"
+0#
+b0 %
+#500
+1!
+b1101 %
+"""
+
+
+@needs_gtkwave
+def test_gtkwave_check_sees_a_refused_vcd_and_a_misspelled_save_file(tmp_path: Path) -> None:
+    """The check above fails on what Verilator used to write (a name starting with
+    ``$auto$verilog_backend.cc:``), on a save file that spells a name as vcdvcd does, and
+    on a state filter keyed unlike GTKWave's display."""
+    bad = tmp_path / "bad.vcd"
+    bad.write_text(VCD_HEADER.format(name="$auto$verilog_backend.cc:2355:dump_module$1"))
+    view = open_in_gtkwave(bad, write_savefile(bad, {}))
+    assert any("parse error" in e for e in view.errors)
+    good = tmp_path / "good.vcd"
+    good.write_text(VCD_HEADER.format(name="busy"))
+    savefile = write_savefile(good, {"state": {"IDLE": 0, "HALT": 13}})
+    view = open_in_gtkwave(good, savefile)
+    assert view.signals == savefile_signals(savefile)[0] == \
+        ["harness.clk", "harness.inv_ok[0]", "harness.u_chip.busy", "harness.u_chip.state[4:0]"]
+    assert view.at_end["harness.u_chip.state[4:0]"] == "HALT"
+    # A filter keyed as GTKWave does not display the value ("d", not "0D") names nothing.
+    (tmp_path / "good.state.filter").write_text("0 IDLE\nd HALT\n")
+    assert open_in_gtkwave(good, savefile).at_end["harness.u_chip.state[4:0]"] == "0D"
+    savefile.write_text(savefile.read_text().replace("inv_ok[0]", "inv_ok[0:0]"))
+    assert open_in_gtkwave(good, savefile).signals != savefile_signals(savefile)[0]
