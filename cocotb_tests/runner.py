@@ -58,6 +58,25 @@ VERILATOR_ARGS = ["--timing", "-Wno-fatal", "-Wno-WIDTH", "-Wno-UNOPTFLAT", "-Wn
 SIM_MEMORY_LIMIT_BITS = 64 * 8 * 1024 * 1024
 
 
+#: Co-simulation speed of a busy program, cycles per second (README, Benchmarks:
+#: ``scripts/bench_cosim.py``'s slowest program on the 2-core machine, rounded down).
+SIM_CYCLES_PER_S = {"icarus": 8_000, "verilator": 130_000}
+#: Above this estimated simulation time, ``make sim`` says so before it starts.
+SIM_WARN_S = 30.0
+
+
+def simulation_estimate(cycles: int, sim: str) -> str | None:
+    """One line saying how long a run of ``cycles`` (the timing model's count, which the
+    RTL equals) will take under ``sim``, or None if it is quick."""
+    seconds = cycles / SIM_CYCLES_PER_S[sim]
+    if seconds <= SIM_WARN_S:
+        return None
+    faster = min(SIM_CYCLES_PER_S, key=SIM_CYCLES_PER_S.get) == sim
+    return (f"please wait: {cycles} cycles, about {seconds:.0f} s under {sim} (measured "
+            f"~{SIM_CYCLES_PER_S[sim]:,} cycles/s)"
+            + ("; SIM=verilator runs them faster" if faster else ""))
+
+
 class ConfigTooLargeError(ValueError):
     """A config's memories are too large to co-simulate; the message names the field."""
 

@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
 
     gold = golden.run(image, RTL_OPCODES)
     tim = timing.simulate(cfg, gold)
+    wait = runner.simulation_estimate(tim.cycles, args.sim)
+    if wait:
+        print(wait, file=sys.stderr, flush=True)
     start = time.perf_counter()
     try:
         rtl = runner.run(image, args.sim, args.out, waves=args.waves, jitter=args.jitter)

@@ -254,3 +254,17 @@ def test_answers_past_their_window_are_caught(case: str, tmp_path: Path) -> None
         assert all(c.ok for c in checks) == ok, checker.format_table(checks)
         if not ok:   # the values are wrong, the timing the RTL counts is not
             assert {c.name for c in checks if not c.ok} <= {"global buffer", "main memory"}
+
+
+def test_a_long_simulation_is_announced_with_an_estimate(monkeypatch, capsys) -> None:
+    assert runner.simulation_estimate(1000, "icarus") is None
+    line = runner.simulation_estimate(1_000_000, "icarus")
+    assert f"about {1_000_000 // runner.SIM_CYCLES_PER_S['icarus']} s under icarus" in line
+    assert "SIM=verilator" in line
+    assert "SIM=verilator" not in runner.simulation_estimate(10**9, "verilator")
+    from cocotb_tests import sim
+    monkeypatch.setattr(runner, "SIM_WARN_S", 0.0)   # the slice is quick: announce anyway
+    assert sim.main(["--program", "slice"]) == 0
+    image = regression.slice_program(config.load("tiny"))
+    cycles = timing.simulate(image.config, golden.run(image, RTL_OPCODES)).cycles
+    assert f"please wait: {cycles} cycles" in capsys.readouterr().err
