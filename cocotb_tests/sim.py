@@ -14,16 +14,20 @@ import sys
 import time
 from pathlib import Path
 
-from cocotb_tests import runner
-from firmware import cli, regression
-from firmware import config as config_mod
-from firmware.config import ConfigError
-from firmware.isa import RTL_OPCODES
-from firmware.packing import unpack
-from model import checker, golden, reference, timing
+from firmware import cli
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Imported here, inside cli.run_main: a Ctrl-C while numpy, Amaranth and cocotb load
+    # (the first second) is the same one-line interrupt as later.
+    from cocotb_tests import runner
+    from firmware import config as config_mod
+    from firmware import regression
+    from firmware.config import ConfigError
+    from firmware.isa import RTL_OPCODES
+    from firmware.packing import unpack
+    from model import checker, golden, reference, timing
+
     ap = cli.ArgumentParser(prog="make sim", description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="tiny", help="config name or TOML path (default tiny)")
@@ -95,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
               "the bit-exact check")
     print(f"cycles           {rtl.counters['cycles']}  ({rtl.counters['overlap_cycles']} with a "
           f"weight write overlapping other work)")
-    seen = ", ".join(f"{n} {golden.PORTS[p]}s" for p, n in gold.port_counts().items() if n)
+    seen = ", ".join(f"{n} {golden.PORTS[p]}{'s' * (n != 1)}"
+                     for p, n in gold.port_counts().items() if n)
     print(f"scoreboard       {seen or 'no analog transactions'}, each checked against the "
           "golden model as it happened")
     if args.jitter is not None:
