@@ -289,11 +289,17 @@ def build(cfg: Config, sim: str, waves: bool = False, root: Path | None = None):
     require_simulator(sim)
     require_simulatable(cfg)
     bdir = build_dir(cfg, sim, waves, root)
-    with _locked(bdir.parent / f".{bdir.name}.lock"):
-        with _locked(bdir.parent / ".chip.lock"):  # chip.v is shared by every simulator
-            verilog = hdl_build.generate(cfg, bdir.parent)
-        inputs = _build_inputs(sim, waves, verilog, harness_parameters(cfg))
-        state, why = _check_build(sim, bdir, inputs)
+    lock = bdir.parent / f".{bdir.name}.lock"
+    with _locked(bdir.parent / ".chip.lock"):  # chip.v is shared by every simulator
+        verilog = hdl_build.generate(cfg, bdir.parent)
+    inputs = _build_inputs(sim, waves, verilog, harness_parameters(cfg))
+    # An intact build is checked under the shared lock that live runs hold, so runs of
+    # one config proceed side by side; only a rebuild waits for them to finish.
+    with _locked(lock, shared=True):
+        if _check_build(sim, bdir, inputs)[0] == "ok":
+            return _make_runner(sim)
+    with _locked(lock):
+        state, why = _check_build(sim, bdir, inputs)   # another process may have built it
         runner = _make_runner(sim)
         if state == "ok":
             return runner

@@ -215,3 +215,17 @@ def test_no_build_replaces_one_a_live_run_uses(tmp_path: Path) -> None:
     assert not rebuild.is_alive() and vvp.stat().st_size > cut_size
     assert runner._check_build("icarus", bdir, runner._build_inputs(
         "icarus", False, bdir.parent / "chip.v", runner.harness_parameters(cfg)))[0] == "ok"
+
+
+def test_an_intact_build_is_reused_while_a_live_run_holds_it(tmp_path: Path) -> None:
+    """Runs of one config run side by side: finding an intact build takes only the shared
+    lock a live run holds, so it does not wait for that run to end."""
+    root = tmp_path / "build"
+    cfg = config.load("tiny")
+    runner.build(cfg, "icarus", root=root)
+    bdir = runner.build_dir(cfg, "icarus", False, root)
+    reuse = threading.Thread(target=runner.build, args=(cfg, "icarus"), kwargs={"root": root})
+    with runner._locked(bdir.parent / f".{bdir.name}.lock", shared=True):  # a live run
+        reuse.start()
+        reuse.join(timeout=60)   # a check of hashes: seconds, while the run goes on
+        assert not reuse.is_alive()
