@@ -28,8 +28,6 @@ per byte), written only into the slots of the crossbars a window uses.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import cocotb
 import numpy as np
 from cocotb.handle import SimHandleBase
@@ -39,6 +37,7 @@ from cocotb_tests.scoreboard import Scoreboard
 from firmware.config import Config
 from firmware.packing import pack, unpack
 from model.crossbar import Crossbar
+from model.golden import PORTS
 from model.inv_array import InvArray, digitize, program_cost
 
 
@@ -71,20 +70,26 @@ class Sampling:
 
 class Jitter:
     """Seeded answer times: each answer lands on the falling clock edge of a uniformly
-    random cycle of its window (cycle 0 is the request's), one generator per port.
-    ``late`` moves a port's answers that many cycles further, past the window: only a
-    test that shows a late answer is caught sets it. Records each port's delays seen."""
+    random cycle of its window (cycle 0 is the request's). The draws of each port come
+    from a generator seeded by ``(seed, run, port)``, so a run's answer times do not
+    depend on where it sits in a batch. ``fixed`` answers a port's requests exactly that
+    many cycles in instead (the tests of each window's last cycle and the first one past
+    it). Records each port's delays, per run."""
 
-    def __init__(self, seed: int, period_ps: int, late: dict[str, int] | None = None):
-        self.seed, self.period_ps, self.late = seed, period_ps, dict(late or {})
+    def __init__(self, seed: int, period_ps: int, fixed: dict[str, int] | None = None):
+        self.seed, self.period_ps, self.fixed = seed, period_ps, dict(fixed or {})
         self.rngs: dict[str, np.random.Generator] = {}
         self.delays: dict[str, list[int]] = {}   # port: [min, max, count]
 
+    def start_run(self, run: int) -> None:
+        """Fresh generators and delay records for run ``run`` of the batch."""
+        self.rngs = {p: np.random.default_rng([self.seed, run, k])
+                     for k, p in enumerate(PORTS)}
+        self.delays = {}
+
     async def wait(self, port: str, window: int) -> None:
         """From a request's edge, wait until the answer is due."""
-        if port not in self.rngs:
-            self.rngs[port] = np.random.default_rng([self.seed, len(self.rngs)])
-        d = int(self.rngs[port].integers(0, window)) + self.late.get(port, 0)
+        d = self.fixed[port] if port in self.fixed else int(self.rngs[port].integers(0, window))
         lo, hi, n = self.delays.get(port, [d, d, 0])
         self.delays[port] = [min(lo, d), max(hi, d), n + 1]
         await Timer(self.period_ps // 2 + d * self.period_ps, "ps")
@@ -139,9 +144,9 @@ class CrossbarReadResponder:
     ``xbar_resp_slot`` registers (one per crossbar of a VMM; they form ``xbar_resp_codes``)."""
 
     def __init__(self, dut: SimHandleBase, cfg: Config, xbars: list[Crossbar],
-                 board: Scoreboard, cycle: Callable[[], int], jitter: Jitter | None = None):
+                 board: Scoreboard, jitter: Jitter | None = None):
         self.dut, self.cfg, self.xbars = dut, cfg, xbars
-        self.board, self.cycle, self.jitter = board, cycle, jitter
+        self.board, self.jitter = board, jitter
         self.sampling = Sampling(dut)
         self.requests = 0
 
@@ -174,7 +179,7 @@ class CrossbarReadResponder:
             planes = signal_bits(acts).reshape(nb, cfg.n_apu_rows, rows)
             # The INT8 inputs of the APU rows read (two's complement, plane nb-1 negative).
             x = np.tensordot(plane_weights, planes[:, :nrows].astype(np.int64), axes=1)
-            self.board.observe("xbar_read", self.cycle, xid,
+            self.board.observe("xbar_read", xid,
                                {"ncols": ncols, "nrows": nrows}, x)
             answers = {}
             for k in range(nrows):
@@ -198,9 +203,9 @@ class CrossbarWriteMonitor:
     """Applies every ``xbar_wr_valid`` row of deltas to the crossbar models."""
 
     def __init__(self, dut: SimHandleBase, cfg: Config, xbars: list[Crossbar],
-                 board: Scoreboard, cycle: Callable[[], int]):
+                 board: Scoreboard):
         self.dut, self.cfg, self.xbars = dut, cfg, xbars
-        self.board, self.cycle = board, cycle
+        self.board = board
         self.sampling = Sampling(dut)
         self.rows = 0
         self.pulses = 0
@@ -222,7 +227,7 @@ class CrossbarWriteMonitor:
             deltas = signal_ints(wr_deltas, bits, cols, signed=True)
             self.pulses += self.xbars[xid].program_row(row, deltas).pulses
             self.rows += 1
-            self.board.observe("row_write", self.cycle, xid, {"row": row}, deltas,
+            self.board.observe("row_write", xid, {"row": row}, deltas,
                                self.xbars[xid].levels[row])
 
 
@@ -230,9 +235,9 @@ class InvSolveResponder:
     """Answers ``inv_req_*`` with ``inv_resp_x`` from the INV array models."""
 
     def __init__(self, dut: SimHandleBase, cfg: Config, invs: list[InvArray],
-                 board: Scoreboard, cycle: Callable[[], int], jitter: Jitter | None = None):
+                 board: Scoreboard, jitter: Jitter | None = None):
         self.dut, self.cfg, self.invs = dut, cfg, invs
-        self.board, self.cycle, self.jitter = board, cycle, jitter
+        self.board, self.jitter = board, jitter
         self.sampling = Sampling(dut)
         self.solves = 0
 
@@ -249,7 +254,7 @@ class InvSolveResponder:
             shift = signal_int(dut.inv_req_shift)
             shift -= (shift >> 7) << 8          # the field is signed
             xid = signal_int(dut.inv_req_id)
-            self.board.observe("inv_solve", self.cycle, xid, {"shift": shift}, b)
+            self.board.observe("inv_solve", xid, {"shift": shift}, b)
             x = self.invs[xid].solve(b.astype(np.float64)).x
             word = pack(digitize(x, shift), 32, n * 32)[0]
             await answer_due(self.sampling, self.jitter, "inv_solve", self.cfg.inv.solve_cycles)
@@ -264,9 +269,9 @@ class InvProgrammer:
     when it decodes a later INV)."""
 
     def __init__(self, dut: SimHandleBase, cfg: Config, invs: list[InvArray],
-                 board: Scoreboard, cycle: Callable[[], int], jitter: Jitter | None = None):
+                 board: Scoreboard, jitter: Jitter | None = None):
         self.dut, self.cfg, self.invs = dut, cfg, invs
-        self.board, self.cycle, self.jitter = board, cycle, jitter
+        self.board, self.jitter = board, jitter
         self.words: dict[int, int] = {}
         self.ok = 0
         self.programs = 0
@@ -287,7 +292,7 @@ class InvProgrammer:
 
     def _done(self, i: int, levels: np.ndarray) -> None:
         """The RTL says the rows are programmed: one INV program transaction."""
-        self.board.observe("inv_program", self.cycle, i, {}, levels)
+        self.board.observe("inv_program", i, {}, levels)
         self.words, self.programs = {}, self.programs + 1
 
     async def run(self) -> None:
@@ -303,7 +308,7 @@ class InvProgrammer:
                 await RisingEdge(dut.clk)
                 await ReadOnly()
             i = int(dut.inv_wr_id.value)
-            if dut.inv_wr_done.value:
+            if dut.inv_wr_done.value and self.jitter is None:
                 levels = self._levels()
                 self._program(i, levels)
                 self._done(i, levels)
@@ -319,6 +324,6 @@ class InvProgrammer:
                 window = sum(r.cycles(cfg) for r in program_cost(levels, cfg))
                 await self.jitter.wait("inv_program", window)
                 dut.inv_ok.setimmediatevalue(self.ok)
-                if not dut.inv_wr_done.value:  # else: the last cycle of the window
-                    await RisingEdge(dut.inv_wr_done)
+                # The RTL samples inv_ok with inv_wr_done, in the window's last cycle:
+                # the matrix counts as programmed here (a later done edge is ignored).
                 self._done(i, levels)

@@ -464,7 +464,7 @@ def run(image: Image, sim: str = "icarus", out_dir: Path | None = None, waves: b
 
 def run_batch(images: list[Image], sim: str, out_dir: Path, waves: bool = False,
               build_root: Path | None = None, run_dirs: list[Path] | None = None,
-              jitter: int | None = None, jitter_late: dict[str, int] | None = None,
+              jitter: int | None = None, jitter_fixed: dict[str, int] | None = None,
               expected: list[Image] | None = None) -> list[RtlRun]:
     """Run several images of one config in a single simulation, one after another.
 
@@ -472,10 +472,11 @@ def run_batch(images: list[Image], sim: str, out_dir: Path, waves: bool = False,
     them) with the image, the config, the memory dumps and ``rtl.json``. ``out_dir`` is
     locked for the run: a second run into it is refused (:class:`RunDirBusyError`).
     ``jitter`` (a seed) makes the analog responders answer at random cycles inside their
-    windows (``jitter_late``, ``{port: cycles}``: that many cycles past them, only to show
-    that is caught). The scoreboard checks every analog transaction against the golden
-    model's run of each image, or of ``expected[i]`` where given (to show it catches a
-    divergence); a mismatch raises :class:`ScoreboardError`.
+    windows (``jitter_fixed``, ``{port: cycles}``: exactly that many cycles in, for the
+    tests of a window's last cycle and the first one past it). The scoreboard checks
+    every analog transaction against the golden model's run of each image, or of
+    ``expected[i]`` where given (to show it catches a divergence); a mismatch raises
+    :class:`ScoreboardError`.
     """
     if not images:
         return []
@@ -486,12 +487,12 @@ def run_batch(images: list[Image], sim: str, out_dir: Path, waves: bool = False,
         _check_run_dir(d)  # before the lock file goes into a directory that is not ours
     with _run_lock(out_dir):
         return _run_batch_locked(images, sim, out_dir, waves, build_root, run_dirs, jitter,
-                                 jitter_late, expected)
+                                 jitter_fixed, expected)
 
 
 def _run_batch_locked(images: list[Image], sim: str, out_dir: Path, waves: bool,
                       build_root: Path | None, run_dirs: list[Path],
-                      jitter: int | None = None, jitter_late: dict[str, int] | None = None,
+                      jitter: int | None = None, jitter_fixed: dict[str, int] | None = None,
                       expected: list[Image] | None = None) -> list[RtlRun]:
     cfg = images[0].config
     if any(to_toml(i.config) != to_toml(cfg) for i in images):
@@ -521,7 +522,7 @@ def _run_batch_locked(images: list[Image], sim: str, out_dir: Path, waves: bool,
     # cores the simulator needs (a tenth of a Verilator run's CPU time).
     env = {"PIM_CONFIG": str(cfg_path), "PIM_BATCH": str(batch),
            "PIM_JITTER": "" if jitter is None else str(jitter),
-           "PIM_JITTER_LATE": json.dumps(jitter_late or {}),
+           "PIM_JITTER_FIXED": json.dumps(jitter_fixed or {}),
            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
                                                        os.environ.get("PYTHONPATH")]))}

@@ -5,9 +5,9 @@ The bench runs the golden model on the same image before the simulation starts a
 its transactions (:class:`model.golden.Transaction`) into one queue per port; ports are
 in program order each (one sequencer, one write engine), though not with each other. Each
 analog driver hands what it observed to :meth:`Scoreboard.observe`; the first mismatch is
-recorded with the cycle, the pc, the instruction and the expected vs observed
-transaction, and sets :attr:`Scoreboard.failed`, which ends the run at once. Nothing here
-imports cocotb: the drivers tell it the cycle.
+recorded with where the chip is (cycle and pc), the instruction that makes the
+transaction and the expected vs observed transaction, and ends the run at once. Nothing
+here imports cocotb: the bench tells it where the chip is.
 """
 
 from __future__ import annotations
@@ -40,10 +40,15 @@ def _array_diff(name: str, expected: np.ndarray, observed: np.ndarray) -> str | 
 
 
 class Scoreboard:
-    """Per-port queues of expected transactions and the first mismatch seen."""
+    """Per-port queues of expected transactions and the first mismatch seen.
 
-    def __init__(self, on_mismatch: Callable[[], None] | None = None) -> None:
-        self.on_mismatch = on_mismatch
+    ``where`` tells, when a mismatch is recorded, where the chip is (its cycle and pc:
+    read from the simulator only then); ``on_mismatch`` is called once, to end the run.
+    """
+
+    def __init__(self, where: Callable[[], str] = lambda: "?",
+                 on_mismatch: Callable[[], None] | None = None) -> None:
+        self.where, self.on_mismatch = where, on_mismatch
         self.queues: dict[str, deque[Transaction]] = {p: deque() for p in PORTS}
         self.mismatch: str | None = None
         self.seen = dict.fromkeys(PORTS, 0)
@@ -61,19 +66,18 @@ class Scoreboard:
     def failed(self) -> bool:
         return self.mismatch is not None
 
-    def observe(self, port: str, cycle: Callable[[], int], xbar: int, fields: dict[str, int],
-                data: np.ndarray, result: np.ndarray | None = None) -> bool:
+    def observe(self, port: str, xbar: int, fields: dict[str, int], data: np.ndarray,
+                result: np.ndarray | None = None) -> bool:
         """Check one observed transaction against the next expected one on its port;
-        record the first mismatch (``cycle`` tells the chip's cycle, read only then).
-        True if it matched."""
+        record the first mismatch. True if it matched."""
         self.seen[port] += 1
         if self.failed:
             return False
         what = PORTS[port]
         n = self.seen[port]
         if not self.queues[port]:
-            self._fail(cycle, f"{what} #{n} (xbar {xbar}, {fields}) observed, but the golden "
-                              f"model makes only {n - 1} {what}s")
+            self._fail(f"{what} #{n} (xbar {xbar}, {fields}) observed, but the golden "
+                       f"model makes only {n - 1} {what}s")
             return False
         exp = self.queues[port].popleft()
         problems = []
@@ -91,28 +95,29 @@ class Scoreboard:
                 if r:
                     problems.append(r)
         if problems:
-            self._fail(cycle, f"{what} #{n} differs from the golden model: "
-                              + "; ".join(problems), exp)
+            self._fail(f"{what} #{n} of {_origin(exp)} differs from the golden model: "
+                       + "; ".join(problems))
             return False
         return True
 
-    def leftover(self, cycle: Callable[[], int]) -> str | None:
+    def leftover(self) -> str | None:
         """At the end of a run, the first expected transaction never seen (recorded as a
         mismatch), or None."""
         if self.failed:
             return self.mismatch
         for port, q in self.queues.items():
             if q:
-                self._fail(cycle, f"the chip halted, but {len(q)} {PORTS[port]}(s) the "
-                                  "golden model makes were never seen, from this one on", q[0])
+                self._fail(f"the chip halted, but {len(q)} {PORTS[port]}(s) the golden "
+                           f"model makes were never seen, from the one of {_origin(q[0])}")
                 return self.mismatch
         return None
 
-    def _fail(self, cycle: Callable[[], int], text: str, exp: Transaction | None = None
-              ) -> None:
-        where = f"cycle {cycle()}"
-        if exp is not None:
-            where += f", pc {exp.pc} ({format_insn(exp.insn)})"
-        self.mismatch = f"scoreboard: {where}: {text}"
+    def _fail(self, text: str) -> None:
+        self.mismatch = f"scoreboard: {self.where()}: {text}"
         if self.on_mismatch is not None:
             self.on_mismatch()
+
+
+def _origin(t: Transaction) -> str:
+    """The instruction that makes a transaction, as the golden model ran it."""
+    return f"pc {t.pc} ({format_insn(t.insn)})"

@@ -3,14 +3,13 @@
 Inputs come from the environment (set by :mod:`cocotb_tests.runner`): ``PIM_CONFIG``, and
 ``PIM_BATCH``, a directory holding ``runs.json`` (the run directories, in order) and the
 ``current/`` files the harness reads and writes; ``PIM_JITTER`` (a seed) makes the analog
-responders answer at random cycles inside their windows (``PIM_JITTER_LATE``, JSON
-``{port: cycles}``: that many cycles past them, for the test that shows a late answer
-is caught). Each run directory
-gets the memory dumps and ``rtl.json`` with the chip's counters and what the analog
-models saw. Before a run starts, the golden model runs the run's image (or the one in
-``expected/``, when a test gives the scoreboard another image to expect) and the
-scoreboard checks every analog transaction against it as it happens; the first mismatch
-ends the run, written to ``scoreboard.txt`` in the run directory.
+responders answer at random cycles inside their windows (``PIM_JITTER_FIXED``, JSON
+``{port: cycles}``: exactly that many cycles in, for the tests of each window's edge).
+Each run directory gets the memory dumps and ``rtl.json`` with the chip's counters and
+what the analog models saw. Before a run starts, the golden model runs the run's image
+(or the one in ``expected/``, when a test gives the scoreboard another image to expect)
+and the scoreboard checks every analog transaction against it as it happens; the first
+mismatch ends the run, written to ``scoreboard.txt`` in the run directory.
 """
 
 from __future__ import annotations
@@ -42,7 +41,8 @@ from cocotb_tests.analog import (  # noqa: E402
 from cocotb_tests.scoreboard import Scoreboard, ScoreboardMismatchError  # noqa: E402
 from firmware import config as config_mod  # noqa: E402
 from firmware import image as image_mod  # noqa: E402
-from firmware.isa import RTL_OPCODES, Fault  # noqa: E402
+from firmware.assembler import format_insn  # noqa: E402
+from firmware.isa import RTL_OPCODES, Fault, decode  # noqa: E402
 from model import golden  # noqa: E402
 from model.crossbar import Crossbar  # noqa: E402
 from model.inv_array import InvArray  # noqa: E402
@@ -58,26 +58,35 @@ async def run_images(dut):
     runs = [Path(p) for p in json.loads((batch / "runs.json").read_text())]
     current = batch / "current"
     mismatch = Event()
-    board = Scoreboard(on_mismatch=mismatch.set)
     await RisingEdge(dut.clk)   # the harness's clock period, for jittered answers
     t0 = get_sim_time("ps")
     await RisingEdge(dut.clk)
     period_ps = get_sim_time("ps") - t0
-    late = json.loads(os.environ.get("PIM_JITTER_LATE") or "{}")
-    jitter = Jitter(int(os.environ["PIM_JITTER"]), period_ps, late) \
+    fixed = json.loads(os.environ.get("PIM_JITTER_FIXED") or "{}")
+    jitter = Jitter(int(os.environ["PIM_JITTER"]), period_ps, fixed) \
         if os.environ.get("PIM_JITTER") else None
-    cycle = lambda: signal_int(dut.cycles)  # noqa: E731 (read only to report a mismatch)
-    reader = CrossbarReadResponder(dut, cfg, [], board, cycle, jitter)
-    writer = CrossbarWriteMonitor(dut, cfg, [], board, cycle)
-    solver = InvSolveResponder(dut, cfg, [], board, cycle, jitter)
-    programmer = InvProgrammer(dut, cfg, [], board, cycle, jitter)
-    for driver in (reader, writer, solver, programmer):
-        cocotb.start_soon(driver.run())
+    imem: list[int] = []
+
+    def where() -> str:
+        """The chip's cycle and pc, and the instruction there (read only to report)."""
+        pc = signal_int(dut.pc)
+        try:
+            insn = format_insn(decode(imem[pc])) if pc < len(imem) else "NOP"
+        except ValueError:
+            insn = f"{imem[pc]:#x}"
+        return f"cycle {signal_int(dut.cycles)}, RTL at pc {pc} ({insn})"
+
+    board = Scoreboard(where, on_mismatch=mismatch.set)
+    reader = CrossbarReadResponder(dut, cfg, [], board, jitter)
+    writer = CrossbarWriteMonitor(dut, cfg, [], board)
+    solver = InvSolveResponder(dut, cfg, [], board, jitter)
+    programmer = InvProgrammer(dut, cfg, [], board, jitter)
+    drivers = (reader, writer, solver, programmer)
 
     # The RTL watchdog bounds every run; this guard only catches a broken harness.
     slack = 10 * (2 * cfg.gb_words + 100)
-    limit_ns = (cfg.sim.watchdog_cycles + slack) * 1000 // cfg.chip.clock_mhz
-    for run in runs:
+    limit_ps = (cfg.sim.watchdog_cycles + slack) * period_ps
+    for k, run in enumerate(runs):
         for name in ("imem.hex", "dram.hex"):
             shutil.copyfile(run / "image" / name, current / name)
         xbars = [Crossbar(cfg, i) for i in range(cfg.n_crossbars)]
@@ -86,22 +95,32 @@ async def run_images(dut):
         invs = [InvArray(cfg, i) for i in range(cfg.inv.count)]
         solver.reset(invs)
         programmer.reset(invs)
-        expected = run / "expected" if (run / "expected").is_dir() else run / "image"
-        gold = golden.run(image_mod.read(expected, cfg), RTL_OPCODES)
-        board.reset(gold.transactions)
+        if jitter:
+            jitter.start_run(k)
+        image = image_mod.read(run / "image", cfg)
+        imem[:] = image.imem
+        expected = image_mod.read(run / "expected", cfg) if (run / "expected").is_dir() \
+            else image
+        board.reset(golden.run(expected, RTL_OPCODES).transactions)
         mismatch.clear()
+        # Drivers of this run only: one still waiting inside a window the previous run's
+        # watchdog cut short must not answer into this one.
+        tasks = [cocotb.start_soon(d.run()) for d in drivers]
         dut.start.value = 1
-        result = await First(RisingEdge(dut.done), Timer(limit_ns, "ns"), mismatch.wait())
+        result = await First(RisingEdge(dut.done), Timer(limit_ps, "ps"), mismatch.wait())
         if not board.failed:
             assert isinstance(result, RisingEdge) and dut.done.value == 1, (
-                f"{run}: the harness did not finish within {limit_ns} ns although the RTL "
-                f"watchdog is {cfg.sim.watchdog_cycles} cycles: the harness or watchdog is "
-                "broken")
+                f"{run}: the harness did not finish within {limit_ps // 1000} ns although "
+                f"the RTL watchdog is {cfg.sim.watchdog_cycles} cycles: the harness or "
+                "watchdog is broken")
             if int(dut.fault.value) != Fault.WATCHDOG:   # a watchdog stops mid-program
-                board.leftover(cycle)
+                board.leftover()
         if board.failed:
-            (run / "scoreboard.txt").write_text(board.mismatch + "\n")
+            (run / "scoreboard.txt").write_text(
+                f"{board.mismatch}\nthe run stopped there, at cycle {signal_int(dut.cycles)}\n")
             raise ScoreboardMismatchError(f"{run}: {board.mismatch}")
+        for t in tasks:
+            t.kill()
         report = {name: int(getattr(dut, name).value) for name in COUNTERS}
         banks = int(dut.bank_active_cycles.value)
         report["bank_active_cycles"] = [(banks >> (64 * i)) & ((1 << 64) - 1)
@@ -111,8 +130,6 @@ async def run_images(dut):
                       analog_reads=reader.requests, inv_solves=solver.solves,
                       inv_programs=programmer.programs,
                       answer_delays=jitter.delays if jitter else {})
-        if jitter:
-            jitter.delays = {}   # per run
         for name in ("dram_out.hex", "gb_out.hex"):
             shutil.copyfile(current / name, run / name)
         (run / "rtl.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -215,6 +215,11 @@ class Sequencer(wiring.Component):
         ppl, pulse = cfg.write.pulses_per_level, cfg.write.pulse_cycles
         inv_b = Signal(inv_vec_words * cfg.gb_bits)
         inv_written = Signal(cfg.inv.count)     # programmed since reset
+        # What the analog side answered, sampled at the end of the window the RTL counts
+        # (an answer any later is missed, not used by luck): each array's inv_ok when
+        # its rows are done, and a solve's x at the end of its window.
+        inv_solvable = Signal(cfg.inv.count)
+        inv_x = Signal(n_inv * 32)
         inv_bad = Signal()                       # a level out of range was streamed
         inv_row_max = Signal(16)                 # largest |level| of the row so far
         inv_prog_max = n_inv * (1 + inv_top * ppl) * pulse
@@ -362,7 +367,7 @@ class Sequencer(wiring.Component):
                             xid = d.args.INV.xbar
                             with m.If(~inv_written.bit_select(xid, 1)):
                                 halt(Fault.UNINITIALIZED)
-                            with m.Elif(~self.inv_ok.bit_select(xid, 1)):
+                            with m.Elif(~inv_solvable.bit_select(xid, 1)):
                                 halt(Fault.INV_UNSTABLE)
                             with m.Else():
                                 m.d.sync += word_idx.eq(0)
@@ -685,13 +690,13 @@ class Sequencer(wiring.Component):
                 m.d.comb += self.inv_req_valid.eq(inv_timer == cfg.inv.solve_cycles)
                 m.d.sync += inv_timer.eq(inv_timer - 1)
                 with m.If(inv_timer == 1):
-                    m.d.sync += word_idx.eq(0)
+                    m.d.sync += [word_idx.eq(0), inv_x.eq(self.inv_resp_x)]
                     m.next = "INV_OUT"
 
             with state("INV_OUT"):  # the digitized solution, a word per cycle
                 f = ir.args.INV
                 x_word = Signal(cfg.gb_bits)
-                resp = Cat(self.inv_resp_x, Const(0, inv_vec_words * cfg.gb_bits - n_inv * 32))
+                resp = Cat(inv_x, Const(0, inv_vec_words * cfg.gb_bits - n_inv * 32))
                 with m.Switch(word_idx):
                     for w in range(inv_vec_words):
                         with m.Case(w):
@@ -742,8 +747,11 @@ class Sequencer(wiring.Component):
                     # The decoder has checked the index; narrow it for the shift.
                     xid = ir.args.INV_WRITE.xbar[:max(1, (cfg.inv.count - 1).bit_length())]
                     m.d.comb += self.inv_wr_done.eq(1)
-                    m.d.sync += inv_written.eq(
-                        inv_written | (Const(1, cfg.inv.count) << xid)[:cfg.inv.count])
+                    m.d.sync += [
+                        inv_written.eq(
+                            inv_written | (Const(1, cfg.inv.count) << xid)[:cfg.inv.count]),
+                        inv_solvable.bit_select(xid, 1).eq(self.inv_ok.bit_select(xid, 1)),
+                    ]
                     next_insn()
 
             with state("CMB_P"):  # read the word holding input i

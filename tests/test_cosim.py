@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -219,41 +220,79 @@ def test_scoreboard_stops_at_the_first_divergent_transaction(port: str, tmp_path
         runner.run(image, "icarus", tmp_path / "run", expected=_flip(image, addr))
     pc = next(k for k, w in enumerate(image.imem) if decode(w).opcode == opcode)
     msg = str(err.value)
-    assert f"pc {pc} ({format_insn(decode(image.imem[pc]))})" in msg
-    assert f"{golden.PORTS[port]} #{n} differs from the golden model" in msg
+    assert msg.startswith("scoreboard: cycle ") and ", RTL at pc " in msg
+    assert (f"{golden.PORTS[port]} #{n} of pc {pc} ({format_insn(decode(image.imem[pc]))}) "
+            "differs from the golden model") in msg
     assert "expected" in msg and "observed" in msg
-    cycle = int(msg.split("cycle ", 1)[1].split(",", 1)[0])
+    seen = re.match(r"scoreboard: cycle (\d+),", msg)
+    stopped = re.search(r"the run stopped there, at cycle (\d+)", msg)
     total = timing.simulate(image.config, golden.run(image, RTL_OPCODES)).cycles
-    assert 0 < cycle < total
-    assert not (tmp_path / "run" / "rtl.json").exists()   # the run ended there
+    # The run ended in the cycle of the mismatch, long before the program would have.
+    assert 0 < int(seen[1]) == int(stopped[1]) < total
+    assert not (tmp_path / "run" / "rtl.json").exists()
 
 
 @pytest.mark.parametrize("sim", SIMS)
 def test_scoreboard_sees_a_divergence_on_both_simulators(sim: str, tmp_path: Path) -> None:
     image, addr, _, _ = _scoreboard_cases()["xbar_read"]
-    with pytest.raises(runner.ScoreboardError, match="crossbar read #1 differs"):
+    with pytest.raises(runner.ScoreboardError, match=r"crossbar read #1 of pc \d+ \(VMM "):
         runner.run(image, sim, tmp_path / "run", expected=_flip(image, addr))
 
 
-@pytest.mark.parametrize("case", ["slice", "INV"])
-def test_answers_past_their_window_are_caught(case: str, tmp_path: Path) -> None:
-    """Jittered answers are right only because they stay inside the window the RTL
-    counts: moved one window later, the same program fails the checker."""
+def _window_case(port: str) -> tuple[Image, int]:
+    """A program whose first transaction on ``port`` matters, and that port's window (in
+    cycles from the request) as the RTL counts it."""
     cfg = config.load("tiny")
-    image = regression.slice_program(cfg) if case == "slice" else \
-        regression.single_instruction_programs(cfg)["INV"]
-    port, late = ("xbar_read", cfg.crossbar.bitplane_cycles) if case == "slice" else \
-        ("inv_solve", cfg.inv.solve_cycles)
+    if port == "xbar_read":
+        return regression.slice_program(cfg), cfg.crossbar.bitplane_cycles
+    image = regression.single_instruction_programs(cfg)["INV"]
+    if port == "inv_solve":
+        return image, cfg.inv.solve_cycles
+    gold = golden.run(image, RTL_OPCODES)   # INV_WRITE: the rows' programming time
+    return image, sum(r.cycles(cfg) for e in gold.trace if e.insn.opcode == Opcode.INV_WRITE
+                      for r in e.rows)
+
+
+@pytest.mark.parametrize("port", ["xbar_read", "inv_solve", "inv_program"])
+def test_an_answer_counts_until_the_last_cycle_of_its_window(port: str, tmp_path: Path) -> None:
+    """An analog answer in the last cycle of the window the RTL counts is used; one a
+    cycle later is missed, and the checks see it (so jittered answers are right because
+    they stay inside the window, not by luck)."""
+    image, window = _window_case(port)
+    cfg = image.config
     gold = golden.run(image, RTL_OPCODES)
     tim = timing.simulate(cfg, gold)
-    for shift, ok in ((0, True), (late, False)):
-        rtl = runner.run_batch([image], "icarus", tmp_path / f"late{shift}", jitter=5,
-                               jitter_late={port: shift})[0]
+    for delay, ok in ((window - 1, True), (window, False)):
+        try:
+            rtl = runner.run_batch([image], "icarus", tmp_path / f"d{delay}", jitter=5,
+                                   jitter_fixed={port: delay})[0]
+        except runner.ScoreboardError:   # a missed INV answer: the solve never happens
+            assert not ok, f"{port} answered {delay} cycles in"
+            continue
+        assert rtl.counters["answer_delays"][port][:2] == [delay, delay]
         checks = checker.compare(gold, tim, rtl.counters, rtl.gb, rtl.dram, cfg.gb_bits,
                                  cfg.dram_bits)
         assert all(c.ok for c in checks) == ok, checker.format_table(checks)
-        if not ok:   # the values are wrong, the timing the RTL counts is not
-            assert {c.name for c in checks if not c.ok} <= {"global buffer", "main memory"}
+
+
+def test_a_run_cut_short_inside_a_window_leaves_nothing_for_the_next(tmp_path: Path) -> None:
+    """The watchdog stops a run while the INV responder waits to answer (the last cycle
+    of its window); the next run of the batch must not see that answer or count it."""
+    cfg = config.load("tiny")
+    progs = regression.single_instruction_programs(cfg)
+    solve_at = timing.simulate(cfg, golden.run(progs["INV_WRITE"], RTL_OPCODES)).cycles
+    short = dataclasses.replace(cfg, sim=config.SimConfig(
+        watchdog_cycles=solve_at + cfg.inv.solve_cycles // 2))
+    images = [Image(short, p.imem, p.dram, p.regions) for p in (progs["INV"],
+                                                                progs["INV_WRITE"])]
+    runs = runner.run_batch(images, "icarus", tmp_path / "batch", jitter=1,
+                            jitter_fixed={"inv_solve": cfg.inv.solve_cycles - 1})
+    assert runs[0].counters["fault"] == Fault.WATCHDOG
+    for image, rtl in zip(images, runs, strict=True):
+        gold = golden.run(image, RTL_OPCODES)
+        checks = checker.compare(gold, timing.simulate(short, gold), rtl.counters, rtl.gb,
+                                 rtl.dram, short.gb_bits, short.dram_bits)
+        assert all(c.ok for c in checks), checker.format_table(checks)
 
 
 def test_a_long_simulation_is_announced_with_an_estimate(monkeypatch, capsys) -> None:

@@ -24,9 +24,8 @@ def _transactions(tiny) -> list[Transaction]:
     return ts
 
 
-def _replay(board: Scoreboard, ts: list[Transaction], cycle: int = 123) -> list[bool]:
-    return [board.observe(t.port, lambda: cycle, t.xbar, dict(t.fields), t.data, t.result)
-            for t in ts]
+def _replay(board: Scoreboard, ts: list[Transaction]) -> list[bool]:
+    return [board.observe(t.port, t.xbar, dict(t.fields), t.data, t.result) for t in ts]
 
 
 def test_the_golden_transactions_pass(tiny) -> None:
@@ -34,7 +33,7 @@ def test_the_golden_transactions_pass(tiny) -> None:
     board = Scoreboard()
     board.reset(ts)
     assert all(_replay(board, ts))
-    assert board.leftover(lambda: 0) is None and not board.failed
+    assert board.leftover() is None and not board.failed
     assert board.seen == golden.GoldenResult([], [], 0, 0, 0, transactions=ts).port_counts()
 
 
@@ -60,13 +59,15 @@ def test_first_difference_is_named(tiny, port: str) -> None:
     observed = list(ts)
     observed[k] = dataclasses.replace(ts[k], data=bad)
     seen = []
-    board = Scoreboard(on_mismatch=lambda: seen.append(True))
+    board = Scoreboard(lambda: "cycle 4242, RTL at pc 9", on_mismatch=lambda: seen.append(1))
     board.reset(ts)
-    results = _replay(board, observed, cycle=4242)
-    assert results[:k] == [True] * k and results[k] is False and seen == [True]
+    results = _replay(board, observed)
+    assert results[:k] == [True] * k and results[k] is False and seen == [1]
     msg = board.mismatch
-    assert msg.startswith(f"scoreboard: cycle 4242, pc {ts[k].pc} ({format_insn(ts[k].insn)})")
-    assert f"{PORTS[port]} #" in msg and "expected" in msg and "observed" in msg
+    n = sum(t.port == port for t in ts[:k + 1])
+    assert msg.startswith(f"scoreboard: cycle 4242, RTL at pc 9: {PORTS[port]} #{n} of pc "
+                          f"{ts[k].pc} ({format_insn(ts[k].insn)}) differs")
+    assert "expected" in msg and "observed" in msg
     assert all(r is False for r in results[k + 1:])     # the first mismatch is kept
     assert board.mismatch == msg
 
@@ -77,7 +78,7 @@ def test_wrong_crossbar_and_fields_are_named(tiny) -> None:
     board = Scoreboard()
     board.reset([read])
     fields = dict(read.fields) | {"ncols": dict(read.fields)["ncols"] + 1}
-    assert not board.observe("xbar_read", lambda: 1, read.xbar + 1, fields, read.data)
+    assert not board.observe("xbar_read", read.xbar + 1, fields, read.data)
     assert f"xbar {read.xbar} expected, {read.xbar + 1} observed" in board.mismatch
     assert "ncols" in board.mismatch
 
@@ -85,18 +86,19 @@ def test_wrong_crossbar_and_fields_are_named(tiny) -> None:
 def test_an_unexpected_and_a_missing_transaction_are_named(tiny) -> None:
     ts = _transactions(tiny)
     solves = [t for t in ts if t.port == "inv_solve"]
-    board = Scoreboard()
+    board = Scoreboard(lambda: "cycle 9, RTL at pc 3")
     board.reset(solves)
     _replay(board, solves)
     extra = solves[0]
-    assert not board.observe("inv_solve", lambda: 9, extra.xbar, dict(extra.fields),
-                             extra.data)
+    assert not board.observe("inv_solve", extra.xbar, dict(extra.fields), extra.data)
+    assert board.mismatch.startswith("scoreboard: cycle 9, RTL at pc 3: INV solve #")
     assert f"but the golden model makes only {len(solves)} INV solves" in board.mismatch
+    board = Scoreboard(lambda: "cycle 77, RTL at pc 20")
     board.reset(ts)
     _replay(board, ts[:-1])
-    assert board.leftover(lambda: 77) is not None
-    assert board.mismatch.startswith(f"scoreboard: cycle 77, pc {ts[-1].pc}")
-    assert "never seen" in board.mismatch
+    assert board.leftover() is not None
+    assert board.mismatch.startswith("scoreboard: cycle 77, RTL at pc 20: the chip halted")
+    assert f"never seen, from the one of pc {ts[-1].pc}" in board.mismatch
 
 
 def test_levels_after_a_row_write_are_compared(tiny) -> None:
@@ -106,5 +108,5 @@ def test_levels_after_a_row_write_are_compared(tiny) -> None:
     board.reset([w])
     wrong = np.array(w.result)
     wrong[0] = (wrong[0] + 1) % tiny.cell_levels
-    assert not board.observe("row_write", lambda: 5, w.xbar, dict(w.fields), w.data, wrong)
+    assert not board.observe("row_write", w.xbar, dict(w.fields), w.data, wrong)
     assert "levels after[0]" in board.mismatch
