@@ -83,7 +83,7 @@ module harness #(
     wire [7:0] fault;
     wire [IMEM_AW-1:0] pc;
     wire [63:0] cycles, stall_cycles, write_busy_cycles, overlap_cycles;
-    wire [47:0] pulses;
+    wire [63:0] pulses;
     wire [64*NBANKS-1:0] bank_active_cycles;
     reg  [GB_AW-1:0] dbg_gb_addr = 0;
     wire [GB_BITS-1:0] dbg_gb_data;

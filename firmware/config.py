@@ -65,9 +65,11 @@ INV_LEVEL_BITS = 16
 #: The co-simulation harness's time resolution is 1 ps (timescale 1ns/1ps): a clock
 #: period must be at least that, so the clock is at most 10^6 MHz.
 MAX_CLOCK_MHZ = 1_000_000
-#: The RTL's cycle and busy counters are 64 bits (``hdl/sequencer.py`` COUNTER_BITS).
+#: The RTL's performance counters (cycles, busy cycles, pulses) are this wide.
 COUNTER_BITS = 64
 MAX_COUNTER = (1 << COUNTER_BITS) - 1
+#: The longest watchdog: 2^48 cycles (three days of chip time at 1 GHz).
+MAX_WATCHDOG = 1 << 48
 #: The RTL counts a bit-plane or an INV solve window with a timer that needs >= 2 cycles
 #: (``hdl/chip.py``).
 MIN_RTL_WINDOW = 2
@@ -290,8 +292,8 @@ class InstructionMemoryConfig:
 
 @dataclass(frozen=True)
 class SimConfig:
-    """Co-simulation limits: ``watchdog_cycles`` 1..TOML_INT_MAX (the RTL's cycle counter
-    is 64 bits)."""
+    """Co-simulation limits: ``watchdog_cycles`` 1..MAX_WATCHDOG (2^48: three days of chip
+    time at 1 GHz, years of co-simulation; the 64-bit pulse counter cannot wrap in it)."""
 
     watchdog_cycles: int = 1_000_000
 
@@ -452,8 +454,8 @@ class Config:
              f"{CHIP_NAME_MAX} characters")
         integer("chip.clock_mhz", self.chip.clock_mhz, 1, MAX_CLOCK_MHZ,
                 "a clock period of at least the co-simulation's 1 ps resolution")
-        integer("sim.watchdog_cycles", self.sim.watchdog_cycles, 1, TOML_INT_MAX,
-                "TOML integers are 64-bit; the RTL's cycle counter is 64 bits")
+        integer("sim.watchdog_cycles", self.sim.watchdog_cycles, 1, MAX_WATCHDOG,
+                "three days of chip time at 1 GHz; the RTL's counters never wrap in it")
 
         # ---- data formats (the datapath is built for exactly these) ----
         for fld, value in (("data.weight_bits", self.data.weight_bits),
@@ -588,6 +590,18 @@ class Config:
         need(self.inv_matrix_words <= self.dram_words, "inv.size",
              f"a matrix of {inv.size}^2 int16 ({self.inv_matrix_words} words) must fit the "
              f"{self.dram_words}-word main memory")
+        # INV_WRITE streams the matrix through the DMA's count-wide word counters.
+        need(self.inv_matrix_words < 1 << isa.COUNT, "inv.size",
+             f"a matrix of {self.inv_matrix_words} words is more than the RTL's "
+             f"{isa.COUNT}-bit transfer counters move")
+        # A row's phases last as long as its slowest cell's pulses, one row at a time: a
+        # cycle of writing pulses at most every cell of every crossbar once per
+        # pulse_cycles. Over a run the watchdog allows, the pulse counter must not wrap.
+        cells = self.n_crossbars * c.cols
+        worst = self.sim.watchdog_cycles * -(-cells // w.pulse_cycles)
+        need(worst <= MAX_COUNTER, "sim.watchdog_cycles",
+             f"{cells} cells pulsing every {w.pulse_cycles} cycles could pass the "
+             f"{COUNTER_BITS}-bit pulse counter within {self.sim.watchdog_cycles} cycles")
 
 
 _SECTIONS: dict[str, type] = {

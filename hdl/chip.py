@@ -25,7 +25,7 @@ from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from firmware.config import Config
+from firmware.config import COUNTER_BITS, Config
 from firmware.isa import SPECS, Opcode
 from hdl.arith import select, tree_sum
 from hdl.decoder import one_if_zero
@@ -54,7 +54,7 @@ def chip_signature(cfg: Config) -> dict:
         "xbar_wr_id": Out(xb),
         "xbar_wr_row": Out(16),
         "xbar_wr_deltas": Out(c.cols * cfg.write.delta_bits),
-        "pulses": Out(48),
+        "pulses": Out(COUNTER_BITS),
         "dbg_gb_addr": In(range(cfg.gb_words)),
         "dbg_gb_data": Out(cfg.gb_bits),
         "dbg_gb_we": In(1),

@@ -24,15 +24,13 @@ from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from firmware.config import Config
+from firmware.config import COUNTER_BITS, Config
 from firmware.isa import COUNT, INSN_BITS, SFU_POOLING, SPECS, Fault, Opcode, VecFunc
 from hdl.arith import select
 from hdl.combine import CombineUnit
 from hdl.decoder import InstructionDecoder, instruction_layout, one_if_zero, window_layout
 from hdl.sfu import ACC_BITS as SFU_ACC_BITS
 from hdl.sfu import SpecialFunctionUnit
-
-COUNTER_BITS = 64
 
 
 def out_word_count(cfg: Config) -> int:

@@ -23,7 +23,7 @@ from amaranth import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from firmware.config import Config
+from firmware.config import COUNTER_BITS, Config
 from firmware.isa import SPECS, Opcode
 from hdl.arith import tree_max, tree_sum
 from hdl.decoder import one_if_zero
@@ -60,7 +60,7 @@ class WriteEngine(wiring.Component):
             "wr_row": Out(f["row"]),
             "wr_deltas": Out(data.ArrayLayout(signed(cfg.write.delta_bits), c.cols)),
             "phase": Out(2),
-            "pulses": Out(48),
+            "pulses": Out(COUNTER_BITS),
         })
 
     def elaborate(self, platform) -> Module:

@@ -279,7 +279,7 @@ EDGES = [
     ("main_memory", "bandwidth_gbps", 1e300, INF),
     ("imem", "depth", 1, 0),
     ("imem", "depth", config.MAX_IMEM_DEPTH, config.MAX_IMEM_DEPTH + 1),
-    ("sim", "watchdog_cycles", config.TOML_INT_MAX, config.TOML_INT_MAX + 1),
+    ("sim", "watchdog_cycles", config.MAX_WATCHDOG, config.MAX_WATCHDOG + 1),
     ("sim", "watchdog_cycles", 200000, 0),
 ]
 
@@ -463,3 +463,26 @@ def test_build_cli_refuses_in_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     bad = _write(tmp_path, ON_TINY + "[chip]\nname = '../../evil'\n", name="evil.toml")
     with pytest.raises(SystemExit, match=r"^error: .*evil\.toml: field 'chip\.name'"):
         build.main([str(bad), str(tmp_path / "out")])
+
+
+def test_an_inv_matrix_the_rtl_counters_cannot_move_is_refused(tmp_path: Path) -> None:
+    """inv.size = 256 on 64-bit words is 16,384 words (streams); 1,024 is 262,144 words,
+    past the 16-bit transfer counters (the RTL would hang where golden programs it)."""
+    big = ("[main_memory]\nsize_bytes = 4194304\n[global_buffer]\nbank_bytes = [8192]\n"
+           "[inv]\nsize = {}\n")
+    config.load(_write(tmp_path, ON_TINY + big.format(256)))
+    with pytest.raises(ConfigError, match=r"field 'inv\.size': a matrix of 262144 words is "
+                                          r"more than the RTL's 16-bit transfer counters"):
+        config.load(_write(tmp_path, ON_TINY + big.format(1024)))
+
+
+def test_pulses_that_could_wrap_the_pulse_counter_are_refused(tmp_path: Path) -> None:
+    """At the longest watchdog (2^48), one-cycle pulses on more than 2^16 cells could pass
+    2^64 pulses: 4,100 crossbars of 16 columns do."""
+    longest = f"[sim]\nwatchdog_cycles = {config.MAX_WATCHDOG}\n"
+    config.load(_write(tmp_path, ON_TINY + longest))
+    many = "[pe]\ncount = 1025\n[write]\npulse_cycles = 1\n"
+    config.load(_write(tmp_path, ON_TINY + many))
+    with pytest.raises(ConfigError, match=r"field 'sim\.watchdog_cycles': 65600 cells pulsing "
+                                          r"every 1 cycles could pass the 64-bit pulse"):
+        config.load(_write(tmp_path, ON_TINY + longest + many))
