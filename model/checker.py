@@ -16,6 +16,7 @@ from model.timing import TimingResult
 #: The co-simulation's driver counters (``rtl.json``) of each analog port.
 DRIVER_COUNTERS = {"xbar_read": "analog_reads", "row_write": "model_rows_written",
                    "inv_program": "inv_programs", "inv_solve": "inv_solves"}
+PORT_OF = {counter: port for port, counter in DRIVER_COUNTERS.items()}
 
 
 @dataclass(frozen=True)
@@ -67,15 +68,16 @@ def compare(golden: GoldenResult, timing: TimingResult, rtl_counters: Mapping[st
         observed = tuple(rtl_counters["bank_active_cycles"])
         checks.append(Check("bank active cycles", timing.bank_active_cycles, observed,
                             timing.bank_active_cycles == observed))
-    if "model_pulses" in rtl_counters and timing.fault != Fault.WATCHDOG:
-        checks.append(Check("analog-model pulses", golden.pulses, rtl_counters["model_pulses"],
-                            golden.pulses == rtl_counters["model_pulses"]))
-        # What the analog drivers counted, against what the golden model makes.
-        counts = golden.port_counts()
-        for port, counter in DRIVER_COUNTERS.items():
-            if counter in rtl_counters:
-                checks.append(Check(PORTS[port] + "s", counts[port], rtl_counters[counter],
-                                    counts[port] == rtl_counters[counter]))
+    if timing.fault != Fault.WATCHDOG:
+        # What the analog drivers counted, against what the golden model makes; a count
+        # the run did not report is a mismatch, not a check left out.
+        expected = {"model_pulses": golden.pulses} | {
+            counter: golden.port_counts()[port] for port, counter in DRIVER_COUNTERS.items()}
+        for counter, value in expected.items():
+            name = "analog-model pulses" if counter == "model_pulses" else \
+                PORTS[PORT_OF[counter]] + "s"
+            observed = rtl_counters.get(counter, "missing")
+            checks.append(Check(name, value, observed, value == observed))
     if timing.fault != Fault.WATCHDOG:
         checks.append(_memory_check("global buffer", golden.gb, rtl_gb, gb_bits))
         checks.append(_memory_check("main memory", golden.dram, rtl_dram, dram_bits))
