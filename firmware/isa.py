@@ -237,7 +237,9 @@ _SPECS = [
        "replica `r`: every group of a replica reads the same segments (loaded once), "
        "replica `r` computes the window `r` after the first (`in_stride`, `out_stride`), "
        "and group `g`'s column `c` goes to `out_addr + (g * ncols + c) * output_words`; "
-       "the window loop advances `replicas` windows at a time. The first row block's "
+       "the window loop advances `replicas` windows at a time. A pass loads the inputs of "
+       "every replica before it writes any result, so an output extent may overlap a later "
+       "replica's inputs. The first row block's "
        "crossbars must lie in one APU row; the scoreboard stalls the VMM while a write "
        "touches any crossbar from its first to its last.", rtl=True),
     InsnSpec(Opcode.VEC, (

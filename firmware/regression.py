@@ -272,6 +272,39 @@ def groups_program(cfg: Config, seed: int = 8) -> Image:
     return Image.build(cfg, program, dram, regions)
 
 
+def replica_overlap_program(cfg: Config, seed: int = 10) -> Image:
+    """Two replicas whose pass overlaps: replica 0's outputs land on replica 1's inputs.
+    The chip loads every replica's inputs into its shift registers before it writes any
+    result of the pass, so replica 1 still computes on its original inputs."""
+    rng = np.random.default_rng(seed)
+    if cfg.n_apu_rows < 2:
+        raise ValueError("replica_overlap_program needs two APU rows")
+    iw, ow = cfg.input_words, cfg.output_words
+    erased = np.zeros((cfg.crossbar.rows, cfg.crossbar.cols), dtype=np.int64)
+    levels = weights_to_levels(_rand_weights(cfg, rng), cfg)
+    dram: list[int] = []
+    deltas = append_words(dram, row_delta_words(erased, levels, cfg))
+    xs = append_words(dram, pack(rng.integers(-128, 128, 2 * iw * cfg.gb_bits // 8),
+                                 cfg.data.act_bits, cfg.dram_bits))
+    n_out = 2 * ow                           # both windows' results, over replica 1's inputs
+    out = append_words(dram, [0] * n_out)
+    make = Instruction.make
+    program = [
+        make("WRITE_START", xbar=0, dram_addr=deltas, row=0, nrows=cfg.crossbar.rows),
+        make("WRITE_START", xbar=cfg.apu_cols, dram_addr=deltas, row=0,
+             nrows=cfg.crossbar.rows),
+        make("LOAD", gb_addr=0, dram_addr=xs, count=2 * iw),
+        # Window 0 from word 0, window 1 from word iw; results from word iw on.
+        make("WINDOW", count=2, in_stride=iw, out_stride=ow),
+        make("VMM", xbar=0, in_addr=0, out_addr=iw, accumulate=0, replicas=2),
+        make("STORE", dram_addr=out, gb_addr=iw, count=n_out),
+        make("HALT"),
+    ]
+    regions = {"outputs": Region(out, n_out, cfg.data.acc_bits,
+                                 n_out * cfg.gb_bits // cfg.data.acc_bits)}
+    return Image.build(cfg, program, dram, regions)
+
+
 def delta_values_program(cfg: Config, seed: int = 9) -> Image:
     """Every value a cell-delta field can hold, alone and mixed, on cells that saturate
     both ways; then every crossbar's levels read back exactly (VMMs of unit vectors).
@@ -551,4 +584,5 @@ PROGRAMS: dict[str, Callable[[Config], Image]] = {
     "groups": groups_program,
     "sfu": sfu_program,
     "delta_values": delta_values_program,
+    "replica_overlap": replica_overlap_program,
 }

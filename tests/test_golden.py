@@ -9,7 +9,7 @@ import pytest
 
 from firmware import assembler, config, mapper, regression
 from firmware.image import Image
-from firmware.isa import ALL_OPCODES, RTL_OPCODES, Fault, Opcode
+from firmware.isa import ALL_OPCODES, RTL_OPCODES, Fault, Opcode, decode
 from firmware.packing import pack, unpack
 from model import golden, reference
 
@@ -255,3 +255,29 @@ def test_combine_sums_coefficient_weighted_inputs(small) -> None:
     assert got.tolist() == [(v + 2**31) % 2**32 - 2**31 for v in want]
     overlap = _run(small, text.replace("dst=100", f"dst={pw}"), dram)
     assert overlap.fault == Fault.BAD_OPERAND
+
+
+def test_replicas_of_a_pass_compute_on_the_inputs_before_any_result(tiny) -> None:
+    """Replica 0's results overwrite replica 1's inputs: replica 1 still multiplies its
+    original inputs (the chip loads a whole pass before writing), checked against integer
+    x @ W from the image itself."""
+    image = regression.replica_overlap_program(tiny)
+    insns = [decode(w) for w in image.imem]
+    write = next(i for i in insns if i.opcode.name == "WRITE_START")
+    load = next(i for i in insns if i.opcode.name == "LOAD")
+    rows, cols, rw = tiny.crossbar.rows, tiny.crossbar.cols, tiny.delta_row_words
+    # Written from erased cells, the deltas are the levels.
+    levels = np.array([unpack(image.dram[write.dram_addr + r * rw:
+                                         write.dram_addr + (r + 1) * rw],
+                              tiny.write.delta_bits, tiny.dram_bits, cols, signed=True)
+                       for r in range(rows)])
+    S, cb = tiny.slices_per_weight, tiny.crossbar.cell_bits
+    w = sum(levels[:, s::S] << (cb * s) for s in range(S)) - tiny.weight_offset
+    iw = tiny.input_words
+    xs = [unpack(image.dram[load.dram_addr + k * iw: load.dram_addr + (k + 1) * iw],
+                 tiny.data.act_bits, tiny.dram_bits, rows, signed=True) for k in range(2)]
+    gold = golden.run(image, RTL_OPCODES)
+    out = image.regions["outputs"]
+    y = unpack(gold.dram[out.addr: out.addr + out.count], 32, tiny.dram_bits, out.elements,
+               signed=True).reshape(2, -1)
+    assert (y == np.stack([x @ w for x in xs])).all()
