@@ -29,10 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     from model import checker, golden, reference, timing
 
     ap = cli.ArgumentParser(prog="make sim", description=__doc__,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            help_command=".venv/bin/python -m cocotb_tests.sim --help")
     ap.add_argument("--config", default="tiny", help="config name or TOML path (default tiny)")
     ap.add_argument("--sim", default="icarus", choices=sorted(runner.SIMULATORS))
-    ap.add_argument("--waves", action="store_true", help="write a VCD wave file")
+    ap.add_argument("--waves", action="store_true",
+                    help="write waves (Icarus: VCD, Verilator: FST) and a GTKWave save file")
     ap.add_argument("--seed", type=cli.non_negative_int, default=1,
                     help="seed of weights and activations (an integer >= 0)")
     ap.add_argument("--program", default="slice", choices=sorted(regression.PROGRAMS),
@@ -71,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     except runner.ScoreboardError as exc:   # found where it started; the run stopped there
         print(f"\n{exc}\nverdict          FAIL")
         return 1
+    except (RuntimeError, OSError) as exc:  # a failed build or simulator, a full disk
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     wall = time.perf_counter() - start
     checks = checker.compare(gold, tim, rtl.counters, rtl.gb, rtl.dram, cfg.gb_bits,
                              cfg.dram_bits)
@@ -99,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
               "the bit-exact check")
     print(f"cycles           {rtl.counters['cycles']}  ({rtl.counters['overlap_cycles']} with a "
           f"weight write overlapping other work)")
-    seen = ", ".join(f"{n} {golden.PORTS[p]}{'s' * (n != 1)}"
-                     for p, n in gold.port_counts().items() if n)
+    observed = {p: rtl.counters[c] for p, c in checker.DRIVER_COUNTERS.items()}
+    seen = ", ".join(f"{n} {golden.PORTS[p]}{'s' * (n != 1)}" for p, n in observed.items() if n)
     print(f"scoreboard       {seen or 'no analog transactions'}, each checked against the "
           "golden model as it happened")
     if args.jitter is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -13,8 +12,8 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
+from firmware import cli
 from firmware import config as config_mod
-from firmware.cli import run_main
 from firmware.config import Config, ConfigError, to_toml
 from firmware.isa import INSN_BITS
 from hdl.chip import Chip
@@ -172,7 +171,7 @@ def generate(cfg: Config, out_dir: Path,
 def main(argv: list[str] | None = None) -> None:
     """``python -m hdl.build CONFIG OUTDIR``: refuse a config over the generation limit
     with one line, else generate (saying so first when it will take a while)."""
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = cli.ArgumentParser(description=__doc__)
     ap.add_argument("config", help="config name (aras, tiny) or TOML path")
     ap.add_argument("out_dir", type=Path)
     args = ap.parse_args(argv)
@@ -185,4 +184,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    run_main(main)
+    cli.run_main(main)

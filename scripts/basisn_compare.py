@@ -19,7 +19,6 @@ Usage: ``python scripts/basisn_compare.py [--networks ...] [--k 64] [--coef-bits
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -28,8 +27,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from firmware import basisn, config, network, scheduler  # noqa: E402
-from firmware.cli import run_main  # noqa: E402
+from firmware import (  # noqa: E402
+    basisn,
+    cli,  # noqa: E402
+    config,
+    network,
+    scheduler,
+)
 from model.inference import InferenceFigures, evaluate  # noqa: E402
 
 
@@ -54,12 +58,12 @@ def _figures(f: InferenceFigures) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--networks", nargs="+", default=list(network.BUILTIN),
                     help="built-in names or topology CSV paths")
-    ap.add_argument("--k", type=int, default=64, help="basis vectors (<= apu_cols x "
+    ap.add_argument("--k", type=cli.positive_int, default=64, help="basis vectors (<= apu_cols x "
                     "weight columns of a crossbar)")
-    ap.add_argument("--coef-bits", type=int, default=4)
+    ap.add_argument("--coef-bits", type=cli.positive_int, default=4)
     ap.add_argument("--config", default="aras")
     ap.add_argument("--out", default="build/basisn")
     args = ap.parse_args(argv)
@@ -108,4 +112,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    run_main(main)
+    cli.run_main(main)

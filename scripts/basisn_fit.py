@@ -13,7 +13,6 @@ everything as JSON.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -23,8 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from firmware import basisn  # noqa: E402
-from firmware.cli import run_main  # noqa: E402
+from firmware import (
+    basisn,  # noqa: E402
+    cli,  # noqa: E402
+)
 from firmware.config import load  # noqa: E402
 from firmware.network import BUILTIN, builtin, synthetic_weights  # noqa: E402
 from model.digits_cnn import DigitsCNN, digits_split  # noqa: E402
@@ -117,13 +118,14 @@ def networks_part(cfg, names: list[str], ks: list[int], bits: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", default="small", help="config for the digits CNN")
     ap.add_argument("--full-config", default="aras", help="config for the built-in networks")
     ap.add_argument("--networks", nargs="*", default=["resnet50"], choices=list(BUILTIN))
-    ap.add_argument("--ks", type=int, nargs="+", default=[32, 64, 128])
-    ap.add_argument("--bits", type=int, default=4, help="coefficient bits (networks)")
-    ap.add_argument("--steps", type=int, default=300, help="fine-tuning steps (digits)")
+    ap.add_argument("--ks", type=cli.positive_int, nargs="+", default=[32, 64, 128])
+    ap.add_argument("--bits", type=cli.positive_int, default=4, help="coefficient bits (networks)")
+    ap.add_argument("--steps", type=cli.positive_int, default=300,
+                    help="fine-tuning steps (digits)")
     ap.add_argument("--out", type=Path, default=Path("build/basisn"))
     args = ap.parse_args()
     if args.out.exists() and not args.out.is_dir():
@@ -142,4 +144,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_main(main)
+    cli.run_main(main)

@@ -30,8 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from cocotb_tests import runner
-from firmware import config
-from firmware.cli import run_main
+from firmware import cli, config
 from firmware.config import Config
 from firmware.image import Image
 from firmware.isa import Instruction
@@ -130,16 +129,17 @@ def _time_alone(cmd: list[str], image: Image, out: Path, repeat: int, idle: int 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
+    ap = cli.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="small")
     ap.add_argument("--sims", nargs="+", default=["icarus", "verilator"])
-    ap.add_argument("--repeat", type=int, default=2, help="timed runs per simulator (best)")
-    ap.add_argument("--rounds", type=int, default=8,
+    ap.add_argument("--repeat", type=cli.positive_int, default=2,
+                    help="timed runs per simulator (best)")
+    ap.add_argument("--rounds", type=cli.positive_int, default=8,
                     help="write/compute rounds over all crossbars (program length)")
     ap.add_argument("--mix", nargs="+", choices=MIXES, default=list(MIXES),
                     help="programs: writes overlapped with VMMs, writes only, VMMs only")
-    ap.add_argument("--idle-cycles", type=int, default=200_000,
+    ap.add_argument("--idle-cycles", type=cli.positive_int, default=200_000,
                     help="cycles of the halted chip timed for the idle figure")
     args = ap.parse_args()
     for name in ("repeat", "rounds", "idle_cycles"):
@@ -183,4 +183,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_main(main)
+    cli.run_main(main)

@@ -8,20 +8,23 @@ Usage: ``python scripts/bench_fullscale.py [--networks ...] [--schedulers ...]``
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from firmware import config, network, scheduler  # noqa: E402
-from firmware.cli import run_main  # noqa: E402
+from firmware import (  # noqa: E402
+    cli,  # noqa: E402
+    config,
+    network,
+    scheduler,
+)
 from model.inference import evaluate  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--networks", nargs="+", default=["vgg16", "resnet50", "bert_large"],
                     choices=list(network.BUILTIN))
     ap.add_argument("--schedulers", nargs="+", default=["naive", "+banks", "+reuse"],
@@ -47,4 +50,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    run_main(main)
+    cli.run_main(main)

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from firmware import config
-from firmware.cli import run_main
+from firmware import cli, config
 from model.inv_array import InvError
 from model.refinement import flexible_cg, program_stable, random_spd, refine
 
@@ -33,10 +32,10 @@ ITERATIONS = 30
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
+    ap = cli.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("build/bench"))
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=cli.non_negative_int, default=0)
     ap.add_argument("--config", default="aras")
     args = ap.parse_args()
     base = config.load(args.config)
@@ -111,4 +110,4 @@ def _plot(curves: dict, path: Path) -> None:
 
 
 if __name__ == "__main__":
-    run_main(main)
+    cli.run_main(main)

@@ -11,7 +11,6 @@ the built-in topologies. Prints one row per network and writes JSON.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from firmware.cli import run_main  # noqa: E402
+from firmware import cli  # noqa: E402
 from firmware.config import load  # noqa: E402
 from firmware.factor_solve import factor_solve  # noqa: E402
 from firmware.network import BUILTIN, builtin  # noqa: E402
@@ -51,12 +50,13 @@ def measure(cfg, iterations: int) -> Measured:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", default="aras")
-    ap.add_argument("--iterations", type=int, default=6,
+    ap.add_argument("--iterations", type=cli.positive_int, default=6,
                     help="refinement steps per solve (6: >= 16 bits up to kappa ~ 100)")
-    ap.add_argument("--refresh", type=int, default=10, help="steps between factor refreshes")
-    ap.add_argument("--arrays", type=int, nargs="+", default=None,
+    ap.add_argument("--refresh", type=cli.positive_int, default=10,
+                    help="steps between factor refreshes")
+    ap.add_argument("--arrays", type=cli.positive_int, nargs="+", default=None,
                     help="INV units working in parallel (default: the config's, and 96)")
     ap.add_argument("--flops", type=float, default=1e12,
                     help="digital baseline: sustained flop/s on small Cholesky and solves")
@@ -113,4 +113,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_main(main)
+    cli.run_main(main)

@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from firmware.cli import run_main  # noqa: E402
+from firmware import cli  # noqa: E402
 from firmware.config import load  # noqa: E402
 from model.digits_cnn import digits_split, train  # noqa: E402
 from model.factor_solvers import make_solver  # noqa: E402
@@ -93,12 +93,12 @@ def _table(results: dict, target: float, args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", default="aras", help="chip config whose INV arrays solve")
     ap.add_argument("--targets", type=float, nargs="+", default=[0.95, 0.97],
                     help="test accuracies to reach (the first one tunes the learning rates)")
-    ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--seeds", type=cli.positive_int, default=5)
+    ap.add_argument("--epochs", type=cli.positive_int, default=60)
     ap.add_argument("--out", type=Path, default=Path("build/train_kfac"))
     args = ap.parse_args()
     if args.seeds < 1 or args.epochs < 1 or not all(0 < t <= 1 for t in args.targets):
@@ -151,4 +151,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_main(main)
+    cli.run_main(main)

@@ -77,7 +77,8 @@ def test_sim_bad_numbers_are_one_line(args: list[str], message: str,
     with pytest.raises(SystemExit) as exc:
         sim.main(args)
     err = capsys.readouterr().err
-    assert exc.value.code == 2 and err == f"error: {message} (see make sim --help)\n"
+    assert exc.value.code == 2
+    assert err == f"error: {message} (see .venv/bin/python -m cocotb_tests.sim --help)\n"
 
 
 def test_report_bad_seed_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -88,3 +89,18 @@ def test_report_bad_seed_is_one_line(capsys: pytest.CaptureFixture[str]) -> None
     assert exc.value.code == 2 and err.startswith(
         "error: argument --seed: expected a non-negative integer, got '-5'") and \
         err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("signum", "word"), [(signal.SIGTERM, "terminated"),
+                                              (signal.SIGHUP, "hung up")])
+def test_run_main_ends_on_sigterm_and_sighup_with_one_line(
+        signum: int, word: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A terminal that closes sends SIGHUP: the run ends like Ctrl-C (children killed)."""
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, *cli.ENDING_SIGNALS)}
+    try:
+        with pytest.raises(SystemExit) as exc:
+            cli.run_main(lambda: os.kill(os.getpid(), signum))
+        assert exc.value.code == 128 + signum and capsys.readouterr().err == word + "\n"
+    finally:
+        for s, h in handlers.items():
+            signal.signal(s, h)
