@@ -549,7 +549,8 @@ def _run_batch_locked(images: list[Image], sim: str, out_dir: Path, waves: bool,
         states = json.loads((config_dir(cfg, build_root) / "fsm_states.json").read_text())
         try:
             write_savefile(wave, states)
-        except FileNotFoundError as exc:  # no fst2vcd: the waves are there, the groups not
+        except (FileNotFoundError, ValueError, subprocess.SubprocessError) as exc:
+            # No fst2vcd, or a header it could not read: the waves are there, the groups not.
             print(f"runner: {wave} has no save file: {exc}", flush=True)
     out = []
     for d in run_dirs:

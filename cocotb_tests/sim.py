@@ -115,8 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wall time        {wall:.2f} s (build, if needed, and simulation)")
     if rtl.wave:
         print(f"waves            {rtl.wave}")
-        print(f"                 gtkwave {rtl.wave.with_suffix('.gtkw')}   (signals grouped by "
-              "block, states by name)")
+        if rtl.wave.with_suffix(".gtkw").exists():
+            print(f"                 gtkwave {rtl.wave.with_suffix('.gtkw')}   (signals "
+                  "grouped by block, states by name)")
+        else:
+            print(f"                 gtkwave {rtl.wave}   (no save file: see the runner line "
+                  "above)")
     else:
         print("waves            off (make sim WAVES=1)")
     print(f"verdict          {'PASS' if ok else 'FAIL'}")

@@ -111,6 +111,9 @@ def vcd_vars(wave: Path) -> Iterator[tuple[list[str], str, str, str | None]]:
                 yield list(scopes), kind, ref, decl[4] if len(decl) > 4 else None
             elif tok == "$enddefinitions":
                 return
+    # A header that stops short: a cut file, or a converter that failed part-way.
+    raise ValueError(f"{wave}: the wave header ends before $enddefinitions (a cut file, or "
+                     "fst2vcd failed on it)")
 
 
 def gtkwave_name(scope: list[str], kind: str, ref: str, bits: str | None) -> str:

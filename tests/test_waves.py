@@ -133,3 +133,16 @@ def test_gtkwave_check_sees_a_refused_vcd_and_a_misspelled_save_file(tmp_path: P
     assert open_in_gtkwave(good, savefile).at_end["harness.u_chip.state[4:0]"] == "0D"
     savefile.write_text(savefile.read_text().replace("inv_ok[0]", "inv_ok[0:0]"))
     assert open_in_gtkwave(good, savefile).signals != savefile_signals(savefile)[0]
+
+
+def test_a_wave_header_cut_short_is_an_error_not_a_partial_save_file(tmp_path: Path) -> None:
+    from cocotb_tests.waves import vcd_vars
+    whole = tmp_path / "whole.vcd"
+    whole.write_text("$scope module harness $end\n$var wire 1 ! clk $end\n$upscope $end\n"
+                     "$enddefinitions $end\n#0\n0!\n")
+    assert [ref for _, _, ref, _ in vcd_vars(whole)] == ["clk"]
+    cut = tmp_path / "cut.vcd"
+    cut.write_text(whole.read_text().split("$upscope")[0])
+    with pytest.raises(ValueError, match=r"cut\.vcd: the wave header ends before "
+                                         r"\$enddefinitions"):
+        list(vcd_vars(cut))
