@@ -35,10 +35,10 @@ from cocotb.triggers import FallingEdge, First, ReadOnly, RisingEdge, Timer
 
 from cocotb_tests.scoreboard import Scoreboard
 from firmware.config import Config
-from firmware.packing import pack, unpack
+from firmware.packing import pack
 from model.crossbar import Crossbar
 from model.golden import PORTS
-from model.inv_array import InvArray, digitize, program_cost
+from model.inv_array import InvArray, digitize, matrix_levels, program_cost
 
 
 class Sampling:
@@ -282,9 +282,8 @@ class InvProgrammer:
         self.dut.inv_ok.value = 0
 
     def _levels(self) -> np.ndarray:
-        n = self.cfg.inv.size
-        words = [self.words.get(k, 0) for k in range(self.cfg.inv_matrix_words)]
-        return unpack(words, 16, self.cfg.dram_bits, n * n, signed=True).reshape(n, n)
+        return matrix_levels([self.words.get(k, 0) for k in range(self.cfg.inv_matrix_words)],
+                             self.cfg)
 
     def _program(self, i: int, levels: np.ndarray) -> None:
         ok = self.invs[i].program_checked(levels) is None
@@ -297,7 +296,7 @@ class InvProgrammer:
 
     async def run(self) -> None:
         dut, cfg = self.dut, self.cfg
-        top = (1 << (cfg.inv.conductance_bits - 1)) - 1
+        top = cfg.inv_level_max
         while True:
             await First(RisingEdge(dut.inv_wr_valid), RisingEdge(dut.inv_wr_done))
             await ReadOnly()

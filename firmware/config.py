@@ -407,6 +407,19 @@ class Config:
         return math.ceil(self.inv.size ** 2 * 16 / self.dram_bits)
 
     @property
+    def inv_level_max(self) -> int:
+        """The largest INV conductance level magnitude, ``2^(conductance_bits-1) - 1``:
+        the differential pair holds signed levels, one sign bit."""
+        return (1 << (self.inv.conductance_bits - 1)) - 1
+
+    @property
+    def delta_values(self) -> list[int]:
+        """Every value a cell-delta field holds, in the order of their encodings
+        (``0, 1, .., 2^(b-1) - 1, -2^(b-1), .., -1``): all of them are legal."""
+        span = 1 << self.write.delta_bits
+        return [v - span if v >= span // 2 else v for v in range(span)]
+
+    @property
     def delta_row_words(self) -> int:
         """Main-memory words holding the cell deltas of one crossbar row."""
         return math.ceil(self.crossbar.cols * self.write.delta_bits / self.dram_bits)

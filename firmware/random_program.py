@@ -77,8 +77,8 @@ def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float 
     inv_words = cfg.inv_vector_words
     good = solvable_inv_levels(cfg, rng)
     bad_level = good.copy()
-    bad_level[int(rng.integers(0, n_inv)), int(rng.integers(0, n_inv))] = 1 << (
-        cfg.inv.conductance_bits - 1)
+    bad_level[int(rng.integers(0, n_inv)), int(rng.integers(0, n_inv))] = \
+        cfg.inv_level_max + 1
     inv_mats = []
     for mat in (good, -5 * np.eye(n_inv, dtype=np.int64), bad_level):
         inv_mats.append(len(dram))

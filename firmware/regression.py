@@ -317,11 +317,11 @@ def delta_values_program(cfg: Config, seed: int = 9) -> Image:
     """
     rng = np.random.default_rng(seed)
     R, C, bits = cfg.crossbar.rows, cfg.crossbar.cols, cfg.write.delta_bits
-    values = 1 << bits
+    signed = cfg.delta_values
+    values = len(signed)
     if cfg.n_crossbars < 4 or values > R:
         raise ValueError(f"delta_values_program needs 4 crossbars of at least {values} rows")
     rw, top = cfg.delta_row_words, cfg.cell_levels - 1
-    signed = [v - values if v >= values // 2 else v for v in range(values)]
     dram: list[int] = []
 
     def rows_of(delta_rows: list[np.ndarray]) -> int:
@@ -337,9 +337,9 @@ def delta_values_program(cfg: Config, seed: int = 9) -> Image:
     arbitrary = append_words(dram, random_words(rng, 2 * R * rw, cfg.dram_bits))
     unit = np.eye(R, dtype=np.int64)        # row r of the identity reads weight row r
     xs = append_words(dram, pack(unit.ravel(), cfg.data.act_bits, cfg.dram_bits))
-    iw, ow, cols = cfg.input_words, cfg.output_words, min(2, cfg.apu_cols)
-    n_out = R * cols * ow
-    out = append_words(dram, [0] * (2 * n_out))
+    iw, ow = cfg.input_words, cfg.output_words
+    n_out = R * ow                           # one crossbar's outputs for every unit vector
+    out = append_words(dram, [0] * (4 * n_out))
     make = Instruction.make
     program = [
         make("WRITE_START", xbar=0, dram_addr=fill_top, row=0, nrows=R),
@@ -350,16 +350,16 @@ def delta_values_program(cfg: Config, seed: int = 9) -> Image:
         make("WRITE_START", xbar=3, dram_addr=mixed, row=R - 2, nrows=2),
         make("WRITE_START", xbar=2, dram_addr=arbitrary, row=0, nrows=R, nxbars=2),
         make("LOAD", gb_addr=0, dram_addr=xs, count=R * iw),
-        make("WINDOW", count=R, in_stride=iw, out_stride=cols * ow),
+        make("WINDOW", count=R, in_stride=iw, out_stride=ow),
     ]
-    for k, first in enumerate((0, cfg.apu_cols)):   # the first two crossbars of two APU rows
+    for xbar in range(4):   # each crossbar alone: any APU geometry
         program += [
-            make("VMM", xbar=first, in_addr=0, out_addr=R * iw, accumulate=0, ncols=cols),
-            make("STORE", dram_addr=out + k * n_out, gb_addr=R * iw, count=n_out),
+            make("VMM", xbar=xbar, in_addr=0, out_addr=R * iw, accumulate=0, ncols=1),
+            make("STORE", dram_addr=out + xbar * n_out, gb_addr=R * iw, count=n_out),
         ]
     program.append(make("HALT"))
-    regions = {"outputs": Region(out, 2 * n_out, cfg.data.acc_bits,
-                                 2 * n_out * cfg.gb_bits // cfg.data.acc_bits)}
+    regions = {"outputs": Region(out, 4 * n_out, cfg.data.acc_bits,
+                                 4 * n_out * cfg.gb_bits // cfg.data.acc_bits)}
     return Image.build(cfg, program, dram, regions)
 
 
@@ -478,10 +478,7 @@ def field_edge_programs(cfg: Config) -> dict[str, Image]:
     out = {}
     for name, image in single_instruction_programs(cfg).items():
         words = list(image.imem)
-        k = max((i for i, w in enumerate(words) if decode(w).opcode.name == name),
-                default=None)
-        if k is None:   # HALT: nothing to vary
-            continue
+        k = max(i for i, w in enumerate(words) if decode(w).opcode.name == name)
         insn = decode(words[k])
         for f in insn.spec.fields:
             for v in f.edge_values():
@@ -529,7 +526,7 @@ def fault_programs(cfg: Config) -> dict[str, Image]:
     n = cfg.inv.size
     unstable = _inv_matrix_at(cfg, -5 * np.eye(n, dtype=np.int64))
     big = solvable_inv_levels(cfg, np.random.default_rng(1))
-    big[n // 2, n // 3] = 1 << (cfg.inv.conductance_bits - 1)   # one level out of range
+    big[n // 2, n // 3] = cfg.inv_level_max + 1   # one level out of range
     too_big = _inv_matrix_at(cfg, big)
     return {
         "illegal_opcode": _with_tail(cfg, [(1 << OPCODE_BITS) - 1]),

@@ -209,7 +209,7 @@ class Sequencer(wiring.Component):
         n_inv = cfg.inv.size
         inv_vec_words, inv_mat_words = cfg.inv_vector_words, cfg.inv_matrix_words
         inv_row_words = n_inv * 16 // cfg.dram_bits
-        inv_top = (1 << (cfg.inv.conductance_bits - 1)) - 1
+        inv_top = cfg.inv_level_max
         ppl, pulse = cfg.write.pulses_per_level, cfg.write.pulse_cycles
         inv_b = Signal(inv_vec_words * cfg.gb_bits)
         inv_written = Signal(cfg.inv.count)     # programmed since reset

@@ -31,10 +31,8 @@ from firmware.isa import (
 )
 from firmware.packing import pack, unpack
 from model.crossbar import Crossbar, bit_serial_vmm
-from model.inv_array import InvArray, digitize, program_cost
+from model.inv_array import InvArray, digitize, matrix_levels, program_cost
 from model.write_physics import RowWrite
-
-INT16_BITS = 16
 
 
 @dataclass(frozen=True)
@@ -331,7 +329,7 @@ class Golden:
             return fault
         if insn.opcode == Opcode.INV_WRITE:
             levels = self._inv_levels(insn)
-            top = (1 << (self.cfg.inv.conductance_bits - 1)) - 1
+            top = self.cfg.inv_level_max
             return Fault.BAD_OPERAND if np.abs(levels).max() > top else Fault.NONE
         state = self.inv_state[insn.xbar]
         if state is None:
@@ -384,9 +382,8 @@ class Golden:
         self.valid[addr: addr + len(words)] = True
 
     def _inv_levels(self, insn: Instruction) -> np.ndarray:
-        n = self.cfg.inv.size
-        words = self.dram[insn.dram_addr: insn.dram_addr + self.cfg.inv_matrix_words]
-        return unpack(words, INT16_BITS, self.cfg.dram_bits, n * n, signed=True).reshape(n, n)
+        return matrix_levels(self.dram[insn.dram_addr: insn.dram_addr
+                                       + self.cfg.inv_matrix_words], self.cfg)
 
     def execute(self, insn: Instruction) -> list[RowWrite]:
         """Apply one legal instruction's effect on values; return the rows it wrote."""

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from firmware.config import Config
+from firmware.config import INV_LEVEL_BITS, Config
+from firmware.packing import unpack
 from model.write_physics import RowWrite
 
 
@@ -68,6 +69,13 @@ def digitize(x: np.ndarray, shift: int) -> np.ndarray:
     return np.clip(np.rint(np.asarray(x) * 2.0 ** shift), *INT32).astype(np.int64)
 
 
+def matrix_levels(words: list[int], cfg: Config) -> np.ndarray:
+    """An INV matrix's signed levels from its main-memory words (INV_WRITE's layout:
+    row-major, one int16 per entry)."""
+    n = cfg.inv.size
+    return unpack(words, INV_LEVEL_BITS, cfg.dram_bits, n * n, signed=True).reshape(n, n)
+
+
 def program_cost(levels: np.ndarray, cfg: Config) -> list[RowWrite]:
     """Programming an INV array's differential pair, row by row: one block RESET pulse
     erases both arrays' row, then every cell is SET by ``|level|`` levels in parallel."""
@@ -102,7 +110,7 @@ class InvArray:
             raise InvError(f"an INV array holds a {self.n}x{self.n} matrix, got {a.shape}")
         if not np.isfinite(a).all():
             raise InvError("the matrix has non-finite entries")
-        top = (1 << (self.cfg.inv.conductance_bits - 1)) - 1
+        top = self.cfg.inv_level_max
         amax = np.abs(a).max()
         if amax == 0:
             raise InvError("the matrix is all zero")
@@ -111,7 +119,7 @@ class InvArray:
     def program_levels(self, levels: np.ndarray) -> None:
         """Program integer conductance levels directly (one level = one matrix unit)."""
         lv = np.asarray(levels)
-        top = (1 << (self.cfg.inv.conductance_bits - 1)) - 1
+        top = self.cfg.inv_level_max
         if lv.shape != (self.n, self.n):
             raise InvError(f"an INV array holds a {self.n}x{self.n} matrix, got {lv.shape}")
         if np.abs(lv).max(initial=0) > top:

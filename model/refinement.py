@@ -94,7 +94,7 @@ def program_stable(a: np.ndarray, cfg: Config, max_doublings: int = 40) -> tuple
     except InvError as exc:
         if "unstable" not in str(exc) and "no feedback" not in str(exc):
             raise
-        step = np.abs(a).max() / ((1 << (cfg.inv.conductance_bits - 1)) - 1)
+        step = np.abs(a).max() / cfg.inv_level_max
     eye = np.eye(a.shape[0])
     for k in range(max_doublings):
         mu = step * 2.0**k

@@ -53,7 +53,7 @@ def main() -> None:
         for kappa in KAPPAS:
             a = random_spd(n, kappa, rng)
             b = rng.standard_normal(n)
-            step = np.abs(a).max() / ((1 << (cfg.inv.conductance_bits - 1)) - 1)
+            step = np.abs(a).max() / cfg.inv_level_max
             for method in ("refine", "fcg"):
                 try:
                     if method == "refine":

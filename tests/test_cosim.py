@@ -203,8 +203,9 @@ def _scoreboard_cases() -> dict[str, tuple[Image, int, Opcode, int]]:
     matrix = next(decode(w).dram_addr for w in inv.imem if decode(w).opcode == Opcode.INV_WRITE)
     return {
         "xbar_read": (slice_, slice_.regions["activations"].addr, Opcode.VMM, 1),
-        # One delta word per row on tiny: the fourth row is the first to differ.
-        "row_write": (slice_, slice_.regions["deltas"].addr + 3, Opcode.WRITE_START, 4),
+        # The fourth delta word: the first row to differ is the one holding it.
+        "row_write": (slice_, slice_.regions["deltas"].addr + 3, Opcode.WRITE_START,
+                      3 // cfg.delta_row_words + 1),
         "inv_program": (inv, matrix + 1, Opcode.INV_WRITE, 1),
         "inv_solve": (inv, 0, Opcode.INV, 1),
     }

@@ -281,3 +281,33 @@ def test_replicas_of_a_pass_compute_on_the_inputs_before_any_result(tiny) -> Non
     y = unpack(gold.dram[out.addr: out.addr + out.count], 32, tiny.dram_bits, out.elements,
                signed=True).reshape(2, -1)
     assert (y == np.stack([x @ w for x in xs])).all()
+
+
+def test_every_delta_value_moves_levels_as_the_isa_says(tiny) -> None:
+    """delta_values: levels move by every delta value and saturate at 0 and the top level,
+    as docs/isa.md's WRITE_START says; the unit-vector VMMs read them back exactly."""
+    image = regression.delta_values_program(tiny)
+    rows, cols, rw = tiny.crossbar.rows, tiny.crossbar.cols, tiny.delta_row_words
+    levels = np.zeros((4, rows, cols), dtype=np.int64)
+    for insn in (decode(w) for w in image.imem):
+        if insn.opcode != Opcode.WRITE_START:
+            continue
+        n = max(1, insn.nxbars)
+        for r in range(insn.nrows):
+            for k in range(n):
+                at = insn.dram_addr + (r * n + k) * rw
+                d = unpack(image.dram[at: at + rw], tiny.write.delta_bits, tiny.dram_bits,
+                           cols, signed=True)
+                row = levels[insn.xbar + k, insn.row + r]
+                row[:] = np.clip(row + d, 0, tiny.cell_levels - 1)
+    assert {int(v) for v in np.unique(np.concatenate([
+        unpack(image.dram[a: a + rw], tiny.write.delta_bits, tiny.dram_bits, cols,
+               signed=True) for a in range(len(image.dram))]))} >= set(tiny.delta_values)
+    S, cb = tiny.slices_per_weight, tiny.crossbar.cell_bits
+    weights = sum(levels[:, :, s::S] << (cb * s) for s in range(S)) - tiny.weight_offset
+    gold = golden.run(image, RTL_OPCODES)
+    out = image.regions["outputs"]
+    y = unpack(gold.dram[out.addr: out.addr + out.count], 32, tiny.dram_bits, out.elements,
+               signed=True)
+    assert gold.fault == Fault.NONE
+    assert (y.reshape(weights.shape) == weights).all()

@@ -320,8 +320,8 @@ def test_write_engine_times_every_delta_value(tiny: config.Config, nxbars: int) 
     zero-length phase): rows of one value each, both orders of all values, arbitrary
     words; pulses and busy time as the write model says."""
     cols, bits = tiny.crossbar.cols, tiny.write.delta_bits
-    span = 1 << bits
-    values = [v - span if v >= span // 2 else v for v in range(span)]
+    values = tiny.delta_values
+    span = len(values)
     ramp = np.array([values[c % span] for c in range(cols)])
     rows = [np.full(cols, v) for v in values] + [ramp, ramp[::-1]]
     words = [w for d in rows for w in pack(d, bits, tiny.dram_bits)]

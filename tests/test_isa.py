@@ -43,9 +43,7 @@ def test_assemble_disassemble_round_trip(program: list[Instruction]) -> None:
 
 def _field_values(spec: isa.InsnSpec) -> st.SearchStrategy[dict[str, int]]:
     """Random values for every field of ``spec``, each over its whole range."""
-    return st.fixed_dictionaries({
-        f.name: st.integers(-(1 << (f.width - 1)), (1 << (f.width - 1)) - 1) if f.signed
-        else st.integers(0, (1 << f.width) - 1) for f in spec.fields})
+    return st.fixed_dictionaries({f.name: st.integers(*f.bounds) for f in spec.fields})
 
 
 @pytest.mark.parametrize("spec", list(SPECS.values()), ids=lambda s: s.name)
