@@ -42,7 +42,7 @@ from cocotb_tests.scoreboard import Scoreboard, ScoreboardMismatchError  # noqa:
 from firmware import config as config_mod  # noqa: E402
 from firmware import image as image_mod  # noqa: E402
 from firmware.assembler import format_insn  # noqa: E402
-from firmware.isa import RTL_OPCODES, Fault, decode  # noqa: E402
+from firmware.isa import INSN_BITS, RTL_OPCODES, Fault, decode  # noqa: E402
 from model import golden  # noqa: E402
 from model.crossbar import Crossbar  # noqa: E402
 from model.inv_array import InvArray  # noqa: E402
@@ -87,8 +87,12 @@ async def run_images(dut):
     slack = 10 * (2 * cfg.gb_words + 100)
     limit_ps = (cfg.sim.watchdog_cycles + slack) * period_ps
     for k, run in enumerate(runs):
-        for name in ("imem.hex", "dram.hex"):
-            shutil.copyfile(run / "image" / name, current / name)
+        shutil.copyfile(run / "image" / "dram.hex", current / "dram.hex")
+        # Instruction memory past the program is zero (NOP), written out to its depth so
+        # that $readmemh has every word (Icarus warns on a short file).
+        program = (run / "image" / "imem.hex").read_text()
+        pad = cfg.imem.depth - program.count("\n")
+        (current / "imem.hex").write_text(program + ("0" * (INSN_BITS // 4) + "\n") * pad)
         xbars = [Crossbar(cfg, i) for i in range(cfg.n_crossbars)]
         reader.reset(xbars)
         writer.reset(xbars)

@@ -2,10 +2,10 @@
 
 One instruction per line: ``OPNAME field=value, field=value`` with decimal, ``0x`` hex or
 enum-name values (``func=ADD``); ``;`` or ``#`` starts a comment; spaces and tabs are
-alike. Every field of the instruction must be given. ``.word VALUE`` is one raw 128-bit
-instruction word, as the disassembler writes for a word that does not decode, so any
-image's program text assembles back to its words (:func:`assemble_words`). Errors name the
-source and line.
+alike. Every field must be given but the optional ones (0 when left out). ``.word
+VALUE`` is one raw 128-bit instruction word, as the disassembler writes for a word that
+does not decode, so any image's program text assembles back to its words
+(:func:`assemble_words`). Errors name the source and line.
 """
 
 from __future__ import annotations
