@@ -164,7 +164,10 @@ class CrossbarReadResponder:
         # (and those it stopped using zeroed), each at once (setimmediatevalue: no write
         # queued for a later phase); then the commit toggle copies them onto the port.
         slots = [dut.xbar_resp_slot[s] for s in range(cfg.n_apu_rows * cfg.apu_cols)]
-        commit, toggle = dut.xbar_resp_commit, 0
+        # The commit toggle continues from its value: a driver restarted for a new run must
+        # still change it, or the harness copies nothing.
+        commit = dut.xbar_resp_commit
+        toggle = signal_int(commit)
         in_use: set[int] = set()
         valid, acts = dut.xbar_req_valid, dut.xbar_req_acts
         req_id, req_ncols, req_nrows = dut.xbar_req_id, dut.xbar_req_ncols, dut.xbar_req_nrows
