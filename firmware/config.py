@@ -96,6 +96,33 @@ def _is_pow2(n: int) -> bool:
     return n > 0 and n & (n - 1) == 0
 
 
+
+class _Checker:
+    """Field checks of one config file: each raises :class:`ConfigError` naming the file,
+    the field, the value and the range the models are exact in."""
+
+    def __init__(self, where: str):
+        self.where = where
+
+    def need(self, cond: bool, fld: str, what: str) -> None:
+        if not cond:
+            raise ConfigError(f"{self.where}: field '{fld}': {what}")
+
+    def integer(self, fld: str, value: Any, lo: int, hi: int, why: str) -> None:
+        self.need(isinstance(value, int) and not isinstance(value, bool), fld,
+                  f"expected an integer in {lo}..{hi} ({why}), got {value!r}")
+        self.need(lo <= value <= hi, fld, f"{value} is outside {lo}..{hi} ({why})")
+
+    def number(self, fld: str, value: Any, lo: float, hi: float, why: str,
+               lo_open: bool = False) -> None:
+        low = f"> {lo}" if lo_open else f">= {lo}"
+        span = f"a finite number {low}" + ("" if hi == math.inf else f" and <= {hi}")
+        self.need(isinstance(value, (int, float)) and not isinstance(value, bool)
+                  and math.isfinite(value), fld, f"expected {span} ({why}), got {value!r}")
+        self.need((value > lo if lo_open else value >= lo) and value <= hi, fld,
+                  f"{value!r} is outside the range: expected {span} ({why})")
+
+
 @dataclass(frozen=True)
 class ChipConfig:
     """Top-level identity and clock.
@@ -107,6 +134,15 @@ class ChipConfig:
 
     name: str = "unnamed"
     clock_mhz: int = 1000
+
+    def check(self, v: _Checker, cfg: Config) -> None:
+        v.need(isinstance(self.name, str) and CHIP_NAME_RE.fullmatch(self.name) is not None
+               and len(self.name) <= CHIP_NAME_MAX, "chip.name",
+               f"{self.name!r} is not a safe name: it names build directories, so use only "
+               f"letters, digits, '_' and '-', starting with a letter or digit, at most "
+               f"{CHIP_NAME_MAX} characters")
+        v.integer("chip.clock_mhz", self.clock_mhz, 1, MAX_CLOCK_MHZ,
+                  "a clock period of at least the co-simulation's 1 ps resolution")
 
 
 @dataclass(frozen=True)
@@ -121,6 +157,18 @@ class PEConfig:
     count: int = 1
     apu_rows: int = 1
     apu_cols: int = 1
+
+    def check(self, v: _Checker, cfg: Config) -> None:
+        for fld, value in (("pe.count", self.count), ("pe.apu_rows", self.apu_rows)):
+            v.integer(fld, value, 1, MAX_APU_ROWS, "VMM nrows is a 16-bit field")
+        v.integer("pe.apu_cols", self.apu_cols, 1, MAX_APU_COLS,
+                  "VMM ncols is an 8-bit field")
+        v.need(cfg.n_apu_rows <= MAX_APU_ROWS, "pe.apu_rows",
+               f"pe.count * pe.apu_rows = {cfg.n_apu_rows} APU rows is more than the "
+               f"{MAX_APU_ROWS} a VMM's 16-bit nrows field reaches")
+        v.need(cfg.n_crossbars <= MAX_CROSSBARS, "pe.count",
+               f"{cfg.n_crossbars} crossbars is more than the {MAX_CROSSBARS} a 16-bit "
+               "crossbar index reaches")
 
 
 @dataclass(frozen=True)
@@ -143,6 +191,22 @@ class CrossbarConfig:
     adc_bits: int = 6
     adcs_per_apu: int = 16
     bitplane_cycles: int = 12
+
+    def check(self, v: _Checker, cfg: Config) -> None:
+        for fld, value in (("crossbar.rows", self.rows), ("crossbar.cols", self.cols)):
+            v.integer(fld, value, 1, MAX_CROSSBAR_DIM, "rows are 16-bit instruction fields")
+        v.integer("crossbar.cell_bits", self.cell_bits, 1, cfg.data.weight_bits,
+                  "a weight is made of whole cells")
+        v.need(cfg.data.weight_bits % self.cell_bits == 0, "crossbar.cell_bits",
+               f"must divide data.weight_bits ({cfg.data.weight_bits})")
+        v.need(self.cols % cfg.slices_per_weight == 0, "crossbar.cols",
+               f"must be a multiple of the {cfg.slices_per_weight} cells per weight")
+        v.integer("crossbar.adc_bits", self.adc_bits, 1, ACC_BITS,
+                  "codes are added into 32-bit accumulators; wider codes wrap away")
+        v.integer("crossbar.adcs_per_apu", self.adcs_per_apu, 1, self.cols,
+                  "at most one ADC per column")
+        v.integer("crossbar.bitplane_cycles", self.bitplane_cycles, MIN_RTL_WINDOW,
+                  TOML_INT_MAX, "the RTL's plane timer needs 2")
 
 
 @dataclass(frozen=True)
@@ -167,6 +231,19 @@ class AnalogConfig:
     read_sigma: float = 0.0
     adc_lsb_shift: int = 0
     seed: int = 0
+
+    def check(self, v: _Checker, cfg: Config) -> None:
+        c = cfg.crossbar
+        v.number("analog.program_sigma", self.program_sigma, 0.0, MAX_PROGRAM_SIGMA,
+                 "beyond 100% a one-sigma draw makes a conductance negative")
+        max_current = c.rows * (cfg.cell_levels - 1)
+        v.integer("analog.adc_lsb_shift", self.adc_lsb_shift, 0, max_current.bit_length(),
+                  f"a larger LSB rounds every column current (at most {max_current}) to 0")
+        full_scale = ((1 << c.adc_bits) - 1) << self.adc_lsb_shift
+        v.number("analog.read_sigma", self.read_sigma, 0.0, full_scale,
+                 f"noise above the ADC full scale ({full_scale} level currents) leaves no "
+                 "signal")
+        v.integer("analog.seed", self.seed, 0, TOML_INT_MAX, "TOML integers are 64-bit")
 
 
 @dataclass(frozen=True)
@@ -197,6 +274,21 @@ class InvConfig:
     adc_bits: int = 8
     solve_cycles: int = 2000
 
+    def check(self, v: _Checker, cfg: Config) -> None:
+        v.integer("inv.count", self.count, 1, MAX_CROSSBARS, "the INV index is a 16-bit field")
+        v.integer("inv.size", self.size, 1, TOML_INT_MAX, "a matrix dimension")
+        v.integer("inv.conductance_bits", self.conductance_bits, 2, INV_LEVEL_BITS,
+                  "levels travel as int16; 1 bit has no nonzero signed level")
+        v.number("inv.opamp_gain", self.opamp_gain, 0.0, math.inf, "an open-loop gain",
+                 lo_open=True)
+        v.number("inv.opamp_gbw_mhz", self.opamp_gbw_mhz, 0.0, math.inf,
+                 "a gain-bandwidth sets the settling time", lo_open=True)
+        for fld, value in (("inv.dac_bits", self.dac_bits), ("inv.adc_bits", self.adc_bits)):
+            v.integer(fld, value, 2, FLOAT64_EXACT_BITS,
+                      "signed codes are rounded in float64, exact to 53 bits")
+        v.integer("inv.solve_cycles", self.solve_cycles, MIN_RTL_WINDOW, TOML_INT_MAX,
+                  "the RTL's solve timer needs 2")
+
 
 @dataclass(frozen=True)
 class RefinementConfig:
@@ -208,6 +300,12 @@ class RefinementConfig:
     vmm_weight_bits: int = 32
     vmm_input_bits: int = 32
 
+    def check(self, v: _Checker, cfg: Config) -> None:
+        for fld, value in (("refinement.vmm_weight_bits", self.vmm_weight_bits),
+                           ("refinement.vmm_input_bits", self.vmm_input_bits)):
+            v.integer(fld, value, 2, FLOAT64_EXACT_BITS,
+                      "signed codes are rounded in float64, exact to 53 bits")
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -217,6 +315,13 @@ class DataConfig:
     weight_bits: int = 8
     act_bits: int = 8
     acc_bits: int = 32
+
+    def check(self, v: _Checker, cfg: Config) -> None:
+        for fld, value in (("data.weight_bits", self.weight_bits),
+                           ("data.act_bits", self.act_bits)):
+            v.integer(fld, value, 8, 8, "only INT8 weights and activations are supported")
+        v.integer("data.acc_bits", self.acc_bits, ACC_BITS, ACC_BITS,
+                  "only 32-bit accumulators are supported")
 
 
 @dataclass(frozen=True)
@@ -234,6 +339,22 @@ class WriteConfig:
     pulse_cycles: int = 1000
     energy_per_pulse_pj: float = 1.0
     delta_bits: int = 4
+
+    def check(self, v: _Checker, cfg: Config) -> None:
+        v.integer("write.pulses_per_level", self.pulses_per_level, 1, TOML_INT_MAX,
+                  "TOML integers are 64-bit")
+        v.integer("write.pulse_cycles", self.pulse_cycles, 1, TOML_INT_MAX,
+                  "TOML integers are 64-bit")
+        v.need(cfg.full_write_cycles <= MAX_COUNTER, "write.pulse_cycles",
+               f"a full crossbar write of {cfg.full_write_cycles} cycles overflows the "
+               f"RTL's {COUNTER_BITS}-bit cycle counters")
+        v.number("write.energy_per_pulse_pj", self.energy_per_pulse_pj, 0.0, math.inf,
+                 "an energy")
+        # A delta spans -(levels-1)..(levels-1) and must fit its signed field.
+        cell_bits = cfg.crossbar.cell_bits
+        v.integer("write.delta_bits", self.delta_bits, cell_bits + 1, PACK_MAX_BITS,
+                  f"a signed level step of {cell_bits}-bit cells, packed through 64-bit "
+                  "integers")
 
 
 @dataclass(frozen=True)
@@ -254,6 +375,11 @@ class EnergyConfig:
     static_mw: float = 1000.0
     gb_mw_per_kb: float = 0.05
 
+    def check(self, v: _Checker, cfg: Config) -> None:
+        for fld in dataclasses.fields(self):
+            v.number(f"energy.{fld.name}", getattr(self, fld.name), 0.0, math.inf,
+                     "an energy or power")
+
 
 @dataclass(frozen=True)
 class GlobalBufferConfig:
@@ -266,6 +392,26 @@ class GlobalBufferConfig:
 
     word_bytes: int = 8
     bank_bytes: tuple[int, ...] = (2048, 2048)
+
+    def check(self, v: _Checker, cfg: Config) -> None:
+        v.integer("global_buffer.word_bytes", self.word_bytes, LANE_BITS // 8, TOML_INT_MAX,
+                  "whole int32 lanes")
+        v.need(_is_pow2(self.word_bytes), "global_buffer.word_bytes",
+               f"expected a power of two, got {self.word_bytes}")
+        banks = self.bank_bytes
+        v.need(isinstance(banks, tuple) and 0 < len(banks) <= MAX_BANKS,
+               "global_buffer.bank_bytes",
+               f"expected a list of 1..{MAX_BANKS} bank sizes in bytes (the BANK_GATE mask "
+               f"is {MAX_BANKS} bits), got "
+               f"{len(banks) if isinstance(banks, tuple) else banks!r}")
+        for i, b in enumerate(banks):
+            v.need(isinstance(b, int) and not isinstance(b, bool) and b > 0
+                   and b % self.word_bytes == 0, f"global_buffer.bank_bytes[{i}]",
+                   f"expected a positive multiple of word_bytes ({self.word_bytes}), "
+                   f"got {b!r}")
+        v.need(cfg.gb_words <= MAX_GB_WORDS, "global_buffer.bank_bytes",
+               f"{cfg.gb_words} words is more than the {MAX_GB_WORDS} a 24-bit "
+               "global-buffer address reaches")
 
 
 @dataclass(frozen=True)
@@ -281,6 +427,20 @@ class MainMemoryConfig:
     size_bytes: int = 1 << 20
     bandwidth_gbps: float = 19.2
 
+    def check(self, v: _Checker, cfg: Config) -> None:
+        v.integer("main_memory.word_bytes", self.word_bytes, LANE_BITS // 8, TOML_INT_MAX,
+                  "whole int32 lanes")
+        v.need(_is_pow2(self.word_bytes), "main_memory.word_bytes",
+               f"expected a power of two, got {self.word_bytes}")
+        v.need(self.word_bytes == cfg.global_buffer.word_bytes, "main_memory.word_bytes",
+               "must equal global_buffer.word_bytes (the DMA moves words)")
+        v.integer("main_memory.size_bytes", self.size_bytes, self.word_bytes,
+                  MAX_DRAM_WORDS * self.word_bytes, "main-memory addresses are 32 bits")
+        v.need(self.size_bytes % self.word_bytes == 0, "main_memory.size_bytes",
+               "must be a multiple of main_memory.word_bytes")
+        v.number("main_memory.bandwidth_gbps", self.bandwidth_gbps, 0.0, math.inf,
+                 "a bandwidth", lo_open=True)
+
 
 @dataclass(frozen=True)
 class InstructionMemoryConfig:
@@ -289,6 +449,10 @@ class InstructionMemoryConfig:
 
     depth: int = 1024
 
+    def check(self, v: _Checker, cfg: Config) -> None:
+        v.integer("imem.depth", self.depth, 1, MAX_IMEM_DEPTH,
+                  "the harness's depth is a 32-bit Verilog parameter")
+
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -296,6 +460,10 @@ class SimConfig:
     time at 1 GHz, years of co-simulation; the 64-bit pulse counter cannot wrap in it)."""
 
     watchdog_cycles: int = 1_000_000
+
+    def check(self, v: _Checker, cfg: Config) -> None:
+        v.integer("sim.watchdog_cycles", self.watchdog_cycles, 1, MAX_WATCHDOG,
+                  "three days of chip time at 1 GHz; the RTL's counters never wrap in it")
 
 
 @dataclass(frozen=True)
@@ -435,187 +603,52 @@ class Config:
         max_step = (self.cell_levels - 1) * self.write.pulses_per_level
         return self.crossbar.rows * 2 * max_step * self.write.pulse_cycles
 
+    #: The order the sections are checked in: a field's own range before any relation
+    #: that reads it (the crossbar's limits read ``data``, the analog ones the crossbar).
+    CHECK_ORDER = ("chip", "sim", "data", "pe", "crossbar", "analog", "inv", "refinement",
+                   "write", "energy", "global_buffer", "main_memory", "imem")
+
     def validate(self) -> None:
-        """Check every field and the relations between them; raise :class:`ConfigError`
-        naming the file, the field, the value and the range the models are exact in."""
-        where = self.source
+        """Check every field (each section checks its own) and the relations between
+        sections; raise :class:`ConfigError` naming the file, the field, the value and
+        the range the models are exact in."""
+        v = _Checker(self.source)
+        for name in self.CHECK_ORDER:
+            getattr(self, name).check(v, self)
+        self._check_relations(v)
 
-        def need(cond: bool, fld: str, what: str) -> None:
-            if not cond:
-                raise ConfigError(f"{where}: field '{fld}': {what}")
-
-        def integer(fld: str, value: Any, lo: int, hi: int, why: str) -> None:
-            need(isinstance(value, int) and not isinstance(value, bool), fld,
-                 f"expected an integer in {lo}..{hi} ({why}), got {value!r}")
-            need(lo <= value <= hi, fld, f"{value} is outside {lo}..{hi} ({why})")
-
-        def number(fld: str, value: Any, lo: float, hi: float, why: str,
-                   lo_open: bool = False) -> None:
-            low = f"> {lo}" if lo_open else f">= {lo}"
-            span = f"a finite number {low}" + ("" if hi == math.inf else f" and <= {hi}")
-            need(isinstance(value, (int, float)) and not isinstance(value, bool)
-                 and math.isfinite(value), fld, f"expected {span} ({why}), got {value!r}")
-            need((value > lo if lo_open else value >= lo) and value <= hi, fld,
-                 f"{value!r} is outside the range: expected {span} ({why})")
-
-        # ---- identity ----
-        name = self.chip.name
-        need(isinstance(name, str) and CHIP_NAME_RE.fullmatch(name) is not None
-             and len(name) <= CHIP_NAME_MAX, "chip.name",
-             f"{name!r} is not a safe name: it names build directories, so use only "
-             f"letters, digits, '_' and '-', starting with a letter or digit, at most "
-             f"{CHIP_NAME_MAX} characters")
-        integer("chip.clock_mhz", self.chip.clock_mhz, 1, MAX_CLOCK_MHZ,
-                "a clock period of at least the co-simulation's 1 ps resolution")
-        integer("sim.watchdog_cycles", self.sim.watchdog_cycles, 1, MAX_WATCHDOG,
-                "three days of chip time at 1 GHz; the RTL's counters never wrap in it")
-
-        # ---- data formats (the datapath is built for exactly these) ----
-        for fld, value in (("data.weight_bits", self.data.weight_bits),
-                           ("data.act_bits", self.data.act_bits)):
-            integer(fld, value, 8, 8, "only INT8 weights and activations are supported")
-        integer("data.acc_bits", self.data.acc_bits, ACC_BITS, ACC_BITS,
-                "only 32-bit accumulators are supported")
-
-        # ---- processing elements ----
-        for fld, value in (("pe.count", self.pe.count), ("pe.apu_rows", self.pe.apu_rows)):
-            integer(fld, value, 1, MAX_APU_ROWS, "VMM nrows is a 16-bit field")
-        integer("pe.apu_cols", self.pe.apu_cols, 1, MAX_APU_COLS,
-                "VMM ncols is an 8-bit field")
-        need(self.n_apu_rows <= MAX_APU_ROWS, "pe.apu_rows",
-             f"pe.count * pe.apu_rows = {self.n_apu_rows} APU rows is more than the "
-             f"{MAX_APU_ROWS} a VMM's 16-bit nrows field reaches")
-        need(self.n_crossbars <= MAX_CROSSBARS, "pe.count",
-             f"{self.n_crossbars} crossbars is more than the {MAX_CROSSBARS} a 16-bit "
-             "crossbar index reaches")
-
-        # ---- crossbars ----
-        c = self.crossbar
-        for fld, value in (("crossbar.rows", c.rows), ("crossbar.cols", c.cols)):
-            integer(fld, value, 1, MAX_CROSSBAR_DIM, "rows are 16-bit instruction fields")
-        integer("crossbar.cell_bits", c.cell_bits, 1, self.data.weight_bits,
-                "a weight is made of whole cells")
-        need(self.data.weight_bits % c.cell_bits == 0, "crossbar.cell_bits",
-             f"must divide data.weight_bits ({self.data.weight_bits})")
-        need(c.cols % self.slices_per_weight == 0, "crossbar.cols",
-             f"must be a multiple of the {self.slices_per_weight} cells per weight")
-        integer("crossbar.adc_bits", c.adc_bits, 1, ACC_BITS,
-                "codes are added into 32-bit accumulators; wider codes wrap away")
-        integer("crossbar.adcs_per_apu", c.adcs_per_apu, 1, c.cols,
-                "at most one ADC per column")
-        integer("crossbar.bitplane_cycles", c.bitplane_cycles, MIN_RTL_WINDOW, TOML_INT_MAX,
-                "the RTL's plane timer needs 2")
-
-        # ---- analog non-idealities ----
-        a = self.analog
-        number("analog.program_sigma", a.program_sigma, 0.0, MAX_PROGRAM_SIGMA,
-               "beyond 100% a one-sigma draw makes a conductance negative")
-        max_current = c.rows * (self.cell_levels - 1)
-        integer("analog.adc_lsb_shift", a.adc_lsb_shift, 0, max_current.bit_length(),
-                f"a larger LSB rounds every column current (at most {max_current}) to 0")
-        full_scale = ((1 << c.adc_bits) - 1) << a.adc_lsb_shift
-        number("analog.read_sigma", a.read_sigma, 0.0, full_scale,
-               f"noise above the ADC full scale ({full_scale} level currents) leaves no "
-               "signal")
-        integer("analog.seed", a.seed, 0, TOML_INT_MAX, "TOML integers are 64-bit")
-
-        # ---- INV arrays and refinement ----
-        inv = self.inv
-        integer("inv.count", inv.count, 1, MAX_CROSSBARS, "the INV index is a 16-bit field")
-        integer("inv.size", inv.size, 1, TOML_INT_MAX, "a matrix dimension")
-        integer("inv.conductance_bits", inv.conductance_bits, 2, INV_LEVEL_BITS,
-                "levels travel as int16; 1 bit has no nonzero signed level")
-        number("inv.opamp_gain", inv.opamp_gain, 0.0, math.inf, "an open-loop gain",
-               lo_open=True)
-        number("inv.opamp_gbw_mhz", inv.opamp_gbw_mhz, 0.0, math.inf,
-               "a gain-bandwidth sets the settling time", lo_open=True)
-        for fld, value in (("inv.dac_bits", inv.dac_bits), ("inv.adc_bits", inv.adc_bits),
-                           ("refinement.vmm_weight_bits", self.refinement.vmm_weight_bits),
-                           ("refinement.vmm_input_bits", self.refinement.vmm_input_bits)):
-            integer(fld, value, 2, FLOAT64_EXACT_BITS,
-                    "signed codes are rounded in float64, exact to 53 bits")
-        integer("inv.solve_cycles", inv.solve_cycles, MIN_RTL_WINDOW, TOML_INT_MAX,
-                "the RTL's solve timer needs 2")
-
-        # ---- write physics and energy ----
-        w = self.write
-        integer("write.pulses_per_level", w.pulses_per_level, 1, TOML_INT_MAX,
-                "TOML integers are 64-bit")
-        integer("write.pulse_cycles", w.pulse_cycles, 1, TOML_INT_MAX,
-                "TOML integers are 64-bit")
-        need(self.full_write_cycles <= MAX_COUNTER, "write.pulse_cycles",
-             f"a full crossbar write of {self.full_write_cycles} cycles overflows the RTL's "
-             f"{COUNTER_BITS}-bit cycle counters")
-        number("write.energy_per_pulse_pj", w.energy_per_pulse_pj, 0.0, math.inf,
-               "an energy")
-        # A delta spans -(levels-1)..(levels-1) and must fit its signed field.
-        integer("write.delta_bits", w.delta_bits, c.cell_bits + 1, PACK_MAX_BITS,
-                f"a signed level step of {c.cell_bits}-bit cells, packed through 64-bit "
-                "integers")
-        for fld in dataclasses.fields(EnergyConfig):
-            number(f"energy.{fld.name}", getattr(self.energy, fld.name), 0.0, math.inf,
-                   "an energy or power")
-
-        # ---- memories ----
-        gbuf, mm = self.global_buffer, self.main_memory
-        for fld, value in (("global_buffer.word_bytes", gbuf.word_bytes),
-                           ("main_memory.word_bytes", mm.word_bytes)):
-            integer(fld, value, LANE_BITS // 8, TOML_INT_MAX, "whole int32 lanes")
-            need(_is_pow2(value), fld, f"expected a power of two, got {value}")
-        need(mm.word_bytes == gbuf.word_bytes,
-             "main_memory.word_bytes", "must equal global_buffer.word_bytes (the DMA moves words)")
-        banks = gbuf.bank_bytes
-        need(isinstance(banks, tuple) and 0 < len(banks) <= MAX_BANKS,
-             "global_buffer.bank_bytes",
-             f"expected a list of 1..{MAX_BANKS} bank sizes in bytes (the BANK_GATE mask is "
-             f"{MAX_BANKS} bits), got {len(banks) if isinstance(banks, tuple) else banks!r}")
-        for i, b in enumerate(banks):
-            need(isinstance(b, int) and not isinstance(b, bool) and b > 0
-                 and b % gbuf.word_bytes == 0, f"global_buffer.bank_bytes[{i}]",
-                 f"expected a positive multiple of word_bytes ({gbuf.word_bytes}), got {b!r}")
-        need(self.gb_words <= MAX_GB_WORDS, "global_buffer.bank_bytes",
-             f"{self.gb_words} words is more than the {MAX_GB_WORDS} a 24-bit global-buffer "
-             "address reaches")
-        integer("main_memory.size_bytes", mm.size_bytes, mm.word_bytes,
-                MAX_DRAM_WORDS * mm.word_bytes, "main-memory addresses are 32 bits")
-        need(mm.size_bytes % mm.word_bytes == 0,
-             "main_memory.size_bytes", "must be a multiple of main_memory.word_bytes")
-        number("main_memory.bandwidth_gbps", mm.bandwidth_gbps, 0.0, math.inf,
-               "a bandwidth", lo_open=True)
-        integer("imem.depth", self.imem.depth, 1, MAX_IMEM_DEPTH,
-                "the harness's depth is a 32-bit Verilog parameter")
-
-        # ---- relations between sections ----
-        need(c.rows * self.data.act_bits % self.gb_bits == 0, "crossbar.rows",
-             f"an input vector ({c.rows} x {self.data.act_bits} bits) must fill "
-             f"whole {self.gb_bits}-bit global-buffer words")
-        need(self.weights_per_row * self.data.acc_bits % self.gb_bits == 0, "crossbar.cols",
-             "the outputs of one VMM must fill whole global-buffer words")
-        need(self.dram_bits % w.delta_bits == 0, "write.delta_bits",
-             f"must divide the {self.dram_bits}-bit main-memory word")
+    def _check_relations(self, v: _Checker) -> None:
+        """What the datapath needs of several sections at once."""
+        c, w, inv = self.crossbar, self.write, self.inv
+        v.need(c.rows * self.data.act_bits % self.gb_bits == 0, "crossbar.rows",
+               f"an input vector ({c.rows} x {self.data.act_bits} bits) must fill "
+               f"whole {self.gb_bits}-bit global-buffer words")
+        v.need(self.weights_per_row * self.data.acc_bits % self.gb_bits == 0,
+               "crossbar.cols", "the outputs of one VMM must fill whole global-buffer words")
+        v.need(self.dram_bits % w.delta_bits == 0, "write.delta_bits",
+               f"must divide the {self.dram_bits}-bit main-memory word")
         # The RTL programs an INV row from whole main-memory words of int16 levels.
-        need(inv.size * INV_LEVEL_BITS % self.dram_bits == 0, "inv.size",
-             f"a row of int16 levels ({inv.size * 2} bytes) must be a whole number of "
-             f"main-memory words ({mm.word_bytes} bytes)")
-        need(self.inv_vector_words <= self.gb_words, "inv.size",
-             f"a vector of {inv.size} int32 ({self.inv_vector_words} words) must fit the "
-             f"{self.gb_words}-word global buffer")
-        need(self.inv_matrix_words <= self.dram_words, "inv.size",
-             f"a matrix of {inv.size}^2 int16 ({self.inv_matrix_words} words) must fit the "
-             f"{self.dram_words}-word main memory")
+        v.need(inv.size * INV_LEVEL_BITS % self.dram_bits == 0, "inv.size",
+               f"a row of int16 levels ({inv.size * 2} bytes) must be a whole number of "
+               f"main-memory words ({self.main_memory.word_bytes} bytes)")
+        v.need(self.inv_vector_words <= self.gb_words, "inv.size",
+               f"a vector of {inv.size} int32 ({self.inv_vector_words} words) must fit the "
+               f"{self.gb_words}-word global buffer")
+        v.need(self.inv_matrix_words <= self.dram_words, "inv.size",
+               f"a matrix of {inv.size}^2 int16 ({self.inv_matrix_words} words) must fit "
+               f"the {self.dram_words}-word main memory")
         # INV_WRITE streams the matrix through the DMA's count-wide word counters.
-        need(self.inv_matrix_words < 1 << isa.COUNT, "inv.size",
-             f"a matrix of {self.inv_matrix_words} words is more than the RTL's "
-             f"{isa.COUNT}-bit transfer counters move")
+        v.need(self.inv_matrix_words < 1 << isa.COUNT, "inv.size",
+               f"a matrix of {self.inv_matrix_words} words is more than the RTL's "
+               f"{isa.COUNT}-bit transfer counters move")
         # A row's phases last as long as its slowest cell's pulses, one row at a time: a
         # cycle of writing pulses at most every cell of every crossbar once per
         # pulse_cycles. Over a run the watchdog allows, the pulse counter must not wrap.
         cells = self.n_crossbars * c.cols
         worst = self.sim.watchdog_cycles * -(-cells // w.pulse_cycles)
-        need(worst <= MAX_COUNTER, "sim.watchdog_cycles",
-             f"{cells} cells pulsing every {w.pulse_cycles} cycles could pass the "
-             f"{COUNTER_BITS}-bit pulse counter within {self.sim.watchdog_cycles} cycles")
-
+        v.need(worst <= MAX_COUNTER, "sim.watchdog_cycles",
+               f"{cells} cells pulsing every {w.pulse_cycles} cycles could pass the "
+               f"{COUNTER_BITS}-bit pulse counter within {self.sim.watchdog_cycles} cycles")
 
 _SECTIONS: dict[str, type] = {
     "chip": ChipConfig, "pe": PEConfig, "crossbar": CrossbarConfig, "analog": AnalogConfig,
