@@ -2,6 +2,7 @@
 #   make sim [SIM=icarus|verilator] [WAVES=1] [CONFIG=tiny] [SEED=1] [PROGRAM=slice]
 #            [JITTER=seed]   analog answers at random cycles inside their windows
 #   make test                 the whole test suite (both simulators)
+#   make test-fast            the suite without co-simulation or slow tests (under a minute)
 #   make verilog [CONFIG=..]  generate build/<config>/chip.v only
 #   make docs                 regenerate docs/isa.md from firmware/isa.py
 #   make bench                benchmark scripts: analog model speed, inversion accuracy,
@@ -23,7 +24,7 @@ STAMP  := $(VENV)/.installed
 WAVES_FLAG := $(if $(filter 1 yes true,$(WAVES)),--waves,)
 JITTER_FLAG := $(if $(JITTER),--jitter $(JITTER),)
 
-.PHONY: sim test verilog docs lint bench train report clean distclean check-sims
+.PHONY: sim test test-fast verilog docs lint bench train report clean distclean check-sims
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +42,11 @@ check-sims:
 test: $(STAMP) check-sims
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2 -q
+
+# Tests marked cosim (they run Icarus or Verilator) or slow are skipped; no simulator needed.
+test-fast: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -n 2 -q -m "not cosim and not slow"
 
 verilog: $(STAMP)
 	$(PY) -m hdl.build $(CONFIG) build/$(CONFIG)

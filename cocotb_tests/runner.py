@@ -102,8 +102,19 @@ class SimulatorMissingError(RuntimeError):
     """The requested simulator is not installed; the message says how to install it."""
 
 
+#: Set to a reason, it refuses every build and run of the RTL in this process and the
+#: processes it starts (``make test-fast`` runs the models only; the test suite sets it
+#: for every test not marked ``cosim``, so a marker cannot lie).
+NO_SIM_ENV = "PIM_NO_SIM"
+
+
+class SimulationDisabledError(SimulatorMissingError):
+    """A simulator was asked for while ``PIM_NO_SIM`` is set."""
+
+
 def require_simulator(sim: str) -> None:
-    """Raise :class:`SimulatorMissingError` unless ``sim`` can run here."""
+    """Raise :class:`SimulatorMissingError` unless ``sim`` can run here, and
+    :class:`SimulationDisabledError` if simulation is switched off (``PIM_NO_SIM``)."""
     if sim not in SIMULATORS:
         raise SimulatorMissingError(f"unknown simulator '{sim}'; expected one of "
                                f"{', '.join(SIMULATORS)}")
@@ -111,6 +122,9 @@ def require_simulator(sim: str) -> None:
     if shutil.which(exe) is None:
         raise SimulatorMissingError(f"simulator '{sim}' needs '{exe}' on PATH, which was not "
                                f"found. Install it with: {how}")
+    if os.environ.get(NO_SIM_ENV):
+        raise SimulationDisabledError(f"no simulator runs while {NO_SIM_ENV} is set "
+                                      f"({os.environ[NO_SIM_ENV]})")
 
 
 def harness_parameters(cfg: Config) -> dict[str, int]:
