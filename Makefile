@@ -41,7 +41,7 @@ check-sims:
 
 test: $(STAMP) check-sims
 	$(PY) -m ruff check .
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 # Tests marked cosim (they run Icarus or Verilator) or slow are skipped; no simulator needed.
 test-fast: $(STAMP)

@@ -23,6 +23,8 @@ from firmware.isa import RTL_OPCODES, Fault, Opcode, decode
 from model import checker, golden, timing
 
 SIMS = ["icarus", "verilator"]
+#: One worker runs this module's batches, so no batch is simulated twice.
+pytestmark = [pytest.mark.cosim, pytest.mark.xdist_group("test_cosim")]
 
 
 def _programs() -> dict[str, tuple[config.Config, Image]]:
@@ -45,9 +47,21 @@ PROGRAMS = _programs()
 
 
 @functools.cache
+def _runs(sim: str, tmp_root: str) -> dict[str, runner.RtlRun]:
+    """Every program of :data:`PROGRAMS` on ``sim``: one batched simulation per config."""
+    batches: dict[str, list[str]] = {}
+    for name, (cfg, _) in PROGRAMS.items():
+        batches.setdefault(repr(cfg), []).append(name)
+    runs = {}
+    for k, names in enumerate(batches.values()):
+        images = [PROGRAMS[name][1] for name in names]
+        out = runner.run_batch(images, sim, Path(tmp_root) / f"programs-{sim}-{k}")
+        runs.update(zip(names, out, strict=True))
+    return runs
+
+
 def _run(name: str, sim: str, tmp_root: str) -> runner.RtlRun:
-    cfg, image = PROGRAMS[name]
-    return runner.run(image, sim, out_dir=Path(tmp_root) / f"{name}-{sim}")
+    return _runs(sim, tmp_root)[name]
 
 
 @pytest.fixture(scope="module")
