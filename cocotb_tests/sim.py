@@ -22,10 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     # (the first second) is the same one-line interrupt as later.
     from cocotb_tests import runner
     from firmware import config as config_mod
-    from firmware import regression
     from firmware.config import ConfigError
     from firmware.isa import RTL_OPCODES
     from firmware.packing import unpack
+    from firmware.programs import directed
     from model import checker, golden, reference, timing
 
     ap = cli.ArgumentParser(prog="make sim", description=__doc__,
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="write waves (Icarus: VCD, Verilator: FST) and a GTKWave save file")
     ap.add_argument("--seed", type=cli.non_negative_int, default=1,
                     help="seed of weights and activations (an integer >= 0)")
-    ap.add_argument("--program", default="slice", choices=sorted(regression.PROGRAMS),
+    ap.add_argument("--program", default="slice", choices=sorted(directed.PROGRAMS),
                     help="regression program to run (default: the slice)")
     ap.add_argument("--out", type=Path, default=None, help="run directory (default build/...)")
     ap.add_argument("--jitter", type=cli.non_negative_int, default=None, metavar="SEED",
@@ -50,10 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         runner.require_simulator(args.sim)
         runner.require_simulatable(cfg)
         if args.program == "slice":
-            weights, x = regression.slice_operands(cfg, args.seed)
-            image = regression.slice_program(cfg, args.seed)
+            weights, x = directed.slice_operands(cfg, args.seed)
+            image = directed.slice_program(cfg, args.seed)
         else:
-            image, weights, x = regression.PROGRAMS[args.program](cfg), None, None
+            image, weights, x = directed.PROGRAMS[args.program](cfg), None, None
     except (ConfigError, runner.SimulatorMissingError, runner.ConfigTooLargeError,
             ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,12 +1,10 @@
-"""Mapping of INT8 weight matrices onto crossbar cells, and the deltas that write them.
+"""Mapping of INT8 weight matrices onto crossbars, and the deltas that write them.
 
-Signed weights use **offset binary**: ``w + 2^(weight_bits-1)`` is stored unsigned and
-split into ``slices_per_weight`` cells of ``cell_bits``, least significant slice first;
-weight column ``j`` occupies cell columns ``j*S .. j*S+S-1``. The offset is removed
-digitally after shift-and-add (``y = acc - offset * sum(x)``), so every cell level and
-every ADC code stays non-negative. Unused rows and columns are left at level 0, which
-costs no write pulses from an erased crossbar; their inputs are zero or their outputs
-are ignored.
+How one weight becomes cell levels (offset binary, ``slices_per_weight`` cells of
+``cell_bits``) is the ISA's rule, in :mod:`firmware.semantics`; this module tiles whole
+layers onto crossbars and packs the row deltas that ``WRITE_START`` streams. Unused rows
+and columns are left at level 0, which costs no write pulses from an erased crossbar;
+their inputs are zero or their outputs are ignored.
 """
 
 from __future__ import annotations
@@ -19,40 +17,11 @@ from firmware.config import Config
 from firmware.network import Layer
 from firmware.packing import pack
 
+# The schedulers tile layers with the ISA's cell encoding; they import it from here.
+from firmware.semantics import unsigned_levels, weights_to_levels
 
-def weights_to_levels(weights: np.ndarray, cfg: Config) -> np.ndarray:
-    """Cell levels (``rows x cols``, uint8) that hold ``weights`` (``k x n``, int8)."""
-    w = np.asarray(weights)
-    rows, n = w.shape
-    if rows > cfg.crossbar.rows or n > cfg.weights_per_row:
-        raise ValueError(f"a {rows}x{n} weight block does not fit a crossbar of "
-                         f"{cfg.crossbar.rows} rows x {cfg.weights_per_row} weight columns")
-    lo, hi = -cfg.weight_offset, cfg.weight_offset - 1
-    if w.min(initial=0) < lo or w.max(initial=0) > hi:
-        raise ValueError(f"weights must lie in {lo}..{hi}")
-    levels = np.zeros((cfg.crossbar.rows, cfg.crossbar.cols), dtype=np.uint8)
-    levels[:rows, :n * cfg.slices_per_weight] = unsigned_levels(
-        w.astype(np.int64) + cfg.weight_offset, cfg)
-    return levels
-
-
-def unsigned_levels(held: np.ndarray, cfg: Config) -> np.ndarray:
-    """Cell levels (``rows x cols``) of unsigned weights ``held`` (``rows x weight
-    columns``): slice ``s`` of column ``j`` at cell column ``j*S + s``."""
-    S, b = cfg.slices_per_weight, cfg.crossbar.cell_bits
-    u = np.asarray(held, dtype=np.int64)
-    levels = np.zeros((u.shape[0], u.shape[1] * S), dtype=np.uint8)
-    for s in range(S):
-        levels[:, s::S] = (u >> (b * s)) & (cfg.cell_levels - 1)
-    return levels
-
-
-def levels_to_weights(levels: np.ndarray, cfg: Config) -> np.ndarray:
-    """Inverse of :func:`weights_to_levels` over the whole crossbar (int64)."""
-    S, b = cfg.slices_per_weight, cfg.crossbar.cell_bits
-    lv = np.asarray(levels, dtype=np.int64)
-    unsigned = sum(lv[:, s::S] << (b * s) for s in range(S))
-    return unsigned - cfg.weight_offset
+__all__ = ["LayerMap", "group_delta_words", "map_layer", "row_delta_words",
+           "unsigned_levels", "weights_to_levels"]
 
 
 def row_delta_words(old: np.ndarray, new: np.ndarray, cfg: Config) -> list[int]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from firmware.config import Config
-from firmware.mapper import weights_to_levels
+from firmware.semantics import weights_to_levels
 from model.write_physics import RowWrite, row_cost
 
 
@@ -38,7 +38,7 @@ class Crossbar:
 
     def set_weights(self, weights: np.ndarray) -> None:
         """Program an INT8 weight block (``k x n``, ``k <= rows``, ``n <= weights_per_row``)
-        through the offset-binary mapping of :mod:`firmware.mapper` (no write cost)."""
+        through the offset-binary mapping of :mod:`firmware.semantics` (no write cost)."""
         self.set_levels(weights_to_levels(weights, self.cfg))
 
     def vmm(self, x: np.ndarray) -> np.ndarray:

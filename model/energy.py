@@ -14,12 +14,13 @@ Events and their prices (``[energy]`` and ``write.energy_per_pulse_pj`` of the c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from firmware.config import Config
 from firmware.isa import Opcode
-from model.golden import Executed, GoldenResult, vmm_cols, vmm_groups, vmm_out_words, vmm_rows
+from firmware.semantics import vmm_in_words, vmm_out_words, vmm_xbars_per_window, words
+from model.golden import Executed, GoldenResult
 
 
 @dataclass(frozen=True)
@@ -64,52 +65,115 @@ def energy(cfg: Config, golden: GoldenResult, cycles: int,
     return trace_energy(cfg, golden.trace, golden.pulses, cycles, bank_cycles)
 
 
+@dataclass
+class _Events:
+    """Event counts of a trace so far, and the window count the next VMM runs."""
+
+    conversions: int = 0
+    ops: int = 0
+    buffer_bytes: int = 0
+    inv_solves: int = 0
+    write_pulses: int = 0
+    windows: int = 1
+
+
+def _none(cfg: Config, entry: Executed, ev: _Events) -> None:
+    """No event priced (control, barriers, bank gating: their cycles are static power)."""
+
+
+def _window(cfg: Config, entry: Executed, ev: _Events) -> None:
+    """Sets the window count the following VMMs run."""
+    ev.windows = max(1, entry.insn.count)
+
+
+def _vmm(cfg: Config, entry: Executed, ev: _Events) -> None:
+    """Per window, every crossbar of one replica: a conversion per column and bit-plane,
+    a shift-and-add per weight column and plane; its input and output words (twice with
+    ``accumulate``)."""
+    insn = entry.insn
+    xbars = vmm_xbars_per_window(insn)
+    planes = cfg.data.act_bits
+    ev.conversions += ev.windows * xbars * planes * cfg.crossbar.cols
+    ev.ops += ev.windows * xbars * planes * cfg.weights_per_row
+    out_words = vmm_out_words(cfg, insn) * (2 if insn.accumulate else 1)
+    ev.buffer_bytes += ev.windows * (vmm_in_words(cfg, insn) + out_words) \
+        * cfg.global_buffer.word_bytes
+
+
+def _vec(cfg: Config, entry: Executed, ev: _Events) -> None:
+    """A 32-bit operation per lane; two words read and one written per word."""
+    ev.ops += entry.insn.count * (cfg.gb_bits // 32)
+    ev.buffer_bytes += 3 * entry.insn.count * cfg.global_buffer.word_bytes
+
+
+def _sfu(cfg: Config, entry: Executed, ev: _Events) -> None:
+    """A 32-bit operation per lane; a word read and one written per input word."""
+    ev.ops += entry.insn.count * (cfg.gb_bits // 32)
+    ev.buffer_bytes += 2 * entry.insn.count * cfg.global_buffer.word_bytes
+
+
+def _dma(cfg: Config, entry: Executed, ev: _Events) -> None:
+    """The buffer side of the transfer (main-memory energy is not modelled)."""
+    ev.buffer_bytes += entry.insn.count * cfg.global_buffer.word_bytes
+
+
+def _combine(cfg: Config, entry: Executed, ev: _Events) -> None:
+    """``word_bits / 8`` multiply-accumulates per coefficient word; its coefficient,
+    input and result words."""
+    insn = entry.insn
+    ev.ops += insn.m * insn.ngroups * (cfg.gb_bits // 8)
+    ev.buffer_bytes += (insn.m * insn.ngroups + words(insn.m, 32, cfg.gb_bits)
+                        + 4 * insn.ngroups) * cfg.global_buffer.word_bytes
+
+
+def _inv(cfg: Config, entry: Executed, ev: _Events) -> None:
+    """A DAC and an ADC conversion per unknown, the op-amps over the solve window;
+    the right-hand side read and the solution written."""
+    ev.inv_solves += 1
+    ev.conversions += 2 * cfg.inv.size
+    ev.buffer_bytes += 2 * cfg.inv_vector_words * cfg.global_buffer.word_bytes
+
+
+def _inv_write(cfg: Config, entry: Executed, ev: _Events) -> None:
+    """Its programming pulses (streamed from main memory past the buffer)."""
+    ev.write_pulses += sum(r.pulses for r in entry.rows)
+
+
+#: Each opcode's priced events (a weight write's pulses come from the golden model's
+#: count, ``pulses``, so WRITE_START adds none here).
+EVENTS: dict[Opcode, Callable[[Config, Executed, _Events], None]] = {
+    Opcode.NOP: _none,
+    Opcode.HALT: _none,
+    Opcode.SYNC: _none,
+    Opcode.LOAD: _dma,
+    Opcode.STORE: _dma,
+    Opcode.WRITE_START: _none,
+    Opcode.WRITE_WAIT: _none,
+    Opcode.WINDOW: _window,
+    Opcode.VMM: _vmm,
+    Opcode.VEC: _vec,
+    Opcode.SFU: _sfu,
+    Opcode.BANK_GATE: _none,
+    Opcode.INV: _inv,
+    Opcode.INV_WRITE: _inv_write,
+    Opcode.COMBINE: _combine,
+}
+
+
 def trace_energy(cfg: Config, trace: Iterable[Executed], pulses: int, cycles: int,
                  bank_cycles: tuple[int, ...] | None = None) -> Energy:
     """:func:`energy` of an execution trace whose weight writes took ``pulses``."""
     e = cfg.energy
-    gb_bytes = cfg.global_buffer.word_bytes
-    lanes = cfg.gb_bits // 32
-    planes = cfg.data.act_bits
-    n_inv = cfg.inv.size
-    conversions = ops = buffer_bytes = 0
-    inv_solves = 0
-    write_pulses = pulses
-    windows = 1
+    ev = _Events(write_pulses=pulses)
     for entry in trace:
-        insn, op = entry.insn, entry.insn.opcode
-        if op == Opcode.WINDOW:
-            windows = max(1, insn.count)
-        elif op == Opcode.VMM:   # per window: every crossbar of one replica
-            xbars = vmm_rows(insn) * vmm_groups(insn) * vmm_cols(insn)
-            conversions += windows * xbars * planes * cfg.crossbar.cols
-            ops += windows * xbars * planes * cfg.weights_per_row
-            out_words = vmm_out_words(cfg, insn) * (2 if insn.accumulate else 1)
-            buffer_bytes += windows * (vmm_rows(insn) * cfg.input_words + out_words) * gb_bytes
-        elif op == Opcode.VEC:
-            ops += insn.count * lanes
-            buffer_bytes += 3 * insn.count * gb_bytes
-        elif op == Opcode.SFU:
-            ops += insn.count * lanes
-            buffer_bytes += 2 * insn.count * gb_bytes
-        elif op in (Opcode.LOAD, Opcode.STORE):
-            buffer_bytes += insn.count * gb_bytes
-        elif op == Opcode.COMBINE:  # G multiply-accumulates per coefficient word
-            ops += insn.m * insn.ngroups * (cfg.gb_bits // 8)
-            buffer_bytes += (insn.m * insn.ngroups + -(-insn.m * 32 // cfg.gb_bits)
-                             + 4 * insn.ngroups) * gb_bytes
-        elif op == Opcode.INV:
-            inv_solves += 1
-            conversions += 2 * n_inv
-            buffer_bytes += 2 * cfg.inv_vector_words * gb_bytes
-        elif op == Opcode.INV_WRITE:  # streamed from main memory past the buffer
-            write_pulses += sum(r.pulses for r in entry.rows)
+        EVENTS[entry.insn.opcode](cfg, entry, ev)
     banks = cfg.global_buffer.bank_bytes
-    opamp_pj = inv_solves * n_inv * e.inv_opamp_mw * cfg.inv.solve_cycles * cycle_ns(cfg)
+    opamp_pj = ev.inv_solves * cfg.inv.size * e.inv_opamp_mw * cfg.inv.solve_cycles \
+        * cycle_ns(cfg)
     return Energy(
-        write_pj=write_pulses * cfg.write.energy_per_pulse_pj,
-        compute_pj=conversions * e.adc_conversion_pj + ops * e.digital_op_pj + opamp_pj,
-        buffer_pj=buffer_bytes * e.gb_byte_pj,
+        write_pj=ev.write_pulses * cfg.write.energy_per_pulse_pj,
+        compute_pj=ev.conversions * e.adc_conversion_pj + ev.ops * e.digital_op_pj + opamp_pj,
+        buffer_pj=ev.buffer_bytes * e.gb_byte_pj,
         static_pj=e.static_mw * cycles * cycle_ns(cfg) + gb_static_pj(
             cfg, bank_cycles if bank_cycles is not None else [cycles] * len(banks)),
     )

@@ -3,33 +3,33 @@
 It executes an image against a config and the analog models (crossbars, INV arrays) and
 yields the final global-buffer and main-memory contents, the fault code and value
 counters. Time is not modelled here (see :mod:`model.timing`). Faults are raised before
-an instruction has any effect, in the order the RTL decoder checks them; run it with
+an instruction has any effect, by the rules of :mod:`firmware.semantics` (in the order
+the RTL decoder checks them) and then the INV arrays' state; each opcode's effect is
+one method of :class:`Golden`, dispatched through :data:`EFFECTS`. Run it with
 ``implemented=RTL_OPCODES`` to interpret only what the RTL executes, as the co-simulation
 does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from firmware.config import Config
 from firmware.image import Image
-from firmware.isa import (
-    ALL_OPCODES,
-    RESET_WINDOW,
-    SFU_NARROW,
-    Fault,
-    Instruction,
-    Opcode,
-    SfuFunc,
-    VecFunc,
-    Window,
-    decode,
-)
+from firmware.isa import ALL_OPCODES, Fault, Instruction, Opcode, SfuFunc, VecFunc, Window, decode
 from firmware.packing import pack, unpack
+from firmware.semantics import (
+    check,
+    vmm_apu_rows,
+    vmm_cols,
+    vmm_groups,
+    vmm_replicas,
+    vmm_rows,
+    words,
+    write_xbars,
+)
 from model.crossbar import Crossbar, bit_serial_vmm
 from model.inv_array import InvArray, digitize, matrix_levels, program_cost
 from model.write_physics import RowWrite
@@ -98,193 +98,6 @@ class GoldenResult:
 def wrap32(v: np.ndarray) -> np.ndarray:
     """Wrap integers to int32 two's complement, as the datapath does."""
     return ((np.asarray(v, dtype=np.int64) + (1 << 31)) % (1 << 32)) - (1 << 31)
-
-
-def _words(elements: int, bits: int, word_bits: int) -> int:
-    return -(-elements * bits // word_bits)
-
-
-def sfu_out_words(cfg: Config, insn: Instruction) -> int:
-    """GB words an SFU instruction writes (0 when its operands are invalid)."""
-    n = insn.count * (cfg.gb_bits // 32)
-    if insn.func == SfuFunc.RELU:
-        return insn.count
-    if insn.func in SFU_NARROW:
-        return _words(n, 8, cfg.gb_bits)
-    if insn.func in (SfuFunc.MAXPOOL, SfuFunc.AVGPOOL) and insn.window:
-        return _words(n // insn.window, 32, cfg.gb_bits)
-    return 0
-
-
-def vmm_cols(insn: Instruction) -> int:
-    """Crossbars per APU row a VMM drives (its ``ncols``, 0 taken as 1)."""
-    return max(1, insn.ncols)
-
-
-def vmm_rows(insn: Instruction) -> int:
-    """APU rows a VMM drives in parallel (its ``nrows``, 0 taken as 1)."""
-    return max(1, insn.nrows)
-
-
-def vmm_groups(insn: Instruction) -> int:
-    """Column groups a VMM computes in parallel (its ``ngroups``, 0 taken as 1)."""
-    return max(1, insn.ngroups)
-
-
-def vmm_replicas(insn: Instruction) -> int:
-    """Windows a VMM computes at once on copies of its weights (``replicas``, 0 as 1)."""
-    return max(1, insn.replicas)
-
-
-def vmm_apu_rows(insn: Instruction) -> int:
-    """APU rows a VMM drives: row blocks of every column group of every replica."""
-    return vmm_rows(insn) * vmm_groups(insn) * vmm_replicas(insn)
-
-
-def vmm_out_words(cfg: Config, insn: Instruction) -> int:
-    """Output words of one window: every column of every column group."""
-    return vmm_groups(insn) * vmm_cols(insn) * cfg.output_words
-
-
-def vmm_xbar_span(cfg: Config, insn: Instruction) -> tuple[int, int]:
-    """First and one-past-last crossbar index a VMM reads (the scoreboard's range)."""
-    return insn.xbar, insn.xbar + (vmm_apu_rows(insn) - 1) * cfg.apu_cols + vmm_cols(insn)
-
-
-def write_xbars(insn: Instruction) -> int:
-    """Crossbars a WRITE_START programs in lockstep (its ``nxbars``, 0 taken as 1)."""
-    return max(1, insn.nxbars)
-
-
-def _operand_fault(cfg: Config, insn: Instruction) -> bool:
-    op = insn.opcode
-    if op == Opcode.VEC:
-        return insn.func not in VecFunc._value2member_map_
-    if op == Opcode.SFU:
-        if insn.func not in SfuFunc._value2member_map_ or insn.shift > 31:
-            return True
-        if insn.func == SfuFunc.DIGIT and insn.shift % 8:
-            return True
-        if insn.src < insn.dst < insn.src + insn.count:
-            return True  # the output would overwrite input not yet read
-        if insn.func in (SfuFunc.MAXPOOL, SfuFunc.AVGPOOL):
-            n = insn.count * (cfg.gb_bits // 32)
-            return insn.window == 0 or n % insn.window != 0
-    if op == Opcode.INV:
-        return abs(insn.shift) > 31
-    if op == Opcode.COMBINE and insn.m and insn.ngroups:
-        (d, dn), (s_, sn), (c, cn) = combine_spans(cfg, insn)
-        return (d < s_ + sn and s_ < d + dn) or (d < c + cn and c < d + dn)
-    return False
-
-
-def combine_spans(cfg: Config, insn: Instruction) -> list[tuple[int, int]]:
-    """COMBINE's ``(first word, words)`` extents: results, inputs, coefficients (all
-    empty when it does nothing)."""
-    if not (insn.m and insn.ngroups):
-        return [(insn.dst, 0), (insn.src, 0), (insn.coef, 0)]
-    return [(insn.dst, 4 * insn.ngroups), (insn.src, _words(insn.m, 32, cfg.gb_bits)),
-            (insn.coef, insn.ngroups * insn.m)]
-
-
-def vmm_extents(cfg: Config, insn: Instruction, window: Window
-                ) -> tuple[tuple[int, int], tuple[int, int]]:
-    """A VMM's input and output extents: first window's first word to last window's last."""
-    return ((insn.in_addr, (window.count - 1) * window.in_stride
-             + window.segments_extent(vmm_rows(insn), cfg.input_words)),
-            (insn.out_addr, (window.count - 1) * window.out_stride + vmm_out_words(cfg, insn)))
-
-
-def gb_spans(cfg: Config, insn: Instruction, window: Window
-             ) -> list[tuple[int, int]]:
-    """The ``(first word, words)`` extents of the global buffer an instruction touches
-    (for a VMM, from its first window's first word to its last window's last word)."""
-    op = insn.opcode
-    inv_words = cfg.inv_vector_words
-    if op in (Opcode.LOAD, Opcode.STORE):
-        return [(insn.gb_addr, insn.count)]
-    if op == Opcode.VMM:
-        return list(vmm_extents(cfg, insn, window))
-    if op == Opcode.VEC:
-        return [(insn.dst, insn.count), (insn.src_a, insn.count), (insn.src_b, insn.count)]
-    if op == Opcode.SFU:
-        return [(insn.src, insn.count), (insn.dst, sfu_out_words(cfg, insn))]
-    if op == Opcode.INV:
-        return [(insn.in_addr, inv_words), (insn.out_addr, inv_words)]
-    if op == Opcode.COMBINE:
-        return combine_spans(cfg, insn)
-    return []
-
-
-def gb_read_spans(cfg: Config, insn: Instruction, window: Window
-                  ) -> list[tuple[int, int]]:
-    """The ``(first word, words)`` extents an instruction reads from the global buffer."""
-    op = insn.opcode
-    if op == Opcode.STORE:
-        return [(insn.gb_addr, insn.count)]
-    if op == Opcode.VMM:
-        inputs, outputs = vmm_extents(cfg, insn, window)
-        return [inputs, outputs] if insn.accumulate else [inputs]
-    if op == Opcode.VEC:
-        return [(insn.src_a, insn.count), (insn.src_b, insn.count)]
-    if op == Opcode.SFU:
-        return [(insn.src, insn.count)]
-    if op == Opcode.INV:
-        return [(insn.in_addr, cfg.inv_vector_words)]
-    if op == Opcode.COMBINE:
-        return combine_spans(cfg, insn)[1:]
-    return []
-
-
-def check(cfg: Config, insn: Instruction, implemented: Iterable[Opcode] = ALL_OPCODES,
-          window: Window = RESET_WINDOW, bank_mask: int = -1,
-          valid: np.ndarray | None = None) -> Fault:
-    """The fault an instruction raises before it executes, or ``Fault.NONE``.
-
-    Order: opcode, operand values, crossbar/array index and rows, GB range, DRAM range,
-    gated banks, then (given ``valid``, one flag per GB word written since reset) reads
-    of unwritten words (the RTL decoder checks in the same order).
-    """
-    op = insn.opcode
-    if op not in implemented:
-        return Fault.ILLEGAL_OPCODE
-    if _operand_fault(cfg, insn) or (op == Opcode.VMM and window.count % vmm_replicas(insn)):
-        return Fault.BAD_OPERAND
-    if op == Opcode.WRITE_START and (insn.xbar + write_xbars(insn) > cfg.n_crossbars
-                                     or insn.row + insn.nrows > cfg.crossbar.rows):
-        return Fault.XBAR_RANGE
-    if op == Opcode.WRITE_WAIT and insn.xbar >= cfg.n_crossbars:
-        return Fault.XBAR_RANGE
-    if op == Opcode.VMM and (vmm_xbar_span(cfg, insn)[1] > cfg.n_crossbars
-                             or insn.xbar % cfg.apu_cols + vmm_cols(insn) > cfg.apu_cols):
-        return Fault.XBAR_RANGE
-    if op in (Opcode.INV, Opcode.INV_WRITE) and insn.xbar >= cfg.inv.count:
-        return Fault.XBAR_RANGE
-    spans = gb_spans(cfg, insn, window)
-    if any(a + n > cfg.gb_words for a, n in spans):
-        return Fault.GB_RANGE
-    if op in (Opcode.LOAD, Opcode.STORE) and insn.dram_addr + insn.count > cfg.dram_words:
-        return Fault.DRAM_RANGE
-    if op == Opcode.WRITE_START and \
-            insn.dram_addr + insn.nrows * write_xbars(insn) * cfg.delta_row_words \
-            > cfg.dram_words:
-        return Fault.DRAM_RANGE
-    if op == Opcode.INV_WRITE and insn.dram_addr + cfg.inv_matrix_words > cfg.dram_words:
-        return Fault.DRAM_RANGE
-    if bank_mask != -1 and gated_words(cfg, bank_mask, spans):
-        return Fault.GATED_BANK
-    if valid is not None and any(n and not valid[a:a + n].all()
-                                 for a, n in gb_read_spans(cfg, insn, window)):
-        return Fault.UNINITIALIZED
-    return Fault.NONE
-
-
-def gated_words(cfg: Config, mask: int, spans: list[tuple[int, int]]) -> bool:
-    """Whether any word of ``spans`` lies in a bank that ``mask`` gates."""
-    for i, (lo, hi) in enumerate(cfg.bank_bounds):
-        if not (mask >> i) & 1 and any(a < hi and lo < a + n for a, n in spans if n):
-            return True
-    return False
 
 
 def _round_shift(v: np.ndarray, shift: int) -> np.ndarray:
@@ -387,46 +200,52 @@ class Golden:
 
     def execute(self, insn: Instruction) -> list[RowWrite]:
         """Apply one legal instruction's effect on values; return the rows it wrote."""
+        return EFFECTS[insn.opcode](self, insn)
+
+    def _no_effect(self, insn: Instruction) -> list[RowWrite]:
+        """NOP, HALT, SYNC, WRITE_WAIT: no effect on values."""
+        return []
+
+    def _load(self, insn: Instruction) -> list[RowWrite]:
+        for k in range(insn.count):
+            self.gb[insn.gb_addr + k] = self.dram[insn.dram_addr + k]
+        self.valid[insn.gb_addr: insn.gb_addr + insn.count] = True
+        return []
+
+    def _store(self, insn: Instruction) -> list[RowWrite]:
+        for k in range(insn.count):
+            self.dram[insn.dram_addr + k] = self.gb[insn.gb_addr + k]
+        return []
+
+    def _window(self, insn: Instruction) -> list[RowWrite]:
+        self.window = Window.of(insn)
+        return []
+
+    def _bank_gate(self, insn: Instruction) -> list[RowWrite]:
+        self.bank_mask = insn.mask
+        return []
+
+    def _vmm_loop(self, insn: Instruction) -> list[RowWrite]:
+        """The window loop, ``replicas`` windows a pass."""
+        win = self.window
+        step = vmm_replicas(insn)
+        for k in range(0, win.count, step):
+            self._vmm(insn, insn.in_addr + k * win.in_stride, insn.out_addr + k * win.out_stride)
+        return []
+
+    def _vec(self, insn: Instruction) -> list[RowWrite]:
+        for k in range(insn.count):  # word by word: an overlapping dst feeds later words
+            a = self.read(insn.src_a + k, 1, 32)
+            b = self.read(insn.src_b + k, 1, 32)
+            self.write(insn.dst + k, wrap32(a + b if insn.func == VecFunc.ADD else a - b), 32)
+        return []
+
+    def _inv(self, insn: Instruction) -> list[RowWrite]:
         cfg = self.cfg
-        op = insn.opcode
-        if op == Opcode.LOAD:
-            for k in range(insn.count):
-                self.gb[insn.gb_addr + k] = self.dram[insn.dram_addr + k]
-            self.valid[insn.gb_addr: insn.gb_addr + insn.count] = True
-        elif op == Opcode.STORE:
-            for k in range(insn.count):
-                self.dram[insn.dram_addr + k] = self.gb[insn.gb_addr + k]
-        elif op == Opcode.WRITE_START:
-            return self._write_rows(insn)
-        elif op == Opcode.WINDOW:
-            self.window = Window.of(insn)
-        elif op == Opcode.VMM:
-            win = self.window
-            step = vmm_replicas(insn)
-            for k in range(0, win.count, step):
-                self._vmm(insn, insn.in_addr + k * win.in_stride,
-                          insn.out_addr + k * win.out_stride)
-        elif op == Opcode.VEC:
-            for k in range(insn.count):  # word by word: an overlapping dst feeds later words
-                a = self.read(insn.src_a + k, 1, 32)
-                b = self.read(insn.src_b + k, 1, 32)
-                self.write(insn.dst + k, wrap32(a + b if insn.func == VecFunc.ADD else a - b),
-                           32)
-        elif op == Opcode.SFU:
-            self._sfu(insn)
-        elif op == Opcode.BANK_GATE:
-            self.bank_mask = insn.mask
-        elif op == Opcode.INV_WRITE:
-            return self._inv_write(insn)
-        elif op == Opcode.COMBINE:
-            self._combine(insn)
-        elif op == Opcode.INV:
-            n = cfg.inv.size
-            b = self.read(insn.in_addr, cfg.inv_vector_words, 32)[:n]
-            self._record("inv_solve", insn.xbar, b, shift=insn.shift)
-            x = self.invs[insn.xbar].solve(b.astype(np.float64)).x
-            self.write(insn.out_addr, digitize(x, insn.shift), 32)
-        # NOP, HALT, SYNC, WRITE_WAIT: no effect on values.
+        b = self.read(insn.in_addr, cfg.inv_vector_words, 32)[:cfg.inv.size]
+        self._record("inv_solve", insn.xbar, b, shift=insn.shift)
+        x = self.invs[insn.xbar].solve(b.astype(np.float64)).x
+        self.write(insn.out_addr, digitize(x, insn.shift), 32)
         return []
 
     def _inv_write(self, insn: Instruction) -> list[RowWrite]:
@@ -458,16 +277,17 @@ class Golden:
             rows.append(RowWrite.lockstep(group))
         return rows
 
-    def _combine(self, insn: Instruction) -> None:
+    def _combine(self, insn: Instruction) -> list[RowWrite]:
         if not (insn.m and insn.ngroups):
-            return
+            return []
         g = self.cfg.gb_bits // 8
-        p = self.read(insn.src, _words(insn.m, 32, self.cfg.gb_bits), 32)[:insn.m]
+        p = self.read(insn.src, words(insn.m, 32, self.cfg.gb_bits), 32)[:insn.m]
         coef = self.read(insn.coef, insn.ngroups * insn.m, 8).reshape(insn.ngroups, insn.m, g)
         y = np.einsum("gil,i->gl", coef.astype(np.int64), p.astype(np.int64))
         self.write(insn.dst, wrap32(y.ravel()), 32)
+        return []
 
-    def _sfu(self, insn: Instruction) -> None:
+    def _sfu(self, insn: Instruction) -> list[RowWrite]:
         v = self.read(insn.src, insn.count, 32)
         func = SfuFunc(insn.func)
         if func == SfuFunc.RELU:
@@ -484,6 +304,7 @@ class Golden:
             out = win.max(axis=1) if func == SfuFunc.MAXPOOL else \
                 wrap32(_round_shift(win.sum(axis=1), insn.shift))
             self.write(insn.dst, out, 32)
+        return []
 
     def _vmm(self, insn: Instruction, in_addr: int, out_addr: int) -> None:
         """One pass of the window loop: ``replicas`` windows from ``in_addr``, each on
@@ -518,6 +339,27 @@ class Golden:
                         old = self.read(addr, cfg.output_words, cfg.data.acc_bits)
                         y = wrap32(old[:len(y)] + y)
                     self.write(addr, y, cfg.data.acc_bits)
+
+
+#: Each opcode's effect on the golden model's state: a :class:`Golden` method returning
+#: the rows it wrote (a weight write's cost, for the timing model).
+EFFECTS: dict[Opcode, Callable[[Golden, Instruction], list[RowWrite]]] = {
+    Opcode.NOP: Golden._no_effect,
+    Opcode.HALT: Golden._no_effect,
+    Opcode.SYNC: Golden._no_effect,
+    Opcode.LOAD: Golden._load,
+    Opcode.STORE: Golden._store,
+    Opcode.WRITE_START: Golden._write_rows,
+    Opcode.WRITE_WAIT: Golden._no_effect,
+    Opcode.WINDOW: Golden._window,
+    Opcode.VMM: Golden._vmm_loop,
+    Opcode.VEC: Golden._vec,
+    Opcode.SFU: Golden._sfu,
+    Opcode.BANK_GATE: Golden._bank_gate,
+    Opcode.INV: Golden._inv,
+    Opcode.INV_WRITE: Golden._inv_write,
+    Opcode.COMBINE: Golden._combine,
+}
 
 
 def run(image: Image, implemented: Iterable[Opcode] = ALL_OPCODES) -> GoldenResult:

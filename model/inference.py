@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from firmware.config import Config
 from firmware.isa import Opcode
 from firmware.scheduler import Schedule
+from firmware.semantics import write_xbars
 from model import timing
 from model.energy import Energy, gb_static_pj, trace_energy
-from model.golden import write_xbars
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
 

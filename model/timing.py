@@ -3,23 +3,21 @@
 It replays the golden model's execution trace (instructions and, for weight writes,
 each row's pulse counts) through the same state machine the RTL sequencer runs, but
 jumps over each state in closed form instead of stepping cycles, so it scales to whole
-networks. The per-state durations are documented in ``hdl/chip.py`` and
-``hdl/write_engine.py``; bandwidth grants follow :func:`firmware.config.grant_cycle`.
+networks. Each opcode's cycle rule is one entry of :data:`CYCLE_RULES`, its docstring
+the rule (``docs/cycles.md`` is generated from them by :mod:`model.cycles_doc`); the RTL
+implements them in ``hdl/``; bandwidth grants follow :func:`firmware.config.grant_cycle`.
 Nothing here imports the RTL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from firmware.config import Config
 from firmware.cycles import burst_cycles, vmm_pass_cycles
 from firmware.isa import SFU_POOLING, Fault, Instruction, Opcode
-from firmware.write_plan import WriteRows
-from model.golden import (
-    Executed,
-    GoldenResult,
+from firmware.semantics import (
     vmm_cols,
     vmm_groups,
     vmm_replicas,
@@ -27,6 +25,8 @@ from model.golden import (
     vmm_xbar_span,
     write_xbars,
 )
+from firmware.write_plan import WriteRows
+from model.golden import Executed, GoldenResult
 from model.write_physics import RowWrite
 
 
@@ -108,6 +108,153 @@ def planned_trace(cfg: Config, program: Iterable[Instruction], writes: Iterable[
     return trace
 
 
+#: Cycles every instruction spends before it executes: FETCH, then DECODE (where the
+#: decode-time faults are found and the window and bank-mask registers update).
+FETCH_CYCLES = 1
+DECODE_CYCLES = 1
+#: Cycles from the drain of the last weight write to ``halted`` (HALT or a fault).
+HALT_CYCLES = 1
+
+
+class _Sequencer:
+    """The sequencer's state as the timing model tracks it between instructions.
+
+    Each ``_op`` method is one opcode's cycle rule: given the instruction's first execute
+    cycle ``ex`` (after FETCH and DECODE), it returns the cycle in which the next
+    instruction is fetched. Its docstring is the rule, as ``docs/cycles.md`` prints it.
+    """
+
+    def __init__(self, cfg: Config, spans: list[Span] | None):
+        self.cfg = cfg
+        self.spans = spans
+        self.we_free = 0            # first cycle with the write engine idle
+        self.we_span = (0, 0)       # crossbars [first, last) of the write in flight
+        self.we_busy_total = 0
+        self.stall = 0
+        self.pulses = 0
+        self.window_count = 1
+        self.mask_changes = [(0, -1)]   # (first cycle in effect, bank mask)
+
+    def wait_until(self, start: int, ready: int) -> int:
+        """First cycle >= start at which a waiting state may leave (ready = free cycle)."""
+        c = max(start, ready)
+        self.stall += c - start
+        return c
+
+    def _plain(self, index: int, entry: Executed, ex: int) -> int:
+        """none: the next instruction is fetched in the first execute cycle."""
+        return ex
+
+    def _window(self, index: int, entry: Executed, ex: int) -> int:
+        """none (the window registers update at DECODE)."""
+        self.window_count = max(1, entry.insn.count)
+        return ex
+
+    def _bank_gate(self, index: int, entry: Executed, ex: int) -> int:
+        """none (the bank mask updates after DECODE; banks are powered from then)."""
+        self.mask_changes.append((ex, entry.insn.mask))
+        return ex
+
+    def _sfu(self, index: int, entry: Executed, ex: int) -> int:
+        """`n + 1` if `n` else 0: one pre-read cycle, then one cycle per word (`n = count`),
+        or per element for the pooling functions (`n = count * word_bits / 32`)."""
+        insn = entry.insn
+        n = insn.count * (self.cfg.gb_bits // 32) if insn.func in SFU_POOLING else insn.count
+        return ex + (n + 1 if n else 0)
+
+    def _vec(self, index: int, entry: Executed, ex: int) -> int:
+        """`2 * count + 1` if `count` else 0: per word read a, read b, write, pipelined."""
+        count = entry.insn.count
+        return ex + (2 * count + 1 if count else 0)
+
+    def _dma(self, index: int, entry: Executed, ex: int) -> int:
+        """`burst(count)` if `count` else 0: the main-memory burst's last grant plus its
+        data cycle (grants at `dram_bytes_per_cycle`)."""
+        count = entry.insn.count
+        return ex + burst_cycles(self.cfg, count) if count else ex
+
+    def _write_start(self, index: int, entry: Executed, ex: int) -> int:
+        """wait for the write engine to be idle, then 1 (hand-over); the write runs in the
+        background: `F + sum_{r<R-1} max(P_r, F) + P_{R-1}` with `F = burst(nxbars *
+        delta_row_words) + 1` per row fetch and `P_r` row `r`'s two pulse phases."""
+        insn = entry.insn
+        c = self.wait_until(ex, self.we_free)
+        n = write_xbars(insn)
+        duration = group_write_cycles(self.cfg, entry.rows, n)
+        self.pulses += sum(r.pulses for r in entry.rows)
+        self.we_free, self.we_span = c + 1 + duration, (insn.xbar, insn.xbar + n)
+        self.we_busy_total += duration
+        if self.spans is not None:
+            self.spans.append(Span(index, insn.opcode, c + 1, self.we_free))
+        return c + 1
+
+    def _write_wait(self, index: int, entry: Executed, ex: int) -> int:
+        """wait until no write to `xbar` is in flight, then 1."""
+        xbar = entry.insn.xbar
+        c = self.wait_until(ex, self.we_free if self.we_span[0] <= xbar < self.we_span[1]
+                            else 0)
+        return c + 1
+
+    def _sync(self, index: int, entry: Executed, ex: int) -> int:
+        """wait until the write engine is idle, then 1."""
+        return self.wait_until(ex, self.we_free) + 1
+
+    def _vmm(self, index: int, entry: Executed, ex: int) -> int:
+        """wait while a write touches any crossbar of its span, then `1 + (windows /
+        replicas) * pass`, a pass being `replicas * nrows * input_words + 1 + act_bits *
+        bitplane_cycles + replicas * ngroups * ncols * output_words + accumulate`."""
+        insn = entry.insn
+        first, last = vmm_xbar_span(self.cfg, insn)
+        writing = first < self.we_span[1] and self.we_span[0] < last
+        c = self.wait_until(ex, self.we_free if writing else 0)
+        reps = vmm_replicas(insn)
+        t = c + 1 + self.window_count // reps * vmm_pass_cycles(
+            self.cfg, bool(insn.accumulate), vmm_cols(insn), vmm_rows(insn),
+            vmm_groups(insn), reps)
+        if self.spans is not None:
+            self.spans.append(Span(index, insn.opcode, c + 1, t))
+        return t
+
+    def _inv(self, index: int, entry: Executed, ex: int) -> int:
+        """`2 * inv_vector_words + 1 + inv.solve_cycles`: read b, the analog window,
+        write x."""
+        return ex + inv_solve_cycles(self.cfg)
+
+    def _combine(self, index: int, entry: Executed, ex: int) -> int:
+        """`ngroups * (m + ceil(m * 32 / word_bits) + 5)` if `m` and `ngroups` else 0."""
+        return ex + combine_cycles(self.cfg, entry.insn.m, entry.insn.ngroups)
+
+    def _inv_write(self, index: int, entry: Executed, ex: int) -> int:
+        """`burst(inv_matrix_words)` to stream the matrix, then each row's programming
+        (one RESET pulse, then the row's longest SET)."""
+        return ex + burst_cycles(self.cfg, self.cfg.inv_matrix_words) + sum(
+            r.cycles(self.cfg) for r in entry.rows)
+
+    def _halt(self, index: int, entry: Executed, ex: int) -> int:
+        """wait until the write engine is idle, then 1: the cycle `halted` rises."""
+        return self.wait_until(ex, self.we_free) + HALT_CYCLES
+
+
+#: Each opcode's cycle rule (a :class:`_Sequencer` method; its docstring says the rule).
+CYCLE_RULES: dict[Opcode, Callable[[_Sequencer, int, Executed, int], int]] = {
+    Opcode.NOP: _Sequencer._plain,
+    Opcode.HALT: _Sequencer._halt,
+    Opcode.SYNC: _Sequencer._sync,
+    Opcode.LOAD: _Sequencer._dma,
+    Opcode.STORE: _Sequencer._dma,
+    Opcode.WRITE_START: _Sequencer._write_start,
+    Opcode.WRITE_WAIT: _Sequencer._write_wait,
+    Opcode.WINDOW: _Sequencer._window,
+    Opcode.VMM: _Sequencer._vmm,
+    Opcode.VEC: _Sequencer._vec,
+    Opcode.SFU: _Sequencer._sfu,
+    Opcode.BANK_GATE: _Sequencer._bank_gate,
+    Opcode.INV: _Sequencer._inv,
+    Opcode.INV_WRITE: _Sequencer._inv_write,
+    Opcode.COMBINE: _Sequencer._combine,
+}
+
+
 def simulate_trace(cfg: Config, trace: Iterable[Executed], fault: Fault = Fault.NONE,
                    faulted: Instruction | None = None, spans: list[Span] | None = None,
                    by_opcode: dict[Opcode, int] | None = None) -> TimingResult:
@@ -115,98 +262,36 @@ def simulate_trace(cfg: Config, trace: Iterable[Executed], fault: Fault = Fault.
     instruction that faulted after DECODE, if any); with ``spans``, also record when
     each VMM and weight write ran; with ``by_opcode``, add up the cycles the sequencer
     spent on each opcode (fetch, decode and stalls included)."""
+    seq = _Sequencer(cfg, spans)
     t = 0                      # the cycle in which the current instruction is fetched
-    we_free = 0                # first cycle with the write engine idle
-    we_span = (0, 0)           # crossbars [first, last) of the write in flight
-    we_busy_total = 0
-    stall = 0
-    pulses = 0
-    window_count = 1
-    mask_changes = [(0, -1)]   # (first cycle in effect, bank mask)
     halted_at: int | None = None
     prev_op: Opcode | None = None
     started = 0
-
-    def wait_until(start: int, ready: int) -> int:
-        """First cycle >= start at which a waiting state may leave (ready = free cycle)."""
-        nonlocal stall
-        c = max(start, ready)
-        stall += c - start
-        return c
-
     for index, entry in enumerate(trace):
-        insn = entry.insn
-        op = insn.opcode
+        op = entry.insn.opcode
         if by_opcode is not None and prev_op is not None:   # the previous one's cycles
             by_opcode[prev_op] = by_opcode.get(prev_op, 0) + t - started
         prev_op, started = op, t
-        ex = t + 2             # FETCH and DECODE, then the first execute cycle
-        if op in (Opcode.NOP, Opcode.WINDOW, Opcode.BANK_GATE):
-            if op == Opcode.WINDOW:
-                window_count = max(1, insn.count)
-            if op == Opcode.BANK_GATE:
-                mask_changes.append((ex, insn.mask))  # the register updates after DECODE
-            t = ex
-        elif op == Opcode.SFU:  # one pre-read cycle, then a word (pooling: an element)
-            n = insn.count * (cfg.gb_bits // 32) if insn.func in SFU_POOLING else insn.count
-            t = ex + (n + 1 if n else 0)
-        elif op == Opcode.VEC:
-            t = ex + (2 * insn.count + 1 if insn.count else 0)  # read a, read b, write
-        elif op in (Opcode.LOAD, Opcode.STORE):
-            t = ex + burst_cycles(cfg, insn.count) if insn.count else ex
-        elif op == Opcode.WRITE_START:
-            c = wait_until(ex, we_free)
-            n = write_xbars(insn)
-            duration = group_write_cycles(cfg, entry.rows, n)
-            pulses += sum(r.pulses for r in entry.rows)
-            we_free, we_span = c + 1 + duration, (insn.xbar, insn.xbar + n)
-            we_busy_total += duration
-            t = c + 1
-            if spans is not None:
-                spans.append(Span(index, op, t, we_free))
-        elif op == Opcode.WRITE_WAIT:
-            c = wait_until(ex, we_free if we_span[0] <= insn.xbar < we_span[1] else 0)
-            t = c + 1
-        elif op == Opcode.SYNC:
-            t = wait_until(ex, we_free) + 1
-        elif op == Opcode.VMM:
-            first, last = vmm_xbar_span(cfg, insn)
-            writing = first < we_span[1] and we_span[0] < last
-            c = wait_until(ex, we_free if writing else 0)
-            reps = vmm_replicas(insn)
-            t = c + 1 + window_count // reps * vmm_pass_cycles(
-                cfg, bool(insn.accumulate), vmm_cols(insn), vmm_rows(insn),
-                vmm_groups(insn), reps)
-            if spans is not None:
-                spans.append(Span(index, op, c + 1, t))
-        elif op == Opcode.INV:
-            t = ex + inv_solve_cycles(cfg)
-        elif op == Opcode.COMBINE:
-            t = ex + combine_cycles(cfg, insn.m, insn.ngroups)
-        elif op == Opcode.INV_WRITE:  # stream the matrix, then program row by row
-            t = ex + burst_cycles(cfg, cfg.inv_matrix_words) + sum(
-                r.cycles(cfg) for r in entry.rows)
-        elif op == Opcode.HALT:
-            halted_at = wait_until(ex, we_free) + 1
+        nxt = CYCLE_RULES[op](seq, index, entry, t + FETCH_CYCLES + DECODE_CYCLES)
+        if op == Opcode.HALT:
+            halted_at = nxt
             if by_opcode is not None:
                 by_opcode[op] = by_opcode.get(op, 0) + halted_at - t
             break
-        else:
-            raise NotImplementedError(
-                f"timing model: {op.name} has no cycle rule until the RTL implements it; "
-                "run the golden model with implemented=RTL_OPCODES to time a program")
+        t = nxt
 
     if halted_at is None:  # a fault at FETCH (pc range) or DECODE, then drain writes
-        found = t + (1 if fault == Fault.IMEM_RANGE else 2)
+        found = t + (FETCH_CYCLES if fault == Fault.IMEM_RANGE else FETCH_CYCLES + DECODE_CYCLES)
         if faulted is not None:  # bad INV_WRITE data: found once it is streamed
             found += burst_cycles(cfg, cfg.inv_matrix_words)
-        halted_at = wait_until(found, we_free) + 1
+        halted_at = seq.wait_until(found, seq.we_free) + HALT_CYCLES
 
     if halted_at >= cfg.sim.watchdog_cycles:
         # The watchdog stops the chip mid-program: only cycles and fault are modelled.
         return TimingResult(cfg.sim.watchdog_cycles, Fault.WATCHDOG, None, None, None, None)
-    return TimingResult(halted_at, fault, stall, we_busy_total, we_busy_total - stall, pulses,
-                        bank_active_cycles(cfg, mask_changes, halted_at))
+    return TimingResult(halted_at, fault, seq.stall, seq.we_busy_total,
+                        seq.we_busy_total - seq.stall, seq.pulses,
+                        bank_active_cycles(cfg, seq.mask_changes, halted_at))
 
 
 def bank_active_cycles(cfg: Config, changes: list[tuple[int, int]], end: int

@@ -7,7 +7,7 @@ Per layer with input factor ``A`` (``a = kernel_rows + 1``, the bias) and output
   a block costs one setup per factor refresh (INV_WRITE plus the residual crossbars'
   writes) and one refined solve per right-hand side: ``ceil(a/n) * g + ceil(g/n) * a``
   solves a step. ``per_rhs`` and ``setup`` are measured from the firmware
-  (:mod:`firmware.factor_solve`) by the timing and energy models; ``arrays`` INV units
+  (:mod:`firmware.programs.factor_solve`) by the timing and energy models; ``arrays`` INV units
   work in parallel (static power counts over the parallel time).
 - Digital: Cholesky of both factors per refresh (``(a^3 + g^3) / 3`` flops) and two
   triangular solves per right-hand side per factor per step (``2 a^2 g + 2 g^2 a``), at

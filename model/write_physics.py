@@ -86,6 +86,6 @@ def write_cost(old_levels: np.ndarray, new_levels: np.ndarray, cfg: Config) -> W
 
 def weight_write_cost(old_weights: np.ndarray, new_weights: np.ndarray, cfg: Config) -> WriteCost:
     """:func:`write_cost` for INT8 weight blocks, mapped onto cells as the chip stores them."""
-    from firmware.mapper import weights_to_levels
+    from firmware.semantics import weights_to_levels
     return write_cost(weights_to_levels(old_weights, cfg), weights_to_levels(new_weights, cfg),
                       cfg)

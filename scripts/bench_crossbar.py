@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from firmware import config, mapper
+from firmware import config, semantics
 from firmware.cli import run_main
 from model.crossbar import Crossbar
 
@@ -23,7 +23,7 @@ RUNS = 2000
 def bench(cfg: config.Config, label: str) -> None:
     rng = np.random.default_rng(0)
     xbar = Crossbar(cfg)
-    xbar.set_levels(mapper.weights_to_levels(
+    xbar.set_levels(semantics.weights_to_levels(
         rng.integers(-128, 128, (cfg.crossbar.rows, cfg.weights_per_row)), cfg))
     xs = rng.integers(-128, 128, (RUNS, cfg.crossbar.rows))
     times = []

@@ -1,7 +1,7 @@
 """K-FAC factor solves per training step on the chip against a digital Cholesky baseline.
 
 The chip's cost of one INV block (setup per refresh, one refined solve per right-hand
-side) is measured by running the firmware of :mod:`firmware.factor_solve` through the
+side) is measured by running the firmware of :mod:`firmware.programs.factor_solve` through the
 golden, timing and energy models of the config; the networks' factor sizes come from
 the built-in topologies. Prints one row per network and writes JSON.
 
@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from firmware import cli  # noqa: E402
 from firmware.config import load  # noqa: E402
-from firmware.factor_solve import factor_solve  # noqa: E402
 from firmware.network import BUILTIN, builtin  # noqa: E402
+from firmware.programs.factor_solve import factor_solve  # noqa: E402
 from model import golden, timing  # noqa: E402
 from model.energy import energy  # noqa: E402
 from model.refinement import random_spd  # noqa: E402

@@ -1,19 +1,18 @@
-"""The co-simulation benchmark's programs do what ``scripts/bench_cosim.py`` says."""
+"""The co-simulation benchmark's programs (:mod:`firmware.programs.bench`) do what they say."""
 
 from __future__ import annotations
 
 import pytest
-import script_loader
 
 from firmware import config
 from firmware.isa import Fault, Opcode, decode
+from firmware.programs import bench
 from model import golden, timing
 
 
 def test_bench_mixes_overlap_writes_with_compute() -> None:
     """Each mix runs without fault; the write and compute mixes keep only their half; the
     overlap mix takes fewer cycles than its halves one after the other."""
-    bench = script_loader.load("bench_cosim")
     cfg = config.load("small")
     cycles, opcodes = {}, {}
     for mix in bench.MIXES:

@@ -12,7 +12,7 @@ import pytest
 from cocotb_tests import runner
 from firmware import config
 from firmware.isa import RTL_OPCODES, Fault
-from firmware.random_program import random_program
+from firmware.programs.random import random_program
 from model import checker, golden, timing
 
 #: A random tiny program that gates a bank, writes and reads crossbars, and programs and

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from cocotb_tests import runner
-from firmware import config, regression
+from firmware import config
 from firmware.assembler import format_insn
 from firmware.image import Image
 from firmware.isa import RTL_OPCODES, Fault, Opcode, decode
+from firmware.programs import directed
 from model import checker, golden, timing
 
 SIMS = ["icarus", "verilator"]
@@ -29,17 +30,17 @@ pytestmark = [pytest.mark.cosim, pytest.mark.xdist_group("test_cosim")]
 
 def _programs() -> dict[str, tuple[config.Config, Image]]:
     cfg = config.load("tiny")
-    progs = {name: (cfg, build(cfg)) for name, build in regression.PROGRAMS.items()}
-    progs["slice_seed7"] = (cfg, regression.slice_program(cfg, seed=7))
-    progs.update({name: (cfg, img) for name, img in regression.fault_programs(cfg).items()})
+    progs = {name: (cfg, build(cfg)) for name, build in directed.PROGRAMS.items()}
+    progs["slice_seed7"] = (cfg, directed.slice_program(cfg, seed=7))
+    progs.update({name: (cfg, img) for name, img in directed.fault_programs(cfg).items()})
     # Device variation, read noise and a coarser ADC: the RTL-driven analog model and the
     # golden model must still draw the same numbers and agree bit for bit.
     noisy = dataclasses.replace(cfg, analog=config.AnalogConfig(
         program_sigma=0.05, read_sigma=0.7, adc_lsb_shift=1, seed=11))
-    progs["slice_noisy"] = (noisy, regression.slice_program(noisy))
-    progs["multi_noisy"] = (noisy, regression.multi_program(noisy))
+    progs["slice_noisy"] = (noisy, directed.slice_program(noisy))
+    progs["multi_noisy"] = (noisy, directed.multi_program(noisy))
     short = dataclasses.replace(cfg, sim=config.SimConfig(watchdog_cycles=300))
-    progs["watchdog"] = (short, regression.slice_program(short))
+    progs["watchdog"] = (short, directed.slice_program(short))
     return progs
 
 
@@ -71,7 +72,7 @@ def run_root(tmp_path_factory) -> str:
 
 @functools.cache
 def _edge_runs(sim: str, run_root: str) -> list[runner.RtlRun]:
-    progs = regression.field_edge_programs(config.load("tiny"))
+    progs = directed.field_edge_programs(config.load("tiny"))
     return runner.run_batch(list(progs.values()), sim, Path(run_root) / f"edges-{sim}")
 
 
@@ -80,7 +81,7 @@ def test_every_field_at_the_edges_of_its_width(sim: str, run_root: str) -> None:
     """Each field of each instruction at 0, 1, both ends and the sign boundary of what
     it holds: legal or faulting, RTL, golden and timing agree (268 programs, batched)."""
     cfg = config.load("tiny")
-    progs = regression.field_edge_programs(cfg)
+    progs = directed.field_edge_programs(cfg)
     faults, failures = Counter(), []
     for (name, image), rtl in zip(progs.items(), _edge_runs(sim, run_root), strict=True):
         gold = golden.run(image, RTL_OPCODES)
@@ -105,7 +106,7 @@ def test_field_edges_icarus_equals_verilator(run_root: str) -> None:
 def test_every_instruction_alone(sim: str, run_root: str) -> None:
     """Each RTL instruction alone, all in one batched simulation per simulator."""
     cfg = config.load("tiny")
-    progs = regression.single_instruction_programs(cfg)
+    progs = directed.single_instruction_programs(cfg)
     assert set(progs) == {op.name for op in RTL_OPCODES}
     runs = runner.run_batch(list(progs.values()), sim, Path(run_root) / f"alone-{sim}")
     for (name, image), rtl in zip(progs.items(), runs, strict=True):
@@ -193,10 +194,10 @@ def test_run_directory_of_other_data_is_never_deleted(tmp_path: Path) -> None:
     precious.mkdir()
     (precious / "thesis.tex").write_text("years of work")
     with pytest.raises(FileExistsError, match="not a co-simulation run directory"):
-        runner.run(regression.slice_program(config.load("tiny")), "icarus", precious)
+        runner.run(directed.slice_program(config.load("tiny")), "icarus", precious)
     assert (precious / "thesis.tex").read_text() == "years of work"
     with pytest.raises(FileExistsError, match="is a file"):
-        runner.run(regression.slice_program(config.load("tiny")), "icarus",
+        runner.run(directed.slice_program(config.load("tiny")), "icarus",
                    precious / "thesis.tex")
     assert (precious / "thesis.tex").read_text() == "years of work"
 
@@ -212,8 +213,8 @@ def _scoreboard_cases() -> dict[str, tuple[Image, int, Opcode, int]]:
     """Per analog port: a program, a main-memory word that feeds one of that port's
     transactions, the opcode making it, and which transaction of the port it is."""
     cfg = config.load("tiny")
-    slice_ = regression.slice_program(cfg)
-    inv = regression.single_instruction_programs(cfg)["INV"]
+    slice_ = directed.slice_program(cfg)
+    inv = directed.single_instruction_programs(cfg)["INV"]
     matrix = next(decode(w).dram_addr for w in inv.imem if decode(w).opcode == Opcode.INV_WRITE)
     return {
         "xbar_read": (slice_, slice_.regions["activations"].addr, Opcode.VMM, 1),
@@ -259,8 +260,8 @@ def _window_case(port: str) -> tuple[Image, int]:
     cycles from the request) as the RTL counts it."""
     cfg = config.load("tiny")
     if port == "xbar_read":
-        return regression.slice_program(cfg), cfg.crossbar.bitplane_cycles
-    image = regression.single_instruction_programs(cfg)["INV"]
+        return directed.slice_program(cfg), cfg.crossbar.bitplane_cycles
+    image = directed.single_instruction_programs(cfg)["INV"]
     if port == "inv_solve":
         return image, cfg.inv.solve_cycles
     gold = golden.run(image, RTL_OPCODES)   # INV_WRITE: the rows' programming time
@@ -294,7 +295,7 @@ def test_a_run_cut_short_inside_a_window_leaves_nothing_for_the_next(tmp_path: P
     """The watchdog stops a run while the INV responder waits to answer (the last cycle
     of its window); the next run of the batch must not see that answer or count it."""
     cfg = config.load("tiny")
-    progs = regression.single_instruction_programs(cfg)
+    progs = directed.single_instruction_programs(cfg)
     solve_at = timing.simulate(cfg, golden.run(progs["INV_WRITE"], RTL_OPCODES)).cycles
     short = dataclasses.replace(cfg, sim=config.SimConfig(
         watchdog_cycles=solve_at + cfg.inv.solve_cycles // 2))
@@ -319,6 +320,6 @@ def test_a_long_simulation_is_announced_with_an_estimate(monkeypatch, capsys) ->
     from cocotb_tests import sim
     monkeypatch.setattr(runner, "SIM_WARN_S", 0.0)   # the slice is quick: announce anyway
     assert sim.main(["--program", "slice"]) == 0
-    image = regression.slice_program(config.load("tiny"))
+    image = directed.slice_program(config.load("tiny"))
     cycles = timing.simulate(image.config, golden.run(image, RTL_OPCODES)).cycles
     assert f"please wait: {cycles} cycles" in capsys.readouterr().err

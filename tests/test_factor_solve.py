@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from firmware.factor_solve import TOP, factor_solve, quantize_factor, result, split_halves
 from firmware.isa import Fault, Opcode
+from firmware.programs.factor_solve import TOP, factor_solve, quantize_factor, result, split_halves
 from model import golden, timing
 from model.factor_solvers import AnalogSolver
 from model.refinement import random_spd

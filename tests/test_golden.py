@@ -7,10 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from firmware import assembler, config, mapper, regression
+from firmware import assembler, config, mapper, semantics
 from firmware.image import Image
 from firmware.isa import ALL_OPCODES, RTL_OPCODES, Fault, Opcode, decode
 from firmware.packing import pack, unpack
+from firmware.programs import directed
 from model import golden, reference
 
 
@@ -167,14 +168,14 @@ def test_reference_reports_analog_error_apart(tiny: config.Config) -> None:
     for sigma in (0.1, 0.7):
         noisy = dataclasses.replace(tiny, analog=config.AnalogConfig(
             program_sigma=0.02, read_sigma=sigma, seed=3))
-        img = regression.multi_program(noisy)
+        img = directed.multi_program(noisy)
         analog, ideal = golden.run(img), reference.run(img)
         errors = {e.name: e for e in reference.analog_error(img, analog, ideal)}
         assert errors["outputs"].differing > 0
         rms[sigma] = errors["outputs"].rel_rms
     assert 0 < rms[0.1] < rms[0.7]          # more read noise costs more accuracy
     # On the ideal tiny config the golden model is itself exact.
-    clean = regression.slice_program(tiny)
+    clean = directed.slice_program(tiny)
     assert all(e.differing == 0 for e in reference.analog_error(
         clean, golden.run(clean), reference.run(clean)))
 
@@ -186,7 +187,7 @@ def test_parallel_vmm_sums_row_blocks_after_group_write(tiny: config.Config) -> 
     R, cols, nrb = tiny.crossbar.rows, tiny.apu_cols, tiny.n_apu_rows
     w = rng.integers(-128, 128, (nrb, cols, R, tiny.weights_per_row))
     x = rng.integers(-128, 128, (nrb, R))
-    new = [mapper.weights_to_levels(w[k, c], tiny) for k in range(nrb) for c in range(cols)]
+    new = [semantics.weights_to_levels(w[k, c], tiny) for k in range(nrb) for c in range(cols)]
     old = [np.zeros_like(lv) for lv in new]
     xs = pack(x.ravel(), 8, tiny.dram_bits)
     deltas = mapper.group_delta_words(old, new, tiny)
@@ -228,7 +229,8 @@ def test_digits_and_shifted_vmm_give_an_exact_wide_product(small) -> None:
         lines.append(f"VMM xbar=0, in_addr={digits + k * cfg.input_words}, out_addr=128, "
                      f"accumulate={int(k > 0)}, ncols=1, shift={8 * k}")
     lines.append("HALT")
-    from firmware.mapper import row_delta_words, weights_to_levels
+    from firmware.mapper import row_delta_words
+    from firmware.semantics import weights_to_levels
     levels = weights_to_levels(w.T, cfg)
     dram = pack(x, 32, cfg.dram_bits) + row_delta_words(np.zeros_like(levels), levels, cfg)
     res = _run(cfg, "\n".join(lines), dram)
@@ -261,7 +263,7 @@ def test_replicas_of_a_pass_compute_on_the_inputs_before_any_result(tiny) -> Non
     """Replica 0's results overwrite replica 1's inputs: replica 1 still multiplies its
     original inputs (the chip loads a whole pass before writing), checked against integer
     x @ W from the image itself."""
-    image = regression.replica_overlap_program(tiny)
+    image = directed.replica_overlap_program(tiny)
     insns = [decode(w) for w in image.imem]
     write = next(i for i in insns if i.opcode.name == "WRITE_START")
     load = next(i for i in insns if i.opcode.name == "LOAD")
@@ -286,7 +288,7 @@ def test_replicas_of_a_pass_compute_on_the_inputs_before_any_result(tiny) -> Non
 def test_every_delta_value_moves_levels_as_the_isa_says(tiny) -> None:
     """delta_values: levels move by every delta value and saturate at 0 and the top level,
     as docs/isa.md's WRITE_START says; the unit-vector VMMs read them back exactly."""
-    image = regression.delta_values_program(tiny)
+    image = directed.delta_values_program(tiny)
     rows, cols, rw = tiny.crossbar.rows, tiny.crossbar.cols, tiny.delta_row_words
     levels = np.zeros((4, rows, cols), dtype=np.int64)
     for insn in (decode(w) for w in image.imem):

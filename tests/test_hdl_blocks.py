@@ -9,7 +9,7 @@ import pytest
 from amaranth import ClockDomain, Module, Signal
 from amaranth.sim import Simulator
 
-from firmware import config, mapper
+from firmware import config, mapper, semantics
 from firmware.config import grant_cycle
 from firmware.isa import (
     ALL_OPCODES,
@@ -28,7 +28,7 @@ from hdl.rate_limiter import RateLimiter
 from hdl.shift_accumulator import ShiftAccumulator
 from hdl.shift_register import ActivationShiftRegister
 from hdl.write_engine import WriteEngine
-from model import golden, timing
+from model import timing
 from model.crossbar import Crossbar
 from model.write_physics import RowWrite, row_cost
 
@@ -137,7 +137,7 @@ def test_shift_register_presents_planes_lsb_first(tiny: config.Config) -> None:
 def test_shift_accumulator_matches_golden(tiny: config.Config, seed: int) -> None:
     rng = np.random.default_rng(seed)
     xbar = Crossbar(tiny)
-    xbar.levels[:] = mapper.weights_to_levels(
+    xbar.levels[:] = semantics.weights_to_levels(
         rng.integers(-128, 128, (tiny.crossbar.rows, tiny.weights_per_row)), tiny)
     x = rng.integers(-128, 128, tiny.crossbar.rows)
     dut = ShiftAccumulator(tiny)
@@ -225,7 +225,7 @@ def test_decoder_faults_and_fields_match_golden(tiny: config.Config) -> None:
     for i, (fault, opcode, value) in enumerate(seen):
         (window, mask, valid), insn = combos[i // len(cases)], cases[i % len(cases)]
         flags = np.array([(valid >> w) & 1 for w in range(tiny.gb_words)], dtype=bool)
-        want = golden.check(tiny, insn, RTL_OPCODES, window,
+        want = semantics.check(tiny, insn, RTL_OPCODES, window,
                             -1 if mask == 0xFFFFFFFF else mask, flags)
         assert fault == want, (insn, window)
         assert opcode == insn.opcode and value == encode(insn)

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from firmware import config, mapper, regression
+from firmware import config, semantics
 from firmware.isa import RTL_OPCODES, Fault, Instruction
 from firmware.packing import pack, unpack
+from firmware.programs import directed
 from model import golden, timing
 from model.crossbar import Crossbar
 
@@ -48,16 +49,16 @@ def test_pack_rejects_values_that_do_not_fit() -> None:
 def test_mapper_round_trip(tiny: config.Config, seed: int) -> None:
     rng = np.random.default_rng(seed)
     w = rng.integers(-128, 128, size=(tiny.crossbar.rows, tiny.weights_per_row))
-    levels = mapper.weights_to_levels(w, tiny)
+    levels = semantics.weights_to_levels(w, tiny)
     assert levels.max() < tiny.cell_levels
-    assert (mapper.levels_to_weights(levels, tiny) == w).all()
+    assert (semantics.levels_to_weights(levels, tiny) == w).all()
 
 
 def test_mapper_rejects_oversized_blocks(tiny: config.Config) -> None:
     with pytest.raises(ValueError, match="does not fit a crossbar"):
-        mapper.weights_to_levels(np.zeros((17, 4), dtype=int), tiny)
+        semantics.weights_to_levels(np.zeros((17, 4), dtype=int), tiny)
     with pytest.raises(ValueError, match="weights must lie in -128..127"):
-        mapper.weights_to_levels(np.full((2, 2), 128), tiny)
+        semantics.weights_to_levels(np.full((2, 2), 128), tiny)
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -73,7 +74,7 @@ def test_ideal_vmm_equals_integer_matmul(tiny: config.Config, seed: int) -> None
         w[:] = 127
         x[:] = 127
     xbar = Crossbar(tiny)
-    xbar.levels[:] = mapper.weights_to_levels(w, tiny)
+    xbar.levels[:] = semantics.weights_to_levels(w, tiny)
     assert xbar.vmm(x).tolist() == (x @ w).tolist()
 
 
@@ -114,7 +115,7 @@ def test_write_saturates_and_counts(tiny: config.Config) -> None:
 
 
 def test_golden_slice_pulses_equal_levels_written(tiny: config.Config) -> None:
-    img = regression.slice_program(tiny)
+    img = directed.slice_program(tiny)
     g = golden.Golden(img)
     assert all(x.levels.sum() == 0 for x in g.xbars)  # crossbars start erased
     res = g.run()
@@ -137,12 +138,12 @@ def test_golden_slice_pulses_equal_levels_written(tiny: config.Config) -> None:
     (Instruction.make("HALT"), Fault.NONE),
 ])
 def test_golden_decode_faults(tiny: config.Config, insn: Instruction, fault: Fault) -> None:
-    assert golden.check(tiny, insn, RTL_OPCODES) == fault
+    assert semantics.check(tiny, insn, RTL_OPCODES) == fault
 
 
 def test_timing_slice_by_hand(tiny: config.Config) -> None:
     """The slice's cycle count, composed by hand from the documented state durations."""
-    img = regression.slice_program(tiny)
+    img = directed.slice_program(tiny)
     res = timing.simulate(tiny, golden.run(img))
     # WRITE_START: FETCH, DECODE, start cycle; the engine then runs from the next cycle.
     we_start = 2
@@ -171,7 +172,7 @@ def _programmed(cfg: config.Config, seed: int = 0, index: int = 0):
     rng = np.random.default_rng(seed)
     w = rng.integers(-128, 128, size=(cfg.crossbar.rows, cfg.weights_per_row))
     xbar = Crossbar(cfg, index)
-    xbar.set_levels(mapper.weights_to_levels(w, cfg))
+    xbar.set_levels(semantics.weights_to_levels(w, cfg))
     return xbar, w, rng.integers(-128, 128, size=cfg.crossbar.rows)
 
 

@@ -19,7 +19,7 @@ import pytest
 from cocotb_tests import runner
 from firmware import config
 from firmware.isa import RTL_OPCODES, Fault, Opcode, SfuFunc
-from firmware.random_program import random_program
+from firmware.programs.random import random_program
 from model import checker, golden, timing
 
 PROGRAMS = 120

@@ -15,14 +15,15 @@ from pathlib import Path
 import pytest
 
 from cocotb_tests import runner
-from firmware import config, regression
+from firmware import config
+from firmware.programs import directed
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 600  # seconds: a Verilator build and a run on a busy 2-core machine
 
 
 def _slice(seed: int = 1):
-    return regression.slice_program(config.load("tiny"), seed)
+    return directed.slice_program(config.load("tiny"), seed)
 
 
 def _start(args: list[str]) -> subprocess.Popen:
@@ -60,8 +61,9 @@ RACE = textwrap.dedent("""
     import sys
     from pathlib import Path
     from cocotb_tests import runner
-    from firmware import config, regression
-    image = regression.slice_program(config.load("tiny"), int(sys.argv[2]))
+    from firmware import config
+    from firmware.programs import directed
+    image = directed.slice_program(config.load("tiny"), int(sys.argv[2]))
     rtl = runner.run(image, "icarus", build_root=Path(sys.argv[1]))
     print("RUN", rtl.out_dir, rtl.counters["cycles"])
 """)

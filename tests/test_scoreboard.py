@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from cocotb_tests.scoreboard import Scoreboard
-from firmware import regression
 from firmware.assembler import format_insn
 from firmware.isa import RTL_OPCODES
-from firmware.random_program import random_program
+from firmware.programs import directed
+from firmware.programs.random import random_program
 from model import golden
 from model.golden import PORTS, Transaction
 
@@ -39,7 +39,7 @@ def test_the_golden_transactions_pass(tiny) -> None:
 
 def test_golden_records_every_analog_transaction_of_a_program(tiny) -> None:
     """One read per VMM pass with every APU row's inputs; one row write per crossbar row."""
-    image = regression.groups_program(tiny)
+    image = directed.groups_program(tiny)
     gold = golden.run(image, RTL_OPCODES)
     reads = [t for t in gold.transactions if t.port == "xbar_read"]
     vmm_passes = sum(e.insn.opcode.name == "VMM" for e in gold.trace)

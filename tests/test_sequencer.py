@@ -14,9 +14,10 @@ import pytest
 from amaranth import ClockDomain, Module
 from amaranth.sim import Simulator
 
-from firmware import config, regression
+from firmware import config
 from firmware.image import Image
 from firmware.isa import RTL_OPCODES, Fault, Instruction
+from firmware.programs import directed
 from hdl.rate_limiter import RateLimiter
 from hdl.sequencer import Sequencer
 from model import golden, timing
@@ -99,7 +100,7 @@ def _combine_program(cfg: config.Config) -> Image:
 def test_sequencer_runs_programs_like_the_models(tiny: config.Config, name: str) -> None:
     """DMA, VEC, SFU and COMBINE programs: memories as the golden model's, cycles and
     bank counters as the timing model's."""
-    image = _combine_program(tiny) if name == "combine" else regression.PROGRAMS[name](tiny)
+    image = _combine_program(tiny) if name == "combine" else directed.PROGRAMS[name](tiny)
     gold = golden.run(image, RTL_OPCODES)
     tim = timing.simulate(tiny, gold)
     got = _execute(image)
@@ -111,7 +112,7 @@ def test_sequencer_runs_programs_like_the_models(tiny: config.Config, name: str)
 
 @pytest.mark.parametrize("name", ["gb_range", "gated_bank", "uninitialized", "sfu_overlap"])
 def test_sequencer_faults_like_the_models(tiny: config.Config, name: str) -> None:
-    image = regression.fault_programs(tiny)[name]
+    image = directed.fault_programs(tiny)[name]
     gold = golden.run(image, RTL_OPCODES)
     # The slice program before the fault writes a crossbar; here the write engine is idle
     # and the VMM's analog result is zero, so only the fault and its cycle are compared.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from firmware.factor_solve import factor_solve
+from firmware.programs.factor_solve import factor_solve
 from model import golden, timing
 from model.energy import energy
 from model.refinement import random_spd

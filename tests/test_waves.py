@@ -11,7 +11,8 @@ import pytest
 
 from cocotb_tests import runner
 from cocotb_tests.waves import open_in_gtkwave, sample_cycles, savefile_signals, write_savefile
-from firmware import config, regression
+from firmware import config
+from firmware.programs import directed
 
 needs_gtkwave = pytest.mark.skipif(
     shutil.which("gtkwave") is None or shutil.which("xvfb-run") is None,
@@ -23,7 +24,7 @@ needs_fst2vcd = pytest.mark.skipif(  # Verilator's FST is read through GTKWave's
 
 def _run_with_waves(program: str, sim: str, tmp_path: Path):
     cfg = config.load("tiny")
-    rtl = runner.run(regression.PROGRAMS[program](cfg), sim, tmp_path / program, waves=True)
+    rtl = runner.run(directed.PROGRAMS[program](cfg), sim, tmp_path / program, waves=True)
     states = json.loads((runner.config_dir(cfg) / "fsm_states.json").read_text())
     return cfg, rtl, states
 

@@ -9,7 +9,7 @@ from nets import CNN, PADDED, STREAMED, TINY, case
 
 from firmware import config, scheduler
 from firmware.isa import RTL_OPCODES, Fault
-from firmware.mapper import unsigned_levels
+from firmware.semantics import unsigned_levels
 from firmware.write_plan import write_rows
 from model import golden, timing
 from model.write_physics import RowWrite, write_cost

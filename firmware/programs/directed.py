@@ -13,9 +13,10 @@ import numpy as np
 from firmware.config import Config
 from firmware.image import Image, Region
 from firmware.isa import OPCODE_BITS, Instruction, decode, encode
-from firmware.mapper import group_delta_words, row_delta_words, weights_to_levels
+from firmware.mapper import group_delta_words, row_delta_words
 from firmware.packing import pack, random_words
 from firmware.scheduler import append_words, single_vmm
+from firmware.semantics import weights_to_levels
 
 
 def _rand_weights(cfg: Config, rng: np.random.Generator) -> np.ndarray:

@@ -31,9 +31,10 @@ from firmware.isa import (
     Window,
     encode,
 )
-from firmware.mapper import row_delta_words, weights_to_levels
+from firmware.mapper import row_delta_words
 from firmware.packing import pack, random_words
-from firmware.regression import solvable_inv_levels
+from firmware.programs.directed import solvable_inv_levels
+from firmware.semantics import weights_to_levels
 
 WEIGHTS = {"LOAD": 4, "STORE": 2, "WRITE_START": 3, "WRITE_WAIT": 1, "SYNC": 1, "NOP": 1,
            "WINDOW": 2, "VMM": 5, "BANK_GATE": 1, "VEC": 2, "SFU": 2, "INV_WRITE": 0.5,

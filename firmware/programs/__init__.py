@@ -1,0 +1,2 @@
+"""Program generators: the directed regression, constrained-random programs, the
+co-simulation benchmark and the K-FAC factor solve."""
