@@ -17,6 +17,8 @@ of range), and a few programs end in a deliberate fault instead of HALT.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from firmware.config import Config
@@ -34,11 +36,13 @@ from firmware.isa import (
 from firmware.mapper import row_delta_words
 from firmware.packing import pack, random_words
 from firmware.programs.directed import solvable_inv_levels
-from firmware.semantics import weights_to_levels
+from firmware.semantics import vmm_extents, weights_to_levels, words
 
-WEIGHTS = {"LOAD": 4, "STORE": 2, "WRITE_START": 3, "WRITE_WAIT": 1, "SYNC": 1, "NOP": 1,
-           "WINDOW": 2, "VMM": 5, "BANK_GATE": 1, "VEC": 2, "SFU": 2, "INV_WRITE": 0.5,
-           "INV": 1, "COMBINE": 1}
+#: How often each opcode is drawn (relative weights; HALT only ends a program).
+WEIGHTS = {Opcode.LOAD: 4, Opcode.STORE: 2, Opcode.WRITE_START: 3, Opcode.WRITE_WAIT: 1,
+           Opcode.SYNC: 1, Opcode.NOP: 1, Opcode.WINDOW: 2, Opcode.VMM: 5,
+           Opcode.BANK_GATE: 1, Opcode.VEC: 2, Opcode.SFU: 2, Opcode.INV_WRITE: 0.5,
+           Opcode.INV: 1, Opcode.COMBINE: 1}
 FAULTS = ("illegal_word", "random_word", "bad_operand", "gb_range", "dram_range",
           "xbar_range")
 #: Share of programs in which one field of one instruction is redrawn over its whole width.
@@ -48,202 +52,271 @@ WILD_FIELD_RATE = 0.25
 TAME_FIELDS = frozenset({(Opcode.WINDOW, "count")})
 
 
+class _Drawer:
+    """A random program's state while it is drawn: the image's main-memory layout, the
+    window and bank-mask registers, the INV arrays holding a solvable matrix, and the
+    program so far. Each ``_op`` method draws one instruction of its opcode (sometimes
+    with a BANK_GATE or an INV_WRITE before it, sometimes none)."""
+
+    def __init__(self, cfg: Config, rng: np.random.Generator):
+        self.cfg, self.rng = cfg, rng
+        R = cfg.crossbar.rows
+        rw = cfg.delta_row_words
+        gbw = cfg.gb_words
+        self.all_on = (1 << len(cfg.global_buffer.bank_bytes)) - 1
+
+        # Arbitrary words first, at least a buffer's worth, so the initial LOAD can fill
+        # the whole buffer with them.
+        dram: list[int] = random_words(rng, max(gbw, 2 * R * rw), cfg.dram_bits)
+        arbitrary = 0
+        acts = rng.integers(-128, 128, size=8 * R)
+        dram += pack(acts, cfg.data.act_bits, cfg.dram_bits)
+        self.delta_sets = [arbitrary]
+        erased = np.zeros((R, cfg.crossbar.cols), dtype=np.int64)
+        for _ in range(2):
+            w = rng.integers(-128, 128, size=(R, cfg.weights_per_row))
+            self.delta_sets.append(len(dram))
+            dram += row_delta_words(erased, weights_to_levels(w, cfg), cfg)
+        steps = rng.integers(-(cfg.cell_levels - 1), cfg.cell_levels,
+                             size=(R, cfg.crossbar.cols))
+        self.delta_sets.append(len(dram))
+        dram += row_delta_words(np.zeros_like(steps), steps, cfg)
+        # INV matrices: diagonally dominant (solvable; small levels keep programming
+        # short), unstable (-5 I), and one with a level out of range.
+        n_inv = cfg.inv.size
+        good = solvable_inv_levels(cfg, rng)
+        bad_level = good.copy()
+        bad_level[int(rng.integers(0, n_inv)), int(rng.integers(0, n_inv))] = \
+            cfg.inv_level_max + 1
+        self.inv_mats = []
+        for mat in (good, -5 * np.eye(n_inv, dtype=np.int64), bad_level):
+            self.inv_mats.append(len(dram))
+            dram += pack(mat.ravel(), 16, cfg.dram_bits)
+        self.inv_mats.append(arbitrary)
+        self.used = len(dram)
+        self.scratch, self.scratch_words = self.used, 64
+        dram += [0] * self.scratch_words
+        self.dram = dram
+
+        self.window = Window()
+        self.mask = self.all_on
+        self.inv_ready: set[int] = set()   # INV arrays holding the solvable matrix
+        self.program: list[Instruction] = []
+
+    def gb_ok(self, spans: list[tuple[int, int]]) -> None:
+        """Usually power every bank again before an access would touch a gated one."""
+        cfg = self.cfg
+        touches = any(n and a < hi and lo < a + n and not (self.mask >> i) & 1
+                      for a, n in spans for i, (lo, hi) in enumerate(cfg.bank_bounds))
+        if touches and self.rng.random() < 0.9:
+            self.program.append(Instruction.make("BANK_GATE", mask=self.all_on))
+            self.mask = self.all_on
+
+    def _load(self) -> None:
+        rng, gbw = self.rng, self.cfg.gb_words
+        n = int(rng.integers(0, 2 * self.cfg.input_words + 1))
+        gb = int(rng.integers(0, gbw - n + 1))
+        self.gb_ok([(gb, n)])
+        self.program.append(Instruction.make("LOAD", gb_addr=gb, count=n,
+                                             dram_addr=int(rng.integers(0, self.used - n + 1))))
+
+    def _store(self) -> None:
+        rng, gbw = self.rng, self.cfg.gb_words
+        n = int(rng.integers(0, 9))
+        gb = int(rng.integers(0, gbw - n + 1))
+        self.gb_ok([(gb, n)])
+        self.program.append(Instruction.make(
+            "STORE", gb_addr=gb, count=n,
+            dram_addr=self.scratch + int(rng.integers(0, self.scratch_words - n + 1))))
+
+    def _write_start(self) -> None:
+        cfg, rng = self.cfg, self.rng
+        R, n_xbar = cfg.crossbar.rows, cfg.n_crossbars
+        xbar = int(rng.integers(0, n_xbar))
+        # A third of the writes program a lockstep group of crossbars.
+        nx = int(rng.integers(1, min(3, n_xbar - xbar) + 1)) if rng.random() < 0.3 else 1
+        row = int(rng.integers(0, R))
+        base = self.delta_sets[int(rng.integers(0, len(self.delta_sets)))]
+        fit = (self.used - base) // (nx * cfg.delta_row_words)  # the group's rows left
+        nrows = int(rng.integers(1, min(R - row, fit) + 1))
+        self.program.append(Instruction.make("WRITE_START", xbar=xbar, dram_addr=base,
+                                             row=row, nrows=nrows, nxbars=nx))
+
+    def _write_wait(self) -> None:
+        self.program.append(Instruction.make(
+            "WRITE_WAIT", xbar=int(self.rng.integers(0, self.cfg.n_crossbars))))
+
+    def _nop(self) -> None:
+        self.program.append(Instruction.make("NOP"))
+
+    def _sync(self) -> None:
+        self.program.append(Instruction.make("SYNC"))
+
+    def _halt(self) -> None:
+        """Never drawn (weight 0): every program ends in one."""
+        self.program.append(Instruction.make("HALT"))
+
+    def _window(self) -> None:
+        rng, iw, ow = self.rng, self.cfg.input_words, self.cfg.output_words
+        count = int(rng.integers(0, 4))
+        si, so = int(rng.integers(0, 2 * iw + 1)), int(rng.integers(0, 2 * ow + 1))
+        group = int(rng.choice([0, 0, 1, 2]))        # segment groups half the time
+        gs = int(rng.integers(0, 3 * iw + 1)) if group else 0
+        insn = Instruction.make("WINDOW", count=count, in_stride=si, out_stride=so,
+                                seg_group=group, group_stride=gs)
+        self.window = Window.of(insn)
+        self.program.append(insn)
+
+    def _vmm(self) -> None:
+        cfg, rng, window = self.cfg, self.rng, self.window
+        n_xbar, gbw = cfg.n_crossbars, cfg.gb_words
+        xbar = int(rng.integers(0, n_xbar))
+        ncols = int(rng.integers(1, cfg.apu_cols - xbar % cfg.apu_cols + 1))
+        # Row blocks: as many APU rows as fit after the first, drawn uniformly; a third of
+        # the time several column groups or replicas (of a window count they divide)
+        # share those rows.
+        fit = (n_xbar - ncols - xbar) // cfg.apu_cols + 1
+        nrows = int(rng.integers(1, fit + 1))
+        ngroups = replicas = 1
+        if rng.random() < 0.5:
+            nrows = int(rng.integers(1, fit + 1))
+            ngroups = int(rng.integers(1, fit // nrows + 1))
+            reps = [r for r in range(2, fit + 1) if window.count % r == 0]
+            if reps and rng.random() < 0.6:     # replicas, with what rows remain
+                replicas = int(rng.choice(reps))
+                nrows = int(rng.integers(1, fit // replicas + 1))
+                ngroups = int(rng.integers(1, fit // (replicas * nrows) + 1))
+        geometry = Instruction.make("VMM", ncols=ncols, nrows=nrows, ngroups=ngroups)
+        (_, in_ext), (_, out_ext) = vmm_extents(cfg, geometry, window)
+        if in_ext > gbw or out_ext > gbw:
+            return
+        a_in, a_out = int(rng.integers(0, gbw - in_ext + 1)), \
+            int(rng.integers(0, gbw - out_ext + 1))
+        self.gb_ok([(a_in, in_ext), (a_out, out_ext)])
+        shift = int(rng.integers(0, 32)) if rng.random() < 0.3 else 0
+        self.program.append(Instruction.make("VMM", xbar=xbar, in_addr=a_in, out_addr=a_out,
+                                             accumulate=int(rng.integers(0, 2)), ncols=ncols,
+                                             nrows=nrows, shift=shift, ngroups=ngroups,
+                                             replicas=replicas))
+
+    def _vec(self) -> None:
+        rng, gbw = self.rng, self.cfg.gb_words
+        n = int(rng.integers(0, 2 * self.cfg.output_words + 1))
+        dst, sa, sb = (int(rng.integers(0, gbw - n + 1)) for _ in range(3))
+        self.gb_ok([(dst, n), (sa, n), (sb, n)])
+        self.program.append(Instruction.make("VEC", func=int(rng.integers(0, 2)), dst=dst,
+                                             src_a=sa, src_b=sb, count=n))
+
+    def _sfu(self) -> None:
+        cfg, rng, gbw = self.cfg, self.rng, self.cfg.gb_words
+        count = int(rng.integers(0, 2 * cfg.output_words + 1))
+        n = count * (cfg.gb_bits // 32)
+        func = SfuFunc(int(rng.integers(0, len(SfuFunc))))
+        windows = [w for w in range(1, 9) if n % w == 0] or [1]
+        pool = int(rng.choice(windows)) if func in (SfuFunc.MAXPOOL, SfuFunc.AVGPOOL) else 1
+        shift = 8 * int(rng.integers(0, 4)) if func == SfuFunc.DIGIT else \
+            int(rng.integers(0, 12))
+        src = int(rng.integers(0, gbw - count + 1))
+        # dst never inside (src, src + count): that faults, and the fault is tested apart.
+        dst = int(rng.choice([src, int(rng.integers(0, max(1, src))),
+                              min(gbw - count, src + count)]))
+        self.gb_ok([(src, count), (dst, count)])
+        self.program.append(Instruction.make("SFU", func=func, dst=dst, src=src, count=count,
+                                             shift=shift, window=pool))
+
+    def _inv_write(self) -> None:
+        rng = self.rng
+        # Solvable, unstable, one level out of range, or arbitrary words.
+        which = int(rng.choice(4, p=[0.86, 0.06, 0.03, 0.05]))
+        xid = int(rng.integers(0, self.cfg.inv.count))
+        self.program.append(Instruction.make("INV_WRITE", xbar=xid,
+                                             dram_addr=self.inv_mats[which]))
+        self.inv_ready.discard(xid)
+        if which == 0:
+            self.inv_ready.add(xid)
+
+    def _inv(self) -> None:
+        cfg, rng = self.cfg, self.rng
+        inv_words = cfg.inv_vector_words
+        src, dst = (int(rng.integers(0, cfg.gb_words - inv_words + 1)) for _ in range(2))
+        self.gb_ok([(src, inv_words), (dst, inv_words)])
+        # Mostly on a solvable array (programmed first if none is); otherwise it faults
+        # UNINITIALIZED or INV_UNSTABLE.
+        if not self.inv_ready and rng.random() < 0.9:
+            self.program.append(Instruction.make("INV_WRITE", xbar=0,
+                                                 dram_addr=self.inv_mats[0]))
+            self.inv_ready.add(0)
+        ready = sorted(self.inv_ready) if self.inv_ready and rng.random() < 0.95 else \
+            list(range(cfg.inv.count))
+        self.program.append(Instruction.make("INV", xbar=int(rng.choice(ready)),
+                                             in_addr=src, out_addr=dst,
+                                             shift=int(rng.integers(-8, 9))))
+
+    def _combine(self) -> None:
+        cfg, rng, gbw = self.cfg, self.rng, self.cfg.gb_words
+        mm, ng = int(rng.integers(0, 3 * (cfg.gb_bits // 32) + 2)), int(rng.integers(0, 3))
+        pw, cw, dw = words(mm, 32, cfg.gb_bits), mm * ng, 4 * ng
+        if pw + cw + dw > gbw:
+            return
+        src = int(rng.integers(0, gbw - pw - cw + 1))
+        coef = src + pw if rng.random() < 0.5 else int(rng.integers(0, gbw - cw + 1))
+        # dst clear of both inputs, unless drawn to overlap (a BAD_OPERAND fault).
+        free = [a for a in range(gbw - dw + 1)
+                if (a + dw <= src or a >= src + pw) and (a + dw <= coef or a >= coef + cw)]
+        dst = int(rng.choice(free)) if free and rng.random() < 0.97 else src
+        self.gb_ok([(src, pw), (coef, cw), (dst, dw)])
+        self.program.append(Instruction.make("COMBINE", dst=dst, src=src, coef=coef, m=mm,
+                                             ngroups=ng))
+
+    def _bank_gate(self) -> None:
+        self.mask = int(self.rng.integers(0, self.all_on + 1))
+        self.program.append(Instruction.make("BANK_GATE", mask=self.mask))
+
+
+#: How to draw each opcode (a :class:`_Drawer` method).
+DRAWERS: dict[Opcode, Callable[[_Drawer], None]] = {
+    Opcode.NOP: _Drawer._nop,
+    Opcode.HALT: _Drawer._halt,
+    Opcode.SYNC: _Drawer._sync,
+    Opcode.LOAD: _Drawer._load,
+    Opcode.STORE: _Drawer._store,
+    Opcode.WRITE_START: _Drawer._write_start,
+    Opcode.WRITE_WAIT: _Drawer._write_wait,
+    Opcode.WINDOW: _Drawer._window,
+    Opcode.VMM: _Drawer._vmm,
+    Opcode.VEC: _Drawer._vec,
+    Opcode.SFU: _Drawer._sfu,
+    Opcode.BANK_GATE: _Drawer._bank_gate,
+    Opcode.INV: _Drawer._inv,
+    Opcode.INV_WRITE: _Drawer._inv_write,
+    Opcode.COMBINE: _Drawer._combine,
+}
+
+
 def random_program(cfg: Config, seed: int, max_len: int = 24, fault_rate: float = 0.1) -> Image:
     """One random program for ``cfg``; the same seed gives the same image."""
     rng = np.random.default_rng([seed, 0x5EED])
-    R, iw, ow = cfg.crossbar.rows, cfg.input_words, cfg.output_words
-    rw = cfg.delta_row_words
-    n_xbar, gbw = cfg.n_crossbars, cfg.gb_words
-    nbanks = len(cfg.global_buffer.bank_bytes)
-    all_on = (1 << nbanks) - 1
-
-    # Arbitrary words first, at least a buffer's worth, so the initial LOAD can fill the
-    # whole buffer with them.
-    dram: list[int] = random_words(rng, max(gbw, 2 * R * rw), cfg.dram_bits)
-    arbitrary = 0
-    acts = rng.integers(-128, 128, size=8 * R)
-    dram += pack(acts, cfg.data.act_bits, cfg.dram_bits)
-    delta_sets = [arbitrary]
-    erased = np.zeros((R, cfg.crossbar.cols), dtype=np.int64)
-    for _ in range(2):
-        w = rng.integers(-128, 128, size=(R, cfg.weights_per_row))
-        delta_sets.append(len(dram))
-        dram += row_delta_words(erased, weights_to_levels(w, cfg), cfg)
-    steps = rng.integers(-(cfg.cell_levels - 1), cfg.cell_levels, size=(R, cfg.crossbar.cols))
-    delta_sets.append(len(dram))
-    dram += row_delta_words(np.zeros_like(steps), steps, cfg)
-    # INV matrices: diagonally dominant (solvable; small levels keep programming short),
-    # unstable (-5 I), and one with a level out of range.
-    n_inv = cfg.inv.size
-    inv_words = cfg.inv_vector_words
-    good = solvable_inv_levels(cfg, rng)
-    bad_level = good.copy()
-    bad_level[int(rng.integers(0, n_inv)), int(rng.integers(0, n_inv))] = \
-        cfg.inv_level_max + 1
-    inv_mats = []
-    for mat in (good, -5 * np.eye(n_inv, dtype=np.int64), bad_level):
-        inv_mats.append(len(dram))
-        dram += pack(mat.ravel(), 16, cfg.dram_bits)
-    inv_mats.append(arbitrary)
-    used = len(dram)
-    scratch, scratch_words = used, 64
-    dram += [0] * scratch_words
-
-    window = Window()
-    mask = all_on
-    inv_ready: set[int] = set()   # INV arrays holding the solvable matrix
-    program: list[Instruction] = []
-
-    def gb_ok(spans: list[tuple[int, int]]) -> None:
-        """Usually power every bank again before an access would touch a gated one."""
-        nonlocal mask
-        touches = any(n and a < hi and lo < a + n and not (mask >> i) & 1
-                      for a, n in spans for i, (lo, hi) in enumerate(cfg.bank_bounds))
-        if touches and rng.random() < 0.9:
-            program.append(Instruction.make("BANK_GATE", mask=all_on))
-            mask = all_on
-
+    d = _Drawer(cfg, rng)
     # Most programs start by initializing the whole buffer; the others mostly end in an
     # UNINITIALIZED fault at their first read, which is worth covering too.
     if rng.random() < 0.9:
-        program.append(Instruction.make("LOAD", gb_addr=0, count=gbw,
-                                        dram_addr=int(rng.integers(0, used - gbw + 1))))
-    names, probs = list(WEIGHTS), np.array(list(WEIGHTS.values()), dtype=float)
+        d.program.append(Instruction.make(
+            "LOAD", gb_addr=0, count=cfg.gb_words,
+            dram_addr=int(rng.integers(0, d.used - cfg.gb_words + 1))))
+    names = [op.name for op in WEIGHTS]
+    probs = np.array(list(WEIGHTS.values()), dtype=float)
     for _ in range(int(rng.integers(3, max_len + 1))):
-        op = str(rng.choice(names, p=probs / probs.sum()))
-        if op == "LOAD":
-            n = int(rng.integers(0, 2 * iw + 1))
-            gb = int(rng.integers(0, gbw - n + 1))
-            gb_ok([(gb, n)])
-            program.append(Instruction.make("LOAD", gb_addr=gb,
-                                            dram_addr=int(rng.integers(0, used - n + 1)),
-                                            count=n))
-        elif op == "STORE":
-            n = int(rng.integers(0, 9))
-            gb = int(rng.integers(0, gbw - n + 1))
-            gb_ok([(gb, n)])
-            program.append(Instruction.make("STORE", gb_addr=gb, count=n, dram_addr=scratch
-                                            + int(rng.integers(0, scratch_words - n + 1))))
-        elif op == "WRITE_START":
-            xbar = int(rng.integers(0, n_xbar))
-            # A third of the writes program a lockstep group of crossbars.
-            nx = int(rng.integers(1, min(3, n_xbar - xbar) + 1)) if rng.random() < 0.3 else 1
-            row = int(rng.integers(0, R))
-            base = delta_sets[int(rng.integers(0, len(delta_sets)))]
-            fit = (used - base) // (nx * rw)   # rows of the group's deltas left in DRAM
-            nrows = int(rng.integers(1, min(R - row, fit) + 1))
-            program.append(Instruction.make("WRITE_START", xbar=xbar, dram_addr=base, row=row,
-                                            nrows=nrows, nxbars=nx))
-        elif op == "WRITE_WAIT":
-            program.append(Instruction.make("WRITE_WAIT", xbar=int(rng.integers(0, n_xbar))))
-        elif op in ("SYNC", "NOP"):
-            program.append(Instruction.make(op))
-        elif op == "WINDOW":
-            count = int(rng.integers(0, 4))
-            si, so = int(rng.integers(0, 2 * iw + 1)), int(rng.integers(0, 2 * ow + 1))
-            group = int(rng.choice([0, 0, 1, 2]))        # segment groups half the time
-            gs = int(rng.integers(0, 3 * iw + 1)) if group else 0
-            insn = Instruction.make("WINDOW", count=count, in_stride=si, out_stride=so,
-                                    seg_group=group, group_stride=gs)
-            window = Window.of(insn)
-            program.append(insn)
-        elif op == "VMM":
-            xbar = int(rng.integers(0, n_xbar))
-            ncols = int(rng.integers(1, cfg.apu_cols - xbar % cfg.apu_cols + 1))
-            # Row blocks: as many APU rows as fit after the first, drawn uniformly; a
-            # third of the time several column groups or replicas (of a window count
-            # they divide) share those rows.
-            fit = (n_xbar - ncols - xbar) // cfg.apu_cols + 1
-            nrows = int(rng.integers(1, fit + 1))
-            ngroups = replicas = 1
-            if rng.random() < 0.5:
-                nrows = int(rng.integers(1, fit + 1))
-                ngroups = int(rng.integers(1, fit // nrows + 1))
-                reps = [r for r in range(2, fit + 1) if window.count % r == 0]
-                if reps and rng.random() < 0.6:     # replicas, with what rows remain
-                    replicas = int(rng.choice(reps))
-                    nrows = int(rng.integers(1, fit // replicas + 1))
-                    ngroups = int(rng.integers(1, fit // (replicas * nrows) + 1))
-            in_ext = (window.count - 1) * window.in_stride + window.segments_extent(nrows, iw)
-            out_ext = (window.count - 1) * window.out_stride + ngroups * ncols * ow
-            if in_ext > gbw or out_ext > gbw:
-                continue
-            a_in, a_out = int(rng.integers(0, gbw - in_ext + 1)), \
-                int(rng.integers(0, gbw - out_ext + 1))
-            gb_ok([(a_in, in_ext), (a_out, out_ext)])
-            shift = int(rng.integers(0, 32)) if rng.random() < 0.3 else 0
-            program.append(Instruction.make("VMM", xbar=xbar, in_addr=a_in, out_addr=a_out,
-                                            accumulate=int(rng.integers(0, 2)), ncols=ncols,
-                                            nrows=nrows, shift=shift, ngroups=ngroups,
-                                            replicas=replicas))
-        elif op == "VEC":
-            n = int(rng.integers(0, 2 * ow + 1))
-            dst, sa, sb = (int(rng.integers(0, gbw - n + 1)) for _ in range(3))
-            gb_ok([(dst, n), (sa, n), (sb, n)])
-            program.append(Instruction.make("VEC", func=int(rng.integers(0, 2)), dst=dst,
-                                            src_a=sa, src_b=sb, count=n))
-        elif op == "SFU":
-            count = int(rng.integers(0, 2 * ow + 1))
-            n = count * (cfg.gb_bits // 32)
-            func = SfuFunc(int(rng.integers(0, len(SfuFunc))))
-            windows = [w for w in range(1, 9) if n % w == 0] or [1]
-            pool = int(rng.choice(windows)) if func in (SfuFunc.MAXPOOL, SfuFunc.AVGPOOL) else 1
-            shift = 8 * int(rng.integers(0, 4)) if func == SfuFunc.DIGIT else \
-                int(rng.integers(0, 12))
-            src = int(rng.integers(0, gbw - count + 1))
-            # dst never inside (src, src + count): that faults, and the fault is tested apart.
-            dst = int(rng.choice([src, int(rng.integers(0, max(1, src))),
-                                  min(gbw - count, src + count)]))
-            gb_ok([(src, count), (dst, count)])
-            program.append(Instruction.make("SFU", func=func, dst=dst, src=src, count=count,
-                                            shift=shift, window=pool))
-        elif op == "INV_WRITE":
-            # Solvable, unstable, one level out of range, or arbitrary words.
-            which = int(rng.choice(4, p=[0.86, 0.06, 0.03, 0.05]))
-            xid = int(rng.integers(0, cfg.inv.count))
-            program.append(Instruction.make("INV_WRITE", xbar=xid, dram_addr=inv_mats[which]))
-            inv_ready.discard(xid)
-            if which == 0:
-                inv_ready.add(xid)
-        elif op == "INV":
-            src, dst = (int(rng.integers(0, gbw - inv_words + 1)) for _ in range(2))
-            gb_ok([(src, inv_words), (dst, inv_words)])
-            # Mostly on a solvable array (programmed first if none is); otherwise it faults
-            # UNINITIALIZED or INV_UNSTABLE.
-            if not inv_ready and rng.random() < 0.9:
-                program.append(Instruction.make("INV_WRITE", xbar=0, dram_addr=inv_mats[0]))
-                inv_ready.add(0)
-            ready = sorted(inv_ready) if inv_ready and rng.random() < 0.95 else \
-                list(range(cfg.inv.count))
-            program.append(Instruction.make("INV", xbar=int(rng.choice(ready)),
-                                            in_addr=src, out_addr=dst,
-                                            shift=int(rng.integers(-8, 9))))
-        elif op == "COMBINE":
-            mm, ng = int(rng.integers(0, 3 * (cfg.gb_bits // 32) + 2)), int(rng.integers(0, 3))
-            pw, cw, dw = -(-mm * 32 // cfg.gb_bits), mm * ng, 4 * ng
-            if pw + cw + dw > gbw:
-                continue
-            src = int(rng.integers(0, gbw - pw - cw + 1))
-            coef = src + pw if rng.random() < 0.5 else int(rng.integers(0, gbw - cw + 1))
-            # dst clear of both inputs, unless drawn to overlap (a BAD_OPERAND fault).
-            free = [a for a in range(gbw - dw + 1)
-                    if (a + dw <= src or a >= src + pw) and (a + dw <= coef or a >= coef + cw)]
-            dst = int(rng.choice(free)) if free and rng.random() < 0.97 else src
-            gb_ok([(src, pw), (coef, cw), (dst, dw)])
-            program.append(Instruction.make("COMBINE", dst=dst, src=src, coef=coef, m=mm,
-                                            ngroups=ng))
-        elif op == "BANK_GATE":
-            mask = int(rng.integers(0, all_on + 1))
-            program.append(Instruction.make("BANK_GATE", mask=mask))
+        DRAWERS[Opcode[str(rng.choice(names, p=probs / probs.sum()))]](d)
 
+    program = d.program
     if program and rng.random() < WILD_FIELD_RATE:
         k = int(rng.integers(0, len(program)))
         program[k] = _wild_field(program[k], rng)
-    words = [encode(i) for i in program]
+    words_ = [encode(i) for i in program]
     if rng.random() < fault_rate:
-        words.append(_fault_word(cfg, str(rng.choice(FAULTS)), rng))
-    words.append(encode(Instruction.make("HALT")))
-    return Image(cfg, words, dram)
+        words_.append(_fault_word(cfg, str(rng.choice(FAULTS)), rng))
+    words_.append(encode(Instruction.make("HALT")))
+    return Image(cfg, words_, d.dram)
 
 
 def _wild_field(insn: Instruction, rng: np.random.Generator) -> Instruction:
