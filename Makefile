@@ -4,7 +4,8 @@
 #   make test                 the whole test suite (both simulators)
 #   make test-fast            the suite without co-simulation or slow tests (under a minute)
 #   make verilog [CONFIG=..]  generate build/<config>/chip.v only
-#   make docs                 regenerate docs/isa.md from firmware/isa.py
+#   make docs                 regenerate docs/isa.md (firmware/isa.py) and docs/cycles.md
+#                             (the cycle rules of model/timing.py)
 #   make bench                benchmark scripts: analog model speed, inversion accuracy,
 #                             full-scale scheduling, co-simulation speed
 #   make train                second-order training experiment (K-FAC on analog INV)
@@ -53,6 +54,7 @@ verilog: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) -m firmware.isa_doc > docs/isa.md
+	$(PY) -m model.cycles_doc > docs/cycles.md
 
 bench: $(STAMP)
 	$(PY) scripts/bench_crossbar.py

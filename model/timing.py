@@ -168,15 +168,13 @@ class _Sequencer:
         return ex + (2 * count + 1 if count else 0)
 
     def _dma(self, index: int, entry: Executed, ex: int) -> int:
-        """`burst(count)` if `count` else 0: the main-memory burst's last grant plus its
-        data cycle (grants at `dram_bytes_per_cycle`)."""
+        """`burst(count)` if `count` else 0 (one main-memory burst)."""
         count = entry.insn.count
         return ex + burst_cycles(self.cfg, count) if count else ex
 
     def _write_start(self, index: int, entry: Executed, ex: int) -> int:
-        """wait for the write engine to be idle, then 1 (hand-over); the write runs in the
-        background: `F + sum_{r<R-1} max(P_r, F) + P_{R-1}` with `F = burst(nxbars *
-        delta_row_words) + 1` per row fetch and `P_r` row `r`'s two pulse phases."""
+        """wait for the write engine to be idle, then 1 (the hand-over); the lockstep write
+        then runs in the background (see below)."""
         insn = entry.insn
         c = self.wait_until(ex, self.we_free)
         n = write_xbars(insn)
@@ -225,8 +223,9 @@ class _Sequencer:
         return ex + combine_cycles(self.cfg, entry.insn.m, entry.insn.ngroups)
 
     def _inv_write(self, index: int, entry: Executed, ex: int) -> int:
-        """`burst(inv_matrix_words)` to stream the matrix, then each row's programming
-        (one RESET pulse, then the row's longest SET)."""
+        """`burst(inv_matrix_words)` to stream the matrix, then per row one RESET pulse and
+        the row's slowest cell's SET pulses (`(1 + max |level| * pulses_per_level) *
+        pulse_cycles`)."""
         return ex + burst_cycles(self.cfg, self.cfg.inv_matrix_words) + sum(
             r.cycles(self.cfg) for r in entry.rows)
 

@@ -1,0 +1,136 @@
+"""The per-opcode rules: every dispatch table covers every opcode, and the Amaranth
+decoder (an independent implementation) reaches the rules' fault verdict."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from amaranth import ClockDomain, Module
+from amaranth.sim import Simulator
+
+from firmware import config, semantics
+from firmware.isa import RTL_OPCODES, SPECS, Fault, Instruction, Opcode, Window, decode, encode
+from firmware.programs import directed
+from firmware.programs import random as random_programs
+from hdl.decoder import InstructionDecoder
+from model import energy, golden, timing
+
+#: Every ``{Opcode: handler}`` table, by the concern it serves.
+TABLES = {
+    "semantics.RULES": semantics.RULES,
+    "golden.EFFECTS": golden.EFFECTS,
+    "timing.CYCLE_RULES": timing.CYCLE_RULES,
+    "energy.EVENTS": energy.EVENTS,
+    "random.DRAWERS": random_programs.DRAWERS,
+}
+
+
+def uncovered(table: dict) -> set[Opcode]:
+    """The opcodes of the ISA a table has no entry for (and keys that are no opcode)."""
+    return set(Opcode) ^ set(table)
+
+
+@pytest.mark.parametrize("name", sorted(TABLES))
+def test_every_table_covers_every_opcode(name: str) -> None:
+    assert not uncovered(TABLES[name]), name
+
+
+def test_a_table_missing_an_opcode_is_caught() -> None:
+    for table in TABLES.values():
+        short = {op: h for op, h in table.items() if op != Opcode.COMBINE}
+        assert uncovered(short) == {Opcode.COMBINE}
+
+
+def test_vmm_geometry_takes_zero_counts_as_one(tiny: config.Config) -> None:
+    vmm = Instruction.make("VMM", xbar=1, ncols=0, nrows=0, ngroups=0, replicas=0)
+    assert semantics.vmm_apu_rows(vmm) == 1
+    assert semantics.vmm_xbar_span(tiny, vmm) == (1, 2)
+    assert semantics.vmm_out_words(tiny, vmm) == tiny.output_words
+    wide = Instruction.make("VMM", xbar=1, ncols=2, nrows=2, ngroups=2, replicas=2)
+    assert semantics.vmm_apu_rows(wide) == 8
+    assert semantics.vmm_xbar_span(tiny, wide) == (1, 1 + 7 * tiny.apu_cols + 2)
+
+
+def _cases(cfg: config.Config) -> list[Instruction]:
+    """Each RTL instruction of the directed single-instruction programs, then with each
+    field at each edge of its width, then random field values."""
+    base = []
+    for name, image in directed.single_instruction_programs(cfg).items():
+        base.append(next(i for i in map(decode, reversed(image.imem)) if i.opcode.name == name))
+    cases = list(base)
+    for insn in base:
+        for f in insn.spec.fields:
+            cases += [Instruction.make(insn.opcode, **{**dict(insn.args), f.name: v})
+                      for v in f.edge_values()]
+    rng = np.random.default_rng(15)
+    for spec in SPECS.values():
+        for _ in range(10):
+            args = {f.name: int(rng.integers(*f.bounds, endpoint=True)) for f in spec.fields}
+            cases.append(Instruction.make(spec.opcode, **args))
+    return cases
+
+
+def _decoder_faults(cfg: config.Config, cases: list[Instruction],
+                    states: list[tuple[Window, int, int]]) -> list[Fault]:
+    """The decoder's fault for every case in every (window, bank mask, valid) state."""
+    dut = InstructionDecoder(cfg)
+    got: list[Fault] = []
+
+    async def tb(ctx):
+        for window, mask, valid in states:
+            ctx.set(dut.window, window._asdict())
+            ctx.set(dut.bank_mask, mask)
+            ctx.set(dut.gb_valid, valid)
+            for insn in cases:
+                ctx.set(dut.insn, encode(insn))
+                got.append(Fault(ctx.get(dut.fault)))
+
+    top = Module()
+    top.domains.sync = ClockDomain()
+    top.submodules.dut = dut
+    sim = Simulator(top)
+    sim.add_clock(1e-9)
+    sim.add_testbench(tb)
+    sim.run()
+    return got
+
+
+def _mismatches(cfg: config.Config, cases: list[Instruction],
+                states: list[tuple[Window, int, int]], got: list[Fault]) -> list[str]:
+    out = []
+    full = (1 << len(cfg.global_buffer.bank_bytes)) - 1
+    for k, fault in enumerate(got):
+        (window, mask, valid), insn = states[k // len(cases)], cases[k % len(cases)]
+        flags = np.array([(valid >> w) & 1 for w in range(cfg.gb_words)], dtype=bool)
+        want = semantics.check(cfg, insn, RTL_OPCODES, window,
+                               -1 if mask & full == full else mask, flags)
+        if fault != want:
+            out.append(f"{insn} {window}: decoder {fault.name}, rules {want.name}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def decoded(tiny: config.Config):
+    cases = _cases(tiny)
+    all_valid = (1 << tiny.gb_words) - 1
+    states = [(Window(), 0xFFFFFFFF, all_valid), (Window(3, 5, 2, 2, 9), 0b10, all_valid),
+              (Window(2, 1, 1), 0xFFFFFFFF, all_valid & ~0xF0)]
+    return cases, states, _decoder_faults(tiny, cases, states)
+
+
+def test_decoder_reaches_the_rules_verdict(tiny: config.Config, decoded) -> None:
+    cases, states, got = decoded
+    assert not _mismatches(tiny, cases, states, got)
+    assert {Fault.NONE, Fault.BAD_OPERAND, Fault.XBAR_RANGE, Fault.GB_RANGE,
+            Fault.DRAM_RANGE, Fault.GATED_BANK, Fault.UNINITIALIZED} <= set(got)
+
+
+def test_decoder_check_catches_a_broken_rule(tiny: config.Config, decoded,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drop VMM's crossbar-range check from the rules: the decoder disagrees."""
+    cases, states, got = decoded
+    monkeypatch.setitem(semantics.RULES, Opcode.VMM, dataclasses.replace(
+        semantics.RULES[Opcode.VMM], xbar_fault=lambda cfg, insn: False))
+    assert any("VMM" in m for m in _mismatches(tiny, cases, states, got))
