@@ -1,7 +1,7 @@
 """Constrained-random regression: 120 seeded programs per config on both simulators.
 
 The programs run on arbitrary memory contents and out-of-range field values, not only on
-what the scheduler would emit (see :mod:`firmware.random_program`).
+what the scheduler would emit (see :mod:`firmware.programs.random`).
 
 Every program's RTL run must equal the golden model (memories, fault, pulses) and the
 timing model (cycles and counters), and Icarus must equal Verilator. 2 configs x 120
@@ -21,6 +21,8 @@ from firmware import config
 from firmware.isa import RTL_OPCODES, Fault, Opcode, SfuFunc
 from firmware.programs.random import random_program
 from model import checker, golden, timing
+
+pytestmark = [pytest.mark.cosim, pytest.mark.slow]
 
 PROGRAMS = 120
 CONFIGS = ["tiny", "small"]
