@@ -3,7 +3,9 @@
 Every instruction is one 128-bit word: an 8-bit opcode in bits [7:0], then the
 instruction's fields packed upward from bit 8 in the order listed, unused bits zero.
 The Amaranth decoder (``hdl/decoder.py``), the assembler, the golden interpreter and the
-timing model all read the tables here; nothing else declares an opcode.
+timing model all read the tables here; nothing else declares an opcode. What each opcode
+touches and when it faults (extents, fault checks, VMM geometry) is declared once, beside
+it, in :mod:`firmware.semantics`.
 
 Addresses are in words: global-buffer (GB) words of ``global_buffer.word_bytes`` and
 main-memory (DRAM) words of ``main_memory.word_bytes``. ``rtl`` marks the instructions
