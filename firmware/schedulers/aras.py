@@ -68,24 +68,17 @@ def program(w: Workload, name: str, layout: BufferLayout, batches: Batches, *,
     ``late``, issued as soon as the batch before starts); with ``sync_writes`` every
     write is waited for (a barrier) before anything else runs. ``BANK_GATE`` before each
     layer when ``layout`` gates banks; weights shifted by ``reuse``."""
-    cfg, net, geo, jobs = w.cfg, w.net, w.geo, w.jobs
-    layers, parts = net.layers, jobs.parts
-    ac, iw, ow = cfg.apu_cols, cfg.input_words, cfg.output_words
+    cfg, net, jobs = w.cfg, w.net, w.jobs
     em = Emitter(cfg, w.x is not None)
     xbars = Crossbars(cfg)
-    fm = FeatureMaps(geo, layout, em, w.shifts)
+    fm = FeatureMaps(w.geo, layout, em, w.shifts)
     fm.allocate(w.x)
     fm.allocate_outputs()
-    zero = list(reuse.shifts) if reuse is not None else [0] * len(layers)
-    tiles = WeightTiles(cfg, geo.maps, w.qs, zero)
-
-    def write(batch: list[int]) -> None:
-        write_batch(em, xbars, tiles, jobs, batches, batch)
-
+    zero = list(reuse.shifts) if reuse is not None else [0] * len(net.layers)
+    tiles = WeightTiles(cfg, w.geo.maps, w.qs, zero)
     order = batches.batches
     batch_of = {j: b for b, batch in enumerate(order) for j in batch}
-    for j, (i, part) in enumerate(jobs.jobs):
-        layer = layers[i]
+    for j, (i, _) in enumerate(jobs.jobs):
         b = batch_of[j]
         em.layer = i
         if j == order[b][0]:
@@ -94,44 +87,56 @@ def program(w: Workload, name: str, layout: BufferLayout, batches: Batches, *,
             # WRITE_START waits for this batch's write, which this batch's VMMs wait
             # for anyway.
             if b == 0 or batches.late[b]:
-                write(order[b])
+                write_batch(em, xbars, tiles, jobs, batches, order[b])
                 if sync_writes:
                     em.emit(Instruction.make("SYNC"))
             if b + 1 < len(order) and not batches.late[b + 1]:
                 em.layer = jobs.jobs[order[b + 1][0]][0]
-                write(order[b + 1])
+                write_batch(em, xbars, tiles, jobs, batches, order[b + 1])
                 em.layer = i
-        multi = len(parts[i]) > 1
-        if part is parts[i][0]:
-            if layout.masks[i] is not None:
-                em.emit(Instruction.make("BANK_GATE", mask=layout.masks[i]))
-            fm.layer_inputs(i)
-        apu = jobs.apu_rows(j)
-        reps = jobs.reps[j]
-        k0 = part.blocks.start
-        run = geo.runs[i]
+        _compute(w, fm, batches, zero, j)
+    return em.finish(net.name, name, tuple(layer.name for layer in net.layers),
+                     fm.outputs_region(), reuse, replicas(jobs))
+
+
+def _compute(w: Workload, fm: FeatureMaps, batches: Batches, zero: list[int], j: int) -> None:
+    """Job ``j``'s part computing every window of its layer (its input loaded and banks
+    gated first if it is the layer's first part): per run of positions one VMM per span
+    of column groups, the run finished at once for a layer in one part, or the whole
+    layer after its last part (the parts accumulate)."""
+    cfg, geo, jobs, layout, em = w.cfg, w.geo, w.jobs, fm.layout, fm.em
+    ac, iw, ow = cfg.apu_cols, cfg.input_words, cfg.output_words
+    i, part = jobs.jobs[j]
+    layer, parts = w.net.layers[i], jobs.parts[i]
+    multi = len(parts) > 1
+    if part is parts[0]:
+        if layout.masks[i] is not None:
+            em.emit(Instruction.make("BANK_GATE", mask=layout.masks[i]))
+        fm.layer_inputs(i)
+    apu = jobs.apu_rows(j)
+    reps = jobs.reps[j]
+    k0 = part.blocks.start
+    run = geo.runs[i]
+    for p0 in range(0, layer.windows, run):
+        n = min(run, layer.windows - p0)
+        if p0 == 0 or n != run:
+            win = geo.window(i, n)
+            em.emit(win)
+        seg0 = Window.of(win).segment(k0, iw)   # the part's first row block
+        row_in = fm.run_input(i, p0)
+        at = layout.scratch_at[i] + (p0 if multi else 0) * geo.pos_words[i]
+        for g, ngroups, ncols in jobs.group_spans(i, part):
+            em.emit(Instruction.make(
+                "VMM", xbar=(batches.bases[j] + apu[(g, k0, 0)]) * ac,
+                in_addr=row_in + seg0, out_addr=at + g * ac * ow,
+                accumulate=int(k0 > 0), ncols=ncols, nrows=len(part.blocks),
+                ngroups=ngroups, replicas=reps if n % reps == 0 else 1, zero=zero[i]))
+        if not multi:
+            fm.finish(i, p0, n, at)
+    if part is parts[-1] and multi:
         for p0 in range(0, layer.windows, run):
             n = min(run, layer.windows - p0)
-            if p0 == 0 or n != run:
-                win = geo.window(i, n)
-                em.emit(win)
-            seg0 = Window.of(win).segment(k0, iw)   # the part's first row block
-            row_in = fm.run_input(i, p0)
-            at = layout.scratch_at[i] + (p0 if multi else 0) * geo.pos_words[i]
-            for g, ngroups, ncols in jobs.group_spans(i, part):
-                em.emit(Instruction.make(
-                    "VMM", xbar=(batches.bases[j] + apu[(g, k0, 0)]) * ac,
-                    in_addr=row_in + seg0, out_addr=at + g * ac * ow,
-                    accumulate=int(k0 > 0), ncols=ncols, nrows=len(part.blocks),
-                    ngroups=ngroups, replicas=reps if n % reps == 0 else 1, zero=zero[i]))
-            if not multi:
-                fm.finish(i, p0, n, at)
-        if part is parts[i][-1] and multi:
-            for p0 in range(0, layer.windows, run):
-                n = min(run, layer.windows - p0)
-                fm.finish(i, p0, n, layout.scratch_at[i] + p0 * geo.pos_words[i])
-    return em.finish(net.name, name, tuple(layer.name for layer in layers),
-                     fm.outputs_region(), reuse, replicas(jobs))
+            fm.finish(i, p0, n, layout.scratch_at[i] + p0 * geo.pos_words[i])
 
 
 def write_batch(em: Emitter, xbars: Crossbars, tiles: WeightTiles, jobs: Jobs,

@@ -112,3 +112,40 @@ def test_basisn_digits_in_the_rtl(fitted, sim: str, tmp_path: Path) -> None:
               for x in to_int8(split.x_test[:3])]
     for img, gold, rtl in rtl_matches_models(images, sim, tmp_path / "basisn"):
         assert _logits(img, rtl).argmax() == _logits(img, gold).argmax()
+
+
+@pytest.fixture(scope="module")
+def random_fit():
+    """A fit of random weights (no training): what the program's structure needs."""
+    cfg = config.load("small")
+    rng = np.random.default_rng(5)
+    ws = [rng.normal(0, 0.3, (layer.kernel_rows, layer.filters)) for layer in DIGITS_CNN.layers]
+    fit = basisn.fit(ws, cfg.crossbar.rows, K, COEF_BITS,
+                     blocks=schedulers.basisn_blocks(cfg, DIGITS_CNN))
+    qs = [fit.chip_weights(i) for i in range(len(DIGITS_CNN.layers))]
+    first = DIGITS_CNN.layers[0]
+    x = rng.integers(0, 100, (first.ifmap_h, first.ifmap_w, first.channels))
+    return cfg, fit, qs, x, network.calibrate_shifts(DIGITS_CNN, qs, x)
+
+
+def test_the_steady_state_is_the_program_after_the_basis_write(random_fit) -> None:
+    """The basis write (every copy, one group write, then a barrier) comes first and is
+    the only write; without it the program is otherwise the same instruction for
+    instruction, and the image computes the integer network the fit defines."""
+    cfg, fit, qs, x, shifts = random_fit
+    plan = schedulers.basisn(cfg, DIGITS_CNN, fit, x, shifts)
+    steady = schedulers.basisn(cfg, DIGITS_CNN, fit, shifts=shifts, write_basis=False)
+    head = plan.program[:2]
+    assert [i.opcode for i in head] == [Opcode.WRITE_START, Opcode.SYNC]
+    # One APU row per copy of the basis, from row 0; every VMM reads one of them.
+    copies, rest = divmod(head[0].nxbars, cfg.apu_cols)
+    assert head[0].xbar == 0 and rest == 0 and copies >= 1
+    assert {i.xbar for i in plan.program if i.opcode == Opcode.VMM} <= \
+        {c * cfg.apu_cols for c in range(copies)}
+    assert steady.program == plan.program[2:]
+    assert sum(i.opcode == Opcode.WRITE_START for i in plan.program) == 1
+    assert plan.replicas == (1,) * len(DIGITS_CNN.layers) and plan.reuse is None
+    gold = golden.run(plan.image, RTL_OPCODES)
+    assert gold.fault == Fault.NONE
+    want = network.forward(DIGITS_CNN, qs, x, shifts)[1].ravel()
+    assert _logits(plan.image, gold).tolist() == want.tolist()

@@ -20,8 +20,8 @@ def test_slice_computes_one_vmm(cfg_name: str) -> None:
     w = rng.integers(-128, 128, (cfg.crossbar.rows, cfg.weights_per_row))
     x = rng.integers(-128, 128, cfg.crossbar.rows)
     img = single_vmm(cfg, w, x, xbar=1)
-    assert [decode(word).opcode for word in img.imem] == [Opcode.WRITE_START, Opcode.LOAD, Opcode.VMM,
-                                               Opcode.STORE, Opcode.HALT]
+    assert [decode(word).opcode for word in img.imem] == [
+        Opcode.WRITE_START, Opcode.LOAD, Opcode.VMM, Opcode.STORE, Opcode.HALT]
     res = golden.run(img, RTL_OPCODES)
     assert res.fault == Fault.NONE
     r = img.regions["outputs"]
