@@ -14,7 +14,7 @@ chosen by the bank ILP so that the others can be power-gated (:func:`in_banks`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from firmware import isa
 from firmware.config import Config
@@ -73,9 +73,8 @@ class Geometry:
                                  "words")
             if materialize and not links[i]:
                 feeds(layer, layers[i + 1])   # raises, naming the layers
-        geo = cls(cfg, net, maps, links, [position_words(lm) for lm in maps], [])
-        geo.runs.extend(geo._run(i) for i in range(L))
-        return geo
+        geo = cls(cfg, net, maps, links, [position_words(lm) for lm in maps], runs=[])
+        return replace(geo, runs=[geo._run(i) for i in range(L)])   # runs need the rest
 
     def flat(self, i: int) -> bool:
         """Are layer ``i``'s windows at a constant stride in its input map (unrolled
