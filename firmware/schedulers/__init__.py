@@ -10,6 +10,9 @@ movement (:mod:`.dataflow`), emission (:mod:`.emit`), and ARAS's network program
 (:mod:`.aras`). Each network scheduler makes a :class:`~firmware.plan.Schedule`, at
 co-simulation scale (with an image that computes the network) or at full chip scale
 (the program and its writes' costs, for the timing and energy models).
+
+The package's names are the functions (``schedulers.naive``, ``schedulers.basisn``);
+import a module's other contents with ``from firmware.schedulers.<module> import ...``.
 """
 
 from __future__ import annotations

@@ -90,3 +90,22 @@ def test_the_models_import_the_plan_never_a_scheduler() -> None:
     bad = {name: sorted(n for n in names if n.startswith("firmware.schedulers"))
            for name, names in used.items()}
     assert not any(bad.values()), bad
+
+
+def test_the_schedulers_import_neither_models_nor_rtl() -> None:
+    """Data flows firmware -> models: no scheduler module imports ``model``, ``hdl`` or
+    a simulator (``tests/test_layering.py`` reads only the packages' top level)."""
+    def tops(source: str) -> set[str]:
+        names = set()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module.split(".")[0])
+        return names
+
+    assert "model" in tops("from model.timing import simulate")
+    used = set().union(*(tops(p.read_text())
+                         for p in (ROOT / "firmware" / "schedulers").glob("*.py")))
+    assert "firmware" in used
+    assert not used & {"model", "hdl", "amaranth", "cocotb", "cocotb_tests"}
