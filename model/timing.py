@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from firmware.config import Config
 from firmware.cycles import burst_cycles, vmm_pass_cycles
 from firmware.isa import SFU_POOLING, Fault, Instruction, Opcode
-from firmware.write_plan import WriteRows
+from firmware.plan import WriteRows
 from model.golden import (
     Executed,
     GoldenResult,

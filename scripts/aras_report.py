@@ -21,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from firmware import cli, config, network, scheduler  # noqa: E402
+from firmware import cli, config, network  # noqa: E402
+from firmware import schedulers as scheduler  # noqa: E402
 from model.inference import InferenceFigures, evaluate, upper_bound  # noqa: E402
 
 #: Real-time rates of ARAS's lifespan table (inferences/s): 30 for CNNs, 100 for BERT.

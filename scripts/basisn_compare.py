@@ -32,8 +32,8 @@ from firmware import (  # noqa: E402
     cli,  # noqa: E402
     config,
     network,
-    scheduler,
 )
+from firmware import schedulers as scheduler  # noqa: E402
 from model.inference import InferenceFigures, evaluate  # noqa: E402
 
 

@@ -18,8 +18,8 @@ from firmware import (  # noqa: E402
     cli,  # noqa: E402
     config,
     network,
-    scheduler,
 )
+from firmware import schedulers as scheduler  # noqa: E402
 from model.inference import evaluate  # noqa: E402
 
 

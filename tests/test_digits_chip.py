@@ -9,7 +9,7 @@ import pytest
 from gradcheck import check_gradients
 from nets import outputs, rtl_matches_models
 
-from firmware import config, network, scheduler, weight_reuse
+from firmware import config, network, schedulers, weight_reuse
 from firmware.isa import RTL_OPCODES, Fault
 from model import golden
 from model.digits_cnn import digits_split
@@ -43,7 +43,7 @@ def test_golden_runs_the_firmware_as_the_integer_network(deployed) -> None:
     split, _, qs, shifts = deployed
     cfg = config.load("small")
     for x in to_int8(split.x_test[:3]):
-        img = scheduler.naive(cfg, DIGITS_CNN, qs, x, shifts)
+        img = schedulers.naive(cfg, DIGITS_CNN, qs, x, shifts).image
         gold = golden.run(img, RTL_OPCODES)
         assert gold.fault == Fault.NONE
         want = network.forward(DIGITS_CNN, qs, x, shifts)[1].ravel()
@@ -58,7 +58,7 @@ def test_reuse_keeps_the_accuracy(deployed) -> None:
     split, net, qs, shifts = deployed
     cfg = config.load("small")
     x0 = to_int8(split.x_test[:1])[0]
-    plan = scheduler.schedule(cfg, DIGITS_CNN, qs, "+reuse", x0, shifts)
+    plan = schedulers.schedule(cfg, DIGITS_CNN, qs, "+reuse", x0, shifts)
     assert plan.reuse is not None and any(plan.reuse.shifts)
     stored = [weight_reuse.stored(q, s, cfg) for q, s in zip(qs, plan.reuse.shifts,
                                                                 strict=True)]
@@ -78,7 +78,7 @@ def test_digits_classified_in_the_rtl(deployed, sim: str, tmp_path: Path) -> Non
     to the golden model, cycles equal to the timing model's, the same classes."""
     split, _, qs, shifts = deployed
     cfg = config.load("small")
-    images = [scheduler.reuse(cfg, DIGITS_CNN, qs, x, shifts)
+    images = [schedulers.reuse(cfg, DIGITS_CNN, qs, x, shifts).image
               for x in to_int8(split.x_test[:3])]
     for img, gold, rtl in rtl_matches_models(images, sim, tmp_path / "digits"):
         assert _logits(img, rtl).argmax() == _logits(img, gold).argmax()

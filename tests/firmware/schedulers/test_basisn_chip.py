@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from nets import outputs, rtl_matches_models
 
-from firmware import basisn, config, network, scheduler
+from firmware import basisn, config, network, schedulers
 from firmware.isa import RTL_OPCODES, Fault, Opcode
 from model import golden, timing
 from model.digits_cnn import digits_split
@@ -26,7 +26,7 @@ def fitted():
     split = digits_split()
     cfg = config.load("small")
     net = train(DIGITS_CNN, split.x_train[..., None], split.y_train)
-    blocks = scheduler.basisn_blocks(cfg, DIGITS_CNN)
+    blocks = schedulers.basisn_blocks(cfg, DIGITS_CNN)
     fit = basisn.fit(net.w, cfg.crossbar.rows, K, COEF_BITS, blocks=blocks)
     rng = np.random.default_rng(0)
     x_train = split.x_train[..., None]
@@ -67,7 +67,7 @@ def test_basis_is_written_once_and_the_firmware_is_exact(fitted) -> None:
     split, _, fit, qs, shifts = fitted
     cfg = config.load("small")
     for x in to_int8(split.x_test[:2]):
-        plan = scheduler.basisn(cfg, DIGITS_CNN, fit, x, shifts)
+        plan = schedulers.basisn(cfg, DIGITS_CNN, fit, x, shifts)
         writes = [k for k, insn in enumerate(plan.program) if insn.opcode == Opcode.WRITE_START]
         assert writes == [0]                        # the basis, before anything else
         # Every output group of every position combined once (in chunks of groups where
@@ -82,7 +82,7 @@ def test_basis_is_written_once_and_the_firmware_is_exact(fitted) -> None:
         planned = timing.simulate_trace(cfg, timing.planned_trace(cfg, plan.program,
                                                                   plan.writes))
         assert planned == timing.simulate(cfg, gold)
-    steady = scheduler.basisn(cfg, DIGITS_CNN, fit, shifts=shifts, write_basis=False)
+    steady = schedulers.basisn(cfg, DIGITS_CNN, fit, shifts=shifts, write_basis=False)
     assert not any(insn.opcode == Opcode.WRITE_START for insn in steady.program)
 
 
@@ -91,23 +91,61 @@ def test_basisn_refuses_what_it_cannot_map(fitted) -> None:
     cfg = config.load("small")
     loose = basisn.fit(net.w, cfg.crossbar.rows, 4, COEF_BITS)   # consecutive segments
     with pytest.raises(ValueError, match="not the chip's row blocks"):
-        scheduler.basisn(cfg, DIGITS_CNN, loose)
+        schedulers.basisn(cfg, DIGITS_CNN, loose)
     wide = basisn.fit(net.w, cfg.crossbar.rows, 24, COEF_BITS,
-                      blocks=scheduler.basisn_blocks(cfg, DIGITS_CNN))
+                      blocks=schedulers.basisn_blocks(cfg, DIGITS_CNN))
     with pytest.raises(ValueError, match="K = 24 basis vectors need 3 crossbars"):
-        scheduler.basisn(cfg, DIGITS_CNN, wide)
+        schedulers.basisn(cfg, DIGITS_CNN, wide)
     with pytest.raises(ValueError, match="needs the basis written"):
-        scheduler.basisn(cfg, DIGITS_CNN, fit, np.zeros((8, 8, 1)), [0, 0],
+        schedulers.basisn(cfg, DIGITS_CNN, fit, np.zeros((8, 8, 1)), [0, 0],
                          write_basis=False)
 
 
+@pytest.mark.cosim
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
 def test_basisn_digits_in_the_rtl(fitted, sim: str, tmp_path: Path) -> None:
     """Three test digits in BasisN mode through the RTL: memories bit-identical to the
     golden model, cycles and counters equal to the timing model's, the same classes."""
     split, _, fit, _, shifts = fitted
     cfg = config.load("small")
-    images = [scheduler.basisn(cfg, DIGITS_CNN, fit, x, shifts).image
+    images = [schedulers.basisn(cfg, DIGITS_CNN, fit, x, shifts).image
               for x in to_int8(split.x_test[:3])]
     for img, gold, rtl in rtl_matches_models(images, sim, tmp_path / "basisn"):
         assert _logits(img, rtl).argmax() == _logits(img, gold).argmax()
+
+
+@pytest.fixture(scope="module")
+def random_fit():
+    """A fit of random weights (no training): what the program's structure needs."""
+    cfg = config.load("small")
+    rng = np.random.default_rng(5)
+    ws = [rng.normal(0, 0.3, (layer.kernel_rows, layer.filters)) for layer in DIGITS_CNN.layers]
+    fit = basisn.fit(ws, cfg.crossbar.rows, K, COEF_BITS,
+                     blocks=schedulers.basisn_blocks(cfg, DIGITS_CNN))
+    qs = [fit.chip_weights(i) for i in range(len(DIGITS_CNN.layers))]
+    first = DIGITS_CNN.layers[0]
+    x = rng.integers(0, 100, (first.ifmap_h, first.ifmap_w, first.channels))
+    return cfg, fit, qs, x, network.calibrate_shifts(DIGITS_CNN, qs, x)
+
+
+def test_the_steady_state_is_the_program_after_the_basis_write(random_fit) -> None:
+    """The basis write (every copy, one group write, then a barrier) comes first and is
+    the only write; without it the program is otherwise the same instruction for
+    instruction, and the image computes the integer network the fit defines."""
+    cfg, fit, qs, x, shifts = random_fit
+    plan = schedulers.basisn(cfg, DIGITS_CNN, fit, x, shifts)
+    steady = schedulers.basisn(cfg, DIGITS_CNN, fit, shifts=shifts, write_basis=False)
+    head = plan.program[:2]
+    assert [i.opcode for i in head] == [Opcode.WRITE_START, Opcode.SYNC]
+    # One APU row per copy of the basis, from row 0; every VMM reads one of them.
+    copies, rest = divmod(head[0].nxbars, cfg.apu_cols)
+    assert head[0].xbar == 0 and rest == 0 and copies >= 1
+    assert {i.xbar for i in plan.program if i.opcode == Opcode.VMM} <= \
+        {c * cfg.apu_cols for c in range(copies)}
+    assert steady.program == plan.program[2:]
+    assert sum(i.opcode == Opcode.WRITE_START for i in plan.program) == 1
+    assert plan.replicas == (1,) * len(DIGITS_CNN.layers) and plan.reuse is None
+    gold = golden.run(plan.image, RTL_OPCODES)
+    assert gold.fault == Fault.NONE
+    want = network.forward(DIGITS_CNN, qs, x, shifts)[1].ravel()
+    assert _logits(plan.image, gold).tolist() == want.tolist()
