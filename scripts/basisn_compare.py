@@ -7,7 +7,8 @@ after the first; the one-time basis write is reported apart), against ARAS's `na
 optimizations) on the same seeded synthetic weights. Cycles and energy of BasisN do not
 depend on the basis or coefficient values (only on K, the segments and the filters), so
 the fit is structural: a seeded INT8 basis and zero coefficients; what the approximation
-costs in accuracy is measured on the digits CNN (`tests/test_basisn_chip.py`, docs/results/basisn.md).
+costs in accuracy is measured on the digits CNN
+(`tests/firmware/schedulers/test_basisn_chip.py`, docs/results/basisn.md).
 
 Also printed, and labelled as such: a projection of BasisN's cycles if the combination
 work were spread over one COMBINE unit per PE instead of the chip's single unit (not
