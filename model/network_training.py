@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from firmware.network import Layer, Network, calibrate_shifts, feeds
-from model.optimizers import Adam
+from model.training.optimizers import Adam
 
 # The digits CNN the chip runs (8x8 inputs, `small` config: the second convolution and
 # the classifier are cut into parts by the scheduler).

@@ -17,6 +17,7 @@ from firmware.config import Config
 from firmware.cycles import burst_cycles, vmm_pass_cycles
 from firmware.isa import SFU_POOLING, Fault, Instruction, Opcode
 from firmware.plan import WriteRows
+from model.analog.write_physics import RowWrite
 from model.golden import (
     Executed,
     GoldenResult,
@@ -27,7 +28,6 @@ from model.golden import (
     vmm_xbar_span,
     write_xbars,
 )
-from model.write_physics import RowWrite
 
 
 @dataclass(frozen=True)

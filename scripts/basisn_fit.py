@@ -28,8 +28,8 @@ from firmware import (
 )
 from firmware.config import load  # noqa: E402
 from firmware.network import BUILTIN, builtin, synthetic_weights  # noqa: E402
-from model.digits_cnn import DigitsCNN, digits_split  # noqa: E402
-from model.optimizers import Adam  # noqa: E402
+from model.training.cnn import DigitsCNN, digits_split  # noqa: E402
+from model.training.optimizers import Adam  # noqa: E402
 
 DIGITS_GRID = [(4, 4), (8, 4), (8, 3), (16, 4), (16, 6), (32, 4)]  # (K, coefficient bits)
 

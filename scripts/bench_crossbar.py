@@ -15,7 +15,7 @@ import numpy as np
 
 from firmware import config, mapper
 from firmware.cli import run_main
-from model.crossbar import Crossbar
+from model.analog.crossbar import Crossbar
 
 RUNS = 2000
 

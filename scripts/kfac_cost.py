@@ -24,9 +24,9 @@ from firmware.config import load  # noqa: E402
 from firmware.factor_solve import factor_solve  # noqa: E402
 from firmware.network import BUILTIN, builtin  # noqa: E402
 from model import golden, timing  # noqa: E402
+from model.analog.refinement import random_spd  # noqa: E402
 from model.energy import energy  # noqa: E402
-from model.refinement import random_spd  # noqa: E402
-from model.training_cost import Measured, chip_step, digital_step  # noqa: E402
+from model.training.cost import Measured, chip_step, digital_step  # noqa: E402
 
 KAPPA = 20  # a damped factor block (the digits experiment's damping gives kappa ~ 10-100)
 

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from firmware import cli  # noqa: E402
 from firmware.config import load  # noqa: E402
-from model.digits_cnn import digits_split, train  # noqa: E402
-from model.factor_solvers import make_solver  # noqa: E402
-from model.optimizers import KFAC, Adam, SGDMomentum  # noqa: E402
+from model.training.cnn import digits_split, train  # noqa: E402
+from model.training.factor_solvers import make_solver  # noqa: E402
+from model.training.optimizers import KFAC, Adam, SGDMomentum  # noqa: E402
 
 GRIDS = {
     "sgd-momentum": [0.05, 0.1, 0.2, 0.5, 1.0],

@@ -12,8 +12,8 @@ from nets import outputs, rtl_matches_models
 from firmware import config, network, schedulers, weight_reuse
 from firmware.isa import RTL_OPCODES, Fault
 from model import golden
-from model.digits_cnn import digits_split
 from model.network_training import DIGITS_CNN, deploy, to_int8, train
+from model.training.cnn import digits_split
 
 
 @pytest.fixture(scope="module")

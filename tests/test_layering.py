@@ -29,7 +29,7 @@ def test_packages_import_only_downstream() -> None:
 
 
 def test_models_load_without_rtl_or_cocotb() -> None:
-    code = ("import sys, model.golden, model.timing, model.refinement, model.reference, "
+    code = ("import sys, model.golden, model.timing, model.analog.refinement, model.reference, "
             "model.checker, firmware.schedulers; "
             "print(sorted(m for m in ('amaranth', 'cocotb') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,

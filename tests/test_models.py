@@ -13,7 +13,7 @@ from firmware import config, mapper, regression
 from firmware.isa import RTL_OPCODES, Fault, Instruction
 from firmware.packing import pack, unpack
 from model import golden, timing
-from model.crossbar import Crossbar
+from model.analog.crossbar import Crossbar
 
 
 @given(st.sampled_from([2, 4, 8, 32]), st.data())
@@ -242,7 +242,7 @@ def test_adc_lsb_shift_rounds_and_rescales(tiny: config.Config) -> None:
 
 
 def test_write_cost_of_weight_blocks(tiny: config.Config, aras: config.Config) -> None:
-    from model.write_physics import weight_write_cost, write_cost
+    from model.analog.write_physics import weight_write_cost, write_cost
     rng = np.random.default_rng(4)
     w_old = rng.integers(-128, 128, size=(tiny.crossbar.rows, tiny.weights_per_row))
     same = weight_write_cost(w_old, w_old, tiny)

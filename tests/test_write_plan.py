@@ -10,7 +10,7 @@ import pytest
 from firmware import config
 from firmware.mapper import unsigned_levels
 from firmware.write_plan import write_rows
-from model.write_physics import RowWrite, write_cost
+from model.analog.write_physics import RowWrite, write_cost
 
 
 @pytest.mark.parametrize("cfg_name", ["tiny", "small", "aras"])

@@ -13,8 +13,8 @@ from nets import outputs, rtl_matches_models
 from firmware import basisn, config, network, schedulers
 from firmware.isa import RTL_OPCODES, Fault, Opcode
 from model import golden, timing
-from model.digits_cnn import digits_split
 from model.network_training import DIGITS_CNN, FloatNetwork, to_int8, train
+from model.training.cnn import digits_split
 
 K, COEF_BITS = 16, 4
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from firmware.config import Config
 from firmware.mapper import weights_to_levels
-from model.write_physics import RowWrite, row_cost
+from model.analog.write_physics import RowWrite, row_cost
 
 
 class Crossbar:

@@ -7,11 +7,11 @@ import pytest
 from gradcheck import check_gradients
 
 from firmware.config import load
-from model.digits_cnn import DigitsCNN, digits_split, patches, train
-from model.factor_solvers import AnalogSolver, FloatSolver, blocks, make_solver
-from model.inv_array import InvArray
-from model.optimizers import KFAC, Adam, SGDMomentum
-from model.refinement import random_spd
+from model.analog.inv_array import InvArray
+from model.analog.refinement import random_spd
+from model.training.cnn import DigitsCNN, digits_split, patches, train
+from model.training.factor_solvers import AnalogSolver, FloatSolver, blocks, make_solver
+from model.training.optimizers import KFAC, Adam, SGDMomentum
 
 CFG = load("aras")
 

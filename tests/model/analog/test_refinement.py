@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from firmware import config
-from model.inv_array import InvArray, InvError, quantize_symmetric
-from model.refinement import BitSlicedVMM, flexible_cg, program_stable, random_spd, refine
+from model.analog.inv_array import InvArray, InvError, quantize_symmetric
+from model.analog.refinement import BitSlicedVMM, flexible_cg, program_stable, random_spd, refine
 
 
 def _cfg(n: int = 16, **inv) -> config.Config:

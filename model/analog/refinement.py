@@ -1,6 +1,6 @@
 """High-precision inversion from low-precision analog parts (RePAST, HP-INV style).
 
-Two primitives only: the ~8-bit analog INV array (:mod:`model.inv_array`) and a
+Two primitives only: the ~8-bit analog INV array (:mod:`model.analog.inv_array`) and a
 bit-sliced VMM that computes residuals with ``vmm_weight_bits`` of matrix and
 ``vmm_input_bits`` of vector precision. Iterative refinement
 ``x += INV(b - A x)`` gains about ``-log2(kappa * eps_inv)`` bits per step while
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from firmware.config import Config
-from model.inv_array import InvArray, InvError
+from model.analog.inv_array import InvArray, InvError
 
 SLICE_BITS = 16  # integer slices whose products are exact in int64 for n <= 2^30
 

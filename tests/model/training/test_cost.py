@@ -7,9 +7,9 @@ import pytest
 
 from firmware.factor_solve import factor_solve
 from model import golden, timing
+from model.analog.refinement import random_spd
 from model.energy import energy
-from model.refinement import random_spd
-from model.training_cost import Measured, chip_step, digital_flops
+from model.training.cost import Measured, chip_step, digital_flops
 
 
 def test_digital_flops_by_hand() -> None:

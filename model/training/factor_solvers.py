@@ -8,7 +8,7 @@ of ``B`` as one analog operation:
 
 - ``one-step``: ``X = INV(B)``, the ~8-bit accuracy of the analog optimizer paper;
 - ``refined``: ``X += INV(B - F X)`` until the residual is below ``tol`` (RePAST's >= 16
-  bits). The residual stands for the bit-sliced VMM of :mod:`model.refinement` (32-bit
+  bits). The residual stands for the bit-sliced VMM of :mod:`model.analog.refinement` (32-bit
   weights and inputs, error ~2^-31, far below ``tol``) and is computed in float64 here.
 
 Both solve the block-diagonal part of the factor, which is what arrays of ``inv.size``
@@ -25,8 +25,8 @@ import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
 from firmware.config import Config
-from model.inv_array import InvArray
-from model.refinement import program_stable
+from model.analog.inv_array import InvArray
+from model.analog.refinement import program_stable
 
 Solve = Callable[[np.ndarray], np.ndarray]
 

@@ -1,15 +1,15 @@
 """Optimizers of the second-order training experiment: SGD with momentum, Adam, K-FAC.
 
 Each takes the list of weight matrices, their gradients and (K-FAC only) the per-layer
-statistics of :class:`model.digits_cnn.LayerStats`, and updates the weights in place.
+statistics of :class:`model.training.cnn.LayerStats`, and updates the weights in place.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from model.digits_cnn import LayerStats
-from model.factor_solvers import AnalogSolver, FloatSolver, Solve
+from model.training.cnn import LayerStats
+from model.training.factor_solvers import AnalogSolver, FloatSolver, Solve
 
 
 class SGDMomentum:

@@ -29,7 +29,7 @@ import numpy as np
 
 from firmware.config import INV_LEVEL_BITS, Config
 from firmware.packing import unpack
-from model.write_physics import RowWrite
+from model.analog.write_physics import RowWrite
 
 
 class InvError(ValueError):
