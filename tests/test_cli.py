@@ -81,16 +81,6 @@ def test_sim_bad_numbers_are_one_line(args: list[str], message: str,
     assert err == f"error: {message} (see .venv/bin/python -m cocotb_tests.sim --help)\n"
 
 
-def test_report_bad_seed_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    import script_loader
-    with pytest.raises(SystemExit) as exc:
-        script_loader.load("aras_report").main(["--seed", "-5"])
-    err = capsys.readouterr().err
-    assert exc.value.code == 2 and err.startswith(
-        "error: argument --seed: expected a non-negative integer, got '-5'") and \
-        err.count("\n") == 1
-
-
 @pytest.mark.parametrize(("signum", "word"), [(signal.SIGTERM, "terminated"),
                                               (signal.SIGHUP, "hung up")])
 def test_run_main_ends_on_sigterm_and_sighup_with_one_line(

@@ -6,20 +6,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gradcheck import check_gradients
 from nets import outputs, rtl_matches_models
 
 from firmware import config, network, schedulers, weight_reuse
 from firmware.isa import RTL_OPCODES, Fault
 from model import golden
-from model.network_training import DIGITS_CNN, deploy, to_int8, train
-from model.training.cnn import digits_split
+from model.training.cnn import DIGITS_CNN, deploy, digits_split, to_int8, train_network
 
 
 @pytest.fixture(scope="module")
 def deployed():
     split = digits_split()
-    net = train(DIGITS_CNN, split.x_train[..., None], split.y_train)
+    net = train_network(DIGITS_CNN, split)
     qs, shifts = deploy(net, to_int8(split.x_train[:200]))
     return split, net, qs, shifts
 
@@ -82,12 +80,3 @@ def test_digits_classified_in_the_rtl(deployed, sim: str, tmp_path: Path) -> Non
               for x in to_int8(split.x_test[:3])]
     for img, gold, rtl in rtl_matches_models(images, sim, tmp_path / "digits"):
         assert _logits(img, rtl).argmax() == _logits(img, gold).argmax()
-
-
-def test_float_network_gradients_match_finite_differences() -> None:
-    split = digits_split()
-    from model.network_training import FloatNetwork
-    net = FloatNetwork(DIGITS_CNN, seed=4)
-    x, y = split.x_train[:5, :, :, None], split.y_train[:5]
-    _, grads = net.loss_and_grads(x, y)
-    check_gradients(lambda: net.loss_and_grads(x, y)[0], net.w, grads, samples=6, seed=1)

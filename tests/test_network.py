@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from firmware import network
+from firmware import architectures, config, network
 from firmware.network import Layer, NetworkError
+from model.reports import aras
 
-ROOT = Path(__file__).resolve().parent.parent
 HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, " \
          "Num Filter, Strides,\n"
 
@@ -87,12 +86,9 @@ def test_densenet161_shape() -> None:
 
 
 def test_shipped_topologies_are_what_the_script_writes() -> None:
-    spec = importlib.util.spec_from_file_location("make_topologies",
-                                                  ROOT / "scripts" / "make_topologies.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    for name, build in mod.NETWORKS.items():
-        assert (network.TOPOLOGY_DIR / f"{name}.csv").read_text() == mod.render(build()), name
+    for name, build in architectures.NETWORKS.items():
+        assert (network.TOPOLOGY_DIR / f"{name}.csv").read_text() == \
+            architectures.render(build()), name
 
 
 def test_quantize_is_affine_int8() -> None:
@@ -237,11 +233,9 @@ def test_object_arrays_are_never_unpickled(tmp_path: Path, monkeypatch) -> None:
         network.load_weights(path, _net(tmp_path))
 
 
-def test_report_cli_prints_one_error_line_for_bad_files(tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture[str]
-                                                        ) -> None:
-    import script_loader
-    report = script_loader.load("aras_report")
+def test_bad_report_inputs_name_the_file(tmp_path: Path) -> None:
+    """The report refuses undecodable or oversized topologies and weights that do not
+    fit, with an error that starts with the file (the CLI prints it as one line)."""
     good = _write(tmp_path, "c, 4, 4, 3, 3, 2, 5, 1\n")
     latin = tmp_path / "latin1.csv"
     latin.write_bytes(HEADER.encode() + b"caf\xe9, 4, 4, 3, 3, 2, 5, 1\n")
@@ -249,9 +243,8 @@ def test_report_cli_prints_one_error_line_for_bad_files(tmp_path: Path,
     huge.write_text(HEADER + "huge, 1000, 1000, 1000, 1000, 1000, 1000, 1\n")
     npy = tmp_path / "w.npz"
     _save_npy(npy)
-    for args, bad in ((["--networks", str(latin)], latin), (["--networks", str(huge)], huge),
-                      (["--networks", str(good), "--weights", str(npy)], npy)):
-        assert report.main([*args, "--config", "small", "--no-plots", "--out",
-                            str(tmp_path / "out")]) == 2
-        err = capsys.readouterr().err
-        assert err.startswith(f"error: {bad}") and err.count("\n") == 1, err
+    cfg = config.load("small")
+    for net, weights, bad in ((latin, None, latin), (huge, None, huge), (good, npy, npy)):
+        with pytest.raises(ValueError) as exc:
+            aras.rows(cfg, [str(net)], ["naive"], 1e12, weights=weights and str(weights))
+        assert str(exc.value).startswith(str(bad)) and "\n" not in str(exc.value)

@@ -1,22 +1,44 @@
-"""The two-layer CNN of the analog second-order optimizer experiment, on 8x8 digits.
+"""The float CNNs of the training experiments on the 8x8 digits, and their one trainer.
 
-``conv 3x3 (1 -> C, valid) -> ReLU -> 2x2 average pool -> fully connected -> softmax``,
-in float numpy with explicit forward and backward passes. Besides the gradients, the
-backward pass returns what K-FAC needs per layer: the layer inputs ``a`` (with a 1 for
-the bias; one row per sample and output position) and the gradients ``g`` of the loss
-with respect to the layer outputs, one row each.
+Both networks share the data (:func:`digits_split`), the im2col, the softmax
+cross-entropy and the training loop (:func:`train`):
+
+- :class:`FloatNetwork`: a :class:`firmware.network.Network` as the chip computes it
+  (``firmware.network.forward``): valid convolutions over HWC maps with weights
+  ``kernel_rows x filters`` (rows ordered filter row, filter column, channel), no
+  biases, ReLU between layers, zero padding and flattening between layers as
+  ``firmware.network.feeds`` and ``flattens`` say, and the last layer's outputs as
+  logits. Without biases a ReLU network is positively homogeneous, so the chip's
+  power-of-two requantization between layers does not change the predicted class; only
+  rounding and clipping do. :data:`DIGITS_CNN` is the one the chip runs; :func:`deploy`
+  makes its INT8 weights and shifts.
+- :class:`PooledCNN`: ``conv 3x3 (1 -> C, valid) -> ReLU -> 2x2 average pool -> fully
+  connected``, with biases: the CNN of the analog second-order optimizer experiment.
+  Besides the gradients its backward pass returns what K-FAC needs per layer
+  (:class:`model.training.optimizers.LayerStats`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+
+from firmware.network import Layer, Network, calibrate_shifts, feeds
+from model.training.optimizers import Adam, LayerStats
 
 SIDE = 8          # load_digits images are 8x8
 KERNEL = 3
 CLASSES = 10
 PIXEL_MAX = 16.0  # load_digits pixels are 0..16
+PIXEL_SCALE = 127  # [0, 1] pixels to INT8 activations
+
+# The digits CNN the chip runs (8x8 inputs, `small` config: the second convolution and
+# the classifier are cut into parts by the scheduler).
+DIGITS_CNN = Network("digits", (Layer("conv1", 8, 8, 3, 3, 1, 16, 1),
+                                Layer("conv2", 6, 6, 3, 3, 16, 16, 1),
+                                Layer("fc", 1, 1, 1, 1, 256, 10, 1)), "digits")
 
 
 @dataclass(frozen=True)
@@ -44,26 +66,119 @@ def digits_split(val: float = 0.15, test: float = 0.25, seed: int = 0) -> Split:
     return Split(x[tr], d.target[tr], x[va], d.target[va], x[te], d.target[te])
 
 
+def to_int8(images: np.ndarray) -> np.ndarray:
+    """``N x 8 x 8`` pixels in [0, 1] as ``N x 8 x 8 x 1`` INT8 activations."""
+    return np.rint(np.asarray(images) * PIXEL_SCALE).astype(np.int64)[..., None]
+
+
+def _cols(x: np.ndarray, layer: Layer) -> np.ndarray:
+    """Batched im2col: ``N x H x W x C`` maps to ``N x windows x kernel_rows``."""
+    s, fh, fw = layer.stride, layer.filter_h, layer.filter_w
+    oh, ow = layer.ofmap_h, layer.ofmap_w
+    parts = [x[:, i:i + s * oh:s, j:j + s * ow:s, :] for i in range(fh) for j in range(fw)]
+    return np.stack(parts, axis=3).reshape(x.shape[0], oh * ow, -1)
+
+
+def _uncols(d: np.ndarray, layer: Layer) -> np.ndarray:
+    """The adjoint of :func:`_cols`: window gradients summed back into the input map."""
+    s, fh, fw, c = layer.stride, layer.filter_h, layer.filter_w, layer.channels
+    oh, ow = layer.ofmap_h, layer.ofmap_w
+    n = d.shape[0]
+    d = d.reshape(n, oh, ow, fh, fw, c)
+    out = np.zeros((n, layer.ifmap_h, layer.ifmap_w, c))
+    for i in range(fh):
+        for j in range(fw):
+            out[:, i:i + s * oh:s, j:j + s * ow:s, :] += d[:, :, :, i, j, :]
+    return out
+
+
+def _cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean softmax cross-entropy of ``logits`` (``N x classes``) and its gradient."""
+    n = len(y)
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    loss = float(-np.log(p[np.arange(n), y] + 1e-300).mean())
+    p[np.arange(n), y] -= 1
+    p /= n
+    return loss, p
+
+
+class _Classifier:
+    """What :func:`train` needs of a network besides ``w`` and ``loss_and_grads``."""
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
+        return float((self.logits(x).argmax(axis=1) == y).mean())
+
+
+class FloatNetwork(_Classifier):
+    """Float weights for ``network``, He-initialized from ``seed``."""
+
+    def __init__(self, network: Network, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        self.network = network
+        self.w = [rng.standard_normal((layer.kernel_rows, layer.filters))
+                  * np.sqrt(2.0 / layer.kernel_rows) for layer in network.layers]
+
+    def _maps(self, x: np.ndarray):
+        """Per layer: its input map and pre-activation outputs; and the logits."""
+        layers = self.network.layers
+        cur = np.asarray(x, dtype=np.float64).reshape(len(x), layers[0].ifmap_h,
+                                                      layers[0].ifmap_w, layers[0].channels)
+        cache = []
+        for i, layer in enumerate(layers):
+            z = _cols(cur, layer) @ self.w[i]                  # N x windows x filters
+            cache.append((cur, z))
+            if i == len(layers) - 1:
+                return cache, z.reshape(len(x), -1)
+            nxt = layers[i + 1]
+            a = np.maximum(z, 0).reshape(len(x), layer.ofmap_h, layer.ofmap_w, layer.filters)
+            pad = feeds(layer, nxt)
+            a = np.pad(a, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+            cur = a.reshape(len(x), nxt.ifmap_h, nxt.ifmap_w, nxt.channels)
+        raise AssertionError("unreachable")
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return self._maps(x)[1]
+
+    def loss_and_grads(self, x: np.ndarray, y: np.ndarray
+                       ) -> tuple[float, list[np.ndarray], None]:
+        """Mean cross-entropy and its gradients per weight matrix (no K-FAC statistics:
+        ``None``, which K-FAC refuses)."""
+        layers = self.network.layers
+        n = len(x)
+        cache, logits = self._maps(x)
+        loss, dz = _cross_entropy(logits, y)
+        dz = dz.reshape(cache[-1][1].shape)
+        grads: list[np.ndarray] = [np.zeros(0)] * len(layers)
+        for i in range(len(layers) - 1, -1, -1):
+            layer = layers[i]
+            cur, z = cache[i]
+            cols = _cols(cur, layer)
+            grads[i] = np.einsum("nwk,nwf->kf", cols, dz)
+            if i == 0:
+                break
+            dcur = _uncols(dz @ self.w[i].T, layer)            # gradient of layer i's input
+            prev = layers[i - 1]
+            pad = feeds(prev, layer)
+            da = dcur.reshape(n, prev.ofmap_h + 2 * pad, prev.ofmap_w + 2 * pad, -1)
+            da = da[:, pad:da.shape[1] - pad, pad:da.shape[2] - pad, :]
+            dz = da.reshape(cache[i - 1][1].shape) * (cache[i - 1][1] > 0)
+        return loss, grads, None
+
+
 def patches(x: np.ndarray) -> np.ndarray:
-    """im2col of ``N x 8 x 8`` images: ``(N * P) x (9 + 1)`` rows (``P`` = 36 output
-    positions, row-major), the last column the bias input 1."""
-    n = x.shape[0]
-    out = SIDE - KERNEL + 1
-    cols = [x[:, i:i + out, j:j + out] for i in range(KERNEL) for j in range(KERNEL)]
-    p = np.stack(cols, axis=-1).reshape(n * out * out, KERNEL * KERNEL)
+    """:class:`PooledCNN`'s im2col of ``N x 8 x 8`` images: ``(N * P) x (9 + 1)`` rows
+    (``P`` = 36 output positions, row-major), the last column the bias input 1."""
+    conv = Layer("conv", SIDE, SIDE, KERNEL, KERNEL, 1, 1, 1)
+    p = _cols(np.asarray(x)[..., None], conv).reshape(-1, KERNEL * KERNEL)
     return np.hstack([p, np.ones((len(p), 1))])
 
 
-@dataclass
-class LayerStats:
-    """One layer's K-FAC inputs: ``a`` (rows x in+1) and output gradients ``g`` (rows x out),
-    ``g`` scaled to per-sample gradients (the loss is a batch mean)."""
-
-    a: np.ndarray
-    g: np.ndarray
-
-
-class DigitsCNN:
+class PooledCNN(_Classifier):
     """Weights ``w[0]`` (C x 10: conv kernels and bias) and ``w[1]`` (10 x 9C+1)."""
 
     def __init__(self, channels: int = 8, seed: int = 0):
@@ -92,27 +207,33 @@ class DigitsCNN:
     def logits(self, x: np.ndarray) -> np.ndarray:
         return self._forward(x)[3]
 
-    def accuracy(self, x: np.ndarray, y: np.ndarray) -> float:
-        return float((self.logits(x).argmax(axis=1) == y).mean())
-
     def loss_and_grads(self, x: np.ndarray, y: np.ndarray
                        ) -> tuple[float, list[np.ndarray], list[LayerStats]]:
         """Mean cross-entropy, its gradients per weight matrix and the K-FAC statistics."""
         n, c, o, q = x.shape[0], self.channels, self.conv_out, self.pooled
         a1, s1, a2, logits = self._forward(x)
-        z = logits - logits.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        loss = float(-np.log(p[np.arange(n), y] + 1e-300).mean())
-        ds2 = p.copy()
-        ds2[np.arange(n), y] -= 1
-        ds2 /= n
+        loss, ds2 = _cross_entropy(logits, y)
         dw2 = ds2.T @ a2
         dpool = (ds2 @ self.w[1][:, :-1]).reshape(n, q, 1, q, 1, c) / 4
         dh1 = np.broadcast_to(dpool, (n, q, 2, q, 2, c)).reshape(n * o * o, c)
         ds1 = dh1 * (s1 > 0)
         dw1 = ds1.T @ a1
         return loss, [dw1, dw2], [LayerStats(a1, ds1 * n), LayerStats(a2, ds2 * n)]
+
+    def kernels(self) -> list[np.ndarray]:
+        """The layers' unrolled kernels (``kernel_rows x filters``); biases stay digital."""
+        return [w[:, :-1].T.copy() for w in self.w]
+
+    def with_kernels(self, ks: list[np.ndarray]) -> PooledCNN:
+        """A copy with these kernels (as :meth:`kernels` gives them) and the same biases."""
+        out = PooledCNN(self.channels)
+        out.w = [np.hstack([k.T, w[:, -1:]]) for k, w in zip(ks, self.w, strict=True)]
+        return out
+
+
+def epochs_to(curve: list[float], target: float) -> int | None:
+    """First epoch (1-based) whose accuracy in ``curve`` reaches ``target``, or ``None``."""
+    return next((k + 1 for k, a in enumerate(curve) if a >= target), None)
 
 
 @dataclass
@@ -125,17 +246,28 @@ class History:
 
     def epochs_to(self, target: float, on: str = "test") -> int | None:
         """First epoch (1-based) whose accuracy reaches ``target``, or ``None``."""
-        acc = self.val if on == "val" else self.test
-        return next((k + 1 for k, a in enumerate(acc) if a >= target), None)
+        return epochs_to(self.val if on == "val" else self.test, target)
 
 
-def train(opt, split: Split, seed: int, epochs: int, batch: int = 32,
-          channels: int = 8, stop_at: tuple[float, str] | None = None) -> History:
-    """Train a fresh :class:`DigitsCNN` (initialized and shuffled by ``seed``) with ``opt``;
-    ``stop_at = (target, "val"|"test")`` ends early once that accuracy is reached. A
-    non-finite loss ends the run (the history then stops there)."""
-    net = DigitsCNN(channels, seed)
-    rng = np.random.default_rng([seed, 1])
+class Trainable(Protocol):
+    w: list[np.ndarray]
+
+    def loss_and_grads(self, x: np.ndarray, y: np.ndarray) -> tuple: ...
+
+    def accuracy(self, x: np.ndarray, y: np.ndarray) -> float: ...
+
+
+class Optimizer(Protocol):
+    def step(self, w: list[np.ndarray], grads: list[np.ndarray], stats=None) -> None: ...
+
+
+def train(net: Trainable, opt: Optimizer, split: Split, epochs: int,
+          rng: np.random.Generator, batch: int = 32,
+          stop_at: tuple[float, str] | None = None) -> History:
+    """Train ``net`` in place with ``opt`` on ``split``'s training part, in batches of
+    ``batch`` shuffled each epoch by ``rng``; ``stop_at = (target, "val"|"test")`` ends
+    early once that accuracy is reached. A non-finite loss ends the run (the history
+    then stops there)."""
     hist = History([], [], [])
     n = len(split.x_train)
     for _ in range(epochs):
@@ -154,3 +286,24 @@ def train(opt, split: Split, seed: int, epochs: int, batch: int = 32,
         if stop_at and hist.epochs_to(*stop_at):
             break
     return hist
+
+
+def train_network(network: Network, split: Split, epochs: int = 20, lr: float = 0.003,
+                  batch: int = 32, seed: int = 0) -> FloatNetwork:
+    """A :class:`FloatNetwork` of ``network`` trained with Adam on ``split``."""
+    net = FloatNetwork(network, seed)
+    train(net, Adam(lr), split, epochs, np.random.default_rng([seed, 3]), batch)
+    return net
+
+
+def quantize_weights(w: list[np.ndarray]) -> list[np.ndarray]:
+    """Symmetric per-layer INT8 weights (zero point 0, as the chip computes)."""
+    return [np.clip(np.rint(wi / (np.abs(wi).max() / 127)), -127, 127).astype(np.int64)
+            for wi in w]
+
+
+def deploy(net: FloatNetwork, x_calibration: np.ndarray
+           ) -> tuple[list[np.ndarray], list[int]]:
+    """INT8 weights and the REQUANT shifts calibrated on ``x_calibration`` (INT8 maps)."""
+    qs = quantize_weights(net.w)
+    return qs, calibrate_shifts(net.network, qs, x_calibration)

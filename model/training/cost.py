@@ -19,6 +19,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from firmware.config import Config
+from firmware.factor_solve import factor_solve
+from firmware.network import Network
+from model import golden, timing
+from model.analog.refinement import random_spd
+from model.energy import energy
+
+KAPPA = 20  # a damped factor block (the digits experiment's damping gives kappa ~ 10-100)
+
 
 @dataclass(frozen=True)
 class Measured:
@@ -34,6 +45,32 @@ class Measured:
 class StepCost:
     seconds: float
     joules: float
+
+
+def measure(cfg: Config, iterations: int, kappa: float = KAPPA) -> Measured:
+    """Setup and per-right-hand-side cost from the firmware of one and two columns (a
+    seeded SPD block of condition ``kappa``) through the golden, timing and energy
+    models; a faulting solve raises ``RuntimeError``."""
+    rng = np.random.default_rng(0)
+    f = random_spd(cfg.inv.size, kappa, rng)
+    runs = []
+    for m in (1, 2):
+        b = rng.integers(-1000, 1000, size=(cfg.inv.size, m))
+        fs = factor_solve(cfg, f, b, iterations=iterations)
+        g = golden.run(fs.image)
+        if g.fault.name != "NONE":
+            raise RuntimeError(f"the factor solve faulted {g.fault.name} on config "
+                               f"{cfg.chip.name}")
+        t = timing.simulate(cfg, g)
+        e = energy(cfg, g, t.cycles)
+        runs.append((t.cycles, e.total_pj - e.static_pj))
+    rhs_cycles, rhs_pj = runs[1][0] - runs[0][0], runs[1][1] - runs[0][1]
+    return Measured(runs[0][0] - rhs_cycles, runs[0][1] - rhs_pj, rhs_cycles, rhs_pj)
+
+
+def factor_sizes(net: Network) -> list[tuple[int, int]]:
+    """Per layer, K-FAC's ``(a, g)`` factor sizes: kernel rows plus the bias, filters."""
+    return [(layer.kernel_rows + 1, layer.filters) for layer in net.layers]
 
 
 def blocks(n: int, size: int) -> int:
@@ -68,3 +105,19 @@ def digital_step(layers: list[tuple[int, int]], refresh: int, flops_per_s: float
                  pj_per_flop: float, block: int | None = None) -> StepCost:
     f = digital_flops(layers, refresh, block)
     return StepCost(f / flops_per_s, f * pj_per_flop * 1e-12)
+
+
+def network_cost(net: Network, m: Measured, cfg: Config, refresh: int, arrays: list[int],
+                 flops_per_s: float, pj_per_flop: float) -> dict:
+    """One step's factor solves of ``net``: its factor entries, the digital baseline on
+    full factors and on ``cfg``'s INV blocks, and the chip with each count of ``arrays``."""
+    layers = factor_sizes(net)
+    n = cfg.inv.size
+    dig = digital_step(layers, refresh, flops_per_s, pj_per_flop)
+    dig_block = digital_step(layers, refresh, flops_per_s, pj_per_flop, block=n)
+    chip = {p: chip_step(layers, m, n, refresh, p, cfg.chip.clock_mhz, cfg.energy.static_mw)
+            for p in arrays}
+    return {"factor_entries": sum(a * a + g * g for a, g in layers), "digital_s": dig.seconds,
+            "digital_j": dig.joules, "digital_block_s": dig_block.seconds,
+            "chip": {p: {"s": c.seconds, "j": c.joules} for p, c in chip.items()}}
+

@@ -1,15 +1,25 @@
 """Optimizers of the second-order training experiment: SGD with momentum, Adam, K-FAC.
 
 Each takes the list of weight matrices, their gradients and (K-FAC only) the per-layer
-statistics of :class:`model.training.cnn.LayerStats`, and updates the weights in place.
+statistics (:class:`LayerStats`), and updates the weights in place.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from model.training.cnn import LayerStats
 from model.training.factor_solvers import AnalogSolver, FloatSolver, Solve
+
+
+@dataclass
+class LayerStats:
+    """One layer's K-FAC inputs: ``a`` (rows x in+1) and output gradients ``g`` (rows x out),
+    ``g`` scaled to per-sample gradients (the loss is a batch mean)."""
+
+    a: np.ndarray
+    g: np.ndarray
 
 
 class SGDMomentum:

@@ -13,8 +13,7 @@ from nets import outputs, rtl_matches_models
 from firmware import basisn, config, network, schedulers
 from firmware.isa import RTL_OPCODES, Fault, Opcode
 from model import golden, timing
-from model.network_training import DIGITS_CNN, FloatNetwork, to_int8, train
-from model.training.cnn import digits_split
+from model.training.cnn import DIGITS_CNN, FloatNetwork, digits_split, to_int8, train_network
 
 K, COEF_BITS = 16, 4
 
@@ -25,7 +24,7 @@ def fitted():
     training split, best on validation kept), the chip's integer weights and shifts."""
     split = digits_split()
     cfg = config.load("small")
-    net = train(DIGITS_CNN, split.x_train[..., None], split.y_train)
+    net = train_network(DIGITS_CNN, split)
     blocks = schedulers.basisn_blocks(cfg, DIGITS_CNN)
     fit = basisn.fit(net.w, cfg.crossbar.rows, K, COEF_BITS, blocks=blocks)
     rng = np.random.default_rng(0)

@@ -6,10 +6,18 @@ import numpy as np
 import pytest
 
 from firmware.factor_solve import factor_solve
+from firmware.network import Layer, Network
 from model import golden, timing
 from model.analog.refinement import random_spd
 from model.energy import energy
-from model.training.cost import Measured, chip_step, digital_flops
+from model.training.cost import (
+    KAPPA,
+    Measured,
+    chip_step,
+    digital_flops,
+    measure,
+    network_cost,
+)
 
 
 def test_digital_flops_by_hand() -> None:
@@ -46,3 +54,33 @@ def test_energy_of_a_solve_adds_up(small) -> None:
     opamps = 4 * 16 * small.energy.inv_opamp_mw * small.inv.solve_cycles * 1000 / \
         small.chip.clock_mhz
     assert d1.compute_pj > opamps
+
+
+def test_measure_splits_setup_from_each_right_hand_side(small) -> None:
+    """Setup once plus one solve per column: a three-column run of the same factor
+    takes the setup and three right-hand sides."""
+    m = measure(small, iterations=2)
+    rng = np.random.default_rng(0)
+    f = random_spd(small.inv.size, KAPPA, rng)
+    fs = factor_solve(small, f, rng.integers(-1000, 1000, size=(small.inv.size, 3)),
+                      iterations=2)
+    g = golden.run(fs.image)
+    assert timing.simulate(small, g).cycles == m.setup_cycles + 3 * m.rhs_cycles
+    assert m.setup_cycles > m.rhs_cycles > 0 and m.setup_pj > 0 and m.rhs_pj > 0
+
+
+def test_network_cost_is_the_step_cost_of_its_factors(small) -> None:
+    """A 3x3 convolution of 2 channels and 5 filters: factors of 19 (with the bias) and 5."""
+    net = Network("n", (Layer("c", 4, 4, 3, 3, 2, 5, 1),), "n")
+    m = Measured(setup_cycles=1000, setup_pj=50.0, rhs_cycles=10, rhs_pj=2.0)
+    r = network_cost(net, m, small, refresh=4, arrays=[1, 3], flops_per_s=1e9,
+                     pj_per_flop=1.0)
+    assert r["factor_entries"] == 19 * 19 + 5 * 5
+    assert r["digital_s"] == pytest.approx(digital_flops([(19, 5)], 4) / 1e9)
+    assert r["digital_block_s"] == pytest.approx(
+        digital_flops([(19, 5)], 4, block=small.inv.size) / 1e9)
+    one = chip_step([(19, 5)], m, small.inv.size, 4, 1, small.chip.clock_mhz,
+                    small.energy.static_mw)
+    assert r["chip"][1] == {"s": one.seconds, "j": one.joules}
+    assert r["chip"][3]["s"] == pytest.approx(one.seconds / 3)
+
