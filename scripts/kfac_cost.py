@@ -12,6 +12,7 @@ network and writes JSON.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ from firmware.network import BUILTIN, builtin
 from model.training.cost import measure, network_cost
 
 
-def main() -> None:
+def parse() -> argparse.Namespace:
     ap = cli.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", default="aras")
     ap.add_argument("--iterations", type=cli.positive_int, default=6,
@@ -43,6 +44,11 @@ def main() -> None:
                  "and --pj-per-flop >= 0")
     if args.out.exists() and not args.out.is_dir():
         sys.exit(f"--out {args.out}: is a file, expected a directory")
+    return args
+
+
+def main() -> None:
+    args = parse()
     args.out.mkdir(parents=True, exist_ok=True)
     cfg = load(args.config)
     arrays = args.arrays or sorted({cfg.inv.count, 96})
