@@ -18,6 +18,7 @@ from firmware import cli
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.cosim
 def test_ctrl_c_ends_sim_with_one_line_and_status_130(tmp_path: Path) -> None:
     """Ctrl-C as the terminal sends it (SIGINT to the whole process group) while Icarus
     simulates: no traceback, no Icarus prompt, one line, status 130."""

@@ -70,6 +70,7 @@ def test_reuse_keeps_the_accuracy(deployed) -> None:
     assert _logits(plan.image, gold).tolist() == want.tolist()
 
 
+@pytest.mark.cosim
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
 def test_digits_classified_in_the_rtl(deployed, sim: str, tmp_path: Path) -> None:
     """Three test digits scheduled with +reuse through the RTL: memories bit-identical

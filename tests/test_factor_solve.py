@@ -122,6 +122,7 @@ def test_slow_matrix_faults_inv_unstable(small) -> None:
     assert "beyond inv.solve_cycles" in gm.inv_state[0]
 
 
+@pytest.mark.cosim
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
 def test_factor_solve_cosimulates(small, sim: str, tmp_path) -> None:
     """The refined solve in the RTL with the INV model on its port: memories bit-identical

@@ -41,6 +41,7 @@ def _finish(proc: subprocess.Popen) -> str:
     return out
 
 
+@pytest.mark.cosim
 def test_two_concurrent_make_sim_both_pass_in_their_own_directories() -> None:
     """Two ``make sim`` at once (other seeds and programs) each PASS and print their own
     run directory, and both directories keep their results."""
@@ -67,6 +68,7 @@ RACE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.cosim
 def test_two_runs_racing_on_a_fresh_build_build_it_once(tmp_path: Path) -> None:
     """Two runs of one config on an empty build root: the lock lets one build, the other
     waits and reuses the build; both pass, in two directories."""
@@ -78,6 +80,7 @@ def test_two_runs_racing_on_a_fresh_build_build_it_once(tmp_path: Path) -> None:
     assert len(dirs) == 2
 
 
+@pytest.mark.cosim
 def test_out_directory_of_a_live_run_is_refused_not_cleared(tmp_path: Path, capsys,
                                                             monkeypatch) -> None:
     """``--out`` naming a directory a live run holds is refused and nothing in it is
@@ -130,6 +133,7 @@ def _trusting(monkeypatch) -> None:
     monkeypatch.setattr(runner, "_check_build", lambda sim, bdir, inputs: ("ok", ""))
 
 
+@pytest.mark.cosim
 @pytest.mark.parametrize("sim, artefact", [("icarus", "sim.vvp"), ("verilator", "harness")])
 def test_a_cut_simulation_binary_is_rebuilt(sim: str, artefact: str, tmp_path: Path,
                                             monkeypatch, capfd) -> None:
@@ -150,6 +154,7 @@ def test_a_cut_simulation_binary_is_rebuilt(sim: str, artefact: str, tmp_path: P
     assert path.stat().st_size == size and again.counters == first.counters
 
 
+@pytest.mark.cosim
 def test_an_edited_chip_v_is_regenerated(tmp_path: Path, monkeypatch) -> None:
     """``chip.v`` cut or edited after generation is found by the hash its key file
     records and written again; trusted by its key alone, the build fails."""
@@ -169,6 +174,7 @@ def test_an_edited_chip_v_is_regenerated(tmp_path: Path, monkeypatch) -> None:
             runner.run(_slice(), "icarus", tmp_path / "d", build_root=root)
 
 
+@pytest.mark.cosim
 def test_a_build_interrupted_before_its_manifest_is_not_trusted(tmp_path: Path,
                                                                 monkeypatch, capfd) -> None:
     root = tmp_path / "build"
@@ -186,6 +192,7 @@ def test_a_build_interrupted_before_its_manifest_is_not_trusted(tmp_path: Path,
     assert (bdir / runner.MANIFEST).exists()
 
 
+@pytest.mark.cosim
 def test_a_build_that_checks_out_is_reused_without_building(tmp_path: Path, capfd) -> None:
     root = tmp_path / "build"
     runner.run(_slice(), "icarus", tmp_path / "a", build_root=root)
@@ -197,6 +204,7 @@ def test_a_build_that_checks_out_is_reused_without_building(tmp_path: Path, capf
     assert os.stat(vvp).st_mtime_ns == mtime
 
 
+@pytest.mark.cosim
 def test_no_build_replaces_one_a_live_run_uses(tmp_path: Path) -> None:
     """A rebuild waits while a run holds its build (shared lock), then goes ahead."""
     root = tmp_path / "build"
@@ -217,6 +225,7 @@ def test_no_build_replaces_one_a_live_run_uses(tmp_path: Path) -> None:
         "icarus", False, bdir.parent / "chip.v", runner.harness_parameters(cfg)))[0] == "ok"
 
 
+@pytest.mark.cosim
 def test_an_intact_build_is_reused_while_a_live_run_holds_it(tmp_path: Path) -> None:
     """Runs of one config run side by side: finding an intact build takes only the shared
     lock a live run holds, so it does not wait for that run to end."""

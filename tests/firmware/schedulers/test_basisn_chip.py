@@ -52,6 +52,7 @@ def _logits(image, result) -> np.ndarray:
     return outputs(image, result, image.config, DIGITS_CNN)[0]
 
 
+@pytest.mark.slow   # trains and fine-tunes the digits CNN (~6 s)
 def test_basisn_keeps_most_of_the_accuracy(fitted) -> None:
     """The integer network the chip computes from the basis against the float network
     it approximates (449 test digits; measured 97.3% against 97.6%)."""
