@@ -15,7 +15,7 @@ import pytest
 from cocotb_tests import sim
 from firmware import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.cosim

@@ -17,7 +17,7 @@ import pytest
 from cocotb_tests import runner
 from firmware import config, regression
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 600  # seconds: a Verilator build and a run on a busy 2-core machine
 
 
