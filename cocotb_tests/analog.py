@@ -1,5 +1,5 @@
-"""Reusable cocotb drivers for the chip's analog ports, answered by ``model.crossbar`` and
-``model.inv_array``.
+"""Reusable cocotb drivers for the chip's analog ports, answered by ``model.analog.crossbar`` and
+``model.analog.inv_array``.
 
 Each wakes once per transaction (a rising ``valid``), never per cycle. The read
 responder takes a VMM window's INT8 vector (plane-major, as the shift registers hold it),
@@ -36,9 +36,9 @@ from cocotb.triggers import FallingEdge, First, ReadOnly, RisingEdge, Timer
 from cocotb_tests.scoreboard import Scoreboard
 from firmware.config import Config
 from firmware.packing import pack
-from model.crossbar import Crossbar
+from model.analog.crossbar import Crossbar
+from model.analog.inv_array import InvArray, digitize, matrix_levels, program_cost
 from model.golden import PORTS
-from model.inv_array import InvArray, digitize, matrix_levels, program_cost
 
 
 class Sampling:

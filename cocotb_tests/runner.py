@@ -58,7 +58,7 @@ VERILATOR_ARGS = ["--timing", "-Wno-fatal", "-Wno-WIDTH", "-Wno-UNOPTFLAT", "-Wn
 SIM_MEMORY_LIMIT_BITS = 64 * 8 * 1024 * 1024
 
 
-#: Co-simulation speed of a busy program, cycles per second (README, Benchmarks:
+#: Co-simulation speed of a busy program, cycles per second (docs/benchmarks.md:
 #: ``scripts/bench_cosim.py``'s slowest program on the 2-core machine, rounded down).
 SIM_CYCLES_PER_S = {"icarus": 8_000, "verilator": 130_000}
 #: Above this estimated simulation time, ``make sim`` says so before it starts.

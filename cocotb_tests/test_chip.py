@@ -44,8 +44,8 @@ from firmware import image as image_mod  # noqa: E402
 from firmware.assembler import format_insn  # noqa: E402
 from firmware.isa import INSN_BITS, RTL_OPCODES, Fault, decode  # noqa: E402
 from model import golden  # noqa: E402
-from model.crossbar import Crossbar  # noqa: E402
-from model.inv_array import InvArray  # noqa: E402
+from model.analog.crossbar import Crossbar  # noqa: E402
+from model.analog.inv_array import InvArray  # noqa: E402
 
 COUNTERS = ("cycles", "stall_cycles", "write_busy_cycles", "overlap_cycles", "pulses")
 

@@ -1,1 +1,1 @@
-"""Firmware side of the chip: configuration schema, ISA, assembler, scheduler and images."""
+"""Firmware side of the chip: configuration schema, ISA, assembler, schedulers and images."""

@@ -33,6 +33,12 @@ class Region:
     signed: bool = True
 
 
+def append_words(dram: list[int], words: list[int]) -> int:
+    """Append ``words`` to the main-memory image ``dram``; return their first address."""
+    dram.extend(words)
+    return len(dram) - len(words)
+
+
 @dataclass
 class Image:
     """A program and the initial main-memory contents for one config."""

@@ -17,12 +17,6 @@ from firmware.config import Config
 from firmware.network import Layer
 from firmware.packing import pack
 
-# The schedulers tile layers with the ISA's cell encoding; they import it from here.
-from firmware.semantics import unsigned_levels, weights_to_levels
-
-__all__ = ["LayerMap", "group_delta_words", "map_layer", "row_delta_words",
-           "unsigned_levels", "weights_to_levels"]
-
 
 def row_delta_words(old: np.ndarray, new: np.ndarray, cfg: Config) -> list[int]:
     """Main-memory words of the signed per-cell deltas ``new - old``, row after row."""

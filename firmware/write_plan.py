@@ -12,22 +12,12 @@ whole network's writes (hundreds of millions of weights) take seconds, not minut
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
 from firmware.config import Config
-
-
-@dataclass(frozen=True)
-class WriteRows:
-    """Per crossbar row of one group write, in levels: the slowest cell's decrease and
-    increase, and all level changes (arrays of ``nrows`` integers)."""
-
-    dec: np.ndarray
-    inc: np.ndarray
-    changes: np.ndarray
+from firmware.plan import WriteRows
 
 
 @cache

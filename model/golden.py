@@ -30,9 +30,9 @@ from firmware.semantics import (
     words,
     write_xbars,
 )
-from model.crossbar import Crossbar, bit_serial_vmm
-from model.inv_array import InvArray, digitize, matrix_levels, program_cost
-from model.write_physics import RowWrite
+from model.analog.crossbar import Crossbar, bit_serial_vmm
+from model.analog.inv_array import InvArray, digitize, matrix_levels, program_cost
+from model.analog.write_physics import RowWrite
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from firmware.config import Config
 from firmware.isa import Opcode
-from firmware.scheduler import Schedule
+from firmware.plan import Schedule
 from firmware.semantics import write_xbars
 from model import timing
 from model.energy import Energy, gb_static_pj, trace_energy
@@ -128,9 +128,9 @@ def _layer_spans(plan: Schedule, spans: list[timing.Span]) -> tuple[LayerSpan, .
 def upper_bound(cfg: Config, bound: Schedule) -> int:
     """ARAS's upper bound on performance, as cycles per inference: the time to write
     every layer's weights once with the chip's resources (``bound`` from
-    :func:`firmware.scheduler.write_bound`: full-chip group writes, nothing computed)."""
+    :func:`firmware.schedulers.write_bound`: full-chip group writes, nothing computed)."""
     if bound.scheduler != "write-bound":
-        raise ValueError(f"the upper bound needs scheduler.write_bound's program, not "
+        raise ValueError(f"the upper bound needs schedulers.write_bound's program, not "
                          f"'{bound.scheduler}'")
     return timing.simulate_trace(cfg, timing.planned_trace(cfg, bound.program,
                                                            bound.writes)).cycles

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from firmware.config import Config
 from firmware.cycles import burst_cycles, vmm_pass_cycles
 from firmware.isa import SFU_POOLING, Fault, Instruction, Opcode
+from firmware.plan import WriteRows
 from firmware.semantics import (
     vmm_cols,
     vmm_groups,
@@ -25,9 +26,8 @@ from firmware.semantics import (
     vmm_xbar_span,
     write_xbars,
 )
-from firmware.write_plan import WriteRows
+from model.analog.write_physics import RowWrite
 from model.golden import Executed, GoldenResult
-from model.write_physics import RowWrite
 
 
 @dataclass(frozen=True)

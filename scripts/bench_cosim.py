@@ -22,61 +22,17 @@ Usage: ``python scripts/bench_cosim.py [--config small] [--sims icarus verilator
 from __future__ import annotations
 
 import argparse
-import subprocess
+import sys
 import tempfile
-import time
 from pathlib import Path
 
 from cocotb_tests import runner
+from cocotb_tests.speed import best_run, standalone, time_alone
 from firmware import cli, config
 from firmware.config import Config
 from firmware.image import Image
 from firmware.isa import Instruction
 from firmware.programs.bench import MIXES, WINDOWS, bench_program
-from hdl import build as hdl_build
-
-
-def _best_run(image: Image, sim: str, out: Path, repeat: int):
-    """The fastest of ``repeat`` runs: (wall seconds, the run)."""
-    best, rtl = None, None
-    for k in range(repeat):
-        start = time.perf_counter()
-        rtl = runner.run(image, sim, out / f"{sim}{k}")
-        wall = time.perf_counter() - start
-        best = wall if best is None else min(best, wall)
-    return best, rtl
-
-
-def standalone(cfg: Config, sim: str, out: Path) -> list[str]:
-    """The command that runs the harness without cocotb: Icarus's ``vvp`` on the bench's
-    own build, or a ``--binary`` Verilator build of the same sources, Verilator and C++ flags (only
-    the bench's signal visibility file is left out)."""
-    if sim == "icarus":
-        return ["vvp", "-n", str(runner.build_dir(cfg, sim, False) / "sim.vvp")]
-    verilog = hdl_build.generate(cfg, runner.config_dir(cfg))
-    params = [f"-G{k}={v}" for k, v in runner.harness_parameters(cfg).items()]
-    subprocess.run(["verilator", "--binary", *runner.VERILATOR_ARGS, "--top-module", "harness",
-                    *params, str(runner.HARNESS), str(verilog), "-Mdir", str(out),
-                    "-o", "harness", "-MAKEFLAGS", " ".join(runner.VERILATOR_MAKE_ARGS)],
-                   check=True, capture_output=True)
-    return [str(out / "harness")]
-
-
-def _time_alone(cmd: list[str], image: Image, out: Path, repeat: int, idle: int = 0) -> float:
-    """Best wall time of ``repeat`` runs of ``image`` in the harness alone."""
-    image.write(out)
-    args = cmd + ["+autostart", f"+imem={out / 'imem.hex'}", f"+dram={out / 'dram.hex'}"]
-    if idle:
-        args.append(f"+idle={idle}")
-    best = None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        done = subprocess.run(args, capture_output=True, text=True)
-        wall = time.perf_counter() - start
-        if done.returncode != 0 or "halted after" not in done.stdout:
-            raise SystemExit(f"{' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-        best = wall if best is None else min(best, wall)
-    return best
 
 
 def main() -> None:
@@ -106,31 +62,36 @@ def main() -> None:
           f"{'start-up':>9} {'steady cycles/s':>16} {'transactions/kcycle':>20} "
           f"{'RTL alone cycles/s':>19}")
     with tempfile.TemporaryDirectory() as tmp:
-        for sim in args.sims:
-            runner.build(cfg, sim)
-            alone = standalone(cfg, sim, Path(tmp) / f"{sim}-alone")
-            startup, _ = _best_run(halt, sim, Path(tmp) / "halt", args.repeat)
-            for mix in args.mix:
-                image = bench_program(cfg, args.rounds, mix=mix)
-                wall, rtl = _best_run(image, sim, Path(tmp) / mix, args.repeat)
-                if rtl.counters["fault"]:
-                    raise SystemExit(f"the {mix} benchmark program faulted "
-                                     f"({rtl.counters['fault']}): its figures would not mean "
-                                     "anything")
-                cycles = rtl.counters["cycles"]
-                steady = cycles / (wall - startup) if wall > startup else float("nan")
-                per_k = 1000 * (rtl.counters["analog_reads"]
-                                + rtl.counters["model_rows_written"]) / cycles
-                t_alone = _time_alone(alone, image, Path(tmp) / f"{mix}-alone", args.repeat)
-                print(f"{sim:<10} {mix:<8} {cycles:>9} {wall:>7.2f}s {cycles / wall:>10,.0f} "
-                      f"{startup:>8.2f}s {steady:>16,.0f} {per_k:>20.1f} "
-                      f"{cycles / t_alone:>19,.0f}")
-            t_halt = _time_alone(alone, halt, Path(tmp) / "halt-alone", args.repeat)
-            t_idle = _time_alone(alone, halt, Path(tmp) / "halt-alone", args.repeat,
-                                 idle=args.idle_cycles)
-            rate = args.idle_cycles / (t_idle - t_halt) if t_idle > t_halt else float("nan")
-            print(f"{sim:<10} {'idle':<8} {args.idle_cycles:>9} {t_idle - t_halt:>7.2f}s "
-                  f"{rate:>10,.0f}   (the halted chip, harness alone: the ceiling)")
+        try:
+            for sim in args.sims:
+                _bench(cfg, sim, args, halt, Path(tmp))
+        except RuntimeError as exc:   # the harness alone failed: its figures would be wrong
+            sys.exit(str(exc))
+
+
+def _bench(cfg: Config, sim: str, args: argparse.Namespace, halt: Image, tmp: Path) -> None:
+    """Print one simulator's line per program mix, then its idle ceiling."""
+    runner.build(cfg, sim)
+    alone = standalone(cfg, sim, tmp / f"{sim}-alone")
+    startup, _ = best_run(halt, sim, tmp / "halt", args.repeat)
+    for mix in args.mix:
+        image = bench_program(cfg, args.rounds, mix=mix)
+        wall, rtl = best_run(image, sim, tmp / mix, args.repeat)
+        if rtl.counters["fault"]:
+            raise SystemExit(f"the {mix} benchmark program faulted "
+                             f"({rtl.counters['fault']}): its figures would not mean anything")
+        cycles = rtl.counters["cycles"]
+        steady = cycles / (wall - startup) if wall > startup else float("nan")
+        per_k = 1000 * (rtl.counters["analog_reads"]
+                        + rtl.counters["model_rows_written"]) / cycles
+        t_alone = time_alone(alone, image, tmp / f"{mix}-alone", args.repeat)
+        print(f"{sim:<10} {mix:<8} {cycles:>9} {wall:>7.2f}s {cycles / wall:>10,.0f} "
+              f"{startup:>8.2f}s {steady:>16,.0f} {per_k:>20.1f} {cycles / t_alone:>19,.0f}")
+    t_halt = time_alone(alone, halt, tmp / "halt-alone", args.repeat)
+    t_idle = time_alone(alone, halt, tmp / "halt-alone", args.repeat, idle=args.idle_cycles)
+    rate = args.idle_cycles / (t_idle - t_halt) if t_idle > t_halt else float("nan")
+    print(f"{sim:<10} {'idle':<8} {args.idle_cycles:>9} {t_idle - t_halt:>7.2f}s "
+          f"{rate:>10,.0f}   (the halted chip, harness alone: the ceiling)")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,8 @@ import time
 
 import numpy as np
 
-from firmware import config, semantics
-from firmware.cli import run_main
-from model.crossbar import Crossbar
+from firmware import cli, config, semantics
+from model.analog.crossbar import Crossbar
 
 RUNS = 2000
 
@@ -37,6 +36,7 @@ def bench(cfg: config.Config, label: str) -> None:
 
 
 def main() -> None:
+    cli.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     cfg = config.load("aras")
     print(f"{cfg.crossbar.rows}x{cfg.crossbar.cols} crossbar, {cfg.crossbar.cell_bits}-bit cells, "
           f"{cfg.crossbar.adc_bits}-bit ADC, {cfg.data.act_bits} bit-planes per VMM")
@@ -47,4 +47,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    run_main(main)
+    cli.run_main(main)

@@ -8,19 +8,10 @@ Usage: ``python scripts/bench_fullscale.py [--networks ...] [--schedulers ...]``
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from firmware import (  # noqa: E402
-    cli,  # noqa: E402
-    config,
-    network,
-    scheduler,
-)
-from model.inference import evaluate  # noqa: E402
+from firmware import cli, config, network, schedulers
+from model.inference import evaluate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--networks", nargs="+", default=["vgg16", "resnet50", "bert_large"],
                     choices=list(network.BUILTIN))
     ap.add_argument("--schedulers", nargs="+", default=["naive", "+banks", "+reuse"],
-                    choices=list(scheduler.SCHEDULERS))
+                    choices=list(schedulers.SCHEDULERS))
     args = ap.parse_args(argv)
     cfg = config.load("aras")
     print(f"{'network':12} {'scheduler':10} {'weights s':>9} {'schedule s':>10} "
@@ -39,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             qs = [w.q for _, w in network.weights(net)]
             t1 = time.perf_counter()
-            plan = scheduler.schedule(cfg, net, qs, sched)
+            plan = schedulers.schedule(cfg, net, qs, sched)
             t2 = time.perf_counter()
             fig = evaluate(cfg, plan)
             t3 = time.perf_counter()

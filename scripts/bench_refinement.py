@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from firmware import cli, config
-from model.inv_array import InvError
-from model.refinement import flexible_cg, program_stable, random_spd, refine
+from model.analog.inv_array import InvError
+from model.analog.refinement import flexible_cg, program_stable, random_spd, refine
 
 SIZES = (16, 32, 64, 128)
 KAPPAS = (10, 100, 1000, 10000)

@@ -6,7 +6,7 @@ import numpy as np
 
 from cocotb_tests import runner
 from firmware import network
-from firmware.isa import RTL_OPCODES
+from firmware.isa import RTL_OPCODES, Fault
 from firmware.network import Layer, Network
 from firmware.packing import unpack
 from model import checker, golden, timing
@@ -48,6 +48,19 @@ def outputs(img, res, cfg, net) -> np.ndarray:
                  signed=True)
     last = net.layers[-1]
     return out.reshape(last.windows, -1)[:, :last.filters]
+
+
+def cosimulated(img, sim: str, out_dir):
+    """Run ``img`` in the RTL; memories, cycles and counters must equal the models'.
+    Returns the RTL run."""
+    cfg = img.config
+    gold = golden.run(img, RTL_OPCODES)
+    rtl = runner.run(img, sim, out_dir=out_dir)
+    checks = checker.compare(gold, timing.simulate(cfg, gold), rtl.counters, rtl.gb,
+                             rtl.dram, cfg.gb_bits, cfg.dram_bits)
+    assert all(c.ok for c in checks), checker.format_table(checks)
+    assert rtl.counters["fault"] == Fault.NONE
+    return rtl
 
 
 def rtl_matches_models(images: list, sim: str, out_dir) -> list[tuple]:

@@ -24,8 +24,10 @@ from firmware.programs import directed
 from model import checker, golden, timing
 
 SIMS = ["icarus", "verilator"]
-#: One worker runs this module's batches, so no batch is simulated twice.
-pytestmark = [pytest.mark.cosim, pytest.mark.xdist_group("test_cosim")]
+pytestmark = pytest.mark.cosim
+#: The tests that share a batch run on one xdist worker, so no batch is simulated twice.
+EDGES = pytest.mark.xdist_group("cosim-edges")
+DIRECTED = pytest.mark.xdist_group("cosim-directed")
 
 
 def _programs() -> dict[str, tuple[config.Config, Image]]:
@@ -76,6 +78,7 @@ def _edge_runs(sim: str, run_root: str) -> list[runner.RtlRun]:
     return runner.run_batch(list(progs.values()), sim, Path(run_root) / f"edges-{sim}")
 
 
+@EDGES
 @pytest.mark.parametrize("sim", SIMS)
 def test_every_field_at_the_edges_of_its_width(sim: str, run_root: str) -> None:
     """Each field of each instruction at 0, 1, both ends and the sign boundary of what
@@ -95,6 +98,7 @@ def test_every_field_at_the_edges_of_its_width(sim: str, run_root: str) -> None:
             Fault.DRAM_RANGE} <= set(faults), faults
 
 
+@EDGES
 def test_field_edges_icarus_equals_verilator(run_root: str) -> None:
     for a, b in zip(_edge_runs("icarus", run_root), _edge_runs("verilator", run_root),
                     strict=True):
@@ -117,6 +121,7 @@ def test_every_instruction_alone(sim: str, run_root: str) -> None:
         assert gold.fault == Fault.NONE, name
 
 
+@DIRECTED
 @pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_rtl_matches_models(name: str, sim: str, run_root: str) -> None:
@@ -132,6 +137,7 @@ def test_rtl_matches_models(name: str, sim: str, run_root: str) -> None:
         assert rtl.counters["analog_reads"] > 0
 
 
+@DIRECTED
 def test_fault_programs_fault_as_named(run_root: str) -> None:
     """Each fault program raises the fault it is named for, on the RTL itself."""
     expected = {
@@ -151,6 +157,7 @@ def test_fault_programs_fault_as_named(run_root: str) -> None:
 
 @pytest.mark.parametrize("name", ["slice", "multi", "multi_noisy", "fault_during_write",
                                   "watchdog"])
+@DIRECTED
 def test_icarus_equals_verilator(name: str, run_root: str) -> None:
     a, b = _run(name, "icarus", run_root), _run(name, "verilator", run_root)
     keys = ("cycles", "stall_cycles", "write_busy_cycles", "overlap_cycles", "pulses",
@@ -160,6 +167,7 @@ def test_icarus_equals_verilator(name: str, run_root: str) -> None:
     assert a.dram == b.dram
 
 
+@DIRECTED
 def test_write_overlaps_compute(run_root: str) -> None:
     """The multi program writes crossbar 1 while crossbar 0 computes."""
     counters = _run("multi", "icarus", run_root).counters

@@ -8,8 +8,8 @@ import pytest
 from firmware.isa import Fault, Opcode
 from firmware.programs.factor_solve import TOP, factor_solve, quantize_factor, result, split_halves
 from model import golden, timing
-from model.factor_solvers import AnalogSolver
-from model.refinement import random_spd
+from model.analog.refinement import random_spd
+from model.training.factor_solvers import AnalogSolver
 
 
 def _bits(fs, dram) -> float:
@@ -48,11 +48,12 @@ def test_kfac_factor_solve_matches_the_model_refinement(small) -> None:
     """A damped K-FAC factor from the digits CNN: the firmware's result is as accurate as
     the analog refinement model run alone on the same matrix."""
     from firmware.config import load
-    from model.digits_cnn import digits_split, train
-    from model.factor_solvers import make_solver
-    from model.optimizers import KFAC
+    from model.training import kfac_experiment
+    from model.training.cnn import digits_split
+    from model.training.factor_solvers import make_solver
+    from model.training.optimizers import KFAC
     opt = KFAC(0.005, make_solver("float", load("aras")))
-    train(opt, digits_split(), seed=0, epochs=1)
+    kfac_experiment.run(opt, digits_split(), seed=0, epochs=1)
     a, _ = opt._damped(0)               # conv input factor, 10 x 10
     f = np.eye(16) * np.mean(np.diag(a))
     f[:10, :10] = a

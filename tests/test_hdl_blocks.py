@@ -29,8 +29,8 @@ from hdl.shift_accumulator import ShiftAccumulator
 from hdl.shift_register import ActivationShiftRegister
 from hdl.write_engine import WriteEngine
 from model import timing
-from model.crossbar import Crossbar
-from model.write_physics import RowWrite, row_cost
+from model.analog.crossbar import Crossbar
+from model.analog.write_physics import RowWrite, row_cost
 
 
 def _run(dut, testbench) -> None:

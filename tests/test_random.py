@@ -28,6 +28,10 @@ PROGRAMS = 120
 CONFIGS = ["tiny", "small"]
 #: The analog responders answer at seeded random cycles inside their windows.
 JITTER = {"tiny": 1, "small": 2}
+pytestmark = pytest.mark.cosim
+#: One xdist worker per config runs its batches, so no batch is simulated twice.
+CONFIG_PARAMS = [pytest.param(name, marks=pytest.mark.xdist_group(f"random-{name}"))
+                 for name in CONFIGS]
 
 
 @functools.cache
@@ -44,7 +48,7 @@ def root(tmp_path_factory) -> str:
 
 
 @pytest.mark.parametrize("sim", ["icarus", "verilator"])
-@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("name", CONFIG_PARAMS)
 def test_random_programs_match_models(name: str, sim: str, root: str) -> None:
     cfg = config.load(name)
     runs = _batch(name, sim, root)
@@ -59,14 +63,14 @@ def test_random_programs_match_models(name: str, sim: str, root: str) -> None:
         "\n".join(failures[:3])
 
 
-@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("name", CONFIG_PARAMS)
 def test_random_icarus_equals_verilator(name: str, root: str) -> None:
     for a, b in zip(_batch(name, "icarus", root), _batch(name, "verilator", root), strict=True):
         assert a.counters == b.counters, a.out_dir
         assert a.gb == b.gb and a.dram == b.dram, a.out_dir
 
 
-@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("name", CONFIG_PARAMS)
 def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
     """The generator is only useful if it reaches everything: check what it exercised."""
     cfg = config.load(name)
@@ -112,7 +116,7 @@ def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
     assert overlapped > PROGRAMS // 2
 
 
-@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("name", CONFIG_PARAMS)
 def test_jittered_answers_cover_their_windows(name: str, root: str) -> None:
     """The responders answered all over their windows, first cycle to last, and the
     results and cycles above still matched the models."""

@@ -29,6 +29,7 @@ def _run_with_waves(program: str, sim: str, tmp_path: Path):
     return cfg, rtl, states
 
 
+@pytest.mark.cosim
 @pytest.mark.parametrize("sim", ["icarus", pytest.param("verilator", marks=needs_fst2vcd)])
 def test_writes_overlap_compute_in_the_waves(sim: str, tmp_path: Path) -> None:
     """In the multi program the write engine is busy while the sequencer runs bit-planes."""
@@ -53,6 +54,7 @@ def test_writes_overlap_compute_in_the_waves(sim: str, tmp_path: Path) -> None:
     assert rtl.wave.with_suffix(".gtkw").exists()
 
 
+@pytest.mark.cosim
 def test_gated_banks_see_no_access_in_the_waves(tmp_path: Path) -> None:
     cfg, rtl, _ = _run_with_waves("bank_layers", "icarus", tmp_path)
     w = sample_cycles(rtl.wave, ["u_chip.sequencer.bank_mask", "u_chip.gb.rd_en",

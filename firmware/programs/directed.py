@@ -11,11 +11,11 @@ from collections.abc import Callable
 import numpy as np
 
 from firmware.config import Config
-from firmware.image import Image, Region
+from firmware.image import Image, Region, append_words
 from firmware.isa import OPCODE_BITS, Instruction, decode, encode
 from firmware.mapper import group_delta_words, row_delta_words
 from firmware.packing import pack, random_words
-from firmware.scheduler import append_words, single_vmm
+from firmware.schedulers import single_vmm
 from firmware.semantics import weights_to_levels
 
 

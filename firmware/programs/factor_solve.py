@@ -25,11 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from firmware.config import Config
-from firmware.image import Image, Region
+from firmware.image import Image, Region, append_words
 from firmware.isa import Instruction, SfuFunc, VecFunc
 from firmware.mapper import group_delta_words
 from firmware.packing import pack, unpack
-from firmware.scheduler import append_words
 from firmware.semantics import weights_to_levels
 
 X_BITS = 20        # |x| stays below 2^X_BITS: ~18 bits of result, residual fits int32

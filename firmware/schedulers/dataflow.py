@@ -1,0 +1,116 @@
+"""Feature maps between layers: the main-memory regions they start in, the loads that
+bring a layer's input into its buffer, and the REQUANT and stores that send each run of
+outputs on to the next layer (or, for the last layer, its int32 outputs to main memory).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from firmware.image import Region
+from firmware.isa import Instruction, SfuFunc
+from firmware.network import feeds, flattens, im2col
+from firmware.packing import pack
+from firmware.schedulers.emit import Emitter
+from firmware.schedulers.layout import BufferLayout, Geometry
+
+
+class FeatureMaps:
+    """Moves a network's feature maps for a scheduler (ARAS's or BasisN's): placed by
+    ``layout``, emitted into ``em``, REQUANT by ``shifts``."""
+
+    def __init__(self, geo: Geometry, layout: BufferLayout, em: Emitter,
+                 shifts: list[int]) -> None:
+        self.geo, self.layout, self.em, self.shifts = geo, layout, em, shifts
+        self.out_addr = 0
+
+    def allocate(self, x: np.ndarray | None) -> None:
+        """Main memory before the program's own regions: the first layer's unrolled
+        input ``x``, zeros (to clear areas), each layer's input map where it comes from
+        main memory, off-chip outputs (``in_dram``, ``zeros``, ``out_dram``)."""
+        geo, lay, em = self.geo, self.layout, self.em
+        cfg, layers, L = geo.cfg, geo.net.layers, len(geo.net.layers)
+        first = geo.maps[0]
+        if em.materialize:
+            cols = im2col(np.asarray(x).reshape(layers[0].ifmap_h, layers[0].ifmap_w,
+                                                layers[0].channels), layers[0])
+            unrolled = np.zeros((layers[0].windows, first.row_blocks * cfg.crossbar.rows),
+                                dtype=np.int64)
+            unrolled[:, :layers[0].kernel_rows] = cols
+            x_words: list[int] | int = pack(unrolled, cfg.data.act_bits, cfg.dram_bits)
+        else:
+            x_words = geo.map_words(0)
+        self.in_dram: list[int] = [em.alloc(x_words)] + [0] * (L - 1)
+        clear = max([lay.in_size[i + 1] for i in range(L - 1) if lay.into_next[i]]
+                    + [lay.in_size[i] for i in range(L) if not lay.resident[i]] + [0])
+        self.zeros = em.alloc(clear)
+        for i in range(1, L):
+            if not lay.into_next[i - 1]:
+                self.in_dram[i] = em.alloc(geo.map_words(i) + geo.slack(i))
+        self.out_dram = [em.alloc(geo.int8_words(i, layers[i].windows))
+                         if i < L - 1 and not geo.chained[i] else 0 for i in range(L)]
+
+    def allocate_outputs(self) -> None:
+        """Main memory for the last layer's int32 outputs (``out_addr``)."""
+        self.out_addr = self.em.alloc(self.geo.net.layers[-1].windows * self.geo.pos_words[-1])
+
+    def outputs_region(self) -> dict[str, Region]:
+        """The last layer's int32 outputs in main memory."""
+        cfg, last = self.geo.cfg, self.geo.net.layers[-1]
+        words = last.windows * self.geo.pos_words[-1]
+        return {"outputs": Region(self.out_addr, words, cfg.data.acc_bits,
+                                  words * cfg.gb_bits // cfg.data.acc_bits)}
+
+    def layer_inputs(self, i: int) -> None:
+        """At a layer's start: its input map from main memory (when it is resident and
+        the layer before did not write it), its window area's slack cleared (streamed),
+        the next layer's map cleared (borders and slack) when this layer writes it."""
+        geo, lay, em = self.geo, self.layout, self.em
+        if lay.resident[i] and (i == 0 or not lay.into_next[i - 1]):
+            em.dma("LOAD", lay.in_at[i], self.in_dram[i], lay.in_size[i] if i
+                   else geo.map_words(0))
+        elif not lay.resident[i] and geo.slack(i):
+            em.dma("LOAD", lay.in_at[i], self.zeros, lay.in_size[i])
+        if lay.into_next[i]:
+            em.dma("LOAD", lay.in_at[i + 1], self.zeros, lay.in_size[i + 1])
+
+    def run_input(self, i: int, p0: int) -> int:
+        """Buffer word where the run of layer ``i`` from position ``p0`` reads its input:
+        in the resident map, or in the window area after loading the rows it needs."""
+        geo, lay = self.geo, self.layout
+        layer, lm = geo.net.layers[i], geo.maps[i]
+        if geo.flat(i):
+            step = p0 * geo.in_stride(i)
+        else:
+            step = p0 // layer.ofmap_w * layer.stride * lm.group_stride(geo.cfg)
+        if lay.resident[i]:
+            return lay.in_at[i] + step
+        self.em.dma("LOAD", lay.in_at[i], self.in_dram[i] + step, geo.rows_words(i))
+        return lay.in_at[i]
+
+    def finish(self, i: int, p0: int, n: int, at: int) -> None:
+        """ReLU and REQUANT ``n`` output positions from ``p0`` of layer ``i`` (int32 at
+        ``at``) into the next layer's map or to main memory; the last layer's raw int32
+        outputs go to main memory."""
+        geo, lay, em = self.geo, self.layout, self.em
+        layers, wb = geo.net.layers, geo.cfg.global_buffer.word_bytes
+        layer, words = layers[i], n * geo.pos_words[i]
+        if i == len(layers) - 1:
+            em.dma("STORE", at, self.out_addr + p0 * geo.pos_words[i], words)
+            return
+        nxt = layers[i + 1]
+        if geo.chained[i]:
+            pad = feeds(layer, nxt)
+            oy, ox = divmod(p0, layer.ofmap_w)
+            if flattens(layer, nxt):
+                offset = p0 * layer.filters // wb
+            else:
+                offset = ((oy + pad) * nxt.ifmap_w + pad + ox) * nxt.channels // wb
+        else:
+            offset = geo.int8_words(i, p0)
+        dst = lay.in_at[i + 1] + offset if lay.into_next[i] else lay.row_at[i]
+        em.emit(Instruction.make("SFU", func=SfuFunc.REQUANT_RELU, dst=dst, src=at,
+                                 count=words, shift=self.shifts[i], window=1))
+        if not lay.into_next[i]:
+            base = self.in_dram[i + 1] if geo.chained[i] else self.out_dram[i]
+            em.dma("STORE", dst, base + offset, geo.int8_words(i, n))

@@ -1,0 +1,232 @@
+"""Buffer layout: the per-layer sizes every network scheduler shares (how a layer reads
+its input and how many positions it computes together) and where each layer's buffers
+live in the global buffer.
+
+Feature maps live in the global buffer when they fit (``resident``); a map that does
+not is kept in main memory and the rows each output row needs are loaded into a window
+area (``streamed``). A layer's output goes straight into the next layer's resident map
+when the next layer reads it as it is (:func:`firmware.network.feeds`); otherwise each
+finished run of outputs goes through a row buffer to main memory. Two placements: two
+activation areas used in turn (:func:`two_areas`), or every buffer in a bank of its own
+chosen by the bank ILP so that the others can be power-gated (:func:`in_banks`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from firmware import isa
+from firmware.config import Config
+from firmware.isa import Instruction
+from firmware.mapper import LayerMap, map_layer
+from firmware.network import Layer, Network, NetworkError, feeds
+from firmware.schedulers.bank_ilp import select_banks
+
+
+def chained(prev: Layer, nxt: Layer) -> bool:
+    """Does ``prev``'s output map feed ``nxt`` directly (zero padding or flattening)?"""
+    try:
+        feeds(prev, nxt)
+    except NetworkError:
+        return False
+    return True
+
+
+def crossbar_position_words(lm: LayerMap, cfg: Config) -> int:
+    """int32 output words per position of a layer computed in crossbars: column group g
+    at ``g * apu_cols * output_words``."""
+    return ((lm.col_groups - 1) * cfg.apu_cols + lm.group_cols[-1]) * cfg.output_words
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """A network's layers as the chip computes them: their crossbar maps, which layer
+    feeds the next directly (``chained``), output words per position, and the output
+    positions computed and finished together (``runs``).
+
+    Layers that do not chain (pooling, residual branches, concatenation and attention in
+    between, which are not crossbar work) read their input from a main-memory region of
+    their own: that glue runs off the chip and only its main-memory traffic is counted."""
+
+    cfg: Config
+    net: Network
+    maps: list[LayerMap]
+    chained: list[bool]
+    pos_words: list[int]
+    runs: list[int]
+
+    @classmethod
+    def of(cls, cfg: Config, net: Network, unit: int, what: str, materialize: bool,
+           position_words: Callable[[LayerMap], int]) -> Geometry:
+        """The geometry of ``net``; chained layers' outputs must come in multiples of
+        ``unit`` (one ``what``) and whole buffer words. With ``materialize`` (an image
+        that computes), every layer must read the one before it as it is."""
+        layers, L = net.layers, len(net.layers)
+        wb = cfg.global_buffer.word_bytes
+        maps = [map_layer(layer, cfg, im2col=(i == 0)) for i, layer in enumerate(layers)]
+        links = [chained(layers[i], layers[i + 1]) for i in range(L - 1)] + [False]
+        for i, layer in enumerate(layers[:-1]):  # outputs feed on: packed, word-aligned
+            if links[i] and (layer.filters % unit or layer.filters % wb):
+                raise ValueError(f"layer '{layer.name}': its {layer.filters} output channels "
+                                 f"must fill whole {what} ({unit} outputs) and {wb}-byte "
+                                 "words")
+            if materialize and not links[i]:
+                feeds(layer, layers[i + 1])   # raises, naming the layers
+        geo = cls(cfg, net, maps, links, [position_words(lm) for lm in maps], runs=[])
+        return replace(geo, runs=[geo._run(i) for i in range(L)])   # runs need the rest
+
+    def flat(self, i: int) -> bool:
+        """Are layer ``i``'s windows at a constant stride in its input map (unrolled
+        input, or a 1x1 stride-1 filter), so that a run may span output rows?"""
+        layer = self.net.layers[i]
+        return self.maps[i].mode == "im2col" or (
+            layer.filter_h == layer.filter_w == layer.stride == 1)
+
+    def _run(self, i: int) -> int:
+        """Output positions computed and finished together: one output row, or for
+        one-column maps (token sequences) as many as a scratch of 1/8 of the buffer
+        holds, when the destination of their outputs is contiguous."""
+        layer, cfg = self.net.layers[i], self.cfg
+        contiguous = i == len(self.net.layers) - 1 or not self.chained[i] or \
+            feeds(layer, self.net.layers[i + 1]) == 0
+        if layer.ofmap_w > 1 or not self.flat(i) or not contiguous:
+            return layer.ofmap_w
+        budget = cfg.gb_words // 8 // self.pos_words[i]
+        return max(1, min(layer.windows, budget, (1 << isa.COUNT) - 1))
+
+    def in_stride(self, i: int) -> int:
+        """Global-buffer words between consecutive windows of layer ``i``."""
+        layer, lm, wb = self.net.layers[i], self.maps[i], self.cfg.global_buffer.word_bytes
+        if lm.mode == "im2col":
+            return lm.row_blocks * self.cfg.input_words
+        return layer.stride * layer.channels // wb
+
+    def map_words(self, i: int) -> int:
+        """Words of layer ``i``'s whole input map (unrolled for im2col)."""
+        layer, lm = self.net.layers[i], self.maps[i]
+        if lm.mode == "im2col":
+            return layer.windows * lm.row_blocks * self.cfg.input_words
+        return -(-layer.ifmap_bytes // self.cfg.global_buffer.word_bytes)
+
+    def rows_words(self, i: int) -> int:
+        """Words of the input one run reads: the run's unrolled windows, its positions
+        (flat), or the filter's rows of the map."""
+        layer, lm = self.net.layers[i], self.maps[i]
+        if self.flat(i):
+            return self.runs[i] * self.in_stride(i)
+        return layer.filter_h * lm.group_stride(self.cfg)
+
+    def slack(self, i: int) -> int:
+        """Words after a map that the last window's segments over-read: a kernel row's
+        last row block reads whole input words past the row's own activations."""
+        lm, layer = self.maps[i], self.net.layers[i]
+        if lm.mode == "im2col":
+            return 0
+        row_words = -(-layer.filter_w * layer.channels // self.cfg.global_buffer.word_bytes)
+        return max(0, lm.seg_group * self.cfg.input_words - row_words)
+
+    def int8_words(self, i: int, n: int) -> int:
+        """Words of ``n`` positions of layer ``i``'s INT8 outputs as REQUANT packs them:
+        every weight column of its crossbars (the unused columns of a partly used
+        crossbar compute with whatever they hold: outputs nobody reads)."""
+        return -(-n * self.pos_words[i] // 4)
+
+    def window(self, i: int, count: int) -> Instruction:
+        """The WINDOW of a run of ``count`` positions of layer ``i``."""
+        lm = self.maps[i]
+        if lm.mode == "im2col":
+            return Instruction.make("WINDOW", count=count, in_stride=self.in_stride(i),
+                                    out_stride=self.pos_words[i])
+        return Instruction.make(
+            "WINDOW", count=count, in_stride=self.in_stride(i),
+            out_stride=self.pos_words[i], seg_group=lm.seg_group,
+            group_stride=lm.group_stride(self.cfg))
+
+
+@dataclass(frozen=True)
+class BufferLayout:
+    """Where every layer's buffers live: its input (``in_at``, ``in_size`` words: the
+    whole map when ``resident``, else a window area), its int32 scratch (``scratch_at``)
+    and its row buffer (``row_at``, ``row_size`` words; 0 when its outputs go straight
+    into the next layer's map, ``into_next``). With bank gating, the banks each layer
+    powers (``masks``; None: not gated)."""
+
+    resident: list[bool]
+    in_size: list[int]
+    scratch_size: list[int]
+    into_next: list[bool]
+    row_size: list[int]
+    in_at: list[int]
+    scratch_at: list[int]
+    row_at: list[int]
+    masks: list[int | None]
+
+    def buffers(self, i: int) -> list[tuple[str, int, int]]:
+        """The buffers layer ``i`` uses at once, as (name, first word, words): its input,
+        its scratch, and the next layer's map or its row buffer."""
+        out = [("input", self.in_at[i], self.in_size[i]),
+               ("scratch", self.scratch_at[i], self.scratch_size[i])]
+        if self.into_next[i]:
+            out.append(("next input", self.in_at[i + 1], self.in_size[i + 1]))
+        elif self.row_size[i]:
+            out.append(("row buffer", self.row_at[i], self.row_size[i]))
+        return out
+
+
+def _sizes(geo: Geometry, cap: int) -> tuple[list[bool], list[int], list[bool], list[int]]:
+    """Residency (maps of at most ``cap`` words), input sizes, which layers write the next
+    map directly, and row-buffer sizes."""
+    L = len(geo.net.layers)
+    full = [geo.map_words(i) + geo.slack(i) for i in range(L)]
+    window = [geo.rows_words(i) + geo.slack(i) for i in range(L)]
+    rowbuf = [geo.int8_words(i, geo.runs[i]) for i in range(L)]
+    resident = [f <= cap for f in full]
+    in_size = [f if r else w for f, r, w in zip(full, resident, window, strict=True)]
+    # Where a layer's INT8 outputs go: the next layer's map, or a row buffer that is
+    # stored to main memory (the last layer stores its int32 scratch directly).
+    into_next = [i < L - 1 and geo.chained[i] and resident[i + 1] for i in range(L)]
+    row_size = [0 if into_next[i] or i == L - 1 else rowbuf[i] for i in range(L)]
+    return resident, in_size, into_next, row_size
+
+
+def two_areas(geo: Geometry, scratch_of: list[int]) -> BufferLayout:
+    """Two activation areas used by alternate layers, then the int32 scratch (``scratch_of``
+    words per layer, the largest), then the row buffer; a map is resident when two of
+    it fit beside the scratch and the largest row buffer. Raises ``ValueError`` when the
+    buffer is too small."""
+    cfg, L = geo.cfg, len(geo.net.layers)
+    scratch = max(scratch_of)
+    most_rows = max(geo.int8_words(i, geo.runs[i]) for i in range(L))
+    resident, in_size, into_next, row_size = _sizes(
+        geo, (cfg.gb_words - scratch - most_rows) // 2)
+    area = max(in_size)
+    need = 2 * area + scratch + max(row_size)
+    if need > cfg.gb_words:
+        raise ValueError(f"{geo.net.name}: needs {need} global-buffer words (two "
+                         f"activation areas of {area}, {scratch} of int32 outputs and "
+                         f"{max(row_size)} of output rows); {cfg.source} has "
+                         f"{cfg.gb_words}")
+    return BufferLayout(resident, in_size, list(scratch_of), into_next, row_size,
+                        in_at=[(i % 2) * area for i in range(L)],
+                        scratch_at=[2 * area] * L, row_at=[2 * area + scratch] * L,
+                        masks=[None] * L)
+
+
+def in_banks(geo: Geometry, scratch_of: list[int], weights: list[float]) -> BufferLayout:
+    """Every buffer (each layer's input, int32 scratch and row buffer) at the start of a
+    bank chosen by :func:`select_banks`, so that layer ``i`` powers only its own buffers'
+    banks (``masks``); phase ``i`` weighs ``weights[i]``. A map is resident when it fits
+    the largest bank."""
+    cfg, L = geo.cfg, len(geo.net.layers)
+    resident, in_size, into_next, row_size = _sizes(
+        geo, max(hi - lo for lo, hi in cfg.bank_bounds))
+    # Layer i needs its input, scratch, and the next map or its row buffer.
+    sizes = in_size + scratch_of + [max(1, r) for r in row_size]
+    live = [[i, L + i] + ([i + 1] if into_next[i] else [2 * L + i] if row_size[i] else [])
+            for i in range(L)]
+    bank_of = select_banks(cfg, sizes, live, weights)
+    starts = [cfg.bank_bounds[k][0] for k in bank_of]
+    return BufferLayout(resident, in_size, list(scratch_of), into_next, row_size,
+                        in_at=starts[:L], scratch_at=starts[L:2 * L], row_at=starts[2 * L:],
+                        masks=[sum(1 << bank_of[b] for b in bufs) for bufs in live])

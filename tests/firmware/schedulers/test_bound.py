@@ -1,0 +1,30 @@
+"""ARAS's write bound: every part of every layer written exactly once, in full-chip
+group writes, nothing computed, never more writes than naive."""
+
+from __future__ import annotations
+
+import pytest
+from nets import CNN, PADDED, STREAMED, TINY, case
+
+from firmware import config
+from firmware.isa import Opcode
+from firmware.schedulers import naive, write_bound
+
+
+@pytest.mark.parametrize(("cfg_name", "net"), [("small", CNN), ("small", PADDED),
+                                               ("small", STREAMED), ("tiny", TINY)])
+def test_every_weight_is_written_once_in_full_chip_groups(cfg_name: str, net) -> None:
+    cfg = config.load(cfg_name)
+    qs, _, _ = case(net, 0)
+    bound = write_bound(cfg, net, qs)
+    assert bound.scheduler == "write-bound" and bound.image is None
+    assert all(i.opcode == Opcode.WRITE_START for i in bound.program[:-1])
+    assert bound.program[-1].opcode == Opcode.HALT and set(bound.layer_of) == {-1}
+    ref = naive(cfg, net, qs)
+    # Every crossbar naive writes, written once; each group write within the chip.
+    xbars = [i.nxbars for i in bound.program[:-1]]
+    assert sum(xbars) == sum(i.nxbars for i in ref.program if i.opcode == Opcode.WRITE_START)
+    assert all(i.xbar == 0 and i.nxbars <= cfg.n_crossbars for i in bound.program[:-1])
+    layers = [j for w in bound.write_layers for j in w]      # in order, each at least once
+    assert layers == sorted(layers) and set(layers) == set(range(len(net.layers)))
+    assert len(bound.writes) <= len(ref.writes)

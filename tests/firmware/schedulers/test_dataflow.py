@@ -1,0 +1,107 @@
+"""Feature maps between layers: every transfer stays inside main memory and the global
+buffer, a streamed layer loads the rows each run reads, and each run of outputs goes
+into the next layer's map, through a row buffer to main memory, or (the last layer) as
+int32 to the outputs region."""
+
+from __future__ import annotations
+
+import pytest
+from nets import CNN, PADDED, STREAMED, TINY, case
+
+from firmware import config
+from firmware.isa import Instruction, Opcode
+from firmware.network import feeds
+from firmware.schedulers import SCHEDULERS
+from firmware.schedulers.aras import Workload
+from firmware.schedulers.dataflow import FeatureMaps
+from firmware.schedulers.emit import Emitter
+from firmware.schedulers.layout import in_banks
+
+
+def _outside(program: list[Instruction], dram_words: int, gb_words: int) -> list[str]:
+    """LOADs and STOREs that reach past either memory."""
+    return [f"{k}: {insn.opcode.name} gb {insn.gb_addr}+{insn.count} dram {insn.dram_addr}"
+            for k, insn in enumerate(program) if insn.opcode in (Opcode.LOAD, Opcode.STORE)
+            and (insn.dram_addr + insn.count > dram_words or
+                 insn.gb_addr + insn.count > gb_words)]
+
+
+def test_the_bounds_check_finds_a_transfer_past_main_memory() -> None:
+    load = Instruction.make("LOAD", gb_addr=0, dram_addr=90, count=20)
+    assert _outside([load], 110, 64) == [] and _outside([load], 100, 64)
+    assert _outside([load], 110, 19)
+
+
+@pytest.mark.parametrize(("cfg_name", "net"), [("small", CNN), ("small", PADDED),
+                                               ("small", STREAMED), ("tiny", TINY)])
+@pytest.mark.parametrize("name", list(SCHEDULERS))
+def test_transfers_stay_inside_both_memories(cfg_name: str, net, name: str) -> None:
+    cfg = config.load(cfg_name)
+    plan = SCHEDULERS[name](cfg, net, *case(net, 0))
+    assert _outside(plan.program, plan.dram_words, cfg.gb_words) == []
+
+
+def _maps() -> tuple[Workload, FeatureMaps]:
+    """STREAMED on `small` (layers 0 and 2 stream; 0 and 2 write the next map; 1 stores
+    its outputs through a row buffer), feature maps allocated, nothing emitted yet."""
+    cfg = config.load("small")
+    w = Workload.of(cfg, STREAMED, [None] * 4)
+    layout = in_banks(w.geo, w.scratch, w.phase_weights)
+    fm = FeatureMaps(w.geo, layout, Emitter(cfg, materialize=False), [3, 4, 5, 6])
+    fm.allocate(None)
+    fm.allocate_outputs()
+    fm.em.program.clear()
+    return w, fm
+
+
+def test_a_streamed_layer_loads_the_rows_each_run_reads() -> None:
+    w, fm = _maps()
+    geo, lay = w.geo, fm.layout
+    assert not lay.resident[2] and lay.resident[1]
+    at = fm.run_input(2, 3 * geo.runs[2])
+    (load,) = fm.em.program
+    assert at == lay.in_at[2] == load.gb_addr and load.count == geo.rows_words(2)
+    assert load.dram_addr == fm.in_dram[2] + 3 * geo.runs[2] * geo.in_stride(2)
+    # A resident map is read where it lies: nothing loaded.
+    assert fm.run_input(1, 0) == lay.in_at[1] and len(fm.em.program) == 1
+
+
+def test_outputs_go_into_the_next_map_or_to_main_memory() -> None:
+    w, fm = _maps()
+    geo, lay, em = w.geo, fm.layout, fm.em
+    layers = w.net.layers
+    # Layer 0 writes layer 1's (resident) map: REQUANT at the position's place, padding
+    # included, nothing stored.
+    run = geo.runs[0]
+    fm.finish(0, run, run, 100)
+    (sfu,) = em.program
+    pad, wb = feeds(layers[0], layers[1]), w.cfg.global_buffer.word_bytes
+    row = (1 + pad) * layers[1].ifmap_w + pad
+    assert (sfu.opcode, sfu.src, sfu.shift, sfu.count) == \
+        (Opcode.SFU, 100, 3, run * geo.pos_words[0])
+    assert sfu.dst == lay.in_at[1] + row * layers[1].channels // wb
+    # Layer 1 streams its outputs to layer 2's map in main memory through its row buffer.
+    em.program.clear()
+    fm.finish(1, 0, geo.runs[1], 100)
+    sfu, store = em.program
+    assert sfu.dst == lay.row_at[1] == store.gb_addr and store.opcode == Opcode.STORE
+    assert store.count == geo.int8_words(1, geo.runs[1])
+    assert fm.in_dram[2] <= store.dram_addr < fm.in_dram[2] + geo.map_words(2)
+    # The last layer's raw int32 outputs go to the outputs region.
+    em.program.clear()
+    fm.finish(3, 0, 1, 100)
+    (store,) = em.program
+    region = fm.outputs_region()["outputs"]
+    assert (store.opcode, store.dram_addr, store.count) == \
+        (Opcode.STORE, region.addr, geo.pos_words[3])
+
+
+def test_a_layer_start_loads_its_map_and_clears_the_next() -> None:
+    w, fm = _maps()
+    lay = fm.layout
+    fm.layer_inputs(0)            # streamed, writes layer 1's map: that map cleared
+    assert [(i.gb_addr, i.dram_addr, i.count) for i in fm.em.program] == \
+        [(lay.in_at[1], fm.zeros, lay.in_size[1])]
+    fm.em.program.clear()
+    fm.layer_inputs(3)            # resident and written by layer 2: nothing to load
+    assert fm.em.program == []
