@@ -22,8 +22,6 @@ from firmware.isa import RTL_OPCODES, Fault, Opcode, SfuFunc
 from firmware.programs.random import random_program
 from model import checker, golden, timing
 
-pytestmark = [pytest.mark.cosim, pytest.mark.slow]
-
 PROGRAMS = 120
 CONFIGS = ["tiny", "small"]
 #: The analog responders answer at seeded random cycles inside their windows.

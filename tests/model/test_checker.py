@@ -15,8 +15,6 @@ from firmware.isa import RTL_OPCODES, Fault
 from firmware.programs.random import random_program
 from model import checker, golden, timing
 
-pytestmark = pytest.mark.cosim
-
 #: A random tiny program that gates a bank, writes and reads crossbars, and programs and
 #: solves an INV array without a fault, so every check has something to compare.
 SEED = 7
