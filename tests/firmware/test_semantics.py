@@ -134,3 +134,19 @@ def test_decoder_check_catches_a_broken_rule(tiny: config.Config, decoded,
     monkeypatch.setitem(semantics.RULES, Opcode.VMM, dataclasses.replace(
         semantics.RULES[Opcode.VMM], xbar_fault=lambda cfg, insn: False))
     assert any("VMM" in m for m in _mismatches(tiny, cases, states, got))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_cell_encoding_round_trip(tiny: config.Config, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-128, 128, size=(tiny.crossbar.rows, tiny.weights_per_row))
+    levels = semantics.weights_to_levels(w, tiny)
+    assert levels.max() < tiny.cell_levels
+    assert (semantics.levels_to_weights(levels, tiny) == w).all()
+
+
+def test_cell_encoding_rejects_oversized_blocks(tiny: config.Config) -> None:
+    with pytest.raises(ValueError, match="does not fit a crossbar"):
+        semantics.weights_to_levels(np.zeros((17, 4), dtype=int), tiny)
+    with pytest.raises(ValueError, match="weights must lie in -128..127"):
+        semantics.weights_to_levels(np.full((2, 2), 128), tiny)

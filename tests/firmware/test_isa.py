@@ -163,14 +163,14 @@ def test_image_errors_name_file_and_line(tmp_path: Path, tiny) -> None:
 
 
 def test_isa_doc_is_current() -> None:
-    doc = Path(__file__).resolve().parent.parent / "docs" / "isa.md"
+    doc = Path(__file__).resolve().parents[2] / "docs" / "isa.md"
     assert doc.read_text() == isa_doc.render(), "docs/isa.md is stale: run `make docs`"
 
 
 def test_isa_doc_goes_stale_when_an_instruction_changes(monkeypatch: pytest.MonkeyPatch
                                                         ) -> None:
     """A changed instruction description makes the committed docs/isa.md stale."""
-    doc = Path(__file__).resolve().parent.parent / "docs" / "isa.md"
+    doc = Path(__file__).resolve().parents[2] / "docs" / "isa.md"
     nop = isa.SPECS[isa.Opcode.NOP]
     monkeypatch.setitem(isa.SPECS, isa.Opcode.NOP, dataclasses.replace(nop, doc="Idle twice."))
     rendered = isa_doc.render()

@@ -9,7 +9,7 @@ import pytest
 
 from firmware import assembler, config, mapper, semantics
 from firmware.image import Image
-from firmware.isa import ALL_OPCODES, RTL_OPCODES, Fault, Opcode, decode
+from firmware.isa import ALL_OPCODES, RTL_OPCODES, Fault, Instruction, Opcode, decode
 from firmware.packing import pack, unpack
 from firmware.programs import directed
 from model import golden, reference
@@ -313,3 +313,31 @@ def test_every_delta_value_moves_levels_as_the_isa_says(tiny) -> None:
                signed=True)
     assert gold.fault == Fault.NONE
     assert (y.reshape(weights.shape) == weights).all()
+
+
+def test_golden_slice_pulses_equal_levels_written(tiny: config.Config) -> None:
+    img = directed.slice_program(tiny)
+    g = golden.Golden(img)
+    assert all(x.levels.sum() == 0 for x in g.xbars)  # crossbars start erased
+    res = g.run()
+    assert res.pulses == int(g.xbars[0].levels.sum())  # from erased, pulses = levels
+
+
+@pytest.mark.parametrize(("insn", "fault"), [
+    (Instruction.make("LOAD", gb_addr=127, dram_addr=0, count=2), Fault.GB_RANGE),
+    (Instruction.make("LOAD", gb_addr=126, dram_addr=0, count=2), Fault.NONE),
+    (Instruction.make("STORE", dram_addr=4095, gb_addr=0, count=2), Fault.DRAM_RANGE),
+    (Instruction.make("WRITE_START", xbar=4, dram_addr=0, row=0, nrows=1), Fault.XBAR_RANGE),
+    (Instruction.make("WRITE_START", xbar=3, dram_addr=0, row=15, nrows=2), Fault.XBAR_RANGE),
+    (Instruction.make("WRITE_START", xbar=3, dram_addr=4095, row=0, nrows=2), Fault.DRAM_RANGE),
+    (Instruction.make("WRITE_WAIT", xbar=4), Fault.XBAR_RANGE),
+    (Instruction.make("INV", xbar=0, in_addr=0, out_addr=2, shift=-32), Fault.BAD_OPERAND),
+    (Instruction.make("INV", xbar=1, in_addr=0, out_addr=2, shift=0), Fault.XBAR_RANGE),
+    (Instruction.make("INV", xbar=0, in_addr=121, out_addr=2, shift=0), Fault.GB_RANGE),
+    (Instruction.make("INV_WRITE", xbar=0, dram_addr=4090), Fault.DRAM_RANGE),
+    (Instruction.make("VEC", func=2, dst=0, src_a=0, src_b=0, count=1), Fault.BAD_OPERAND),
+    (Instruction.make("HALT"), Fault.NONE),
+])
+def test_golden_decode_faults(tiny: config.Config, insn: Instruction, fault: Fault) -> None:
+    assert semantics.check(tiny, insn, RTL_OPCODES) == fault
+
