@@ -17,73 +17,52 @@ from pathlib import Path
 from firmware import cli
 
 
-def main(argv: list[str] | None = None) -> int:
-    # Imported here, inside cli.run_main: a Ctrl-C while numpy, Amaranth and cocotb load
-    # (the first second) is the same one-line interrupt as later.
-    from cocotb_tests import runner
-    from firmware import config as config_mod
-    from firmware.config import ConfigError
-    from firmware.isa import RTL_OPCODES
-    from firmware.packing import unpack
-    from firmware.programs import directed
-    from model import checker, golden, reference, timing
-
+def _parser(simulators: list[str], programs: list[str]) -> argparse.ArgumentParser:
     ap = cli.ArgumentParser(prog="make sim", description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter,
                             help_command=".venv/bin/python -m cocotb_tests.sim --help")
     ap.add_argument("--config", default="tiny", help="config name or TOML path (default tiny)")
-    ap.add_argument("--sim", default="icarus", choices=sorted(runner.SIMULATORS))
+    ap.add_argument("--sim", default="icarus", choices=simulators)
     ap.add_argument("--waves", action="store_true",
                     help="write waves (Icarus: VCD, Verilator: FST) and a GTKWave save file")
     ap.add_argument("--seed", type=cli.non_negative_int, default=1,
                     help="seed of weights and activations (an integer >= 0)")
-    ap.add_argument("--program", default="slice", choices=sorted(directed.PROGRAMS),
+    ap.add_argument("--program", default="slice", choices=programs,
                     help="regression program to run (default: the slice)")
     ap.add_argument("--out", type=Path, default=None, help="run directory (default build/...)")
     ap.add_argument("--jitter", type=cli.non_negative_int, default=None, metavar="SEED",
                     help="analog models answer at seeded random cycles inside the windows "
                          "the RTL counts (results and cycles must not change)")
-    args = ap.parse_args(argv)
+    return ap
 
-    try:
-        cfg = config_mod.load(args.config)
-        runner.require_simulator(args.sim)
-        runner.require_simulatable(cfg)
-        if args.program == "slice":
-            weights, x = directed.slice_operands(cfg, args.seed)
-            image = directed.slice_program(cfg, args.seed)
-        else:
-            image, weights, x = directed.PROGRAMS[args.program](cfg), None, None
-    except (ConfigError, runner.SimulatorMissingError, runner.ConfigTooLargeError,
-            ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
 
-    gold = golden.run(image, RTL_OPCODES)
-    tim = timing.simulate(cfg, gold)
-    wait = runner.simulation_estimate(tim.cycles, args.sim)
-    if wait:
-        print(wait, file=sys.stderr, flush=True)
-    start = time.perf_counter()
-    try:
-        rtl = runner.run(image, args.sim, args.out, waves=args.waves, jitter=args.jitter)
-    except FileExistsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except runner.ScoreboardError as exc:   # found where it started; the run stopped there
-        print(f"\n{exc}\nverdict          FAIL")
-        return 1
-    except (RuntimeError, OSError) as exc:  # a failed build or simulator, a full disk
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    wall = time.perf_counter() - start
-    checks = checker.compare(gold, tim, rtl.counters, rtl.gb, rtl.dram, cfg.gb_bits,
-                             cfg.dram_bits)
+def _image(args: argparse.Namespace):
+    """The config and image to run, and the slice's operands (None for other programs);
+    raises on a bad config, a missing simulator or a config too large to simulate."""
+    from cocotb_tests import runner
+    from firmware import config as config_mod
+    from firmware.programs import directed
+
+    cfg = config_mod.load(args.config)
+    runner.require_simulator(args.sim)
+    runner.require_simulatable(cfg)
+    if args.program == "slice":
+        weights, x = directed.slice_operands(cfg, args.seed)
+        return cfg, directed.slice_program(cfg, args.seed), weights, x
+    return cfg, directed.PROGRAMS[args.program](cfg), None, None
+
+
+def _report(args: argparse.Namespace, image, gold, rtl, checks, wall: float,
+            weights, x) -> None:
+    """The result table and what the run saw, after the cocotb log."""
+    from firmware.isa import RTL_OPCODES
+    from firmware.packing import unpack
+    from model import checker, golden, reference
+
+    cfg = image.config
     region = image.regions.get("outputs")
     y = unpack(rtl.dram[region.addr: region.addr + region.count], region.bits, cfg.dram_bits,
                region.elements, signed=True) if region else None
-
-    ok = all(c.ok for c in checks)
     ideal = reference.run(image, RTL_OPCODES)
     out_err = next((e for e in reference.analog_error(image, gold, ideal)
                     if e.name == "outputs"), None)
@@ -123,6 +102,47 @@ def main(argv: list[str] | None = None) -> int:
                   "above)")
     else:
         print("waves            off (make sim WAVES=1)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Imported here, inside cli.run_main: a Ctrl-C while numpy, Amaranth and cocotb load
+    # (the first second) is the same one-line interrupt as later.
+    from cocotb_tests import runner
+    from firmware.config import ConfigError
+    from firmware.isa import RTL_OPCODES
+    from firmware.programs import directed
+    from model import checker, golden, timing
+
+    args = _parser(sorted(runner.SIMULATORS), sorted(directed.PROGRAMS)).parse_args(argv)
+    try:
+        cfg, image, weights, x = _image(args)
+    except (ConfigError, runner.SimulatorMissingError, runner.ConfigTooLargeError,
+            ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    gold = golden.run(image, RTL_OPCODES)
+    tim = timing.simulate(cfg, gold)
+    wait = runner.simulation_estimate(tim.cycles, args.sim)
+    if wait:
+        print(wait, file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    try:
+        rtl = runner.run(image, args.sim, args.out, waves=args.waves, jitter=args.jitter)
+    except FileExistsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except runner.ScoreboardError as exc:   # found where it started; the run stopped there
+        print(f"\n{exc}\nverdict          FAIL")
+        return 1
+    except (RuntimeError, OSError) as exc:  # a failed build or simulator, a full disk
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    wall = time.perf_counter() - start
+    checks = checker.compare(gold, tim, rtl.counters, rtl.gb, rtl.dram, cfg.gb_bits,
+                             cfg.dram_bits)
+    _report(args, image, gold, rtl, checks, wall, weights, x)
+    ok = all(c.ok for c in checks)
     print(f"verdict          {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
 
