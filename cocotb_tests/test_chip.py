@@ -30,7 +30,7 @@ from cocotb.utils import get_sim_time
 # own asserts are rewritten already; the models' need not be.
 sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "AssertionRewritingHook"]
 
-from cocotb_tests.analog import (  # noqa: E402
+from cocotb_tests.drivers import (  # noqa: E402
     CrossbarReadResponder,
     CrossbarWriteMonitor,
     InvProgrammer,
