@@ -28,7 +28,7 @@ from amaranth.lib.wiring import In, Out, connect
 from firmware.config import COUNTER_BITS, Config
 from hdl.arith import select, tree_sum
 from hdl.global_buffer import GlobalBuffer
-from hdl.interfaces import write_fields, xbar_bits
+from hdl.interfaces import xbar_bits
 from hdl.rate_limiter import RateLimiter
 from hdl.sequencer import Sequencer, sequencer_signature
 from hdl.sequencer.core import status_ports
@@ -137,23 +137,21 @@ class Chip(wiring.Component):
             shreg.load.eq(seq.shreg.load), shreg.load_rows.eq(seq.shreg.rows),
             shreg.load_word.eq(seq.shreg.word),
             shreg.load_data.eq(seq.shreg.data), shreg.shift.eq(seq.shreg.shift),
-            seq.scoreboard.busy.eq(we.busy), seq.scoreboard.busy_xbar.eq(we.busy_xbar),
-            seq.scoreboard.busy_n.eq(we.busy_n),
             self.xbar_req_acts.eq(shreg.acts),
             self.xbar_req_plane.eq(shreg.plane),
         ]
 
         # ---- write engine: background, its own main-memory read port ----
-        m.d.comb += [getattr(we, name).eq(getattr(seq.write, name))
-                     for name in ("start", *write_fields())]
+        connect(m, seq.write, we.cmd)
+        connect(m, we.scoreboard, seq.scoreboard)
         m.d.comb += [
-            self.wdram_en.eq(we.mem_en),
-            self.wdram_addr.eq(we.mem_addr),
-            we.mem_data.eq(self.wdram_rdata),
-            self.xbar_wr_valid.eq(we.wr_valid),
-            self.xbar_wr_id.eq(we.wr_xbar),
-            self.xbar_wr_row.eq(we.wr_row),
-            self.xbar_wr_deltas.eq(we.wr_deltas.as_value()),
+            self.wdram_en.eq(we.mem.en),
+            self.wdram_addr.eq(we.mem.addr),
+            we.mem.rdata.eq(self.wdram_rdata),
+            self.xbar_wr_valid.eq(we.xbar_wr.valid),
+            self.xbar_wr_id.eq(we.xbar_wr.id),
+            self.xbar_wr_row.eq(we.xbar_wr.row),
+            self.xbar_wr_deltas.eq(we.xbar_wr.deltas.as_value()),
             self.pulses.eq(we.pulses),
         ]
 

@@ -8,6 +8,7 @@ compared in ``__eq__``, as Amaranth's own library signatures are.
 
 from __future__ import annotations
 
+from amaranth import signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -191,12 +192,14 @@ class Scoreboard(_Plain):
 
 
 class RowWrite(_Params):
-    """One crossbar row's programming deltas from the write engine to the analog side."""
+    """One crossbar row's programming deltas (``cols`` signed ``delta_bits`` each) from
+    the write engine to the analog side, handed over with ``valid``."""
 
-    def __init__(self, delta_bits: int):
-        self._params = (_positive("delta_bits", delta_bits),)
-        super().__init__({"valid": Out(1), "id": Out(xbar_bits()), "row": Out(16),
-                          "deltas": Out(delta_bits)})
+    def __init__(self, delta_bits: int, cols: int):
+        self._params = (_positive("delta_bits", delta_bits), _positive("cols", cols))
+        super().__init__({"valid": Out(1), "id": Out(xbar_bits()),
+                          "row": Out(write_fields()["row"]),
+                          "deltas": Out(data.ArrayLayout(signed(delta_bits), cols))})
 
 
 class Dispatch(_Params):

@@ -258,22 +258,22 @@ def _drive_write(cfg: config.Config, mem: list[int], first: int, nxbars: int, ba
     result = {}
 
     async def tb(ctx):
-        ctx.set(dut.xbar, first)
-        ctx.set(dut.nxbars, nxbars)
-        ctx.set(dut.dram_addr, base)
-        ctx.set(dut.row, 0)
-        ctx.set(dut.nrows, nrows)
-        ctx.set(dut.start, 1)
+        ctx.set(dut.cmd.xbar, first)
+        ctx.set(dut.cmd.nxbars, nxbars)
+        ctx.set(dut.cmd.dram_addr, base)
+        ctx.set(dut.cmd.row, 0)
+        ctx.set(dut.cmd.nrows, nrows)
+        ctx.set(dut.cmd.start, 1)
         await ctx.tick()
-        ctx.set(dut.start, 0)
+        ctx.set(dut.cmd.start, 0)
         busy, rdata = 0, 0
-        while ctx.get(dut.busy):
+        while ctx.get(dut.scoreboard.busy):
             busy += 1
-            ctx.set(dut.mem_data, rdata)
-            if ctx.get(dut.wr_valid):
-                handed.append((ctx.get(dut.wr_xbar), ctx.get(dut.wr_row),
-                               ctx.get(dut.wr_deltas.as_value())))
-            en, addr = ctx.get(dut.mem_en), ctx.get(dut.mem_addr)
+            ctx.set(dut.mem.rdata, rdata)
+            if ctx.get(dut.xbar_wr.valid):
+                handed.append((ctx.get(dut.xbar_wr.id), ctx.get(dut.xbar_wr.row),
+                               ctx.get(dut.xbar_wr.deltas.as_value())))
+            en, addr = ctx.get(dut.mem.en), ctx.get(dut.mem.addr)
             await ctx.tick()
             rdata = mem[addr] if en else rdata  # synchronous memory: data next cycle
             if busy > 100_000:

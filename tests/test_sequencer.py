@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from amaranth import ClockDomain, Module
+from amaranth.lib.wiring import connect
 from amaranth.sim import Simulator
 
 from firmware import config, regression
