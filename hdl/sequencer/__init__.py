@@ -40,7 +40,7 @@ from hdl.sequencer.sfu_ctrl import SfuControl
 from hdl.sequencer.vec import VecUnit
 from hdl.sequencer.vmm import VmmLoop, out_word_count, vmm_ports
 
-__all__ = ["Sequencer", "sequencer_signature", "out_word_count"]
+__all__ = ["Sequencer", "sequencer_signature"]
 
 
 def sequencer_signature(cfg: Config) -> dict:
