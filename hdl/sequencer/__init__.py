@@ -38,7 +38,7 @@ from hdl.sequencer.dma import DmaUnit
 from hdl.sequencer.inv import InvControl
 from hdl.sequencer.sfu_ctrl import SfuControl
 from hdl.sequencer.vec import VecUnit
-from hdl.sequencer.vmm import VmmLoop, out_word_count, vmm_ports
+from hdl.sequencer.vmm import VmmLoop, vmm_ports
 
 __all__ = ["Sequencer", "sequencer_signature"]
 
