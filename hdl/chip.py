@@ -127,16 +127,12 @@ class Chip(wiring.Component):
             port = getattr(seq, group) if name is None else getattr(getattr(seq, group), name)
             m.d.comb += pin.eq(port) if member.flow == wiring.Out else port.eq(pin)
         connect(m, seq.dma, dma_lim)
+        connect(m, seq.gb_rd, gb.rd)
+        connect(m, seq.gb_wr, gb.wr)
+        connect(m, seq.shreg, shreg.ld)
         m.d.comb += [
-            gb.rd_en.eq(seq.gb_rd.en), gb.rd_addr.eq(seq.gb_rd.addr),
-            seq.gb_rd.data.eq(gb.rd_data),
-            gb.wr_en.eq(seq.gb_wr.en), gb.wr_addr.eq(seq.gb_wr.addr),
-            gb.wr_data.eq(seq.gb_wr.data),
             gb.dbg_addr.eq(self.dbg_gb_addr), gb.dbg_we.eq(self.dbg_gb_we),
             self.dbg_gb_data.eq(gb.dbg_data),
-            shreg.load.eq(seq.shreg.load), shreg.load_rows.eq(seq.shreg.rows),
-            shreg.load_word.eq(seq.shreg.word),
-            shreg.load_data.eq(seq.shreg.data), shreg.shift.eq(seq.shreg.shift),
             self.xbar_req_acts.eq(shreg.acts),
             self.xbar_req_plane.eq(shreg.plane),
         ]

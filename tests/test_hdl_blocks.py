@@ -113,16 +113,16 @@ def test_shift_register_presents_planes_lsb_first(tiny: config.Config) -> None:
     async def tb(ctx):
         for mask, vec in ((0b101, x), (0b010, y)):
             for i, w in enumerate(pack(vec, 8, bits)):
-                ctx.set(dut.load, 1)
-                ctx.set(dut.load_rows, mask)
-                ctx.set(dut.load_word, i)
-                ctx.set(dut.load_data, w)
+                ctx.set(dut.ld.load, 1)
+                ctx.set(dut.ld.rows, mask)
+                ctx.set(dut.ld.word, i)
+                ctx.set(dut.ld.data, w)
                 await ctx.tick()
-        ctx.set(dut.load, 0)
+        ctx.set(dut.ld.load, 0)
         acts.append(ctx.get(dut.acts))
         for _ in range(8):
             planes.append(ctx.get(dut.plane))
-            ctx.set(dut.shift, 1)
+            ctx.set(dut.ld.shift, 1)
             await ctx.tick()
 
     _run(dut, tb)
@@ -347,24 +347,24 @@ def test_global_buffer_ports() -> None:
 
     async def tb(ctx):
         for addr, value in ((3, 0x1111), (4, 0x2222)):
-            ctx.set(dut.wr_en, 1)
-            ctx.set(dut.wr_addr, addr)
-            ctx.set(dut.wr_data, value)
+            ctx.set(dut.wr.en, 1)
+            ctx.set(dut.wr.addr, addr)
+            ctx.set(dut.wr.data, value)
             await ctx.tick()
         # Read word 4 while writing it: the read returns the new value.
-        ctx.set(dut.wr_addr, 4)
-        ctx.set(dut.wr_data, 0x3333)
-        ctx.set(dut.rd_en, 1)
-        ctx.set(dut.rd_addr, 4)
+        ctx.set(dut.wr.addr, 4)
+        ctx.set(dut.wr.data, 0x3333)
+        ctx.set(dut.rd.en, 1)
+        ctx.set(dut.rd.addr, 4)
         await ctx.tick()
-        ctx.set(dut.wr_en, 0)
-        seen["transparent"] = ctx.get(dut.rd_data)
-        ctx.set(dut.rd_addr, 3)
+        ctx.set(dut.wr.en, 0)
+        seen["transparent"] = ctx.get(dut.rd.data)
+        ctx.set(dut.rd.addr, 3)
         await ctx.tick()
-        seen["plain"] = ctx.get(dut.rd_data)
-        ctx.set(dut.rd_en, 0)
+        seen["plain"] = ctx.get(dut.rd.data)
+        ctx.set(dut.rd.en, 0)
         await ctx.tick()
-        seen["held"] = ctx.get(dut.rd_data)      # no enable: the last data stays
+        seen["held"] = ctx.get(dut.rd.data)      # no enable: the last data stays
         ctx.set(dut.dbg_addr, 3)
         await ctx.tick()
         seen["dbg"] = ctx.get(dut.dbg_data)

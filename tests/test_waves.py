@@ -58,15 +58,15 @@ def test_writes_overlap_compute_in_the_waves(sim: str, tmp_path: Path) -> None:
 
 def test_gated_banks_see_no_access_in_the_waves(tmp_path: Path) -> None:
     cfg, rtl, _ = _run_with_waves("bank_layers", "icarus", tmp_path)
-    w = sample_cycles(rtl.wave, ["u_chip.sequencer.bank_mask", "u_chip.gb.rd_en",
-                                 "u_chip.gb.rd_addr", "u_chip.gb.wr_en", "u_chip.gb.wr_addr",
+    w = sample_cycles(rtl.wave, ["u_chip.sequencer.bank_mask", "u_chip.gb.rd__en",
+                                 "u_chip.gb.rd__addr", "u_chip.gb.wr__en", "u_chip.gb.wr__addr",
                                  "harness.rst"])
     accesses, gated_cycles = 0, 0
     for i, mask in enumerate(w["u_chip.sequencer.bank_mask"]):
         if w["harness.rst"][i] != 0 or mask is None:
             continue  # the harness clears the buffer in reset, before the program
-        touched = [w["u_chip.gb.rd_addr"][i]] if w["u_chip.gb.rd_en"][i] else []
-        touched += [w["u_chip.gb.wr_addr"][i]] if w["u_chip.gb.wr_en"][i] else []
+        touched = [w["u_chip.gb.rd__addr"][i]] if w["u_chip.gb.rd__en"][i] else []
+        touched += [w["u_chip.gb.wr__addr"][i]] if w["u_chip.gb.wr__en"][i] else []
         accesses += len(touched)
         for b, (lo, hi) in enumerate(cfg.bank_bounds):
             if not (mask >> b) & 1:
