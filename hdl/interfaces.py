@@ -2,8 +2,9 @@
 
 Each is declared from the initiator's side (the sequencer's, or the write engine's) and
 wired with :func:`amaranth.lib.wiring.connect`; the chip top alone spells them as flat
-pins for the Verilog harness. Parameters are validated, kept as read-only properties and
-compared in ``__eq__``, as Amaranth's own library signatures are.
+pins for the Verilog harness. Parameters are validated and compared in ``__eq__`` (the
+buffer and memory ports also expose them as read-only properties), as Amaranth's own
+library signatures are.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def _positive(name: str, value: int) -> int:
 
 
 class _Params(wiring.Signature):
-    """A signature defined by a tuple of integer parameters."""
+    """A signature defined by a tuple of parameters (sizes, or a layout)."""
 
     _params: tuple
 
