@@ -1,4 +1,4 @@
-"""The sequencer alone in Amaranth's simulator, its neighbours played by Python.
+"""The sequencer (core and units together) in Amaranth's simulator, its neighbours in Python.
 
 The testbench answers the sequencer's ports cycle by cycle: instruction memory and main
 memory (data the cycle after the address), a global buffer (read data the cycle after,
