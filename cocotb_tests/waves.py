@@ -2,7 +2,8 @@
 
 ``write_savefile`` groups every signal of the chip by the block (scope) it belongs to,
 spelling each name as GTKWave does (it drops signals a save file misspells), and shows
-state machines by state name through translate filter files; for Icarus's VCD and
+state machines by state name and enum-shaped signals (opcode, fault: :mod:`hdl.shapes`)
+by member name through translate filter files; for Icarus's VCD and
 Verilator's FST alike. ``sample_cycles`` reads a VCD (an FST through GTKWave's fst2vcd)
 with vcdvcd and returns each signal's value in every clock cycle, so tests can assert
 properties of the waves themselves. ``open_in_gtkwave`` opens a wave file and its save
@@ -31,7 +32,9 @@ HEX, RJUSTIFY, FTRANSLATED = 1 << 1, 1 << 5, 1 << 13
 BLANK, GRP_BEGIN, GRP_END = 1 << 9, 1 << 23, 1 << 24
 
 # Blocks in the order a reader follows the data: sequencer first, then its helpers.
-BLOCK_ORDER = ["u_chip", "sequencer", "sequencer.decoder", "sequencer.sfu", "dma_limiter", "gb",
+BLOCK_ORDER = ["u_chip", "sequencer", "sequencer.core", "sequencer.core.decoder",
+               "sequencer.dma", "sequencer.vec", "sequencer.sfu_ctrl", "sequencer.sfu_ctrl.sfu",
+               "sequencer.vmm", "sequencer.inv", "sequencer.combine_ctrl", "dma_limiter", "gb",
                "shreg", "accum", "write_engine", "write_engine.limiter"]
 
 

@@ -20,7 +20,7 @@ from hdl.chip import Chip
 
 TOP = "chip"
 _ROOT = Path(__file__).resolve().parent.parent
-HDL_SOURCES = [*(_ROOT / "hdl").glob("*.py"), _ROOT / "firmware" / "isa.py",
+HDL_SOURCES = [*(_ROOT / "hdl").rglob("*.py"), _ROOT / "firmware" / "isa.py",
                _ROOT / "firmware" / "config.py"]
 
 
@@ -143,10 +143,11 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def generate(cfg: Config, out_dir: Path,
              say: Callable[[str], None] = _say_on_stderr) -> Path:
-    """Write ``chip.v`` and ``fsm_states.json`` (state names of every state machine, for
-    wave viewers) for ``cfg`` into ``out_dir``; skipped when neither the config nor the
-    generator's sources changed since the last time (elaboration takes seconds) and both
-    files still hash to what the key file recorded (a cut or edited file is rewritten)."""
+    """Write ``chip.v`` and ``fsm_states.json`` (state names of every state machine and
+    member names of the enum-shaped signals, for wave viewers) for ``cfg`` into
+    ``out_dir``; skipped when neither the config nor the generator's sources changed
+    since the last time (elaboration takes seconds) and both files still hash to what the
+    key file recorded (a cut or edited file is rewritten)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path, states_path, key_path = (out_dir / f"{TOP}.v", out_dir / "fsm_states.json",
                                    out_dir / f"{TOP}.v.key")

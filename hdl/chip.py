@@ -16,31 +16,54 @@ model reports in ``inv_ok`` whether each array can solve, sampled in that last c
 status, performance counters
 and a debug port into the buffer.
 
-Cycle accounting: see :mod:`hdl.sequencer` (mirrored exactly by :mod:`model.timing`).
+Cycle accounting: see :mod:`hdl.sequencer.core` (mirrored exactly by :mod:`model.timing`).
 """
 
 from __future__ import annotations
 
 from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import In, Out, connect
 
 from firmware.config import COUNTER_BITS, Config
-from firmware.isa import SPECS, Opcode
 from hdl.arith import select, tree_sum
-from hdl.decoder import one_if_zero
 from hdl.global_buffer import GlobalBuffer
+from hdl.interfaces import xbar_bits
 from hdl.rate_limiter import RateLimiter
-from hdl.sequencer import Sequencer, pin_signature
+from hdl.sequencer import Sequencer, sequencer_signature
+from hdl.sequencer.core import status_ports
+from hdl.shapes import FaultShape, names
 from hdl.shift_accumulator import ShiftAccumulator
 from hdl.shift_register import ActivationShiftRegister
 from hdl.write_engine import WriteEngine
 
+#: The sequencer's interfaces that are the chip's pins, with the pins' name prefix.
+PIN_GROUPS = {"imem": "imem_", "dram": "dram_", "xbar": "xbar_req_", "inv": "inv_"}
+
+
+def _pin_members(cfg: Config) -> dict[str, tuple[str, str | None, object]]:
+    """``{pin: (sequencer interface or port, member or None, its Member)}`` of the
+    sequencer's ports that are chip pins, passed through unchanged."""
+    sig = sequencer_signature(cfg)
+    pins = {}
+    for group, prefix in PIN_GROUPS.items():
+        for name, member in sig[group].signature.members.items():
+            pins[prefix + name] = (group, name, member)
+    for name in status_ports(cfg):
+        pins[name] = (name, None, sig[name])
+    return pins
+
+
+def pin_signature(cfg: Config) -> dict:
+    """The sequencer's ports that are also the chip's pins, as flat pins: instruction
+    and main memory, the analog request and INV ports, status, counters."""
+    return {pin: member for pin, (_, _, member) in _pin_members(cfg).items()}
+
 
 def chip_signature(cfg: Config) -> dict:
     """Port map of :class:`Chip` (also what the Verilog harness connects): the
-    sequencer's pins (:func:`hdl.sequencer.pin_signature`) and the datapath's."""
-    xb = SPECS[Opcode.VMM].fields[0].width
+    sequencer's pins (:func:`pin_signature`) and the datapath's."""
+    xb = xbar_bits()
     c = cfg.crossbar
     return {
         **pin_signature(cfg),
@@ -95,45 +118,36 @@ class Chip(wiring.Component):
             for col, acc in enumerate(row):
                 m.submodules[f"accum{k}_{col}"] = acc
         m.submodules.write_engine = we = WriteEngine(cfg)
-        ir = seq.insn
-        vmm = ir.args.VMM
+        vmm = seq.insn.args.VMM
+        acc_port = seq.acc
 
         # ---- the sequencer's pins, passed through; its buffer, DMA, write engine ports ----
-        for name, member in pin_signature(cfg).items():
-            pin, port = getattr(self, name), getattr(seq, name)
+        for pin_name, (group, name, member) in _pin_members(cfg).items():
+            pin = getattr(self, pin_name)
+            port = getattr(seq, group) if name is None else getattr(getattr(seq, group), name)
             m.d.comb += pin.eq(port) if member.flow == wiring.Out else port.eq(pin)
+        connect(m, seq.dma, dma_lim)
+        connect(m, seq.gb_rd, gb.rd)
+        connect(m, seq.gb_wr, gb.wr)
+        connect(m, seq.shreg, shreg.ld)
         m.d.comb += [
-            gb.rd_en.eq(seq.gb_rd_en), gb.rd_addr.eq(seq.gb_rd_addr),
-            seq.gb_rd_data.eq(gb.rd_data),
-            gb.wr_en.eq(seq.gb_wr_en), gb.wr_addr.eq(seq.gb_wr_addr),
-            gb.wr_data.eq(seq.gb_wr_data),
             gb.dbg_addr.eq(self.dbg_gb_addr), gb.dbg_we.eq(self.dbg_gb_we),
             self.dbg_gb_data.eq(gb.dbg_data),
-            dma_lim.req.eq(seq.dma_req), seq.dma_grant.eq(dma_lim.grant),
-            shreg.load.eq(seq.sh_load), shreg.load_rows.eq(seq.sh_load_rows),
-            shreg.load_word.eq(seq.sh_load_word),
-            shreg.load_data.eq(seq.sh_load_data), shreg.shift.eq(seq.sh_shift),
-            we.start.eq(seq.we_start),
-            seq.we_busy.eq(we.busy), seq.we_busy_xbar.eq(we.busy_xbar),
-            seq.we_busy_n.eq(we.busy_n),
             self.xbar_req_acts.eq(shreg.acts),
             self.xbar_req_plane.eq(shreg.plane),
         ]
 
         # ---- write engine: background, its own main-memory read port ----
+        connect(m, seq.write, we.cmd)
+        connect(m, we.scoreboard, seq.scoreboard)
         m.d.comb += [
-            we.xbar.eq(ir.args.WRITE_START.xbar),
-            we.dram_addr.eq(ir.args.WRITE_START.dram_addr),
-            we.row.eq(ir.args.WRITE_START.row),
-            we.nrows.eq(ir.args.WRITE_START.nrows),
-            we.nxbars.eq(ir.args.WRITE_START.nxbars),
-            self.wdram_en.eq(we.mem_en),
-            self.wdram_addr.eq(we.mem_addr),
-            we.mem_data.eq(self.wdram_rdata),
-            self.xbar_wr_valid.eq(we.wr_valid),
-            self.xbar_wr_id.eq(we.wr_xbar),
-            self.xbar_wr_row.eq(we.wr_row),
-            self.xbar_wr_deltas.eq(we.wr_deltas.as_value()),
+            self.wdram_en.eq(we.mem.en),
+            self.wdram_addr.eq(we.mem.addr),
+            we.mem.rdata.eq(self.wdram_rdata),
+            self.xbar_wr_valid.eq(we.xbar_wr.valid),
+            self.xbar_wr_id.eq(we.xbar_wr.id),
+            self.xbar_wr_row.eq(we.xbar_wr.row),
+            self.xbar_wr_deltas.eq(we.xbar_wr.deltas.as_value()),
             self.pulses.eq(we.pulses),
         ]
 
@@ -148,13 +162,13 @@ class Chip(wiring.Component):
                 # simulator then copies one plane's codes, not the port's every bit.
                 first = (k * cfg.apu_cols + col) * cfg.data.act_bits
                 m.d.comb += acc.codes.as_value().eq(select(
-                    seq.plane, [self.xbar_resp_codes.word_select(first + b, plane_codes)
+                    acc_port.plane, [self.xbar_resp_codes.word_select(first + b, plane_codes)
                                 for b in range(cfg.data.act_bits)]))
                 m.d.comb += [
                     acc.plane_bits.eq(shreg.plane[k * rows:(k + 1) * rows]),
-                    acc.plane_index.eq(seq.plane),
-                    acc.clear.eq(seq.acc_clear),
-                    acc.valid.eq(seq.acc_valid[k]),
+                    acc.plane_index.eq(acc_port.plane),
+                    acc.clear.eq(acc_port.clear),
+                    acc.valid.eq(acc_port.valid[k]),
                     acc.zero.eq(vmm.zero),
                 ]
         # The accumulation units sum the row blocks of the column group being written
@@ -162,9 +176,9 @@ class Chip(wiring.Component):
         # instruction's `shift` (wrapping). Output words: column by column, int32s
         # little-end first.
         per_word = cfg.gb_bits // cfg.data.acc_bits
-        nrows = one_if_zero(vmm.nrows)
+        nrows = seq.geometry.rows
         summed = Signal(cfg.n_apu_rows)
-        m.d.comb += summed.eq(Cat((seq.sum_base <= a) & (a < seq.sum_base + nrows)
+        m.d.comb += summed.eq(Cat((acc_port.sum_base <= a) & (a < acc_port.sum_base + nrows)
                                   for a in range(cfg.n_apu_rows)))
         col_sums = [[(tree_sum([Mux(summed[a], row[col].result[j], 0)
                                 for a, row in enumerate(accs)])[:cfg.data.acc_bits]
@@ -172,12 +186,14 @@ class Chip(wiring.Component):
                      for j in range(cfg.weights_per_row)] for col in range(cfg.apu_cols)]
         out_words = [Cat(*[sums[w * per_word + i] for i in range(per_word)])
                      for sums in col_sums for w in range(cfg.output_words)]
-        with m.Switch(seq.out_index):
+        with m.Switch(acc_port.out_index):
             for w, value in enumerate(out_words):
                 with m.Case(w):
-                    m.d.comb += seq.out_word.eq(value)
+                    m.d.comb += acc_port.out_word.eq(value)
 
-        # State machine encodings for wave viewers (filled as the blocks elaborate).
+        # State machine encodings and enum names for wave viewers (filled as the blocks
+        # elaborate).
         seq.fsm_states = self.fsm_states
         we.fsm_states = self.fsm_states
+        self.fsm_states["fault"] = self.fsm_states["sequencer.fault"] = names(FaultShape)
         return m

@@ -10,7 +10,6 @@ from amaranth.lib.wiring import In, Out
 from firmware.config import Config
 from firmware.isa import (
     INSN_BITS,
-    OPCODE_BITS,
     SFU_NARROW,
     SPECS,
     Fault,
@@ -18,6 +17,7 @@ from firmware.isa import (
     SfuFunc,
     VecFunc,
 )
+from hdl.shapes import FIELD_SHAPES, FaultShape, OpcodeShape
 
 
 def one_if_zero(value: ValueLike) -> Value:
@@ -26,15 +26,36 @@ def one_if_zero(value: ValueLike) -> Value:
     return Mux(value == 0, 1, value)
 
 
+def _field_shape(op: Opcode, f) -> object:
+    return FIELD_SHAPES.get((op, f.name)) or (signed(f.width) if f.signed else unsigned(f.width))
+
+
 def instruction_layout() -> data.StructLayout:
-    """The 128-bit instruction as an opcode and a union of per-instruction field structs."""
+    """The 128-bit instruction as an opcode and a union of per-instruction field structs
+    (the opcode and the function fields as enum shapes, :mod:`hdl.shapes`)."""
     members = {
-        spec.name: data.StructLayout({
-            f.name: signed(f.width) if f.signed else unsigned(f.width) for f in spec.fields
-        })
+        spec.name: data.StructLayout({f.name: _field_shape(spec.opcode, f) for f in spec.fields})
         for spec in SPECS.values() if spec.fields  # no zero-width members in the Verilog
     }
-    return data.StructLayout({"opcode": unsigned(OPCODE_BITS), "args": data.UnionLayout(members)})
+    return data.StructLayout({"opcode": OpcodeShape, "args": data.UnionLayout(members)})
+
+
+def vmm_geometry(f, cfg: Config) -> dict[str, Value]:
+    """A VMM's geometry from its fields ``f``: columns, row blocks, column groups and
+    replicas (each 0 read as 1), the APU rows it drives, its input words, one column
+    group's output words and its output words per window pass."""
+    cols, rows = one_if_zero(f.ncols), one_if_zero(f.nrows)
+    groups, reps = one_if_zero(f.ngroups), one_if_zero(f.replicas)
+    group_words = cols * cfg.output_words
+    return {"cols": cols, "rows": rows, "groups": groups, "reps": reps,
+            "apu_rows": rows * groups * reps, "in_words": reps * rows * cfg.input_words,
+            "group_words": group_words, "out_words": reps * groups * group_words}
+
+
+def geometry_layout(cfg: Config) -> data.StructLayout:
+    """The decoder's :func:`vmm_geometry` output, each member as wide as its expression."""
+    fields = Signal(instruction_layout()).args.VMM
+    return data.StructLayout({k: v.shape() for k, v in vmm_geometry(fields, cfg).items()})
 
 
 def window_layout() -> data.StructLayout:
@@ -63,7 +84,10 @@ class InstructionDecoder(wiring.Component):
         Bit w is set once global-buffer word w has been written since reset.
     decoded : Out(instruction_layout())
         Field view of ``insn``.
-    fault : Out(8)
+    geometry : Out(geometry_layout(cfg))
+        The VMM geometry of ``insn`` read as a VMM (:func:`vmm_geometry`), decoded once
+        here for the decode checks, the sequencer and the chip.
+    fault : Out(FaultShape)
         ``Fault.NONE`` or the decode-time fault.
     """
 
@@ -75,7 +99,8 @@ class InstructionDecoder(wiring.Component):
             "bank_mask": In(32),
             "gb_valid": In(cfg.gb_words),
             "decoded": Out(instruction_layout()),
-            "fault": Out(8),
+            "geometry": Out(geometry_layout(cfg)),
+            "fault": Out(FaultShape),
         })
 
     def elaborate(self, platform) -> Module:
@@ -85,6 +110,9 @@ class InstructionDecoder(wiring.Component):
         m.d.comb += self.decoded.as_value().eq(self.insn[:layout.size])
         a = self.decoded.args
         w = self.window
+        geo = self.geometry
+        for name, value in vmm_geometry(a.VMM, cfg).items():
+            m.d.comb += getattr(geo, name).eq(value)
 
         xbar_bad = Signal()
         dram_bad = Signal()
@@ -131,11 +159,8 @@ class InstructionDecoder(wiring.Component):
                         m.d.comb += xbar_bad.eq(a.WRITE_WAIT.xbar >= cfg.n_crossbars)
                     elif op == Opcode.VMM:
                         f = a.VMM
-                        ncols = one_if_zero(f.ncols)
-                        nrows = one_if_zero(f.nrows)
-                        ngroups = one_if_zero(f.ngroups)
-                        reps = one_if_zero(f.replicas)
-                        apu_rows = nrows * ngroups * reps
+                        ncols, nrows, ngroups = geo.cols, geo.rows, geo.groups
+                        reps, apu_rows = geo.reps, geo.apu_rows
                         m.d.comb += [
                             operand_bad.eq(w.count % reps != 0),
                             xbar_bad.eq(

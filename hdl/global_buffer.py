@@ -10,22 +10,21 @@ from amaranth import Module
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.interfaces import BufferReadPort, BufferWritePort
+
 
 class GlobalBuffer(wiring.Component):
-    """Members: ``rd_*`` synchronous read (data the cycle after ``rd_en``, transparent to
-    a write of the same word in the same cycle); ``wr_*`` write; ``dbg_addr``/``dbg_data``
+    """Members: ``rd`` (:class:`~hdl.interfaces.BufferReadPort`) synchronous read (data
+    the cycle after ``rd.en``, transparent to a write of the same word in the same
+    cycle); ``wr`` (:class:`~hdl.interfaces.BufferWritePort`) write; ``dbg_addr``/``dbg_data``
     a synchronous read port for the host, and ``dbg_we`` lets the host clear the addressed
     word (takes the write port; used only while the chip is held in reset)."""
 
     def __init__(self, depth: int, width: int):
         self._depth, self._width = depth, width
         super().__init__({
-            "rd_en": In(1),
-            "rd_addr": In(range(depth)),
-            "rd_data": Out(width),
-            "wr_en": In(1),
-            "wr_addr": In(range(depth)),
-            "wr_data": In(width),
+            "rd": In(BufferReadPort(depth, width)),
+            "wr": In(BufferWritePort(depth, width)),
             "dbg_addr": In(range(depth)),
             "dbg_data": Out(width),
             "dbg_we": In(1),
@@ -40,8 +39,8 @@ class GlobalBuffer(wiring.Component):
         rd = mem.read_port(transparent_for=(wr,))
         dbg = mem.read_port()
         m.d.comb += [
-            rd.en.eq(self.rd_en), rd.addr.eq(self.rd_addr), self.rd_data.eq(rd.data),
-            wr.en.eq(self.wr_en), wr.addr.eq(self.wr_addr), wr.data.eq(self.wr_data),
+            rd.en.eq(self.rd.en), rd.addr.eq(self.rd.addr), self.rd.data.eq(rd.data),
+            wr.en.eq(self.wr.en), wr.addr.eq(self.wr.addr), wr.data.eq(self.wr.data),
             dbg.addr.eq(self.dbg_addr), self.dbg_data.eq(dbg.data),
         ]
         with m.If(self.dbg_we):

@@ -20,11 +20,14 @@ from amaranth import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.interfaces import ActivationLoad
+
 
 class ActivationShiftRegister(wiring.Component):
-    """Members: ``load`` with ``load_rows`` (a mask of APU rows), ``load_word`` (word of
-    each masked row's segment) and ``load_data`` writes one word of activations;
-    ``shift`` advances one bit-plane (a load takes precedence); ``plane``
+    """Members: ``ld`` (:class:`~hdl.interfaces.ActivationLoad`): ``load`` with ``rows``
+    (a mask of APU rows), ``word`` (word of each masked row's segment) and ``data``
+    writes one word of activations; ``shift`` advances one bit-plane (a load takes
+    precedence); ``plane``
     Out(apu_rows x rows) is the current plane; ``acts`` Out(act_bits x apu_rows x rows)
     the register contents, plane-major (all planes of the vectors before the first
     shift): bit ``b`` of lane ``a * rows + r`` is ``acts[b * apu_rows * rows + a * rows +
@@ -37,11 +40,7 @@ class ActivationShiftRegister(wiring.Component):
         self._act_bits, self._word_bits = act_bits, word_bits
         words = rows * act_bits // word_bits
         super().__init__({
-            "load": In(1),
-            "load_rows": In(apu_rows),
-            "load_word": In(range(max(2, words))),
-            "load_data": In(word_bits),
-            "shift": In(1),
+            "ld": In(ActivationLoad(apu_rows, words, word_bits)),
             "plane": Out(apu_rows * rows),
             "acts": Out(apu_rows * rows * act_bits),
         })
@@ -54,16 +53,16 @@ class ActivationShiftRegister(wiring.Component):
         acts = Signal(lanes * nb)
         m.d.comb += [self.acts.eq(acts), self.plane.eq(acts[:lanes])]
         # A word's activations, transposed: plane b's bits of its lanes side by side.
-        planes = [Cat(self.load_data[i * nb + b] for i in range(per_word)) for b in range(nb)]
-        with m.If(self.load):
-            with m.Switch(self.load_word):
+        planes = [Cat(self.ld.data[i * nb + b] for i in range(per_word)) for b in range(nb)]
+        with m.If(self.ld.load):
+            with m.Switch(self.ld.word):
                 for w in range(rows // per_word):
                     with m.Case(w):
                         for a in range(self._apu_rows):
-                            with m.If(self.load_rows[a]):
+                            with m.If(self.ld.rows[a]):
                                 for b in range(nb):
                                     lo = b * lanes + a * rows + w * per_word
                                     m.d.sync += acts[lo:lo + per_word].eq(planes[b])
-        with m.Elif(self.shift):
+        with m.Elif(self.ld.shift):
             m.d.sync += acts.eq(acts[lanes:])
         return m

@@ -24,41 +24,29 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from firmware.config import COUNTER_BITS, Config
-from firmware.isa import SPECS, Opcode
 from hdl.arith import tree_max, tree_sum
 from hdl.decoder import one_if_zero
+from hdl.interfaces import MainMemoryPort, RowWrite, Scoreboard, WriteCommand, write_fields
 from hdl.rate_limiter import RateLimiter
 
 
 class WriteEngine(wiring.Component):
-    """Members: ``start`` with ``xbar``/``nxbars``/``dram_addr``/``row``/``nrows`` launches
-    a write; ``busy`` with ``busy_xbar``/``busy_n`` (the group) feed the scoreboard;
-    ``mem_*`` read main memory; ``wr_*`` is the analog write port; ``phase`` (0
-    idle/fetch, 1 decrease, 2 increase) and ``pulses`` are for waves and counters."""
+    """Members: ``cmd`` (:class:`~hdl.interfaces.WriteCommand`: ``start`` with
+    ``xbar``/``nxbars``/``dram_addr``/``row``/``nrows``) launches a write; ``scoreboard``
+    (``busy`` on the group ``busy_xbar``/``busy_n``); ``mem`` reads main memory (it never
+    writes); ``xbar_wr`` (:class:`~hdl.interfaces.RowWrite`) is the analog write port;
+    ``phase`` (0 idle/fetch, 1 decrease, 2 increase) and ``pulses`` are for waves and
+    counters."""
 
     def __init__(self, cfg: Config):
         self._cfg = cfg
         #: Where to record the state encoding at elaboration (shared with the chip's).
         self.fsm_states: dict[str, dict[str, int]] = {}
-        f = {fl.name: fl.width for fl in SPECS[Opcode.WRITE_START].fields}
-        c = cfg.crossbar
         super().__init__({
-            "start": In(1),
-            "xbar": In(f["xbar"]),
-            "dram_addr": In(f["dram_addr"]),
-            "row": In(f["row"]),
-            "nrows": In(f["nrows"]),
-            "nxbars": In(f["nxbars"]),
-            "busy": Out(1),
-            "busy_xbar": Out(f["xbar"]),
-            "busy_n": Out(f["nxbars"]),
-            "mem_en": Out(1),
-            "mem_addr": Out(f["dram_addr"]),
-            "mem_data": In(cfg.dram_bits),
-            "wr_valid": Out(1),
-            "wr_xbar": Out(f["xbar"]),
-            "wr_row": Out(f["row"]),
-            "wr_deltas": Out(data.ArrayLayout(signed(cfg.write.delta_bits), c.cols)),
+            "cmd": In(WriteCommand()),
+            "scoreboard": Out(Scoreboard()),
+            "mem": Out(MainMemoryPort(cfg.dram_bits)),
+            "xbar_wr": Out(RowWrite(cfg.write.delta_bits, cfg.crossbar.cols)),
             "phase": Out(2),
             "pulses": Out(COUNTER_BITS),
         })
@@ -72,9 +60,9 @@ class WriteEngine(wiring.Component):
         cols = cfg.crossbar.cols
         step_cycles = cfg.write.pulses_per_level * cfg.write.pulse_cycles
 
-        addr = Signal.like(self.mem_addr)
-        rows_left = Signal.like(self.nrows)
-        max_x = (1 << SPECS[Opcode.WRITE_START].field_offsets()["nxbars"][1]) - 1
+        addr = Signal.like(self.mem.addr)
+        rows_left = Signal.like(self.cmd.nrows)
+        max_x = (1 << write_fields()["nxbars"]) - 1
         issued = Signal(range(max_x * words + 1))   # words of the row requested so far
         received = Signal(range(words + 1))         # words of crossbar k landed so far
         pending = Signal()                          # a word lands this cycle
@@ -84,13 +72,13 @@ class WriteEngine(wiring.Component):
         # lasts up to the largest magnitude the field holds, 2^(delta_bits-1) levels.
         max_step = 1 << (cfg.write.delta_bits - 1)
         phase_cycles = range(step_cycles * max_step + 1)   # one phase at most
-        k = Signal.like(self.nxbars)             # crossbar of the group being fetched
+        k = Signal.like(self.cmd.nxbars)             # crossbar of the group being fetched
         grp_dec = Signal(range(max_step + 1))    # slowest cells of the group so far
         grp_inc = Signal(range(max_step + 1))
 
         deltas = data.View(data.ArrayLayout(signed(cfg.write.delta_bits), cols),
                            rowbuf[:cols * cfg.write.delta_bits])
-        m.d.comb += self.wr_deltas.as_value().eq(deltas.as_value())
+        m.d.comb += self.xbar_wr.deltas.as_value().eq(deltas.as_value())
 
         # Largest decrease and increase among the row's cells, and the row's pulse total.
         dec_max = Signal(range(max_step + 1))
@@ -105,8 +93,8 @@ class WriteEngine(wiring.Component):
 
         m.d.comb += [
             limiter.req.eq(0),
-            self.mem_addr.eq(addr),
-            self.wr_xbar.eq(self.busy_xbar + k),
+            self.mem.addr.eq(addr),
+            self.xbar_wr.id.eq(self.scoreboard.busy_xbar + k),
         ]
 
         # The pulse unit times one row's two phases while the next row's deltas are
@@ -139,42 +127,43 @@ class WriteEngine(wiring.Component):
                 m.next = "IDLE"
             with m.Else():
                 m.d.sync += [
-                    rows_left.eq(rows_left - 1), self.wr_row.eq(self.wr_row + 1),
+                    rows_left.eq(rows_left - 1), self.xbar_wr.row.eq(self.xbar_wr.row + 1),
                     issued.eq(0), received.eq(0), k.eq(0), grp_dec.eq(0), grp_inc.eq(0),
                 ]
                 m.next = "FETCH"
 
         with m.FSM(name="write_fsm") as fsm:
             with m.State("IDLE"):
-                with m.If(self.start):
+                with m.If(self.cmd.start):
                     m.d.sync += [
-                        self.busy_xbar.eq(self.xbar), addr.eq(self.dram_addr),
-                        self.busy_n.eq(one_if_zero(self.nxbars)),
-                        self.wr_row.eq(self.row), rows_left.eq(self.nrows),
+                        self.scoreboard.busy_xbar.eq(self.cmd.xbar), addr.eq(self.cmd.dram_addr),
+                        self.scoreboard.busy_n.eq(one_if_zero(self.cmd.nxbars)),
+                        self.xbar_wr.row.eq(self.cmd.row), rows_left.eq(self.cmd.nrows),
                         issued.eq(0), received.eq(0), pending.eq(0), ready.eq(0),
                         k.eq(0), grp_dec.eq(0), grp_inc.eq(0),
                     ]
-                    with m.If(self.nrows != 0):
+                    with m.If(self.cmd.nrows != 0):
                         m.next = "FETCH"
             with m.State("FETCH"):
                 # One burst for the whole row of the group: words keep streaming while
                 # each crossbar's deltas are handed over the cycle after its last word.
-                m.d.comb += limiter.req.eq(issued != self.busy_n * words)
+                m.d.comb += limiter.req.eq(issued != self.scoreboard.busy_n * words)
                 with m.If(limiter.grant):
-                    m.d.comb += self.mem_en.eq(1)
+                    m.d.comb += self.mem.en.eq(1)
                     m.d.sync += [addr.eq(addr + 1), issued.eq(issued + 1)]
                 m.d.sync += [pending.eq(limiter.grant), ready.eq(0)]
                 with m.If(pending):
-                    m.d.sync += rowbuf.eq(Cat(rowbuf[cfg.dram_bits:], self.mem_data))
+                    m.d.sync += rowbuf.eq(Cat(rowbuf[cfg.dram_bits:], self.mem.rdata))
                     with m.If(received == words - 1):
                         m.d.sync += [received.eq(0), ready.eq(1)]
                     with m.Else():
                         m.d.sync += received.eq(received + 1)
                 with m.If(ready):
-                    m.d.comb += self.wr_valid.eq(1)
+                    m.d.comb += self.xbar_wr.valid.eq(1)
                     m.d.sync += self.pulses.eq(self.pulses
                                                + row_pulses * cfg.write.pulses_per_level)
-                    with m.If(k != self.busy_n - 1):  # the next crossbar of the group's row
+                    # The next crossbar of the group's row:
+                    with m.If(k != self.scoreboard.busy_n - 1):
                         m.d.sync += [k.eq(k + 1), grp_dec.eq(dec_max), grp_inc.eq(inc_max)]
                     with m.Elif(p_free):              # the row's phases start at once
                         pulse(dec_max * step_cycles, inc_max * step_cycles)
@@ -187,7 +176,7 @@ class WriteEngine(wiring.Component):
                 with m.If(p_free):
                     pulse(hold_dec, hold_inc)
                     next_row()
-        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE") | (p_phase != 0))
+        m.d.comb += self.scoreboard.busy.eq(~fsm.ongoing("IDLE") | (p_phase != 0))
         self.fsm_states["write_engine.write_fsm_state"] = fsm.encoding
         return m
 

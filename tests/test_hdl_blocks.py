@@ -113,16 +113,16 @@ def test_shift_register_presents_planes_lsb_first(tiny: config.Config) -> None:
     async def tb(ctx):
         for mask, vec in ((0b101, x), (0b010, y)):
             for i, w in enumerate(pack(vec, 8, bits)):
-                ctx.set(dut.load, 1)
-                ctx.set(dut.load_rows, mask)
-                ctx.set(dut.load_word, i)
-                ctx.set(dut.load_data, w)
+                ctx.set(dut.ld.load, 1)
+                ctx.set(dut.ld.rows, mask)
+                ctx.set(dut.ld.word, i)
+                ctx.set(dut.ld.data, w)
                 await ctx.tick()
-        ctx.set(dut.load, 0)
+        ctx.set(dut.ld.load, 0)
         acts.append(ctx.get(dut.acts))
         for _ in range(8):
             planes.append(ctx.get(dut.plane))
-            ctx.set(dut.shift, 1)
+            ctx.set(dut.ld.shift, 1)
             await ctx.tick()
 
     _run(dut, tb)
@@ -258,22 +258,22 @@ def _drive_write(cfg: config.Config, mem: list[int], first: int, nxbars: int, ba
     result = {}
 
     async def tb(ctx):
-        ctx.set(dut.xbar, first)
-        ctx.set(dut.nxbars, nxbars)
-        ctx.set(dut.dram_addr, base)
-        ctx.set(dut.row, 0)
-        ctx.set(dut.nrows, nrows)
-        ctx.set(dut.start, 1)
+        ctx.set(dut.cmd.xbar, first)
+        ctx.set(dut.cmd.nxbars, nxbars)
+        ctx.set(dut.cmd.dram_addr, base)
+        ctx.set(dut.cmd.row, 0)
+        ctx.set(dut.cmd.nrows, nrows)
+        ctx.set(dut.cmd.start, 1)
         await ctx.tick()
-        ctx.set(dut.start, 0)
+        ctx.set(dut.cmd.start, 0)
         busy, rdata = 0, 0
-        while ctx.get(dut.busy):
+        while ctx.get(dut.scoreboard.busy):
             busy += 1
-            ctx.set(dut.mem_data, rdata)
-            if ctx.get(dut.wr_valid):
-                handed.append((ctx.get(dut.wr_xbar), ctx.get(dut.wr_row),
-                               ctx.get(dut.wr_deltas.as_value())))
-            en, addr = ctx.get(dut.mem_en), ctx.get(dut.mem_addr)
+            ctx.set(dut.mem.rdata, rdata)
+            if ctx.get(dut.xbar_wr.valid):
+                handed.append((ctx.get(dut.xbar_wr.id), ctx.get(dut.xbar_wr.row),
+                               ctx.get(dut.xbar_wr.deltas.as_value())))
+            en, addr = ctx.get(dut.mem.en), ctx.get(dut.mem.addr)
             await ctx.tick()
             rdata = mem[addr] if en else rdata  # synchronous memory: data next cycle
             if busy > 100_000:
@@ -347,24 +347,24 @@ def test_global_buffer_ports() -> None:
 
     async def tb(ctx):
         for addr, value in ((3, 0x1111), (4, 0x2222)):
-            ctx.set(dut.wr_en, 1)
-            ctx.set(dut.wr_addr, addr)
-            ctx.set(dut.wr_data, value)
+            ctx.set(dut.wr.en, 1)
+            ctx.set(dut.wr.addr, addr)
+            ctx.set(dut.wr.data, value)
             await ctx.tick()
         # Read word 4 while writing it: the read returns the new value.
-        ctx.set(dut.wr_addr, 4)
-        ctx.set(dut.wr_data, 0x3333)
-        ctx.set(dut.rd_en, 1)
-        ctx.set(dut.rd_addr, 4)
+        ctx.set(dut.wr.addr, 4)
+        ctx.set(dut.wr.data, 0x3333)
+        ctx.set(dut.rd.en, 1)
+        ctx.set(dut.rd.addr, 4)
         await ctx.tick()
-        ctx.set(dut.wr_en, 0)
-        seen["transparent"] = ctx.get(dut.rd_data)
-        ctx.set(dut.rd_addr, 3)
+        ctx.set(dut.wr.en, 0)
+        seen["transparent"] = ctx.get(dut.rd.data)
+        ctx.set(dut.rd.addr, 3)
         await ctx.tick()
-        seen["plain"] = ctx.get(dut.rd_data)
-        ctx.set(dut.rd_en, 0)
+        seen["plain"] = ctx.get(dut.rd.data)
+        ctx.set(dut.rd.en, 0)
         await ctx.tick()
-        seen["held"] = ctx.get(dut.rd_data)      # no enable: the last data stays
+        seen["held"] = ctx.get(dut.rd.data)      # no enable: the last data stays
         ctx.set(dut.dbg_addr, 3)
         await ctx.tick()
         seen["dbg"] = ctx.get(dut.dbg_data)

@@ -12,7 +12,10 @@ import pytest
 from cocotb_tests import runner
 from cocotb_tests.waves import open_in_gtkwave, sample_cycles, savefile_signals, write_savefile
 from firmware import config
+from firmware.isa import Fault, Opcode
 from firmware.programs import directed
+
+pytestmark = pytest.mark.cosim
 
 needs_gtkwave = pytest.mark.skipif(
     shutil.which("gtkwave") is None or shutil.which("xvfb-run") is None,
@@ -29,49 +32,67 @@ def _run_with_waves(program: str, sim: str, tmp_path: Path):
     return cfg, rtl, states
 
 
-@pytest.mark.cosim
 @pytest.mark.parametrize("sim", ["icarus", pytest.param("verilator", marks=needs_fst2vcd)])
 def test_writes_overlap_compute_in_the_waves(sim: str, tmp_path: Path) -> None:
     """In the multi program the write engine is busy while the sequencer runs bit-planes."""
     _, rtl, states = _run_with_waves("multi", sim, tmp_path)
-    w = sample_cycles(rtl.wave, ["harness.clk", "u_chip.sequencer.seq_state",
-                                 "u_chip.write_engine.busy",
-                                 "u_chip.write_engine.busy_xbar", "u_chip.xbar_req_id",
-                                 "harness.halted"])
-    seq = states["sequencer.seq_state"]
-    compute = {seq[s] for s in ("VMM_LOAD", "VMM_REQ", "VMM_READ", "VMM_OUT")}
-    overlap = [i for i, (st, busy) in enumerate(zip(w["u_chip.sequencer.seq_state"],
-                                                    w["u_chip.write_engine.busy"], strict=True))
-               if busy == 1 and st in compute]
+    core, vmm = "u_chip.sequencer.core.seq_state", "u_chip.sequencer.vmm.vmm_state"
+    busy, busy_xbar = ("u_chip.write_engine.scoreboard__busy",
+                       "u_chip.write_engine.scoreboard__busy_xbar")
+    w = sample_cycles(rtl.wave, ["harness.clk", core, vmm, busy, busy_xbar,
+                                 "u_chip.xbar_req_id", "harness.halted"])
+    seq, loop = states["sequencer.core.seq_state"], states["sequencer.vmm.vmm_state"]
+    compute = {loop[s] for s in ("LOAD", "REQ", "READ", "OUT")}
+    overlap = [i for i, (st, b) in enumerate(zip(w[vmm], w[busy], strict=True))
+               if b == 1 and st in compute]
     assert len(overlap) >= 8 * 4  # at least one whole VMM's bit-planes
     # ...and never on the crossbar being written (the scoreboard).
-    assert all(w["u_chip.xbar_req_id"][i] != w["u_chip.write_engine.busy_xbar"][i]
-               for i in overlap if w["u_chip.sequencer.seq_state"][i] == seq["VMM_REQ"])
+    assert all(w["u_chip.xbar_req_id"][i] != w[busy_xbar][i]
+               for i in overlap if w[vmm][i] == loop["REQ"])
+    # The core waits in its VMM state while the loop runs.
+    assert all(w[core][i] == seq["VMM"] for i in overlap)
     # The recorded state encoding is the one in the Verilog: HALTED while halted.
     halted = [i for i, h in enumerate(w["harness.halted"]) if h == 1]
-    assert halted and all(w["u_chip.sequencer.seq_state"][i] == seq["HALTED"]
-                          for i in halted)
+    assert halted and all(w[core][i] == seq["HALTED"] for i in halted)
     assert rtl.wave.with_suffix(".gtkw").exists()
 
 
-@pytest.mark.cosim
 def test_gated_banks_see_no_access_in_the_waves(tmp_path: Path) -> None:
     cfg, rtl, _ = _run_with_waves("bank_layers", "icarus", tmp_path)
-    w = sample_cycles(rtl.wave, ["u_chip.sequencer.bank_mask", "u_chip.gb.rd_en",
-                                 "u_chip.gb.rd_addr", "u_chip.gb.wr_en", "u_chip.gb.wr_addr",
+    w = sample_cycles(rtl.wave, ["u_chip.sequencer.bank_mask", "u_chip.gb.rd__en",
+                                 "u_chip.gb.rd__addr", "u_chip.gb.wr__en", "u_chip.gb.wr__addr",
                                  "harness.rst"])
     accesses, gated_cycles = 0, 0
     for i, mask in enumerate(w["u_chip.sequencer.bank_mask"]):
         if w["harness.rst"][i] != 0 or mask is None:
             continue  # the harness clears the buffer in reset, before the program
-        touched = [w["u_chip.gb.rd_addr"][i]] if w["u_chip.gb.rd_en"][i] else []
-        touched += [w["u_chip.gb.wr_addr"][i]] if w["u_chip.gb.wr_en"][i] else []
+        touched = [w["u_chip.gb.rd__addr"][i]] if w["u_chip.gb.rd__en"][i] else []
+        touched += [w["u_chip.gb.wr__addr"][i]] if w["u_chip.gb.wr__en"][i] else []
         accesses += len(touched)
         for b, (lo, hi) in enumerate(cfg.bank_bounds):
             if not (mask >> b) & 1:
                 gated_cycles += 1
                 assert not any(lo <= a < hi for a in touched), (i, b, touched)
     assert accesses > 10 and gated_cycles > 10  # the property was really exercised
+
+
+def test_enum_signals_get_name_filters_in_the_save_file(tmp_path: Path) -> None:
+    """The opcode and fault signals (enum shapes, hdl.shapes) are shown through translate
+    filters naming their members, as the state machines are."""
+    _, rtl, states = _run_with_waves("slice", "icarus", tmp_path)
+    lines = rtl.wave.with_suffix(".gtkw").read_text().splitlines()
+    shown = {}
+    for flag, ref, sig in zip(lines, lines[1:], lines[2:], strict=False):
+        if flag.startswith("@") and ref.startswith("^1 "):
+            shown[sig] = dict(line.split()[::-1] for line in
+                              Path(ref[3:]).read_text().splitlines())
+    opcode = next(s for s in shown if s.endswith("u_chip.sequencer.core.opcode[7:0]"))
+    fault = next(s for s in shown if s.endswith("u_chip.fault[7:0]"))
+    assert shown[opcode]["HALT"] == f"{Opcode.HALT:02X}"
+    assert shown[fault]["WATCHDOG"] == f"{Fault.WATCHDOG:02X}"
+    assert states["sequencer.core.opcode"]["VMM"] == Opcode.VMM
+    w = sample_cycles(rtl.wave, ["u_chip.sequencer.core.opcode", "harness.halted"])
+    assert w["u_chip.sequencer.core.opcode"][-1] == Opcode.HALT
 
 
 @needs_gtkwave
@@ -90,8 +111,15 @@ def test_gtkwave_opens_the_waves_with_every_group_of_the_save_file(sim: str,
     assert view.signals == signals
     assert view.groups == groups
     # State machines show state names (through the filter files), not codes.
-    state = next(s for s in signals if ".sequencer.seq_state" in s)
+    state = next(s for s in signals if ".sequencer.core.seq_state" in s)
     assert view.at_end[state] == "HALTED"
+    # ...and so do the units' machines and the enum-shaped signals.
+    loop = next(s for s in signals if ".sequencer.vmm.vmm_state" in s)
+    assert view.at_end[loop] == "IDLE"
+    opcode = next(s for s in signals if s.endswith(".sequencer.core.opcode[7:0]"))
+    assert view.at_end[opcode] == "HALT"
+    fault = next(s for s in signals if s.endswith("u_chip.fault[7:0]"))
+    assert view.at_end[fault] == "NONE"
 
 
 VCD_HEADER = """$timescale 1ps $end

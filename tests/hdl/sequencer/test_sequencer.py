@@ -1,4 +1,4 @@
-"""The sequencer alone in Amaranth's simulator, its neighbours played by Python.
+"""The sequencer (core and units together) in Amaranth's simulator, its neighbours in Python.
 
 The testbench answers the sequencer's ports cycle by cycle: instruction memory and main
 memory (data the cycle after the address), a global buffer (read data the cycle after,
@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from amaranth import ClockDomain, Module
+from amaranth.lib.wiring import connect
 from amaranth.sim import Simulator
 
 from firmware import config
@@ -28,7 +29,7 @@ def _top(cfg: config.Config) -> tuple[Module, Sequencer]:
     top.domains.sync = ClockDomain()
     top.submodules.seq = seq = Sequencer(cfg)
     top.submodules.lim = lim = RateLimiter(cfg.dram_bytes_per_cycle, cfg.main_memory.word_bytes)
-    top.d.comb += [lim.req.eq(seq.dma_req), seq.dma_grant.eq(lim.grant)]
+    connect(top, seq.dma, lim)
     return top, seq
 
 
@@ -47,29 +48,29 @@ def _execute(image: Image, busy_until: int = 0, busy_span: tuple[int, int] = (0,
         reqs = []
         for cycle in range(limit):
             busy = cycle < busy_until
-            ctx.set(seq.we_busy, busy)
-            ctx.set(seq.we_busy_xbar, busy_span[0])
-            ctx.set(seq.we_busy_n, busy_span[1])
+            ctx.set(seq.scoreboard.busy, busy)
+            ctx.set(seq.scoreboard.busy_xbar, busy_span[0])
+            ctx.set(seq.scoreboard.busy_n, busy_span[1])
             if ctx.get(seq.halted):
                 break
-            if ctx.get(seq.xbar_req_valid):
+            if ctx.get(seq.xbar.valid):
                 reqs.append(cycle)
             # What the sequencer drives in this cycle, acted on at the edge.
-            pc = ctx.get(seq.imem_addr)
-            rd = ctx.get(seq.gb_rd_en), ctx.get(seq.gb_rd_addr)
-            wr = ctx.get(seq.gb_wr_en), ctx.get(seq.gb_wr_addr), ctx.get(seq.gb_wr_data)
-            dm = (ctx.get(seq.dram_en), ctx.get(seq.dram_we), ctx.get(seq.dram_addr),
-                  ctx.get(seq.dram_wdata))
+            pc = ctx.get(seq.imem.addr)
+            rd = ctx.get(seq.gb_rd.en), ctx.get(seq.gb_rd.addr)
+            wr = ctx.get(seq.gb_wr.en), ctx.get(seq.gb_wr.addr), ctx.get(seq.gb_wr.data)
+            dm = (ctx.get(seq.dram.en), ctx.get(seq.dram.we), ctx.get(seq.dram.addr),
+                  ctx.get(seq.dram.wdata))
             await ctx.tick()
             if wr[0]:
                 gb[wr[1]] = wr[2]
             if rd[0]:
-                ctx.set(seq.gb_rd_data, gb[rd[1]])   # transparent: the write came first
+                ctx.set(seq.gb_rd.data, gb[rd[1]])   # transparent: the write came first
             if dm[0]:
-                ctx.set(seq.dram_rdata, dram[dm[2]])
+                ctx.set(seq.dram.rdata, dram[dm[2]])
                 if dm[1]:
                     dram[dm[2]] = dm[3]
-            ctx.set(seq.imem_data, image.imem[pc] if pc < len(image.imem) else 0)
+            ctx.set(seq.imem.data, image.imem[pc] if pc < len(image.imem) else 0)
         out.update(cycles=ctx.get(seq.cycles), stall=ctx.get(seq.stall_cycles),
                    fault=Fault(ctx.get(seq.fault)), halted=ctx.get(seq.halted), reqs=reqs,
                    banks=[ctx.get(seq.bank_active_cycles[i])

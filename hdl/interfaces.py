@@ -1,0 +1,222 @@
+"""The port protocols between the chip's blocks, one :class:`wiring.Signature` each.
+
+Each is declared from the initiator's side (the sequencer's, or the write engine's) and
+wired with :func:`amaranth.lib.wiring.connect`; the chip top alone spells them as flat
+pins for the Verilog harness. Parameters are validated and compared in ``__eq__`` (the
+buffer and memory ports also expose them as read-only properties), as Amaranth's own
+library signatures are.
+"""
+
+from __future__ import annotations
+
+from amaranth import signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from firmware.config import Config
+from firmware.isa import INSN_BITS, SPECS, Opcode
+from hdl.shapes import FaultShape
+
+
+def _positive(name: str, value: int) -> int:
+    if not isinstance(value, int) or value < 1:
+        raise TypeError(f"{name} must be a positive integer, not {value!r}")
+    return value
+
+
+class _Params(wiring.Signature):
+    """A signature defined by a tuple of parameters (sizes, or a layout)."""
+
+    _params: tuple
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self._params == other._params
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._params))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}{self._params}"
+
+
+class _Plain(wiring.Signature):
+    """A signature without parameters."""
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+
+def xbar_bits() -> int:
+    """Width of a crossbar index (the ISA's ``xbar`` fields)."""
+    return SPECS[Opcode.VMM].fields[0].width
+
+
+class InstructionPort(_Params):
+    """Instruction memory: ``addr`` this cycle, ``data`` the word there (combinational)."""
+
+    def __init__(self, depth: int):
+        self._params = (_positive("depth", depth),)
+        super().__init__({"addr": Out(range(depth + 1)), "data": In(INSN_BITS)})
+
+    @property
+    def depth(self) -> int:
+        return self._params[0]
+
+
+class BufferReadPort(_Params):
+    """A global-buffer read port: ``en`` and ``addr`` this cycle, ``data`` the next (the
+    port is transparent: a write to the same word in the same cycle is seen)."""
+
+    def __init__(self, words: int, bits: int):
+        self._params = (_positive("words", words), _positive("bits", bits))
+        super().__init__({"en": Out(1), "addr": Out(range(words)), "data": In(bits)})
+
+    @property
+    def words(self) -> int:
+        return self._params[0]
+
+    @property
+    def bits(self) -> int:
+        return self._params[1]
+
+
+class BufferWritePort(_Params):
+    """A global-buffer write port: ``data`` lands at ``addr`` at the edge if ``en``."""
+
+    def __init__(self, words: int, bits: int):
+        self._params = (_positive("words", words), _positive("bits", bits))
+        super().__init__({"en": Out(1), "addr": Out(range(words)), "data": Out(bits)})
+
+    @property
+    def words(self) -> int:
+        return self._params[0]
+
+    @property
+    def bits(self) -> int:
+        return self._params[1]
+
+
+class MainMemoryPort(_Params):
+    """A synchronous main-memory port: ``rdata`` the cycle after ``en`` and ``addr``;
+    ``we`` writes ``wdata``."""
+
+    def __init__(self, bits: int):
+        self._params = (_positive("bits", bits),)
+        super().__init__({"en": Out(1), "we": Out(1), "addr": Out(32), "wdata": Out(bits),
+                          "rdata": In(bits)})
+
+    @property
+    def bits(self) -> int:
+        return self._params[0]
+
+
+class GrantRequest(_Plain):
+    """A request to a rate limiter: ``req`` while words are left, ``grant`` per word."""
+
+    def __init__(self):
+        super().__init__({"req": Out(1), "grant": In(1)})
+
+
+class CrossbarRequest(_Params):
+    """A crossbar read: one transaction per VMM window, sent with ``valid``."""
+
+    def __init__(self, id_bits: int):
+        self._params = (_positive("id_bits", id_bits),)
+        super().__init__({"valid": Out(1), "id": Out(id_bits), "ncols": Out(8),
+                          "nrows": Out(16)})
+
+
+class ActivationLoad(_Params):
+    """The activation shift registers: load a word into APU rows ``rows`` at segment word
+    ``word``; ``shift`` moves every row on by a bit-plane."""
+
+    def __init__(self, apu_rows: int, input_words: int, bits: int):
+        self._params = (_positive("apu_rows", apu_rows), _positive("input_words", input_words),
+                        _positive("bits", bits))
+        super().__init__({"load": Out(1), "rows": Out(apu_rows),
+                          "word": Out(range(max(2, input_words))), "data": Out(bits),
+                          "shift": Out(1)})
+
+
+class AccumulatorControl(_Params):
+    """The shift-and-add accumulators: ``clear``, per-row-block ``valid`` of the plane
+    being summed, and the output word ``out_index`` of the column group whose row blocks
+    start at ``sum_base`` (``out_word``, combinational)."""
+
+    def __init__(self, apu_rows: int, planes: int, out_words: int, bits: int):
+        self._params = (_positive("apu_rows", apu_rows), _positive("planes", planes),
+                        _positive("out_words", out_words), _positive("bits", bits))
+        super().__init__({"clear": Out(1), "valid": Out(apu_rows), "plane": Out(range(planes)),
+                          "out_index": Out(range(out_words + 1)),
+                          "sum_base": Out(range(apu_rows + 1)), "out_word": In(bits)})
+
+
+class InvPort(_Params):
+    """The INV arrays: a solve (``req_*`` out, ``resp_x`` sampled at the end of its
+    window) and the matrix stream of INV_WRITE (``wr_*``, ``wr_done`` once programmed;
+    ``ok`` says which arrays can solve)."""
+
+    def __init__(self, size: int, count: int, dram_bits: int):
+        self._params = (_positive("size", size), _positive("count", count),
+                        _positive("dram_bits", dram_bits))
+        xb = xbar_bits()
+        super().__init__({
+            "req_valid": Out(1), "req_id": Out(xb), "req_b": Out(size * 32),
+            "req_shift": Out(8), "resp_x": In(size * 32),
+            "wr_valid": Out(1), "wr_id": Out(xb), "wr_index": Out(16),
+            "wr_data": Out(dram_bits), "wr_done": Out(1), "ok": In(count)})
+
+
+def write_fields() -> dict[str, int]:
+    """``{field: width}`` of WRITE_START."""
+    return {f.name: f.width for f in SPECS[Opcode.WRITE_START].fields}
+
+
+class WriteCommand(_Plain):
+    """A weight write for the write engine: ``start`` with WRITE_START's fields."""
+
+    def __init__(self):
+        super().__init__({"start": Out(1),
+                          **{name: Out(width) for name, width in write_fields().items()}})
+
+
+class Scoreboard(_Plain):
+    """The write engine's scoreboard, from the engine's side: ``busy`` writing crossbars
+    ``[busy_xbar, busy_xbar + busy_n)``."""
+
+    def __init__(self):
+        super().__init__({"busy": Out(1), "busy_xbar": Out(xbar_bits()),
+                          "busy_n": Out(write_fields()["nxbars"])})
+
+
+class RowWrite(_Params):
+    """One crossbar row's programming deltas (``cols`` signed ``delta_bits`` each) from
+    the write engine to the analog side, handed over with ``valid``."""
+
+    def __init__(self, delta_bits: int, cols: int):
+        self._params = (_positive("delta_bits", delta_bits), _positive("cols", cols))
+        super().__init__({"valid": Out(1), "id": Out(xbar_bits()),
+                          "row": Out(write_fields()["row"]),
+                          "deltas": Out(data.ArrayLayout(signed(delta_bits), cols))})
+
+
+class Dispatch(_Params):
+    """The core's command to an execute unit: ``start`` in DECODE with the decoded
+    instruction, ``insn`` the instruction register after; the unit answers ``done`` in
+    the cycle the instruction completes (or a ``fault`` code), and ``stall`` while it
+    waits for the write engine. ``abort`` (the watchdog) returns it to idle."""
+
+    def __init__(self, layout: data.Layout):
+        self._params = (layout,)
+        super().__init__({"start": Out(1), "abort": Out(1), "decoded": Out(layout),
+                          "insn": Out(layout), "done": In(1), "fault": In(FaultShape),
+                          "stall": In(1)})
+
+
+def buffer_ports(cfg: Config) -> dict:
+    """The read and write ports of a unit that uses the global buffer."""
+    return {"rd": Out(BufferReadPort(cfg.gb_words, cfg.gb_bits)),
+            "wr": Out(BufferWritePort(cfg.gb_words, cfg.gb_bits))}
