@@ -1,5 +1,5 @@
 """Cycle rules that both the scheduler (to plan) and the timing model (to time) use, so
-that each is defined once. The RTL implements them (``hdl/sequencer.py``,
+that each is defined once. The RTL implements them (``hdl/sequencer/``,
 ``hdl/write_engine.py``); :mod:`model.timing` applies them to whole programs."""
 
 from __future__ import annotations

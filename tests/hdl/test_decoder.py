@@ -1,15 +1,27 @@
-"""The decoder's VMM geometry: each count field read as the ISA reads it (0 as 1), and
-the products the sequencer and the chip use, as the golden model computes them."""
+"""The instruction decoder: its faults and fields against the golden model, and the VMM
+geometry it exports (each count field read as the ISA reads it, 0 as 1, and the products
+the sequencer and the chip use) as the golden model computes them."""
 
 from __future__ import annotations
 
 import itertools
 
+import numpy as np
 from amaranth import ClockDomain, Module
 from amaranth.sim import Simulator
+from block_bench import run_block
 
-from firmware import config
-from firmware.isa import Instruction, encode
+from firmware import config, semantics
+from firmware.isa import (
+    ALL_OPCODES,
+    OPCODE_BITS,
+    RTL_OPCODES,
+    SPECS,
+    Fault,
+    Instruction,
+    Window,
+    encode,
+)
 from hdl.decoder import InstructionDecoder
 from model import golden
 
@@ -42,3 +54,89 @@ def test_geometry_matches_the_golden_model(tiny: config.Config) -> None:
                        "in_words": reps * rows * cfg.input_words,
                        "group_words": cols * cfg.output_words,
                        "out_words": reps * groups * cols * cfg.output_words}
+
+
+def test_decoder_faults_and_fields_match_golden(tiny: config.Config) -> None:
+    rng = np.random.default_rng(5)
+    cases = []
+    for spec in SPECS.values():
+        for _ in range(40):
+            args = {}
+            for f in spec.fields:
+                # Mostly small values near the limits, sometimes anything that fits.
+                hi = (1 << f.width) - 1
+                v = int(rng.integers(0, min(hi, 300) + 1)) if rng.random() < 0.8 \
+                    else int(rng.integers(0, hi + 1))
+                args[f.name] = v - (1 << f.width) if f.signed and v >> (f.width - 1) else v
+            cases.append(Instruction.make(spec.opcode, **args))
+    # Boundaries of every range check, one word inside and one outside.
+    gbw, dw, rows = tiny.gb_words, tiny.dram_words, tiny.crossbar.rows
+    for k in (0, 1):
+        cases += [
+            Instruction.make("LOAD", gb_addr=gbw - 2 + k, dram_addr=dw - 2, count=2),
+            Instruction.make("LOAD", gb_addr=0, dram_addr=dw - 2 + k, count=2),
+            Instruction.make("STORE", dram_addr=dw - 2 + k, gb_addr=gbw - 2, count=2),
+            Instruction.make("WRITE_START", xbar=tiny.n_crossbars - 1 + k, dram_addr=0, row=0,
+                             nrows=1),
+            Instruction.make("WRITE_START", xbar=0, dram_addr=0, row=rows - 2 + k, nrows=2),
+            Instruction.make("WRITE_START", xbar=0, dram_addr=dw - 2 * tiny.delta_row_words + k,
+                             row=0, nrows=2),
+            Instruction.make("VMM", xbar=0, in_addr=gbw - tiny.input_words + k, out_addr=0,
+                             accumulate=0),
+            # Row blocks and lockstep groups at the edge of the chip.
+            Instruction.make("VMM", xbar=tiny.apu_cols * (tiny.n_apu_rows - 2) + k, in_addr=0,
+                             out_addr=0, accumulate=0, ncols=1, nrows=2),
+            Instruction.make("VMM", xbar=0, in_addr=gbw - 2 * tiny.input_words + k,
+                             out_addr=0, accumulate=0, nrows=2),
+            Instruction.make("WRITE_START", xbar=1 + k, dram_addr=0, row=0, nrows=1,
+                             nxbars=tiny.n_crossbars - 1),
+            Instruction.make("WRITE_START", xbar=0, dram_addr=dw - 6 * tiny.delta_row_words + k,
+                             row=0, nrows=2, nxbars=3),
+        ]
+    windows = [Window(1, 0, 0), Window(3, 40, 2), Window(200, 1, 0), Window(2, 3, 1, 1, 40),
+               Window(1, 0, 0, 2, 1), Window(4, 2, 2, 3, 0)]
+    masks = [0xFFFFFFFF, 0b101, 0b010, 0]
+    all_valid = (1 << tiny.gb_words) - 1
+    valids = [all_valid, all_valid & ~(1 << 5), int(rng.integers(0, 1 << 62)) << 40]
+    dut = InstructionDecoder(tiny)
+    seen: list[tuple[int, int, int]] = []
+
+    combos = [(w, mk, v) for w in windows for mk in masks for v in valids]
+
+    async def tb(ctx):
+        for window, mask, valid in combos:
+            ctx.set(dut.window, window._asdict())
+            ctx.set(dut.bank_mask, mask)
+            ctx.set(dut.gb_valid, valid)
+            for insn in cases:
+                ctx.set(dut.insn, encode(insn))
+                seen.append((ctx.get(dut.fault), ctx.get(dut.decoded.opcode),
+                             ctx.get(dut.decoded.as_value())))
+
+    run_block(dut, tb)
+    faults_seen = set()
+    for i, (fault, opcode, value) in enumerate(seen):
+        (window, mask, valid), insn = combos[i // len(cases)], cases[i % len(cases)]
+        flags = np.array([(valid >> w) & 1 for w in range(tiny.gb_words)], dtype=bool)
+        want = semantics.check(tiny, insn, RTL_OPCODES, window,
+                            -1 if mask == 0xFFFFFFFF else mask, flags)
+        assert fault == want, (insn, window)
+        assert opcode == insn.opcode and value == encode(insn)
+        faults_seen.add(Fault(fault))
+    assert {Fault.NONE, Fault.GB_RANGE, Fault.DRAM_RANGE, Fault.XBAR_RANGE,
+            Fault.GATED_BANK, Fault.UNINITIALIZED, Fault.BAD_OPERAND} <= faults_seen
+
+
+def test_decoder_refuses_unknown_opcodes(tiny: config.Config) -> None:
+    """Every opcode byte the ISA does not define decodes as ILLEGAL_OPCODE."""
+    dut = InstructionDecoder(tiny)
+    got = {}
+
+    async def tb(ctx):
+        for op in range(1 << OPCODE_BITS):
+            ctx.set(dut.insn, op | (0x1234 << OPCODE_BITS))
+            got[op] = Fault(ctx.get(dut.fault))
+
+    run_block(dut, tb)
+    for op, fault in got.items():
+        assert (fault == Fault.ILLEGAL_OPCODE) == (op not in ALL_OPCODES), op

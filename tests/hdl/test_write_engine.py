@@ -1,0 +1,104 @@
+"""The write engine's rows and timing against the write model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from block_bench import run_block
+
+from firmware import config, mapper
+from firmware.packing import pack, random_words, unpack
+from hdl.write_engine import WriteEngine
+from model import timing
+from model.analog.crossbar import Crossbar
+from model.analog.write_physics import RowWrite, row_cost
+
+
+def _drive_write(cfg: config.Config, mem: list[int], first: int, nxbars: int, base: int,
+                 nrows: int) -> tuple[list[tuple[int, int, int]], int, int]:
+    """Run one WRITE_START through the write engine over main memory ``mem``: the
+    hand-overs ``(xbar, row, deltas word)``, the busy cycles and the pulse count."""
+    dut = WriteEngine(cfg)
+    handed: list[tuple[int, int, int]] = []
+    result = {}
+
+    async def tb(ctx):
+        ctx.set(dut.cmd.xbar, first)
+        ctx.set(dut.cmd.nxbars, nxbars)
+        ctx.set(dut.cmd.dram_addr, base)
+        ctx.set(dut.cmd.row, 0)
+        ctx.set(dut.cmd.nrows, nrows)
+        ctx.set(dut.cmd.start, 1)
+        await ctx.tick()
+        ctx.set(dut.cmd.start, 0)
+        busy, rdata = 0, 0
+        while ctx.get(dut.scoreboard.busy):
+            busy += 1
+            ctx.set(dut.mem.rdata, rdata)
+            if ctx.get(dut.xbar_wr.valid):
+                handed.append((ctx.get(dut.xbar_wr.id), ctx.get(dut.xbar_wr.row),
+                               ctx.get(dut.xbar_wr.deltas.as_value())))
+            en, addr = ctx.get(dut.mem.en), ctx.get(dut.mem.addr)
+            await ctx.tick()
+            rdata = mem[addr] if en else rdata  # synchronous memory: data next cycle
+            if busy > 100_000:
+                raise AssertionError("write engine never finished")
+        result["busy"] = busy
+        result["pulses"] = ctx.get(dut.pulses)
+
+    run_block(dut, tb)
+    return handed, result["busy"], result["pulses"]
+
+
+@pytest.mark.parametrize("nxbars", [1, 3])
+def test_write_engine_rows_match_write_model(tiny: config.Config, nxbars: int) -> None:
+    """Deltas handed over crossbar by crossbar, pulse count and busy time all as the write
+    model says, for one crossbar and for a lockstep group."""
+    rng = np.random.default_rng(9)
+    shape = (tiny.crossbar.rows, tiny.crossbar.cols)
+    old = [rng.integers(0, tiny.cell_levels, shape) for _ in range(nxbars)]
+    new = [rng.integers(0, tiny.cell_levels, shape) for _ in range(nxbars)]
+    for o, n in zip(old, new, strict=True):
+        n[2] = o[2]  # a row with no change anywhere: no pulses, no phases
+    words = mapper.group_delta_words(old, new, tiny)
+    nrows, base, first = 5, 3, 1
+    rw = tiny.delta_row_words
+    handed, busy, pulses = _drive_write(tiny, [0] * base + words, first, nxbars, base, nrows)
+    xbars = [Crossbar(tiny) for _ in range(nxbars)]
+    for x, o in zip(xbars, old, strict=True):
+        x.levels[:] = o
+    rows = [RowWrite.lockstep([x.program_row(r, n[r] - o[r])
+                               for x, o, n in zip(xbars, old, new, strict=True)])
+            for r in range(nrows)]
+    order = [(first + k, r) for r in range(nrows) for k in range(nxbars)]
+    assert [(x, r) for x, r, _ in handed] == order
+    assert [w for _, _, w in handed] == [words[(r * nxbars + k) * rw]
+                                         for r in range(nrows) for k in range(nxbars)]
+    assert pulses == sum(r.pulses for r in rows)
+    assert busy == timing.group_write_cycles(tiny, rows, nxbars)
+    assert rows[2].pulses == 0
+
+
+@pytest.mark.parametrize("nxbars", [1, 2])
+def test_write_engine_times_every_delta_value(tiny: config.Config, nxbars: int) -> None:
+    """Every value a delta field holds, the most negative included (it once wrapped to a
+    zero-length phase): rows of one value each, both orders of all values, arbitrary
+    words; pulses and busy time as the write model says."""
+    cols, bits = tiny.crossbar.cols, tiny.write.delta_bits
+    values = tiny.delta_values
+    span = len(values)
+    ramp = np.array([values[c % span] for c in range(cols)])
+    rows = [np.full(cols, v) for v in values] + [ramp, ramp[::-1]]
+    words = [w for d in rows for w in pack(d, bits, tiny.dram_bits)]
+    words += random_words(np.random.default_rng(4), 6 * tiny.delta_row_words, tiny.dram_bits)
+    nrows = len(words) // (nxbars * tiny.delta_row_words)
+    handed, busy, pulses = _drive_write(tiny, words, 0, nxbars, 0, nrows)
+    deltas = [unpack(words[i * tiny.delta_row_words:(i + 1) * tiny.delta_row_words], bits,
+                     tiny.dram_bits, cols, signed=True) for i in range(nrows * nxbars)]
+    model = [RowWrite.lockstep([row_cost(deltas[r * nxbars + k], tiny) for k in range(nxbars)])
+             for r in range(nrows)]
+    assert len(handed) == nrows * nxbars
+    assert pulses == sum(r.pulses for r in model)
+    assert busy == timing.group_write_cycles(tiny, model, nxbars)
+    assert max(r.dec_pulses for r in model) == span // 2 * tiny.write.pulses_per_level
+
