@@ -96,7 +96,6 @@ def _is_pow2(n: int) -> bool:
     return n > 0 and n & (n - 1) == 0
 
 
-
 class _Checker:
     """Field checks of one config file: each raises :class:`ConfigError` naming the file,
     the field, the value and the range the models are exact in."""
@@ -649,6 +648,7 @@ class Config:
         v.need(worst <= MAX_COUNTER, "sim.watchdog_cycles",
                f"{cells} cells pulsing every {w.pulse_cycles} cycles could pass the "
                f"{COUNTER_BITS}-bit pulse counter within {self.sim.watchdog_cycles} cycles")
+
 
 _SECTIONS: dict[str, type] = {
     "chip": ChipConfig, "pe": PEConfig, "crossbar": CrossbarConfig, "analog": AnalogConfig,

@@ -2,10 +2,14 @@
 geometry, and how INT8 weights become cell levels.
 
 :data:`RULES` holds one :class:`Rule` per :class:`~firmware.isa.Opcode`; :func:`check`
-applies them in the fault order the chip checks (:data:`FAULT_ORDER`). The golden,
-timing and energy models and the random program generator take their extents and
-geometry from here; the Amaranth decoder (``hdl/decoder.py``) is an independent
-implementation, tested against :func:`check`. Extents are ``(first word, words)``.
+applies them in the fault order the chip checks (:data:`FAULT_TESTS`). The golden model
+checks every instruction with :func:`check`; golden, timing and energy take the VMM
+geometry from here, the golden model and the crossbar models the cell encoding, and the
+random program generator the VMM extents (its other drawers keep their own arithmetic,
+which draws operands rather than checks them; moving it here would change the generated
+programs). The Amaranth decoder
+(``hdl/decoder.py``) is an independent implementation, tested against :func:`check`.
+Extents are ``(first word, words)``.
 """
 
 from __future__ import annotations
@@ -227,28 +231,45 @@ RULES: dict[Opcode, Rule] = {
         gb_reads=lambda cfg, i, w: combine_spans(cfg, i)[1:]),
 }
 
-#: The order in which :func:`check` (and the RTL decoder) looks for a fault before an
-#: instruction executes. The INV arrays' state (UNINITIALIZED, INV_UNSTABLE) and an
-#: INV_WRITE's data (BAD_OPERAND once streamed) are checked by the golden model after it.
-FAULT_ORDER = (Fault.ILLEGAL_OPCODE, Fault.BAD_OPERAND, Fault.XBAR_RANGE, Fault.GB_RANGE,
-               Fault.DRAM_RANGE, Fault.GATED_BANK, Fault.UNINITIALIZED)
+@dataclass(frozen=True)
+class _Case:
+    """What the fault tests of :func:`check` look at."""
+
+    cfg: Config
+    insn: Instruction
+    rule: Rule
+    implemented: frozenset[Opcode]
+    window: Window
+    bank_mask: int
+    valid: np.ndarray | None
 
 
-def gb_spans(cfg: Config, insn: Instruction, window: Window = RESET_WINDOW) -> list[Span]:
-    """The GB extents an instruction touches (for a VMM, from its first window's first
-    word to its last window's last word)."""
-    return RULES[insn.opcode].gb(cfg, insn, window)
+def _gated(c: _Case) -> bool:
+    return c.bank_mask != -1 and gated_words(c.cfg, c.bank_mask,
+                                             c.rule.gb(c.cfg, c.insn, c.window))
 
 
-def gb_read_spans(cfg: Config, insn: Instruction, window: Window = RESET_WINDOW
-                  ) -> list[Span]:
-    """The GB extents an instruction reads."""
-    return RULES[insn.opcode].gb_reads(cfg, insn, window)
+def _unwritten(c: _Case) -> bool:
+    return c.valid is not None and any(
+        n and not c.valid[a:a + n].all() for a, n in c.rule.gb_reads(c.cfg, c.insn, c.window))
 
 
-def dram_spans(cfg: Config, insn: Instruction) -> list[Span]:
-    """The main-memory extents an instruction reads or writes."""
-    return RULES[insn.opcode].dram(cfg, insn)
+#: The faults :func:`check` (and the RTL decoder) looks for before an instruction
+#: executes, in this order, each with its test; the first that holds is raised. The INV
+#: arrays' state (UNINITIALIZED, INV_UNSTABLE) and an INV_WRITE's data (BAD_OPERAND once
+#: streamed) are checked by the golden model after it.
+FAULT_TESTS: dict[Fault, Callable[[_Case], bool]] = {
+    Fault.ILLEGAL_OPCODE: lambda c: c.insn.opcode not in c.implemented,
+    Fault.BAD_OPERAND: lambda c: c.rule.bad_operand(c.cfg, c.insn, c.window),
+    Fault.XBAR_RANGE: lambda c: c.rule.xbar_fault(c.cfg, c.insn),
+    Fault.GB_RANGE: lambda c: any(a + n > c.cfg.gb_words
+                                  for a, n in c.rule.gb(c.cfg, c.insn, c.window)),
+    Fault.DRAM_RANGE: lambda c: any(a + n > c.cfg.dram_words
+                                    for a, n in c.rule.dram(c.cfg, c.insn)),
+    Fault.GATED_BANK: _gated,
+    Fault.UNINITIALIZED: _unwritten,
+}
+FAULT_ORDER = tuple(FAULT_TESTS)
 
 
 def gated_words(cfg: Config, mask: int, spans: list[Span]) -> bool:
@@ -262,27 +283,14 @@ def gated_words(cfg: Config, mask: int, spans: list[Span]) -> bool:
 def check(cfg: Config, insn: Instruction, implemented: Iterable[Opcode] = ALL_OPCODES,
           window: Window = RESET_WINDOW, bank_mask: int = -1,
           valid: np.ndarray | None = None) -> Fault:
-    """The fault an instruction raises before it executes, or ``Fault.NONE``, in the
-    order of :data:`FAULT_ORDER` (reads of unwritten words only given ``valid``, one flag
-    per GB word written since reset)."""
-    if insn.opcode not in implemented:
+    """The fault an instruction raises before it executes, or ``Fault.NONE``: the first
+    of :data:`FAULT_TESTS` that holds (reads of unwritten words only given ``valid``,
+    one flag per GB word written since reset)."""
+    rule = RULES.get(insn.opcode)
+    if rule is None:                      # not an opcode of the ISA at all
         return Fault.ILLEGAL_OPCODE
-    rule = RULES[insn.opcode]
-    if rule.bad_operand(cfg, insn, window):
-        return Fault.BAD_OPERAND
-    if rule.xbar_fault(cfg, insn):
-        return Fault.XBAR_RANGE
-    spans = rule.gb(cfg, insn, window)
-    if any(a + n > cfg.gb_words for a, n in spans):
-        return Fault.GB_RANGE
-    if any(a + n > cfg.dram_words for a, n in rule.dram(cfg, insn)):
-        return Fault.DRAM_RANGE
-    if bank_mask != -1 and gated_words(cfg, bank_mask, spans):
-        return Fault.GATED_BANK
-    if valid is not None and any(n and not valid[a:a + n].all()
-                                 for a, n in rule.gb_reads(cfg, insn, window)):
-        return Fault.UNINITIALIZED
-    return Fault.NONE
+    case = _Case(cfg, insn, rule, frozenset(implemented), window, bank_mask, valid)
+    return next((fault for fault, test in FAULT_TESTS.items() if test(case)), Fault.NONE)
 
 
 # ---- cell encoding: INT8 weights as cell levels -----------------------------------------

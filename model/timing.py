@@ -24,6 +24,7 @@ from firmware.semantics import (
     vmm_replicas,
     vmm_rows,
     vmm_xbar_span,
+    words,
     write_xbars,
 )
 from model.analog.write_physics import RowWrite
@@ -67,7 +68,7 @@ def combine_cycles(cfg: Config, m: int, ngroups: int) -> int:
     last multiply-accumulate, four result words."""
     if not (m and ngroups):
         return 0
-    return ngroups * (m + -(-m * 32 // cfg.gb_bits) + 5)
+    return ngroups * (m + words(m, 32, cfg.gb_bits) + 5)
 
 
 @dataclass(frozen=True)

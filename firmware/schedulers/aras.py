@@ -64,8 +64,8 @@ class Workload:
 def program(w: Workload, name: str, layout: BufferLayout, batches: Batches, *,
             sync_writes: bool = False, reuse: Reuse | None = None) -> Schedule:
     """The program of ``w`` by scheduler ``name``: each batch written where it starts
-    unless it was issued while the batch before it computed (it is then, unless
-    ``late``, issued as soon as the batch before starts); with ``sync_writes`` every
+    unless it was issued while the batch before it computed (it is then, unless it is in
+    ``batches.late``, issued as soon as the batch before starts); with ``sync_writes`` every
     write is waited for (a barrier) before anything else runs. ``BANK_GATE`` before each
     layer when ``layout`` gates banks; weights shifted by ``reuse``."""
     cfg, net, jobs = w.cfg, w.net, w.jobs

@@ -150,3 +150,17 @@ def test_cell_encoding_rejects_oversized_blocks(tiny: config.Config) -> None:
         semantics.weights_to_levels(np.zeros((17, 4), dtype=int), tiny)
     with pytest.raises(ValueError, match="weights must lie in -128..127"):
         semantics.weights_to_levels(np.full((2, 2), 128), tiny)
+
+
+def test_check_raises_the_first_fault_in_the_declared_order(tiny: config.Config,
+                                                            monkeypatch) -> None:
+    """A LOAD past the end of both memories: GB_RANGE comes before DRAM_RANGE in
+    FAULT_TESTS, and reordering the table reorders what check raises."""
+    insn = Instruction.make("LOAD", gb_addr=tiny.gb_words, dram_addr=tiny.dram_words, count=1)
+    assert semantics.FAULT_ORDER.index(Fault.GB_RANGE) < semantics.FAULT_ORDER.index(
+        Fault.DRAM_RANGE)
+    assert semantics.check(tiny, insn) == Fault.GB_RANGE
+    swapped = dict(sorted(semantics.FAULT_TESTS.items(),
+                          key=lambda kv: kv[0] == Fault.GB_RANGE))
+    monkeypatch.setattr(semantics, "FAULT_TESTS", swapped)
+    assert semantics.check(tiny, insn) == Fault.DRAM_RANGE

@@ -1,6 +1,6 @@
 """The instruction decoder: its faults and fields against the golden model, and the VMM
 geometry it exports (each count field read as the ISA reads it, 0 as 1, and the products
-the sequencer and the chip use) as the golden model computes them."""
+the sequencer and the chip use) as firmware.semantics declares them."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from firmware.isa import (
     encode,
 )
 from hdl.decoder import InstructionDecoder
-from model import golden
 
 
 def test_geometry_matches_the_golden_model(tiny: config.Config) -> None:
@@ -47,8 +46,8 @@ def test_geometry_matches_the_golden_model(tiny: config.Config) -> None:
     sim.add_testbench(tb)
     sim.run()
     for insn, geo in seen:
-        cols, rows = golden.vmm_cols(insn), golden.vmm_rows(insn)
-        groups, reps = golden.vmm_groups(insn), golden.vmm_replicas(insn)
+        cols, rows = semantics.vmm_cols(insn), semantics.vmm_rows(insn)
+        groups, reps = semantics.vmm_groups(insn), semantics.vmm_replicas(insn)
         assert geo == {"cols": cols, "rows": rows, "groups": groups, "reps": reps,
                        "apu_rows": rows * groups * reps,
                        "in_words": reps * rows * cfg.input_words,

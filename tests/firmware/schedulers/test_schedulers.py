@@ -97,7 +97,8 @@ def test_the_models_import_the_plan_never_a_scheduler() -> None:
 
 def test_the_schedulers_import_neither_models_nor_rtl() -> None:
     """Data flows firmware -> models: no scheduler module imports ``model``, ``hdl`` or
-    a simulator (``tests/test_layering.py`` reads only the packages' top level)."""
+    a simulator (the schedulers' own rule, beside ``tests/test_layering.py``'s for the
+    packages)."""
     def tops(source: str) -> set[str]:
         names = set()
         for node in ast.walk(ast.parse(source)):
