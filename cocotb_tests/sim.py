@@ -44,8 +44,8 @@ def _image(args: argparse.Namespace):
     from firmware.programs import directed
 
     cfg = config_mod.load(args.config)
+    runner.require_simulatable(cfg)      # the config's own fault first, simulator or not
     runner.require_simulator(args.sim)
-    runner.require_simulatable(cfg)
     if args.program == "slice":
         weights, x = directed.slice_operands(cfg, args.seed)
         return cfg, directed.slice_program(cfg, args.seed), weights, x

@@ -174,42 +174,6 @@ def test_write_overlaps_compute(run_root: str) -> None:
     assert counters["overlap_cycles"] > 8 * config.load("tiny").crossbar.bitplane_cycles
 
 
-def test_missing_simulator_is_named(monkeypatch) -> None:
-    monkeypatch.setattr(runner.shutil, "which", lambda exe: None)
-    with pytest.raises(runner.SimulatorMissingError, match="verilator.*apt-get install verilator"):
-        runner.require_simulator("verilator")
-    with pytest.raises(runner.SimulatorMissingError, match="unknown simulator 'xsim'"):
-        runner.require_simulator("xsim")
-
-
-def test_full_chip_config_is_refused_for_cosimulation(aras: config.Config) -> None:
-    with pytest.raises(runner.ConfigTooLargeError,
-                       match=r"aras\.toml: field 'main_memory\.size_bytes' makes 1024 MiB"):
-        runner.require_simulatable(aras)
-    runner.require_simulatable(config.load("small"))  # the co-simulation configs pass
-
-
-def test_make_sim_reports_bad_input_in_plain_words(capsys) -> None:
-    from cocotb_tests import sim
-    assert sim.main(["--config", "aras"]) == 2
-    assert "use a small config" in capsys.readouterr().err
-    assert sim.main(["--config", "no-such-config"]) == 2
-    assert "no such config file" in capsys.readouterr().err
-
-
-def test_run_directory_of_other_data_is_never_deleted(tmp_path: Path) -> None:
-    precious = tmp_path / "notes"
-    precious.mkdir()
-    (precious / "thesis.tex").write_text("years of work")
-    with pytest.raises(FileExistsError, match="not a co-simulation run directory"):
-        runner.run(directed.slice_program(config.load("tiny")), "icarus", precious)
-    assert (precious / "thesis.tex").read_text() == "years of work"
-    with pytest.raises(FileExistsError, match="is a file"):
-        runner.run(directed.slice_program(config.load("tiny")), "icarus",
-                   precious / "thesis.tex")
-    assert (precious / "thesis.tex").read_text() == "years of work"
-
-
 def _flip(image: Image, addr: int) -> Image:
     """``image`` with one bit of main-memory word ``addr`` flipped."""
     dram = list(image.dram)

@@ -240,3 +240,31 @@ def test_an_intact_build_is_reused_while_a_live_run_holds_it(tmp_path: Path) -> 
         reuse.start()
         reuse.join(timeout=60)   # a check of hashes: seconds, while the run goes on
         assert not reuse.is_alive()
+
+
+def test_missing_simulator_is_named(monkeypatch) -> None:
+    monkeypatch.setattr(runner.shutil, "which", lambda exe: None)
+    with pytest.raises(runner.SimulatorMissingError, match="verilator.*apt-get install verilator"):
+        runner.require_simulator("verilator")
+    with pytest.raises(runner.SimulatorMissingError, match="unknown simulator 'xsim'"):
+        runner.require_simulator("xsim")
+
+
+def test_full_chip_config_is_refused_for_cosimulation(aras: config.Config) -> None:
+    with pytest.raises(runner.ConfigTooLargeError,
+                       match=r"aras\.toml: field 'main_memory\.size_bytes' makes 1024 MiB"):
+        runner.require_simulatable(aras)
+    runner.require_simulatable(config.load("small"))  # the co-simulation configs pass
+
+
+def test_run_directory_of_other_data_is_never_deleted(tmp_path: Path) -> None:
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    with pytest.raises(FileExistsError, match="not a co-simulation run directory"):
+        runner.run(directed.slice_program(config.load("tiny")), "icarus", precious)
+    assert (precious / "thesis.tex").read_text() == "years of work"
+    with pytest.raises(FileExistsError, match="is a file"):
+        runner.run(directed.slice_program(config.load("tiny")), "icarus",
+                   precious / "thesis.tex")
+    assert (precious / "thesis.tex").read_text() == "years of work"
