@@ -60,12 +60,17 @@ class Jitter:
                      for k, p in enumerate(PORTS)}
         self.delays = {}
 
-    async def wait(self, port: str, window: int) -> None:
-        """From a request's edge, wait until the answer is due."""
+    def draw(self, port: str, window: int) -> int:
+        """The cycle of the window (0 .. ``window - 1``) the next answer on ``port``
+        lands in, recorded."""
         d = self.fixed[port] if port in self.fixed else int(self.rngs[port].integers(0, window))
         lo, hi, n = self.delays.get(port, [d, d, 0])
         self.delays[port] = [min(lo, d), max(hi, d), n + 1]
-        await Timer(self.period_ps // 2 + d * self.period_ps, "ps")
+        return d
+
+    async def wait(self, port: str, window: int) -> None:
+        """From a request's edge, wait until the answer is due."""
+        await Timer(self.period_ps // 2 + self.draw(port, window) * self.period_ps, "ps")
 
 
 async def answer_due(sampling: Sampling, jitter: Jitter | None, port: str, window: int
