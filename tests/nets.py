@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from cocotb_tests import runner
@@ -76,3 +78,13 @@ def rtl_matches_models(images: list, sim: str, out_dir) -> list[tuple]:
         assert all(c.ok for c in checks), checker.format_table(checks)
         out.append((img, gold, rtl))
     return out
+
+
+def topology_csv(net: Network, directory: Path) -> Path:
+    """``net`` written as a ScaleSim-style topology CSV in ``directory``."""
+    csv = directory / f"{net.name}.csv"
+    csv.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
+                   "Channels, Num Filter, Strides,\n" + "".join(
+                       f"{a.name}, {a.ifmap_h}, {a.ifmap_w}, {a.filter_h}, {a.filter_w}, "
+                       f"{a.channels}, {a.filters}, {a.stride},\n" for a in net.layers))
+    return csv

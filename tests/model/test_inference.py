@@ -3,19 +3,14 @@ where both exist, layer spans in order, and the reports' rows built on them."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from nets import CNN, PADDED, case
 
 from firmware import config, schedulers
 from firmware.isa import RTL_OPCODES, Opcode
-from firmware.network import NetworkError
 from model import golden, timing
 from model.energy import energy
 from model.inference import evaluate, upper_bound
-from model.reports import aras
-from model.reports import basisn as basisn_report
 
 
 @pytest.mark.parametrize("name", list(schedulers.SCHEDULERS))
@@ -69,47 +64,3 @@ def test_upper_bound_writes_every_weight_once_in_full_chip_groups() -> None:
         upper_bound(cfg, naive)
 
 
-def _csv(tmp_path: Path) -> Path:
-    csv = tmp_path / "cnn.csv"
-    csv.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
-                   "Channels, Num Filter, Strides,\n" + "".join(
-                       f"{a.name}, {a.ifmap_h}, {a.ifmap_w}, {a.filter_h}, {a.filter_w}, "
-                       f"{a.channels}, {a.filters}, {a.stride},\n" for a in CNN.layers))
-    return csv
-
-
-def test_report_rows(tmp_path: Path) -> None:
-    cfg = config.load("small")
-    rows = aras.rows(cfg, [str(_csv(tmp_path))], ["+banks", "+reuse"], 1e9,
-                     plots=tmp_path / "out")
-    assert [r["scheduler"] for r in rows] == ["naive", "+banks", "+reuse"]  # naive added
-    rows = aras.rows(cfg, [str(_csv(tmp_path))], list(schedulers.SCHEDULERS), 1e9,
-                     plots=tmp_path / "out")
-    assert [r["scheduler"] for r in rows] == list(schedulers.SCHEDULERS)
-    naive = rows[0]
-    assert naive["speedup_vs_naive"] == 1.0 and naive["bank_saving"] == 0
-    assert naive["upper_bound_cycles"] == rows[1]["upper_bound_cycles"] > 0
-    assert rows[2]["bank_saving"] > 0
-    assert (tmp_path / "out" / "gantt-cnn.png").stat().st_size > 1000
-    text = aras.table(rows)
-    assert "cnn" in text and "+banks" in text
-    assert len(text.splitlines()) == 1 + len(rows)
-    with pytest.raises(NetworkError, match="nonesuch"):
-        aras.rows(cfg, ["nonesuch"], ["naive"], 1e9)
-
-
-def test_basisn_compare_rows(tmp_path: Path) -> None:
-    """BasisN's comparison on a small chip: the steady state never writes, the basis
-    write is reported apart, and every row is relative to naive."""
-    cfg = config.load("small")
-    row = basisn_report.compare(cfg, str(_csv(tmp_path)), 8, 4)
-    assert row["basisn"]["pulses"] == 0 and row["basis_write_cycles"] > 0
-    assert row["naive"]["pulses"] > 0
-    for s in ("naive", "+reuse", "basisn"):
-        f = row[s]
-        assert f["edp_mj_ms"] == pytest.approx(f["energy_mj"] * f["delay_ms"])
-    lines = basisn_report.table([row]).splitlines()
-    assert len(lines) == 1 + 4 and lines[1].split()[:2] == ["cnn", "naive"]
-    assert lines[1].split()[-3:] == ["1.000"] * 3
-    with pytest.raises(ValueError, match="K = 64 basis vectors"):
-        basisn_report.compare(cfg, str(_csv(tmp_path)), 64, 4)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from nets import CNN
+from nets import CNN, topology_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted((ROOT / "scripts").glob("*.py"))
@@ -21,15 +21,6 @@ SCRIPTS = sorted((ROOT / "scripts").glob("*.py"))
 def _run(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "scripts" / f"{script}.py"), *args],
                           cwd=cwd, capture_output=True, text=True, timeout=300)
-
-
-def _csv(tmp_path: Path) -> Path:
-    csv = tmp_path / "cnn.csv"
-    csv.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
-                   "Channels, Num Filter, Strides,\n" + "".join(
-                       f"{a.name}, {a.ifmap_h}, {a.ifmap_w}, {a.filter_h}, {a.filter_w}, "
-                       f"{a.channels}, {a.filters}, {a.stride},\n" for a in CNN.layers))
-    return csv
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
@@ -50,7 +41,7 @@ def test_script_runs_from_another_directory(script: Path, tmp_path: Path) -> Non
 
 
 def test_report_end_to_end_and_one_line_errors(tmp_path: Path) -> None:
-    done = _run("aras_report", "--config", "small", "--networks", str(_csv(tmp_path)),
+    done = _run("aras_report", "--config", "small", "--networks", str(topology_csv(CNN, tmp_path)),
                 "--out", str(tmp_path / "out"), "--no-plots", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     rows = json.loads((tmp_path / "out" / "report.json").read_text())
@@ -66,7 +57,7 @@ def test_report_end_to_end_and_one_line_errors(tmp_path: Path) -> None:
 
 
 def test_basisn_compare_end_to_end_and_one_line_errors(tmp_path: Path) -> None:
-    csv = str(_csv(tmp_path))
+    csv = str(topology_csv(CNN, tmp_path))
     done = _run("basisn_compare", "--config", "small", "--networks", csv, "--k", "8",
                 "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
