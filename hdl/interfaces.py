@@ -66,37 +66,35 @@ class InstructionPort(_Params):
         return self._params[0]
 
 
-class BufferReadPort(_Params):
+class _BufferPort(_Params):
+    """A port onto ``words`` global-buffer words of ``bits`` bits."""
+
+    def __init__(self, words: int, bits: int, data: wiring.Flow):
+        self._params = (_positive("words", words), _positive("bits", bits))
+        super().__init__({"en": Out(1), "addr": Out(range(words)), "data": data(bits)})
+
+    @property
+    def words(self) -> int:
+        return self._params[0]
+
+    @property
+    def bits(self) -> int:
+        return self._params[1]
+
+
+class BufferReadPort(_BufferPort):
     """A global-buffer read port: ``en`` and ``addr`` this cycle, ``data`` the next (the
     port is transparent: a write to the same word in the same cycle is seen)."""
 
     def __init__(self, words: int, bits: int):
-        self._params = (_positive("words", words), _positive("bits", bits))
-        super().__init__({"en": Out(1), "addr": Out(range(words)), "data": In(bits)})
-
-    @property
-    def words(self) -> int:
-        return self._params[0]
-
-    @property
-    def bits(self) -> int:
-        return self._params[1]
+        super().__init__(words, bits, In)
 
 
-class BufferWritePort(_Params):
+class BufferWritePort(_BufferPort):
     """A global-buffer write port: ``data`` lands at ``addr`` at the edge if ``en``."""
 
     def __init__(self, words: int, bits: int):
-        self._params = (_positive("words", words), _positive("bits", bits))
-        super().__init__({"en": Out(1), "addr": Out(range(words)), "data": Out(bits)})
-
-    @property
-    def words(self) -> int:
-        return self._params[0]
-
-    @property
-    def bits(self) -> int:
-        return self._params[1]
+        super().__init__(words, bits, Out)
 
 
 class MainMemoryPort(_Params):

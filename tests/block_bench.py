@@ -15,3 +15,25 @@ def run_block(dut, testbench) -> None:
     sim.add_clock(1e-9)
     sim.add_testbench(testbench)
     sim.run()
+
+
+def decode_under(cfg, cases: list, states: list, read) -> list:
+    """Every instruction of ``cases`` through the instruction decoder in every
+    ``(window, bank mask, valid words)`` state, state-major: ``read(ctx, dut)`` of each."""
+    from firmware.isa import encode
+    from hdl.decoder import InstructionDecoder
+
+    dut = InstructionDecoder(cfg)
+    seen: list = []
+
+    async def tb(ctx):
+        for window, mask, valid in states:
+            ctx.set(dut.window, window._asdict())
+            ctx.set(dut.bank_mask, mask)
+            ctx.set(dut.gb_valid, valid)
+            for insn in cases:
+                ctx.set(dut.insn, encode(insn))
+                seen.append(read(ctx, dut))
+
+    run_block(dut, tb)
+    return seen

@@ -7,14 +7,12 @@ import dataclasses
 
 import numpy as np
 import pytest
-from amaranth import ClockDomain, Module
-from amaranth.sim import Simulator
+from block_bench import decode_under
 
 from firmware import config, semantics
-from firmware.isa import RTL_OPCODES, SPECS, Fault, Instruction, Opcode, Window, decode, encode
+from firmware.isa import RTL_OPCODES, SPECS, Fault, Instruction, Opcode, Window, decode
 from firmware.programs import directed
 from firmware.programs import random as random_programs
-from hdl.decoder import InstructionDecoder
 from model import energy, golden, timing
 
 #: Every ``{Opcode: handler}`` table, by the concern it serves.
@@ -75,26 +73,7 @@ def _cases(cfg: config.Config) -> list[Instruction]:
 def _decoder_faults(cfg: config.Config, cases: list[Instruction],
                     states: list[tuple[Window, int, int]]) -> list[Fault]:
     """The decoder's fault for every case in every (window, bank mask, valid) state."""
-    dut = InstructionDecoder(cfg)
-    got: list[Fault] = []
-
-    async def tb(ctx):
-        for window, mask, valid in states:
-            ctx.set(dut.window, window._asdict())
-            ctx.set(dut.bank_mask, mask)
-            ctx.set(dut.gb_valid, valid)
-            for insn in cases:
-                ctx.set(dut.insn, encode(insn))
-                got.append(Fault(ctx.get(dut.fault)))
-
-    top = Module()
-    top.domains.sync = ClockDomain()
-    top.submodules.dut = dut
-    sim = Simulator(top)
-    sim.add_clock(1e-9)
-    sim.add_testbench(tb)
-    sim.run()
-    return got
+    return decode_under(cfg, cases, states, lambda ctx, dut: Fault(ctx.get(dut.fault)))
 
 
 def _mismatches(cfg: config.Config, cases: list[Instruction],

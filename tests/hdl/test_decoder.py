@@ -9,7 +9,7 @@ import itertools
 import numpy as np
 from amaranth import ClockDomain, Module
 from amaranth.sim import Simulator
-from block_bench import run_block
+from block_bench import decode_under, run_block
 
 from firmware import config, semantics
 from firmware.isa import (
@@ -97,22 +97,9 @@ def test_decoder_faults_and_fields_match_golden(tiny: config.Config) -> None:
     masks = [0xFFFFFFFF, 0b101, 0b010, 0]
     all_valid = (1 << tiny.gb_words) - 1
     valids = [all_valid, all_valid & ~(1 << 5), int(rng.integers(0, 1 << 62)) << 40]
-    dut = InstructionDecoder(tiny)
-    seen: list[tuple[int, int, int]] = []
-
     combos = [(w, mk, v) for w in windows for mk in masks for v in valids]
-
-    async def tb(ctx):
-        for window, mask, valid in combos:
-            ctx.set(dut.window, window._asdict())
-            ctx.set(dut.bank_mask, mask)
-            ctx.set(dut.gb_valid, valid)
-            for insn in cases:
-                ctx.set(dut.insn, encode(insn))
-                seen.append((ctx.get(dut.fault), ctx.get(dut.decoded.opcode),
-                             ctx.get(dut.decoded.as_value())))
-
-    run_block(dut, tb)
+    seen = decode_under(tiny, cases, combos, lambda ctx, dut: (
+        ctx.get(dut.fault), ctx.get(dut.decoded.opcode), ctx.get(dut.decoded.as_value())))
     faults_seen = set()
     for i, (fault, opcode, value) in enumerate(seen):
         (window, mask, valid), insn = combos[i // len(cases)], cases[i % len(cases)]
