@@ -28,9 +28,13 @@ def test_ctrl_c_ends_sim_with_one_line_and_status_130(tmp_path: Path) -> None:
     toml = re.sub(r"(?m)^watchdog_cycles = .*$", "watchdog_cycles = 100000000", toml)
     cfg = tmp_path / "slow.toml"
     cfg.write_text(toml.replace('name = "tiny"', 'name = "tiny-slow-writes"'))
+    # As a terminal's foreground job: SIGINT at its default, even when this suite runs
+    # as a background job of a non-interactive shell (which starts with SIGINT ignored,
+    # and a process that inherits an ignored SIGINT rightly keeps ignoring it).
     proc = subprocess.Popen(
         [sys.executable, "-m", "cocotb_tests.sim", "--config", str(cfg), "--out",
          str(tmp_path / "run")], cwd=ROOT, start_new_session=True, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ,
                                                                  PYTHONUNBUFFERED="1"))
     watchdog = threading.Timer(60, os.killpg, (proc.pid, signal.SIGKILL))
