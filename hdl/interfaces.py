@@ -190,6 +190,12 @@ class Scoreboard(_Plain):
                           "busy_n": Out(write_fields()["nxbars"])})
 
 
+def writing_any(sb, first, last):
+    """Whether the write group behind scoreboard port ``sb`` touches any crossbar of
+    ``[first, last)`` (the stall of WRITE_WAIT and of a VMM)."""
+    return sb.busy & (sb.busy_xbar < last) & (sb.busy_xbar + sb.busy_n > first)
+
+
 class RowWrite(_Params):
     """One crossbar row's programming deltas (``cols`` signed ``delta_bits`` each) from
     the write engine to the analog side, handed over with ``valid``."""

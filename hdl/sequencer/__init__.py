@@ -112,9 +112,8 @@ class Sequencer(wiring.Component):
 
         # The shared ports: the buffer (every unit), main memory and its rate limiter
         # (DMA, INV_WRITE); the core watches the buffer's writes.
-        buffer_users = [dma, vec, sfu, vmm, inv, cmb]
-        _share(m, self.gb_rd, [u.rd for u in buffer_users])
-        _share(m, self.gb_wr, [u.wr for u in buffer_users])
+        _share(m, self.gb_rd, [u.rd for u in units.values()])
+        _share(m, self.gb_wr, [u.wr for u in units.values()])
         _share(m, self.dram, [dma.dram, inv.dram])
         _share(m, self.dma, [dma.dma, inv.dma])
         m.d.comb += [core.gb_wr.en.eq(self.gb_wr.en), core.gb_wr.addr.eq(self.gb_wr.addr),

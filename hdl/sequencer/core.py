@@ -35,6 +35,7 @@ from hdl.interfaces import (
     InstructionPort,
     Scoreboard,
     WriteCommand,
+    writing_any,
 )
 from hdl.shapes import FaultShape, OpcodeShape, names
 
@@ -123,7 +124,7 @@ class SequencerCore(wiring.Component):
         m.d.comb += [getattr(self.write, name).eq(getattr(f_ws, name))
                      for name in ("xbar", "dram_addr", "row", "nrows", "nxbars")]
         wait_xbar = ir.args.WRITE_WAIT.xbar
-        busy_on = sb.busy & (sb.busy_xbar < wait_xbar + 1) & (sb.busy_xbar + sb.busy_n > wait_xbar)
+        busy_on = writing_any(sb, wait_xbar, wait_xbar + 1)
         stall = Signal()
 
         def next_insn() -> None:

@@ -19,6 +19,7 @@ from hdl.interfaces import (
     CrossbarRequest,
     Scoreboard,
     buffer_ports,
+    writing_any,
     xbar_bits,
 )
 from hdl.sequencer.unit import ExecUnit
@@ -103,7 +104,7 @@ class VmmLoop(ExecUnit):
         per_word = cfg.gb_bits // cfg.data.acc_bits   # int32 outputs per buffer word
         # Scoreboard: is a write group touching the VMM's crossbars?
         last = vmm.xbar + (geo.apu_rows - 1) * cfg.apu_cols + geo.cols
-        blocked = sb.busy & (sb.busy_xbar < last) & (sb.busy_xbar + sb.busy_n > vmm.xbar)
+        blocked = writing_any(sb, vmm.xbar, last)
 
         m.d.comb += [
             self.xbar.id.eq(vmm.xbar),
