@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 
 from firmware import cycles
+from firmware.config import grant_cycle
 from firmware.isa import Fault, Opcode
 from model import timing
 
@@ -43,7 +44,8 @@ def render() -> str:
         "",
         "## Shared terms",
         "",
-        f"- `burst(k)`: {_one_line(cycles.burst_cycles)}",
+        f"- `g(k, lanes)`, the grant rule: {_one_line(grant_cycle)}",
+        f"- `burst(k, lanes)`: {_one_line(cycles.burst_cycles)}",
         f"- A VMM pass: {_one_line(cycles.vmm_pass_cycles)}",
         f"- A lockstep weight write: {_one_line(timing.group_write_cycles)}",
         "",
@@ -53,7 +55,7 @@ def render() -> str:
         f"{timing.HALT_CYCLES} cycle(s) later.",
         f"- `{Fault.IMEM_RANGE.name}` is found at FETCH ({timing.FETCH_CYCLES} cycle(s)); "
         f"every other decode-time fault at DECODE ({fixed}); a bad INV_WRITE level once "
-        "the matrix has streamed in (`burst(inv_matrix_words)` more).",
+        "the matrix has streamed in (`burst(inv_matrix_words, 1)` more).",
         f"- `{Fault.WATCHDOG.name}`: a run reaching `sim.watchdog_cycles` stops there; only "
         "its cycles and fault are modelled.",
         "",

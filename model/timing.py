@@ -47,10 +47,11 @@ class TimingResult:
 
 def group_write_cycles(cfg: Config, rows: Iterable[RowWrite], nxbars: int = 1) -> int:
     """Write-engine cycles of a lockstep write of ``nxbars`` crossbars: per row, one
-    burst of every crossbar's deltas and the last hand-over (``F``), then the group's
+    burst of every crossbar's deltas (``burst(nxbars * delta_row_words,
+    write_fetch_words)``) and the last hand-over (``F``), then the group's
     two phases (``P_r``); the next row is fetched while a row's phases run:
     ``F + sum_{r<R-1} max(P_r, F) + P_{R-1}``."""
-    fetch = burst_cycles(cfg, nxbars * cfg.delta_row_words) + 1
+    fetch = burst_cycles(cfg, nxbars * cfg.delta_row_words, cfg.write_fetch_words) + 1
     phases = [r.cycles(cfg) for r in rows]
     if not phases:
         return 0
@@ -169,7 +170,8 @@ class _Sequencer:
         return ex + (2 * count + 1 if count else 0)
 
     def _dma(self, index: int, entry: Executed, ex: int) -> int:
-        """`burst(count)` if `count` else 0 (one main-memory burst)."""
+        """`burst(count)` if `count` else 0 (one main-memory burst through the
+        `port_words`-wide port)."""
         count = entry.insn.count
         return ex + burst_cycles(self.cfg, count) if count else ex
 
@@ -224,10 +226,10 @@ class _Sequencer:
         return ex + combine_cycles(self.cfg, entry.insn.m, entry.insn.ngroups)
 
     def _inv_write(self, index: int, entry: Executed, ex: int) -> int:
-        """`burst(inv_matrix_words)` to stream the matrix, then per row one RESET pulse and
-        the row's slowest cell's SET pulses (`(1 + max |level| * pulses_per_level) *
-        pulse_cycles`)."""
-        return ex + burst_cycles(self.cfg, self.cfg.inv_matrix_words) + sum(
+        """`burst(inv_matrix_words, 1)` to stream the matrix (a word per cycle at most:
+        the arrays take one), then per row one RESET pulse and the row's slowest cell's
+        SET pulses (`(1 + max |level| * pulses_per_level) * pulse_cycles`)."""
+        return ex + burst_cycles(self.cfg, self.cfg.inv_matrix_words, 1) + sum(
             r.cycles(self.cfg) for r in entry.rows)
 
     def _halt(self, index: int, entry: Executed, ex: int) -> int:
@@ -283,7 +285,7 @@ def simulate_trace(cfg: Config, trace: Iterable[Executed], fault: Fault = Fault.
     if halted_at is None:  # a fault at FETCH (pc range) or DECODE, then drain writes
         found = t + (FETCH_CYCLES if fault == Fault.IMEM_RANGE else FETCH_CYCLES + DECODE_CYCLES)
         if faulted is not None:  # bad INV_WRITE data: found once it is streamed
-            found += burst_cycles(cfg, cfg.inv_matrix_words)
+            found += burst_cycles(cfg, cfg.inv_matrix_words, 1)
         halted_at = seq.wait_until(found, seq.we_free) + HALT_CYCLES
 
     if halted_at >= cfg.sim.watchdog_cycles:

@@ -25,8 +25,8 @@ class InvControl(ExecUnit):
 
     def __init__(self, cfg: Config, path: str | None = None):
         super().__init__(cfg, {
-            **buffer_ports(cfg), "dram": Out(MainMemoryPort(cfg.dram_bits)),
-            "dma": Out(GrantRequest()),
+            **buffer_ports(cfg), "dram": Out(MainMemoryPort(cfg.dram_bits, cfg.port_words)),
+            "dma": Out(GrantRequest(cfg.port_words)),
             "inv": Out(InvPort(cfg.inv.size, cfg.inv.count, cfg.dram_bits))}, path)
 
     def elaborate(self, platform) -> Module:
@@ -117,13 +117,14 @@ class InvControl(ExecUnit):
                     self.finish(m)
 
             with self.state(m, "W_LOAD"):  # stream the levels to the array, checking each
+                # A word per cycle at most (the arrays take one), on the DMA's lane 0.
                 m.d.comb += self.dma.req.eq(left != 0)
                 with m.If(self.dma.grant):
                     m.d.sync += [src.eq(src + 1), left.eq(left - 1)]
                     m.d.comb += [dram.en.eq(1), dram.addr.eq(src)]
                 m.d.sync += pending.eq(self.dma.grant)
                 with m.If(pending):
-                    word = dram.rdata
+                    word = dram.rdata[:cfg.dram_bits]
                     mags = []
                     for i in range(cfg.dram_bits // 16):
                         e = word.word_select(i, 16).as_signed()
