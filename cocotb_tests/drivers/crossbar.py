@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 from cocotb.handle import SimHandleBase
-from cocotb.triggers import ReadOnly, RisingEdge
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 from cocotb_tests.drivers.answer_timing import Jitter, Sampling, answer_due
 from cocotb_tests.drivers.signals import signal_bits, signal_int, signal_ints
@@ -126,7 +126,10 @@ class CrossbarWriteMonitor:
                                    self.xbars[xid].levels[row])
                 if not self.back_to_back:
                     break
-                await RisingEdge(dut.clk)   # still high next cycle: the next crossbar's
+                # Still high next cycle: the next crossbar's. (From the falling edge:
+                # Verilator may report this cycle's clock edge after valid's.)
+                await FallingEdge(dut.clk)
+                await RisingEdge(dut.clk)
                 await ReadOnly()
                 if not valid.value:
                     break
