@@ -105,6 +105,7 @@ def row(cfg: config.Config, net: str, sched: str, f: InferenceFigures, bound: in
         "speedup_vs_baseline": base.cycles / f.cycles,
         "speedup_vs_naive": figures["naive"].cycles / f.cycles,
         "write_pulses": f.pulses, "pulses_vs_baseline": f.pulses / max(1, base.pulses),
+        "pulses_vs_previous": f.pulses / max(1, before.pulses),
         "weights_written": f.rows_written * cfg.weights_per_row,
         "weights_vs_baseline": f.rows_written / max(1, base.rows_written),
         "write_stream_bytes": f.rows_written * cfg.delta_row_words
@@ -221,6 +222,8 @@ def paper_table(rows: list[dict]) -> str:
          _pct(PAPER["energy_reuse"])),
         (f"write pulses, {aras} vs baseline (VII-A)", _pct(step(aras, "pulses_vs_baseline")),
          _pct(PAPER["pulses_reuse"])),
+        ("write pulses, +reuse vs +replication (reuse alone)",
+         _pct(step("+reuse", "pulses_vs_previous")), _pct(PAPER["pulses_reuse"])),
         ("weights written, +replication vs baseline (VII-F)",
          _pct(step("+replication", "weights_vs_baseline")),
          _pct(PAPER["weights_replication"])),
@@ -307,11 +310,12 @@ def paper_plots(out: Path, rows: list[dict]) -> None:
                    label=kind if k == 0 else None, edgecolor="white", linewidth=0.3)
             bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
         for x, b in zip(xs, bottom, strict=True):
-            ax.text(x, b, c.lstrip("+")[:4], ha="center", va="bottom", fontsize=5,
-                    rotation=90)
+            short = "base" if c == BASELINE else c.lstrip("+")[:5]
+            ax.text(x, b + 0.01, short, ha="center", va="bottom", fontsize=6, rotation=90)
     ax.set_xticks(range(len(nets)), nets, fontsize=8)
+    ax.set_ylim(0, 1.25)
     ax.set_ylabel("energy, normalized to the baseline", fontsize=8)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(out / "energy.png", dpi=110)
     plt.close(fig)
