@@ -341,8 +341,9 @@ class WriteConfig:
     Ranges: ``pulses_per_level``, ``pulse_cycles``: >= 1, a full crossbar write
     (``full_write_cycles``) countable by the RTL's 64-bit counters.
     ``energy_per_pulse_pj``: finite, >= 0.
-    ``delta_bits``: ``cell_bits + 1``..PACK_MAX_BITS (a signed delta of any level step),
-    dividing the main-memory word.
+    ``delta_bits``: ``cell_bits + 1``..PACK_MAX_BITS (a signed delta of any level step);
+    a crossbar row's deltas are one bit stream from a word boundary
+    (:mod:`firmware.packing`), so the width need not divide the main-memory word.
     """
 
     pulses_per_level: int = 1
@@ -650,8 +651,6 @@ class Config:
                f"whole {self.gb_bits}-bit global-buffer words")
         v.need(self.weights_per_row * self.data.acc_bits % self.gb_bits == 0,
                "crossbar.cols", "the outputs of one VMM must fill whole global-buffer words")
-        v.need(self.dram_bits % w.delta_bits == 0, "write.delta_bits",
-               f"must divide the {self.dram_bits}-bit main-memory word")
         # The RTL programs an INV row from whole main-memory words of int16 levels.
         v.need(inv.size * INV_LEVEL_BITS % self.dram_bits == 0, "inv.size",
                f"a row of int16 levels ({inv.size * 2} bytes) must be a whole number of "

@@ -53,6 +53,8 @@ class InferenceFigures:
     gb_static_pj: float
     gb_static_ungated_pj: float
     max_writes_per_crossbar: int
+    #: Crossbar rows written (each row of each crossbar of a group write counts once).
+    rows_written: int
     layers: tuple[LayerSpan, ...]
     #: Sequencer cycles per opcode name (fetch, decode and stalls included).
     cycles_by_opcode: dict[str, int]
@@ -86,9 +88,11 @@ def evaluate(cfg: Config, plan: Schedule) -> InferenceFigures:
     gb_pj = gb_static_pj(cfg, t.bank_active_cycles)
     gb_ungated_pj = gb_static_pj(cfg, [t.cycles] * len(cfg.global_buffer.bank_bytes))
     rewrites: Counter[int] = Counter()
+    rows_written = 0
     for insn in plan.program:
         if insn.opcode == Opcode.WRITE_START:
             rewrites.update(range(insn.xbar, insn.xbar + write_xbars(insn)))
+            rows_written += insn.nrows * write_xbars(insn)
     return InferenceFigures(
         network=plan.network, scheduler=plan.scheduler, config=cfg.chip.name,
         instructions=len(plan.program), cycles=t.cycles,
@@ -97,7 +101,7 @@ def evaluate(cfg: Config, plan: Schedule) -> InferenceFigures:
         overlap_cycles=t.overlap_cycles or 0, pulses=pulses, energy=e,
         gb_static_pj=gb_pj, gb_static_ungated_pj=gb_ungated_pj,
         max_writes_per_crossbar=max(rewrites.values(), default=0),
-        layers=_layer_spans(plan, spans),
+        rows_written=rows_written, layers=_layer_spans(plan, spans),
         cycles_by_opcode={op.name: c for op, c in sorted(by_opcode.items())})
 
 

@@ -28,7 +28,7 @@ from firmware.schedulers.banks import banks
 from firmware.schedulers.baseline import baseline
 from firmware.schedulers.basisn import basisn, basisn_blocks
 from firmware.schedulers.batching import Part, layer_parts
-from firmware.schedulers.bound import write_bound
+from firmware.schedulers.bound import compute_floor, write_bound
 from firmware.schedulers.naive import naive
 from firmware.schedulers.replication import replication
 from firmware.schedulers.reuse import reuse
@@ -62,4 +62,4 @@ def schedule(cfg: Config, net: Network, qs: list[np.ndarray], name: str,
 
 
 __all__ = ["SCHEDULERS", "Part", "Scheduler", "basisn", "basisn_blocks", "layer_parts",
-           "schedule", "single_vmm", "write_bound"]
+           "compute_floor", "schedule", "single_vmm", "write_bound"]

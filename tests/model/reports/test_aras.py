@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from nets import CNN, topology_csv
 
-from firmware import config, schedulers
+from firmware import config, network, schedulers
+from firmware.isa import Opcode
 from firmware.network import NetworkError
 from model.reports import aras
 
@@ -16,17 +17,36 @@ def test_report_rows(tmp_path: Path) -> None:
     cfg = config.load("small")
     rows = aras.rows(cfg, [str(topology_csv(CNN, tmp_path))], ["+banks", "+reuse"], 1e9,
                      plots=tmp_path / "out")
-    assert [r["scheduler"] for r in rows] == ["naive", "+banks", "+reuse"]  # naive added
+    # naive and the baseline the ratios are against are added
+    assert [r["scheduler"] for r in rows] == ["naive", "baseline", "+banks", "+reuse"]
     rows = aras.rows(cfg, [str(topology_csv(CNN, tmp_path))], list(schedulers.SCHEDULERS), 1e9,
                      plots=tmp_path / "out")
     assert [r["scheduler"] for r in rows] == list(schedulers.SCHEDULERS)
-    naive = rows[0]
+    naive, base = rows[0], rows[1]
     assert naive["speedup_vs_naive"] == 1.0 and naive["bank_saving"] == 0
+    assert base["speedup_vs_baseline"] == base["energy_vs_baseline"] == 1.0
+    by = {r["scheduler"]: r for r in rows}
+    # Each optimization's energy step is against the configuration it adds to.
+    for sched, prev in (("+banks", "baseline"), ("+replication", "+banks"),
+                        ("+reuse", "+replication")):
+        total = by[sched]["energy_uj"]["total"] / by[prev]["energy_uj"]["total"]
+        assert by[sched]["energy_vs_previous"] == pytest.approx(total)
+    # The weights written are the crossbar rows the program writes, times a row's weights.
+    assert naive["weights_written"] == sum(
+        i.nrows * max(1, i.nxbars) for i in schedulers.schedule(
+            cfg, CNN, [w.q for _, w in network.weights(CNN, 0, None)], "naive").program
+        if i.opcode == Opcode.WRITE_START) * cfg.weights_per_row
+    assert all(r["compute_floor_cycles"] == schedulers.compute_floor(cfg, CNN) for r in rows)
     assert naive["upper_bound_cycles"] == rows[1]["upper_bound_cycles"] > 0
     assert rows[2]["bank_saving"] > 0
     assert (tmp_path / "out" / "gantt-cnn.png").stat().st_size > 1000
     text = aras.table(rows)
     assert "cnn" in text and "+banks" in text
     assert len(text.splitlines()) == 1 + len(rows)
+    paper = aras.paper_table(rows)
+    assert "mean share of the bound, +reuse" in paper and "cnn" in paper
+    aras.paper_plots(tmp_path / "out", rows)
+    for name in ("pulses", "speedup", "energy"):
+        assert (tmp_path / "out" / f"{name}.png").stat().st_size > 1000
     with pytest.raises(NetworkError, match="nonesuch"):
         aras.rows(cfg, ["nonesuch"], ["naive"], 1e9)
