@@ -60,6 +60,8 @@ LANE_BITS = 32
 FLOAT64_EXACT_BITS = 53
 #: ``firmware.packing`` packs fields through 64-bit integers.
 PACK_MAX_BITS = 64
+#: Write engines the RTL builds at most (each is a group write in flight and a port).
+MAX_WRITE_ENGINES = 8
 #: INV levels travel as int16 (``INV_WRITE``'s matrix format).
 INV_LEVEL_BITS = 16
 #: The co-simulation harness's time resolution is 1 ps (timescale 1ns/1ps): a clock
@@ -344,12 +346,17 @@ class WriteConfig:
     ``delta_bits``: ``cell_bits + 1``..PACK_MAX_BITS (a signed delta of any level step);
     a crossbar row's deltas are one bit stream from a word boundary
     (:mod:`firmware.packing`), so the width need not divide the main-memory word.
+    ``engines``: 1..MAX_WRITE_ENGINES write engines, each writing one lockstep group at a
+    time with its own share of the main-memory bandwidth (``bandwidth_gbps / engines``:
+    a stated assumption, a fixed split that keeps the engines independent), so
+    ``engines`` groups can be written at once.
     """
 
     pulses_per_level: int = 1
     pulse_cycles: int = 1000
     energy_per_pulse_pj: float = 1.0
     delta_bits: int = 4
+    engines: int = 1
 
     def check(self, v: _Checker, cfg: Config) -> None:
         v.integer("write.pulses_per_level", self.pulses_per_level, 1, TOML_INT_MAX,
@@ -366,6 +373,8 @@ class WriteConfig:
         v.integer("write.delta_bits", self.delta_bits, cell_bits + 1, PACK_MAX_BITS,
                   f"a signed level step of {cell_bits}-bit cells, packed through 64-bit "
                   "integers")
+        v.integer("write.engines", self.engines, 1, MAX_WRITE_ENGINES,
+                  "the RTL builds one write engine each")
 
 
 @dataclass(frozen=True)
@@ -612,11 +621,18 @@ class Config:
         return port_words(self.dram_bytes_per_cycle, self.main_memory.word_bytes)
 
     @property
+    def write_bytes_per_cycle(self) -> Fraction:
+        """Each write engine's share of the main-memory bandwidth, bytes per cycle."""
+        return self.dram_bytes_per_cycle / self.write.engines
+
+    @property
     def write_fetch_words(self) -> int:
-        """Words the write engine fetches per cycle at most: the port's width, but never
-        more than one crossbar row's deltas (``delta_row_words``), since it hands one
-        crossbar's row to its writing register per cycle (a stated assumption)."""
-        return min(self.port_words, self.delta_row_words)
+        """Words a write engine fetches per cycle at most: its port's width (as wide as
+        its share of the bandwidth needs), but never more than one crossbar row's deltas
+        (``delta_row_words``), since it hands one crossbar's row to its writing register
+        per cycle (a stated assumption)."""
+        return min(port_words(self.write_bytes_per_cycle, self.main_memory.word_bytes),
+                   self.delta_row_words)
 
     @property
     def dram_bytes_per_cycle(self) -> Fraction:

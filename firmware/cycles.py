@@ -14,6 +14,13 @@ def burst_cycles(cfg: Config, words: int, lanes: int | None = None) -> int:
                        lanes) + 1
 
 
+def write_burst_cycles(cfg: Config, words: int) -> int:
+    """Cycles of a write engine's burst of ``words`` delta words at its share of the
+    bandwidth (``write_bytes_per_cycle``), ``write_fetch_words`` a cycle at most."""
+    return grant_cycle(words, cfg.write_bytes_per_cycle, cfg.main_memory.word_bytes,
+                       cfg.write_fetch_words) + 1
+
+
 def vmm_pass_cycles(cfg: Config, accumulate: bool, ncols: int = 1, nrows: int = 1,
                     ngroups: int = 1, replicas: int = 1) -> int:
     """Cycles of one pass of the VMM window loop (``replicas`` windows): load each

@@ -64,19 +64,21 @@ def chip_signature(cfg: Config) -> dict:
     """Port map of :class:`Chip` (also what the Verilog harness connects): the
     sequencer's pins (:func:`pin_signature`) and the datapath's."""
     xb = xbar_bits()
-    c = cfg.crossbar
+    c, k = cfg.crossbar, cfg.write.engines
     return {
         **pin_signature(cfg),
-        "wdram_en": Out(cfg.port_words),
-        "wdram_addr": Out(32),
-        "wdram_rdata": In(cfg.dram_bits * cfg.port_words),
+        # One main-memory read port and one row-write port per write engine, engine e's
+        # in the e-th slice of each pin.
+        "wdram_en": Out(k * cfg.port_words),
+        "wdram_addr": Out(32 * k),
+        "wdram_rdata": In(cfg.dram_bits * cfg.port_words * k),
         "xbar_req_acts": Out(cfg.n_apu_rows * c.rows * cfg.data.act_bits),
         "xbar_req_plane": Out(cfg.n_apu_rows * c.rows),
         "xbar_resp_codes": In(cfg.n_crossbars * cfg.data.act_bits * c.cols * cfg.code_field_bits),
-        "xbar_wr_valid": Out(1),
-        "xbar_wr_id": Out(xb),
-        "xbar_wr_row": Out(16),
-        "xbar_wr_deltas": Out(c.cols * cfg.write.delta_bits),
+        "xbar_wr_valid": Out(k),
+        "xbar_wr_id": Out(xb * k),
+        "xbar_wr_row": Out(16 * k),
+        "xbar_wr_deltas": Out(c.cols * cfg.write.delta_bits * k),
         "pulses": Out(COUNTER_BITS),
         "dbg_gb_addr": In(range(cfg.gb_words)),
         "dbg_gb_data": Out(cfg.gb_bits),
@@ -117,7 +119,10 @@ class Chip(wiring.Component):
         for k, row in enumerate(accs):
             for col, acc in enumerate(row):
                 m.submodules[f"accum{k}_{col}"] = acc
-        m.submodules.write_engine = we = WriteEngine(cfg)
+        # The write engines: the first keeps the name waves know it by.
+        engines = [WriteEngine(cfg, f"write_engine{e or ''}") for e in range(cfg.write.engines)]
+        for engine in engines:
+            m.submodules[engine.path] = engine
         vmm = seq.insn.args.VMM
         acc_port = seq.acc
 
@@ -139,19 +144,21 @@ class Chip(wiring.Component):
             self.xbar_req_plane.eq(shreg.plane),
         ]
 
-        # ---- write engine: background, its own main-memory read port ----
-        connect(m, seq.write, we.cmd)
-        connect(m, we.scoreboard, seq.scoreboard)
-        m.d.comb += [
-            self.wdram_en.eq(we.mem.en),
-            self.wdram_addr.eq(we.mem.addr),
-            we.mem.rdata.eq(self.wdram_rdata),
-            self.xbar_wr_valid.eq(we.xbar_wr.valid),
-            self.xbar_wr_id.eq(we.xbar_wr.id),
-            self.xbar_wr_row.eq(we.xbar_wr.row),
-            self.xbar_wr_deltas.eq(we.xbar_wr.deltas.as_value()),
-            self.pulses.eq(we.pulses),
-        ]
+        # ---- write engines: background, each with its own main-memory read port ----
+        for e, we in enumerate(engines):
+            connect(m, seq.write[e], we.cmd)
+            connect(m, we.scoreboard, seq.scoreboard[e])
+            m.d.comb += [
+                self.wdram_en.word_select(e, cfg.port_words).eq(we.mem.en),
+                self.wdram_addr.word_select(e, 32).eq(we.mem.addr),
+                we.mem.rdata.eq(self.wdram_rdata.word_select(e, len(we.mem.rdata))),
+                self.xbar_wr_valid[e].eq(we.xbar_wr.valid),
+                self.xbar_wr_id.word_select(e, len(we.xbar_wr.id)).eq(we.xbar_wr.id),
+                self.xbar_wr_row.word_select(e, 16).eq(we.xbar_wr.row),
+                self.xbar_wr_deltas.word_select(e, len(we.xbar_wr.deltas.as_value())).eq(
+                    we.xbar_wr.deltas.as_value()),
+            ]
+        m.d.comb += self.pulses.eq(sum(we.pulses for we in engines)[:COUNTER_BITS])
 
         # ---- accumulators: codes from the analog port, plane bits from the registers ----
         rows = cfg.crossbar.rows
@@ -196,6 +203,7 @@ class Chip(wiring.Component):
         # State machine encodings and enum names for wave viewers (filled as the blocks
         # elaborate).
         seq.fsm_states = self.fsm_states
-        we.fsm_states = self.fsm_states
+        for we in engines:
+            we.fsm_states = self.fsm_states
         self.fsm_states["fault"] = self.fsm_states["sequencer.fault"] = names(FaultShape)
         return m

@@ -9,6 +9,9 @@ library signatures are.
 
 from __future__ import annotations
 
+from functools import reduce
+from operator import or_
+
 from amaranth import Cat, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
@@ -205,10 +208,12 @@ class Scoreboard(_Plain):
                           "busy_n": Out(write_fields()["nxbars"])})
 
 
-def writing_any(sb, first, last):
-    """Whether the write group behind scoreboard port ``sb`` touches any crossbar of
-    ``[first, last)`` (the stall of WRITE_WAIT and of a VMM)."""
-    return sb.busy & (sb.busy_xbar < last) & (sb.busy_xbar + sb.busy_n > first)
+def writing_any(sbs, first, last):
+    """Whether a write group behind any of the scoreboard ports ``sbs`` (one per write
+    engine) touches any crossbar of ``[first, last)`` (the stall of WRITE_START,
+    WRITE_WAIT and a VMM)."""
+    return reduce(or_, (sb.busy & (sb.busy_xbar < last) & (sb.busy_xbar + sb.busy_n > first)
+                        for sb in sbs))
 
 
 class RowWrite(_Params):

@@ -47,10 +47,12 @@ class WriteEngine(wiring.Component):
     (``busy`` on the group ``busy_xbar``/``busy_n``); ``mem`` reads main memory (it never
     writes); ``xbar_wr`` (:class:`~hdl.interfaces.RowWrite`) is the analog write port;
     ``phase`` (0 idle/fetch, 1 decrease, 2 increase) and ``pulses`` are for waves and
-    counters."""
+    counters. Its limiter grants its share of the bandwidth, ``write_bytes_per_cycle``
+    (the chip has ``write.engines`` of them); ``path`` is its name below the chip."""
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, path: str = "write_engine"):
         self._cfg = cfg
+        self.path = path
         #: Where to record the state encoding at elaboration (shared with the chip's).
         self.fsm_states: dict[str, dict[str, int]] = {}
         super().__init__({
@@ -66,7 +68,7 @@ class WriteEngine(wiring.Component):
         cfg = self._cfg
         m = Module()
         lanes = cfg.write_fetch_words
-        m.submodules.limiter = limiter = RateLimiter(cfg.dram_bytes_per_cycle,
+        m.submodules.limiter = limiter = RateLimiter(cfg.write_bytes_per_cycle,
                                                      cfg.main_memory.word_bytes, lanes)
         words, bits = cfg.delta_row_words, cfg.dram_bits
         cols = cfg.crossbar.cols
@@ -211,6 +213,6 @@ class WriteEngine(wiring.Component):
                     pulse(hold_dec, hold_inc)
                     next_row()
         m.d.comb += self.scoreboard.busy.eq(~fsm.ongoing("IDLE") | (p_phase != 0))
-        self.fsm_states["write_engine.write_fsm_state"] = fsm.encoding
+        self.fsm_states[f"{self.path}.write_fsm_state"] = fsm.encoding
         return m
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from firmware.config import Config
-from firmware.cycles import burst_cycles, vmm_pass_cycles
+from firmware.cycles import burst_cycles, vmm_pass_cycles, write_burst_cycles
 from firmware.isa import SFU_POOLING, Fault, Instruction, Opcode
 from firmware.plan import WriteRows
 from firmware.semantics import (
@@ -47,11 +47,11 @@ class TimingResult:
 
 def group_write_cycles(cfg: Config, rows: Iterable[RowWrite], nxbars: int = 1) -> int:
     """Write-engine cycles of a lockstep write of ``nxbars`` crossbars: per row, one
-    burst of every crossbar's deltas (``burst(nxbars * delta_row_words,
-    write_fetch_words)``) and the last hand-over (``F``), then the group's
-    two phases (``P_r``); the next row is fetched while a row's phases run:
+    burst of every crossbar's deltas at one engine's share of the bandwidth
+    (:func:`~firmware.cycles.write_burst_cycles`) and the last hand-over (``F``), then
+    the group's two phases (``P_r``); the next row is fetched while a row's phases run:
     ``F + sum_{r<R-1} max(P_r, F) + P_{R-1}``."""
-    fetch = burst_cycles(cfg, nxbars * cfg.delta_row_words, cfg.write_fetch_words) + 1
+    fetch = write_burst_cycles(cfg, nxbars * cfg.delta_row_words) + 1
     phases = [r.cycles(cfg) for r in rows]
     if not phases:
         return 0
@@ -129,13 +129,30 @@ class _Sequencer:
     def __init__(self, cfg: Config, spans: list[Span] | None):
         self.cfg = cfg
         self.spans = spans
-        self.we_free = 0            # first cycle with the write engine idle
-        self.we_span = (0, 0)       # crossbars [first, last) of the write in flight
-        self.we_busy_total = 0
+        # Per write engine: its first idle cycle and the crossbars [first, last) of its
+        # write in flight (or last done); every write's busy interval, for the counters.
+        self.we_free = [0] * cfg.write.engines
+        self.we_span = [(0, 0)] * cfg.write.engines
+        self.we_busy: list[tuple[int, int]] = []
         self.stall = 0
         self.pulses = 0
         self.window_count = 1
         self.mask_changes = [(0, -1)]   # (first cycle in effect, bank mask)
+
+    def writes_done(self, first: int = 0, last: int | None = None) -> int:
+        """First cycle from which no engine writes a crossbar of ``[first, last)`` (any
+        crossbar by default)."""
+        return max((free for free, (a, b) in zip(self.we_free, self.we_span, strict=True)
+                    if last is None or (a < last and first < b)), default=0)
+
+    @property
+    def busy_cycles(self) -> int:
+        """Cycles at least one engine was writing (the union of the busy intervals)."""
+        total, reach = 0, 0
+        for start, end in sorted(self.we_busy):
+            total += max(0, end - max(start, reach))
+            reach = max(reach, end)
+        return total
 
     def wait_until(self, start: int, ready: int) -> int:
         """First cycle >= start at which a waiting state may leave (ready = free cycle)."""
@@ -176,38 +193,37 @@ class _Sequencer:
         return ex + burst_cycles(self.cfg, count) if count else ex
 
     def _write_start(self, index: int, entry: Executed, ex: int) -> int:
-        """wait for the write engine to be idle, then 1 (the hand-over); the lockstep write
+        """wait until a write engine is idle and no write in flight touches a crossbar of
+        the group, then 1 (the hand-over to the lowest idle engine); the lockstep write
         then runs in the background (see below)."""
         insn = entry.insn
-        c = self.wait_until(ex, self.we_free)
         n = write_xbars(insn)
+        c = self.wait_until(ex, max(min(self.we_free),
+                                    self.writes_done(insn.xbar, insn.xbar + n)))
+        e = next(k for k, free in enumerate(self.we_free) if free <= c)
         duration = group_write_cycles(self.cfg, entry.rows, n)
         self.pulses += sum(r.pulses for r in entry.rows)
-        self.we_free, self.we_span = c + 1 + duration, (insn.xbar, insn.xbar + n)
-        self.we_busy_total += duration
+        self.we_free[e], self.we_span[e] = c + 1 + duration, (insn.xbar, insn.xbar + n)
+        self.we_busy.append((c + 1, c + 1 + duration))
         if self.spans is not None:
-            self.spans.append(Span(index, insn.opcode, c + 1, self.we_free))
+            self.spans.append(Span(index, insn.opcode, c + 1, self.we_free[e]))
         return c + 1
 
     def _write_wait(self, index: int, entry: Executed, ex: int) -> int:
         """wait until no write to `xbar` is in flight, then 1."""
         xbar = entry.insn.xbar
-        c = self.wait_until(ex, self.we_free if self.we_span[0] <= xbar < self.we_span[1]
-                            else 0)
-        return c + 1
+        return self.wait_until(ex, self.writes_done(xbar, xbar + 1)) + 1
 
     def _sync(self, index: int, entry: Executed, ex: int) -> int:
-        """wait until the write engine is idle, then 1."""
-        return self.wait_until(ex, self.we_free) + 1
+        """wait until every write engine is idle, then 1."""
+        return self.wait_until(ex, self.writes_done()) + 1
 
     def _vmm(self, index: int, entry: Executed, ex: int) -> int:
         """wait while a write touches any crossbar of its span, then `1 + (windows /
         replicas) * pass`, a pass being `replicas * nrows * input_words + 1 + act_bits *
         bitplane_cycles + replicas * ngroups * ncols * output_words + accumulate`."""
         insn = entry.insn
-        first, last = vmm_xbar_span(self.cfg, insn)
-        writing = first < self.we_span[1] and self.we_span[0] < last
-        c = self.wait_until(ex, self.we_free if writing else 0)
+        c = self.wait_until(ex, self.writes_done(*vmm_xbar_span(self.cfg, insn)))
         reps = vmm_replicas(insn)
         t = c + 1 + self.window_count // reps * vmm_pass_cycles(
             self.cfg, bool(insn.accumulate), vmm_cols(insn), vmm_rows(insn),
@@ -233,8 +249,8 @@ class _Sequencer:
             r.cycles(self.cfg) for r in entry.rows)
 
     def _halt(self, index: int, entry: Executed, ex: int) -> int:
-        """wait until the write engine is idle, then 1: the cycle `halted` rises."""
-        return self.wait_until(ex, self.we_free) + HALT_CYCLES
+        """wait until every write engine is idle, then 1: the cycle `halted` rises."""
+        return self.wait_until(ex, self.writes_done()) + HALT_CYCLES
 
 
 #: Each opcode's cycle rule (a :class:`_Sequencer` method; its docstring says the rule).
@@ -286,13 +302,13 @@ def simulate_trace(cfg: Config, trace: Iterable[Executed], fault: Fault = Fault.
         found = t + (FETCH_CYCLES if fault == Fault.IMEM_RANGE else FETCH_CYCLES + DECODE_CYCLES)
         if faulted is not None:  # bad INV_WRITE data: found once it is streamed
             found += burst_cycles(cfg, cfg.inv_matrix_words, 1)
-        halted_at = seq.wait_until(found, seq.we_free) + HALT_CYCLES
+        halted_at = seq.wait_until(found, seq.writes_done()) + HALT_CYCLES
 
     if halted_at >= cfg.sim.watchdog_cycles:
         # The watchdog stops the chip mid-program: only cycles and fault are modelled.
         return TimingResult(cfg.sim.watchdog_cycles, Fault.WATCHDOG, None, None, None, None)
-    return TimingResult(halted_at, fault, seq.stall, seq.we_busy_total,
-                        seq.we_busy_total - seq.stall, seq.pulses,
+    busy = seq.busy_cycles
+    return TimingResult(halted_at, fault, seq.stall, busy, busy - seq.stall, seq.pulses,
                         bank_active_cycles(cfg, seq.mask_changes, halted_at))
 
 

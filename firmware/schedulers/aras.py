@@ -87,7 +87,8 @@ def program(w: Workload, name: str, layout: BufferLayout, batches: Batches, *,
             # WRITE_START waits for this batch's write, which this batch's VMMs wait
             # for anyway.
             if b == 0 or batches.late[b]:
-                write_batch(em, xbars, tiles, jobs, batches, order[b])
+                # Nothing else is being written: every engine takes a piece.
+                write_batch(em, xbars, tiles, jobs, batches, order[b], cfg.write.engines)
                 if sync_writes:
                     em.emit(Instruction.make("SYNC"))
             if b + 1 < len(order) and not batches.late[b + 1]:
@@ -140,11 +141,17 @@ def _compute(w: Workload, fm: FeatureMaps, batches: Batches, zero: list[int], j:
 
 
 def write_batch(em: Emitter, xbars: Crossbars, tiles: WeightTiles, jobs: Jobs,
-                batches: Batches, batch: list[int]) -> None:
-    """One lockstep group write of the crossbars of the jobs in ``batch``, placed one
-    after another from their first job's APU row (deltas from what they hold)."""
+                batches: Batches, batch: list[int], pieces: int = 1) -> None:
+    """The crossbars of the jobs in ``batch``, placed one after another from their first
+    job's APU row (deltas from what they hold), in ``pieces`` lockstep group writes of
+    consecutive crossbars as even as can be: one per write engine when every engine is
+    free, so the batch streams at the whole bandwidth."""
     first, new = tiles.batch_contents(xbars.held, jobs, batches, batch)
-    em.group_write(xbars, first, new, tuple(dict.fromkeys(jobs.jobs[j][0] for j in batch)))
+    layers = tuple(dict.fromkeys(jobs.jobs[j][0] for j in batch))
+    for part in np.array_split(np.arange(new.shape[1]), pieces):
+        if part.size:
+            a, b = int(part[0]), int(part[-1]) + 1
+            em.group_write(xbars, first + a, new[:, a:b], layers)
 
 
 def replicas(jobs: Jobs) -> tuple[int, ...]:

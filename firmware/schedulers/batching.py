@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from firmware.config import Config
-from firmware.cycles import burst_cycles, row_write_floor, vmm_pass_cycles
+from firmware.cycles import row_write_floor, vmm_pass_cycles, write_burst_cycles
 from firmware.mapper import LayerMap
 from firmware.schedulers.layout import Geometry
 
@@ -199,8 +199,8 @@ def replicate_slowest(jobs: Jobs, batch: list[int], free: int) -> int:
         extra = base_rows[j] * (more[0] - jobs.reps[j]) if more else free + 1
         # A copy must save more compute than its crossbars add to the write (their
         # delta fetches), or it only costs pulses and energy.
-        fetch = cfg.crossbar.rows * burst_cycles(
-            cfg, extra * cfg.apu_cols * cfg.delta_row_words, cfg.write_fetch_words)
+        fetch = cfg.crossbar.rows * write_burst_cycles(
+            cfg, extra * cfg.apu_cols * cfg.delta_row_words)
         if extra > free - used or (
                 times[j] - jobs.compute_estimate(j, more[0]) <= fetch):
             open_jobs.discard(j)

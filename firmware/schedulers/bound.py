@@ -18,14 +18,16 @@ from firmware.schedulers.tiles import Crossbars, WeightTiles
 
 def write_bound(cfg: Config, net: Network, qs: list[np.ndarray]) -> Schedule:
     """Every weight written once and nothing computed: the parts of all layers packed in
-    order into as few lockstep group writes as the APU rows allow. Its time is ARAS's
-    upper bound on performance (the lowest time per inference the writes permit)."""
+    order into as few full-chip batches as the APU rows allow, each batch one lockstep
+    group write per write engine (all crossbars writing in parallel, each engine at its
+    share of the bandwidth). Its time is ARAS's upper bound on performance (the lowest
+    time per inference the writes permit)."""
     w = aras.Workload.of(cfg, net, qs)
     jobs, batches = w.jobs, fill_chip(w.jobs)
     em, xbars = Emitter(cfg, materialize=False), Crossbars(cfg)
     tiles = WeightTiles(cfg, w.geo.maps, qs, [0] * len(net.layers))
     for batch in batches.batches:
-        aras.write_batch(em, xbars, tiles, jobs, batches, batch)
+        aras.write_batch(em, xbars, tiles, jobs, batches, batch, cfg.write.engines)
     return em.finish(net.name, "write-bound", tuple(layer.name for layer in net.layers),
                      replicas=aras.replicas(jobs))
 

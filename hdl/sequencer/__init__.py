@@ -56,8 +56,8 @@ def sequencer_signature(cfg: Config) -> dict:
         "dma": Out(GrantRequest(cfg.port_words)),
         **vmm_ports(cfg),
         "inv": Out(InvPort(cfg.inv.size, cfg.inv.count, cfg.dram_bits)),
-        "write": Out(WriteCommand()),
-        "scoreboard": In(Scoreboard()),
+        "write": Out(WriteCommand()).array(cfg.write.engines),
+        "scoreboard": In(Scoreboard()).array(cfg.write.engines),
         "insn": Out(instruction_layout()),
         "geometry": Out(geometry_layout(cfg)),
         "bank_mask": Out(32),
@@ -103,8 +103,9 @@ class Sequencer(wiring.Component):
             connect(m, getattr(core, name), unit.ctl)
 
         connect(m, flipped(self.imem), core.imem)
-        connect(m, flipped(self.write), core.write)
-        connect(m, flipped(self.scoreboard), core.scoreboard, vmm.scoreboard)
+        for e in range(cfg.write.engines):
+            connect(m, flipped(self.write[e]), core.write[e])
+            connect(m, flipped(self.scoreboard[e]), core.scoreboard[e], vmm.scoreboard[e])
         connect(m, flipped(self.xbar), vmm.xbar)
         connect(m, flipped(self.shreg), vmm.shreg)
         connect(m, flipped(self.acc), vmm.acc)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from amaranth import Module, Signal
+from amaranth import Cat, Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -86,8 +86,8 @@ class SequencerCore(wiring.Component):
             # The DMA's further buffer lanes (a main-memory port of several words).
             **({"gb_wrx": In(BufferWritePort(cfg.gb_words, cfg.gb_bits, cfg.port_words - 1))}
                if cfg.port_words > 1 else {}),
-            "write": Out(WriteCommand()),
-            "scoreboard": In(Scoreboard()),
+            "write": Out(WriteCommand()).array(cfg.write.engines),
+            "scoreboard": In(Scoreboard()).array(cfg.write.engines),
             "insn": Out(layout),
             "opcode": Out(OpcodeShape),
             "geometry": Out(geometry_layout(cfg)),
@@ -125,10 +125,15 @@ class SequencerCore(wiring.Component):
             m.d.comb += [port.decoded.eq(dec.decoded), port.insn.eq(ir),
                          port.abort.eq(wd_expired)]
         f_ws = ir.args.WRITE_START
-        m.d.comb += [getattr(self.write, name).eq(getattr(f_ws, name))
+        m.d.comb += [getattr(cmd, name).eq(getattr(f_ws, name)) for cmd in self.write
                      for name in ("xbar", "dram_addr", "row", "nrows", "nxbars")]
         wait_xbar = ir.args.WRITE_WAIT.xbar
         busy_on = writing_any(sb, wait_xbar, wait_xbar + 1)
+        busy = Cat(s.busy for s in sb)           # per write engine
+        # WRITE_START goes to the lowest idle engine once no write in flight touches its
+        # group (two engines never write one crossbar).
+        group_busy = writing_any(sb, f_ws.xbar, f_ws.xbar + one_if_zero(f_ws.nxbars))
+        can_start = ~busy.all() & ~group_busy
         stall = Signal()
 
         def next_insn() -> None:
@@ -202,19 +207,21 @@ class SequencerCore(wiring.Component):
                                 answer(units[name], name)
 
             with state("SYNC"):
-                m.d.comb += stall.eq(sb.busy)
-                with m.If(~sb.busy):
+                m.d.comb += stall.eq(busy.any())
+                with m.If(~busy.any()):
                     next_insn()
 
             with state("DRAIN"):  # HALT and faults wait for background writes, then stop
-                m.d.comb += stall.eq(sb.busy)
-                with m.If(~sb.busy):
+                m.d.comb += stall.eq(busy.any())
+                with m.If(~busy.any()):
                     m.next = "HALTED"
 
             with state("WSTART"):
-                m.d.comb += stall.eq(sb.busy)
-                with m.If(~sb.busy):
-                    m.d.comb += self.write.start.eq(1)
+                m.d.comb += stall.eq(~can_start)
+                with m.If(can_start):
+                    for e, cmd in enumerate(self.write):
+                        lower_busy = busy[:e].all() if e else 1
+                        m.d.comb += cmd.start.eq(~busy[e] & lower_busy)
                     next_insn()
 
             with state("WWAIT"):
@@ -253,7 +260,7 @@ class SequencerCore(wiring.Component):
             for i, counter in enumerate(self.bank_active_cycles):
                 with m.If(bank_mask[i]):
                     m.d.sync += counter.eq(counter + 1)
-            with m.If(sb.busy):
+            with m.If(busy.any()):
                 m.d.sync += self.write_busy_cycles.eq(self.write_busy_cycles + 1)
                 with m.If(~stall):
                     m.d.sync += self.overlap_cycles.eq(self.overlap_cycles + 1)

@@ -53,7 +53,7 @@ class VmmLoop(ExecUnit):
             **buffer_ports(cfg), **vmm_ports(cfg),
             "window": In(window_layout()),
             "geometry": In(geometry_layout(cfg)),
-            "scoreboard": In(Scoreboard()),
+            "scoreboard": In(Scoreboard()).array(cfg.write.engines),
         }, path)
 
     def elaborate(self, platform) -> Module:
