@@ -15,6 +15,8 @@ module harness #(
     parameter IMEM_AW = 9,
     parameter DRAM_WORDS = 4096,
     parameter DRAM_BITS = 64,
+    parameter DRAM_LANES = 1,   // words a main-memory port moves per cycle (port_words)
+    parameter LANE_COUNT_BITS = 1,  // bits of a count 0..DRAM_LANES (inv_wr_count)
     parameter GB_WORDS = 128,
     parameter GB_AW = 7,
     parameter GB_BITS = 64,
@@ -46,10 +48,11 @@ module harness #(
 
     wire [IMEM_AW-1:0] imem_addr;
     reg  [127:0] imem_data = 128'd0;
-    wire dram_en, dram_we, wdram_en;
-    wire [31:0] dram_addr, wdram_addr;
-    wire [DRAM_BITS-1:0] dram_wdata;
-    reg  [DRAM_BITS-1:0] dram_rdata = 0, wdram_rdata = 0;
+    wire dram_we;
+    wire [DRAM_LANES-1:0] dram_en, wdram_en;    // an enable per word of the port
+    wire [31:0] dram_addr, wdram_addr;          // the first word's address
+    wire [DRAM_LANES*DRAM_BITS-1:0] dram_wdata;
+    reg  [DRAM_LANES*DRAM_BITS-1:0] dram_rdata = 0, wdram_rdata = 0;
     wire xbar_req_valid, xbar_wr_valid;
     wire [XBAR_BITS-1:0] xbar_req_id, xbar_wr_id;
     wire [15:0] xbar_wr_row;
@@ -77,7 +80,8 @@ module harness #(
     wire [7:0] inv_req_shift;
     reg  [INV_BITS-1:0] inv_resp_x = 0;        // driven by the Python INV model
     wire [15:0] inv_wr_index;
-    wire [DRAM_BITS-1:0] inv_wr_data;
+    wire [LANE_COUNT_BITS-1:0] inv_wr_count;   // words of inv_wr_data this cycle
+    wire [DRAM_LANES*DRAM_BITS-1:0] inv_wr_data;
     reg  [INV_COUNT-1:0] inv_ok = 0;           // driven by the Python INV model
     wire halted;
     wire [7:0] fault;
@@ -104,7 +108,7 @@ module harness #(
         .inv_req_valid(inv_req_valid), .inv_req_id(inv_req_id), .inv_req_b(inv_req_b),
         .inv_req_shift(inv_req_shift), .inv_resp_x(inv_resp_x),
         .inv_wr_valid(inv_wr_valid), .inv_wr_id(inv_wr_id), .inv_wr_index(inv_wr_index),
-        .inv_wr_data(inv_wr_data), .inv_wr_done(inv_wr_done), .inv_ok(inv_ok),
+        .inv_wr_count(inv_wr_count), .inv_wr_data(inv_wr_data), .inv_wr_done(inv_wr_done), .inv_ok(inv_ok),
         .halted(halted), .fault(fault), .pc(pc), .cycles(cycles),
         .stall_cycles(stall_cycles), .write_busy_cycles(write_busy_cycles),
         .overlap_cycles(overlap_cycles), .pulses(pulses),
@@ -112,14 +116,19 @@ module harness #(
         .dbg_gb_addr(dbg_gb_addr), .dbg_gb_data(dbg_gb_data), .dbg_gb_we(dbg_gb_we)
     );
 
-    // Synchronous memories: data the cycle after the address.
+    // Synchronous memories: data the cycle after the address. Each main-memory port moves
+    // DRAM_LANES consecutive words, lane 0 at the address, in the low bits.
+    integer lane;
     always @(posedge clk) begin
         imem_data <= (imem_addr < IMEM_DEPTH) ? imem[imem_addr] : 128'd0;
-        if (dram_en) begin
-            if (dram_we) dram[dram_addr] <= dram_wdata;
-            dram_rdata <= dram[dram_addr];
+        for (lane = 0; lane < DRAM_LANES; lane = lane + 1) begin
+            if (dram_en[lane]) begin
+                if (dram_we) dram[dram_addr + lane] <= dram_wdata[lane*DRAM_BITS +: DRAM_BITS];
+                dram_rdata[lane*DRAM_BITS +: DRAM_BITS] <= dram[dram_addr + lane];
+            end
+            if (wdram_en[lane])
+                wdram_rdata[lane*DRAM_BITS +: DRAM_BITS] <= dram[wdram_addr + lane];
         end
-        if (wdram_en) wdram_rdata <= dram[wdram_addr];
     end
 
     reg [8*1024-1:0] path;

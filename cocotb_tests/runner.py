@@ -56,6 +56,9 @@ VERILATOR_ARGS = ["--timing", "-Wno-fatal", "-Wno-WIDTH", "-Wno-UNOPTFLAT", "-Wn
 # What a co-simulation can hold in the harness's memories and the chip's global buffer
 # (bits): beyond it the simulators take minutes to start or run out of memory.
 SIM_MEMORY_LIMIT_BITS = 64 * 8 * 1024 * 1024
+#: The widest main-memory port the RTL is built with (``port_words``): each word of it is
+#: a DMA lane (a read and a write port more on the global buffer's memory).
+SIM_MAX_PORT_WORDS = 16
 
 
 #: Co-simulation speed of a busy program, cycles per second (docs/benchmarks.md:
@@ -92,6 +95,11 @@ def require_simulatable(cfg: Config) -> None:
                 f"{cfg.source}: field '{field}' makes {bits // 8 // 2**20} MiB of simulated "
                 f"memory, more than the {limit_mib} MiB a co-simulation holds; use a small "
                 "config (tiny, small) for the RTL and the timing model for full chips")
+    if cfg.port_words > SIM_MAX_PORT_WORDS:
+        raise ConfigTooLargeError(
+            f"{cfg.source}: field 'main_memory.bandwidth_gbps' needs a main-memory port of "
+            f"{cfg.port_words} words per cycle, more than the {SIM_MAX_PORT_WORDS} the RTL "
+            "is built with; use the timing model for such a chip")
     try:
         hdl_build.require_buildable(cfg)  # Verilog generation time, estimated up front
     except hdl_build.BuildTooLongError as exc:
@@ -134,6 +142,8 @@ def harness_parameters(cfg: Config) -> dict[str, int]:
         "IMEM_AW": (cfg.imem.depth).bit_length(),
         "DRAM_WORDS": cfg.dram_words,
         "DRAM_BITS": cfg.dram_bits,
+        "DRAM_LANES": cfg.port_words,
+        "LANE_COUNT_BITS": cfg.port_words.bit_length(),
         "GB_WORDS": cfg.gb_words,
         "GB_AW": max(1, (cfg.gb_words - 1).bit_length()),
         "GB_BITS": cfg.gb_bits,

@@ -80,12 +80,23 @@ MAX_PROGRAM_SIGMA = 1.0
 MAX_IMEM_DEPTH = (1 << 31) - 1
 
 
-def grant_cycle(k: int, bytes_per_cycle: Fraction, word_bytes: int) -> int:
+def grant_cycle(k: int, bytes_per_cycle: Fraction, word_bytes: int,
+                lanes: int | None = None) -> int:
     """Cycle (1-based from a burst's start) in which the bandwidth limiter grants word
-    ``k`` (1-based): at most one word per cycle, and never more than ``bytes_per_cycle``
-    on average. The RTL's limiter (``hdl/rate_limiter.py``) implements exactly this."""
-    return max(k, -(-k * word_bytes * bytes_per_cycle.denominator
-                    // bytes_per_cycle.numerator))
+    ``k`` (1-based): ``ceil(k * word_bytes / bytes_per_cycle)``, so a burst averages
+    exactly ``bytes_per_cycle``, also above one word per cycle (then a cycle grants
+    several words). A port of ``lanes`` words moves at most that many a cycle:
+    ``max(ceil(k / lanes), ...)``; ``None`` is a port as wide as the bandwidth needs
+    (:attr:`Config.port_words`), which never binds. The RTL's limiter
+    (``hdl/rate_limiter.py``) implements exactly this."""
+    at_rate = -(-k * word_bytes * bytes_per_cycle.denominator // bytes_per_cycle.numerator)
+    return at_rate if lanes is None else max(-(-k // lanes), at_rate)
+
+
+def port_words(bytes_per_cycle: Fraction, word_bytes: int) -> int:
+    """Words a main-memory port must move per cycle to carry ``bytes_per_cycle``:
+    ``ceil(bytes_per_cycle / word_bytes)``."""
+    return max(1, -(-bytes_per_cycle.numerator // (bytes_per_cycle.denominator * word_bytes)))
 
 
 class ConfigError(ValueError):
@@ -591,6 +602,21 @@ class Config:
     def delta_row_words(self) -> int:
         """Main-memory words holding the cell deltas of one crossbar row."""
         return math.ceil(self.crossbar.cols * self.write.delta_bits / self.dram_bits)
+
+    @property
+    def port_words(self) -> int:
+        """Words the main-memory port moves per cycle at most, ``ceil(bytes_per_cycle /
+        word_bytes)``: a stated assumption (not from the paper), the port and the paths
+        behind it (the DMA's global-buffer lanes) are as wide as the configured bandwidth
+        needs, so the bandwidth, not the port, limits a transfer."""
+        return port_words(self.dram_bytes_per_cycle, self.main_memory.word_bytes)
+
+    @property
+    def write_fetch_words(self) -> int:
+        """Words the write engine fetches per cycle at most: the port's width, but never
+        more than one crossbar row's deltas (``delta_row_words``), since it hands one
+        crossbar's row to its writing register per cycle (a stated assumption)."""
+        return min(self.port_words, self.delta_row_words)
 
     @property
     def dram_bytes_per_cycle(self) -> Fraction:

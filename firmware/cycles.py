@@ -7,9 +7,11 @@ from __future__ import annotations
 from firmware.config import Config, grant_cycle
 
 
-def burst_cycles(cfg: Config, words: int) -> int:
-    """Cycles of a main-memory burst of ``words`` words: last grant plus the data cycle."""
-    return grant_cycle(words, cfg.dram_bytes_per_cycle, cfg.main_memory.word_bytes) + 1
+def burst_cycles(cfg: Config, words: int, lanes: int | None = None) -> int:
+    """Cycles of a main-memory burst of ``words`` words through a port of ``lanes``
+    words (default the DMA's, ``port_words``): last grant plus the data cycle."""
+    return grant_cycle(words, cfg.dram_bytes_per_cycle, cfg.main_memory.word_bytes,
+                       lanes) + 1
 
 
 def vmm_pass_cycles(cfg: Config, accumulate: bool, ncols: int = 1, nrows: int = 1,

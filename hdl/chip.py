@@ -3,18 +3,18 @@ global buffer, DMA, activation shift registers, shift-and-add accumulators, writ
 and the INV arrays' ports.
 
 Off-chip ports: instruction memory and main memory (synchronous SRAM-style ports, data
-the cycle after the address), the analog crossbar read and write ports that the Python
-models answer (a read is one transaction per VMM window: the INT8 vector goes out with
-plane 0, plane-major as the shift registers hold it, and the codes of all planes come
-back within that plane's window, one ``code_field_bits`` field each, crossbar by
-crossbar, plane by plane; the RTL times each plane and samples plane ``b``'s codes at the
-end of its ``bitplane_cycles``), the
-INV ports (a solve is one transaction: the right-hand side goes out, the digitized
-solution is sampled at the end of the ``inv.solve_cycles`` window; INV_WRITE streams the
-matrix word by word, then pulses ``inv_wr_done`` once its rows are programmed, and the
+the cycle after the address; the two main-memory ports, the DMA's and the write
+engine's, are ``port_words`` consecutive words wide, an enable bit per word), the analog
+crossbar read and write ports that the Python models answer (a read is one transaction
+per VMM window: the INT8 vector goes out with plane 0, plane-major as the shift
+registers hold it, and the codes of all planes come back within that plane's window, one
+``code_field_bits`` field each, crossbar by crossbar, plane by plane; the RTL times each
+plane and samples plane ``b``'s codes at the end of its ``bitplane_cycles``), the INV
+ports (a solve is one transaction: the right-hand side goes out, the digitized solution
+is sampled at the end of the ``inv.solve_cycles`` window; INV_WRITE streams the matrix
+at the DMA's grants, then pulses ``inv_wr_done`` once its rows are programmed, and the
 model reports in ``inv_ok`` whether each array can solve, sampled in that last cycle),
-status, performance counters
-and a debug port into the buffer.
+status, performance counters and a debug port into the buffer.
 
 Cycle accounting: see :mod:`hdl.sequencer.core` (mirrored exactly by :mod:`model.timing`).
 """
@@ -28,7 +28,7 @@ from amaranth.lib.wiring import In, Out, connect
 from firmware.config import COUNTER_BITS, Config
 from hdl.arith import select, tree_sum
 from hdl.global_buffer import GlobalBuffer
-from hdl.interfaces import xbar_bits
+from hdl.interfaces import dma_lane_ports, xbar_bits
 from hdl.rate_limiter import RateLimiter
 from hdl.sequencer import Sequencer, sequencer_signature
 from hdl.sequencer.core import status_ports
@@ -67,9 +67,9 @@ def chip_signature(cfg: Config) -> dict:
     c = cfg.crossbar
     return {
         **pin_signature(cfg),
-        "wdram_en": Out(1),
+        "wdram_en": Out(cfg.port_words),
         "wdram_addr": Out(32),
-        "wdram_rdata": In(cfg.dram_bits),
+        "wdram_rdata": In(cfg.dram_bits * cfg.port_words),
         "xbar_req_acts": Out(cfg.n_apu_rows * c.rows * cfg.data.act_bits),
         "xbar_req_plane": Out(cfg.n_apu_rows * c.rows),
         "xbar_resp_codes": In(cfg.n_crossbars * cfg.data.act_bits * c.cols * cfg.code_field_bits),
@@ -104,9 +104,9 @@ class Chip(wiring.Component):
         cfg = self._cfg
         m = Module()
         m.submodules.sequencer = seq = Sequencer(cfg)
-        m.submodules.gb = gb = GlobalBuffer(cfg.gb_words, cfg.gb_bits)
-        m.submodules.dma_limiter = dma_lim = RateLimiter(cfg.dram_bytes_per_cycle,
-                                                         cfg.main_memory.word_bytes)
+        m.submodules.gb = gb = GlobalBuffer(cfg.gb_words, cfg.gb_bits, cfg.port_words)
+        m.submodules.dma_limiter = dma_lim = RateLimiter(
+            cfg.dram_bytes_per_cycle, cfg.main_memory.word_bytes, cfg.port_words)
         # Shift registers for the input segments of every APU row a VMM can drive.
         m.submodules.shreg = shreg = ActivationShiftRegister(
             cfg.n_apu_rows, cfg.crossbar.rows, cfg.data.act_bits, cfg.gb_bits)
@@ -129,6 +129,8 @@ class Chip(wiring.Component):
         connect(m, seq.dma, dma_lim)
         connect(m, seq.gb_rd, gb.rd)
         connect(m, seq.gb_wr, gb.wr)
+        for name in dma_lane_ports(cfg):
+            connect(m, getattr(seq, name), getattr(gb, name))
         connect(m, seq.shreg, shreg.ld)
         m.d.comb += [
             gb.dbg_addr.eq(self.dbg_gb_addr), gb.dbg_we.eq(self.dbg_gb_we),

@@ -9,7 +9,7 @@ library signatures are.
 
 from __future__ import annotations
 
-from amaranth import signed
+from amaranth import Cat, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -67,11 +67,15 @@ class InstructionPort(_Params):
 
 
 class _BufferPort(_Params):
-    """A port onto ``words`` global-buffer words of ``bits`` bits."""
+    """A port onto ``words`` global-buffer words of ``bits`` bits, ``lanes`` consecutive
+    words at once (``en`` a bit per lane, ``addr`` the first lane's word, ``data`` lane 0
+    in the low bits)."""
 
-    def __init__(self, words: int, bits: int, data: wiring.Flow):
-        self._params = (_positive("words", words), _positive("bits", bits))
-        super().__init__({"en": Out(1), "addr": Out(range(words)), "data": data(bits)})
+    def __init__(self, words: int, bits: int, data: wiring.Flow, lanes: int = 1):
+        self._params = (_positive("words", words), _positive("bits", bits),
+                        _positive("lanes", lanes))
+        super().__init__({"en": Out(lanes), "addr": Out(range(words)),
+                          "data": data(bits * lanes)})
 
     @property
     def words(self) -> int:
@@ -81,41 +85,52 @@ class _BufferPort(_Params):
     def bits(self) -> int:
         return self._params[1]
 
+    @property
+    def lanes(self) -> int:
+        return self._params[2]
+
 
 class BufferReadPort(_BufferPort):
     """A global-buffer read port: ``en`` and ``addr`` this cycle, ``data`` the next (the
-    port is transparent: a write to the same word in the same cycle is seen)."""
+    one-lane port is transparent: a write to the same word in the same cycle is seen)."""
 
-    def __init__(self, words: int, bits: int):
-        super().__init__(words, bits, In)
+    def __init__(self, words: int, bits: int, lanes: int = 1):
+        super().__init__(words, bits, In, lanes)
 
 
 class BufferWritePort(_BufferPort):
     """A global-buffer write port: ``data`` lands at ``addr`` at the edge if ``en``."""
 
-    def __init__(self, words: int, bits: int):
-        super().__init__(words, bits, Out)
+    def __init__(self, words: int, bits: int, lanes: int = 1):
+        super().__init__(words, bits, Out, lanes)
 
 
 class MainMemoryPort(_Params):
-    """A synchronous main-memory port: ``rdata`` the cycle after ``en`` and ``addr``;
-    ``we`` writes ``wdata``."""
+    """A synchronous main-memory port of ``lanes`` consecutive words: ``rdata`` the cycle
+    after ``en`` (a bit per lane) and ``addr`` (lane 0's word; lane 0 in the low bits);
+    ``we`` writes ``wdata`` to the enabled lanes."""
 
-    def __init__(self, bits: int):
-        self._params = (_positive("bits", bits),)
-        super().__init__({"en": Out(1), "we": Out(1), "addr": Out(32), "wdata": Out(bits),
-                          "rdata": In(bits)})
+    def __init__(self, bits: int, lanes: int = 1):
+        self._params = (_positive("bits", bits), _positive("lanes", lanes))
+        super().__init__({"en": Out(lanes), "we": Out(1), "addr": Out(32),
+                          "wdata": Out(bits * lanes), "rdata": In(bits * lanes)})
 
     @property
     def bits(self) -> int:
         return self._params[0]
 
+    @property
+    def lanes(self) -> int:
+        return self._params[1]
 
-class GrantRequest(_Plain):
-    """A request to a rate limiter: ``req`` while words are left, ``grant`` per word."""
 
-    def __init__(self):
-        super().__init__({"req": Out(1), "grant": In(1)})
+class GrantRequest(_Params):
+    """A request to a rate limiter: ``req`` how many words are wanted this cycle (up to
+    ``lanes``), ``grant`` how many may go."""
+
+    def __init__(self, lanes: int = 1):
+        self._params = (_positive("lanes", lanes),)
+        super().__init__({"req": Out(range(lanes + 1)), "grant": In(range(lanes + 1))})
 
 
 class CrossbarRequest(_Params):
@@ -154,18 +169,20 @@ class AccumulatorControl(_Params):
 
 class InvPort(_Params):
     """The INV arrays: a solve (``req_*`` out, ``resp_x`` sampled at the end of its
-    window) and the matrix stream of INV_WRITE (``wr_*``, ``wr_done`` once programmed;
-    ``ok`` says which arrays can solve)."""
+    window) and the matrix stream of INV_WRITE (``wr_*``: ``wr_count`` words of up to
+    ``lanes`` from matrix word ``wr_index`` on, lane 0 in the low bits of ``wr_data``;
+    ``wr_done`` once programmed; ``ok`` says which arrays can solve)."""
 
-    def __init__(self, size: int, count: int, dram_bits: int):
+    def __init__(self, size: int, count: int, dram_bits: int, lanes: int = 1):
         self._params = (_positive("size", size), _positive("count", count),
-                        _positive("dram_bits", dram_bits))
+                        _positive("dram_bits", dram_bits), _positive("lanes", lanes))
         xb = xbar_bits()
         super().__init__({
             "req_valid": Out(1), "req_id": Out(xb), "req_b": Out(size * 32),
             "req_shift": Out(8), "resp_x": In(size * 32),
             "wr_valid": Out(1), "wr_id": Out(xb), "wr_index": Out(16),
-            "wr_data": Out(dram_bits), "wr_done": Out(1), "ok": In(count)})
+            "wr_count": Out(range(lanes + 1)), "wr_data": Out(dram_bits * lanes),
+            "wr_done": Out(1), "ok": In(count)})
 
 
 def write_fields() -> dict[str, int]:
@@ -224,3 +241,18 @@ def buffer_ports(cfg: Config) -> dict:
     """The read and write ports of a unit that uses the global buffer."""
     return {"rd": Out(BufferReadPort(cfg.gb_words, cfg.gb_bits)),
             "wr": Out(BufferWritePort(cfg.gb_words, cfg.gb_bits))}
+
+
+def dma_lane_ports(cfg: Config) -> dict:
+    """The DMA's global-buffer lanes after the first (``rdx``/``wrx``, ``port_words - 1``
+    of them), none for a main-memory port of one word."""
+    extra = cfg.port_words - 1
+    if not extra:
+        return {}
+    return {"rdx": Out(BufferReadPort(cfg.gb_words, cfg.gb_bits, extra)),
+            "wrx": Out(BufferWritePort(cfg.gb_words, cfg.gb_bits, extra))}
+
+
+def lane_mask(n, lanes: int):
+    """``lanes`` enable bits, the first ``n`` set."""
+    return Cat(*[n > i for i in range(lanes)])

@@ -2,31 +2,42 @@
 row by row, in lockstep.
 
 For each row and each crossbar of the group it fetches ``delta_row_words`` words through
-its bandwidth limiter and hands them to that crossbar's writing register in one
-``wr_valid`` cycle; then it times the group's two polarity phases itself:
-``max(-delta) * pulses_per_level * pulse_cycles`` cycles of decrease, then the same for
-the largest increase, over every cell of the group's row (the slowest cell sets the row's
-latency).
+its bandwidth limiter, up to ``write_fetch_words`` a cycle (the main-memory port's width,
+at most one crossbar row, so at most one crossbar's deltas complete per cycle), and hands
+them to that crossbar's writing register in one ``wr_valid`` cycle; then it times the
+group's two polarity phases itself: ``max(-delta) * pulses_per_level * pulse_cycles``
+cycles of decrease, then the same for the largest increase, over every cell of the
+group's row (the slowest cell sets the row's latency).
 
 A row of the group is one burst of ``nxbars * delta_row_words`` words: each crossbar's
 deltas are handed over the cycle after its last word lands, while the next crossbar's
-words keep streaming. Rows are pipelined: while one row's phases run, the next row's
-deltas are fetched and handed over (each APU has two writing registers). With ``F =
-g(nxbars * delta_row_words) + 2`` (``g``: the cycle of the burst's last grant; then the
-data cycle and the last hand-over) and ``P_r = dec_r + inc_r`` (row ``r``'s phases), a
-write of rows ``0..R-1`` takes ``F + sum_{r<R-1} max(P_r, F) + P_{R-1}`` cycles.
+words keep streaming (into a second row buffer when a cycle brings several words: the
+next crossbar's first words may land with the last of this one). Rows are pipelined:
+while one row's phases run, the next row's deltas are fetched and handed over (each APU
+has two writing registers). With ``F = g(nxbars * delta_row_words, write_fetch_words) +
+2`` (``g``: the cycle of the burst's last grant, :func:`firmware.config.grant_cycle`;
+then the data cycle and the last hand-over) and ``P_r = dec_r + inc_r`` (row ``r``'s
+phases), a write of rows ``0..R-1`` takes ``F + sum_{r<R-1} max(P_r, F) + P_{R-1}``
+cycles.
 """
 
 from __future__ import annotations
 
-from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth import Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from firmware.config import COUNTER_BITS, Config
 from hdl.arith import tree_max, tree_sum
 from hdl.decoder import one_if_zero
-from hdl.interfaces import MainMemoryPort, RowWrite, Scoreboard, WriteCommand, write_fields
+from hdl.interfaces import (
+    MainMemoryPort,
+    RowWrite,
+    Scoreboard,
+    WriteCommand,
+    lane_mask,
+    write_fields,
+)
 from hdl.rate_limiter import RateLimiter
 
 
@@ -45,7 +56,7 @@ class WriteEngine(wiring.Component):
         super().__init__({
             "cmd": In(WriteCommand()),
             "scoreboard": Out(Scoreboard()),
-            "mem": Out(MainMemoryPort(cfg.dram_bits)),
+            "mem": Out(MainMemoryPort(cfg.dram_bits, cfg.port_words)),
             "xbar_wr": Out(RowWrite(cfg.write.delta_bits, cfg.crossbar.cols)),
             "phase": Out(2),
             "pulses": Out(COUNTER_BITS),
@@ -54,9 +65,10 @@ class WriteEngine(wiring.Component):
     def elaborate(self, platform) -> Module:
         cfg = self._cfg
         m = Module()
+        lanes = cfg.write_fetch_words
         m.submodules.limiter = limiter = RateLimiter(cfg.dram_bytes_per_cycle,
-                                                     cfg.main_memory.word_bytes)
-        words = cfg.delta_row_words
+                                                     cfg.main_memory.word_bytes, lanes)
+        words, bits = cfg.delta_row_words, cfg.dram_bits
         cols = cfg.crossbar.cols
         step_cycles = cfg.write.pulses_per_level * cfg.write.pulse_cycles
 
@@ -64,10 +76,13 @@ class WriteEngine(wiring.Component):
         rows_left = Signal.like(self.cmd.nrows)
         max_x = (1 << write_fields()["nxbars"]) - 1
         issued = Signal(range(max_x * words + 1))   # words of the row requested so far
-        received = Signal(range(words + 1))         # words of crossbar k landed so far
-        pending = Signal()                          # a word lands this cycle
+        received = Signal(range(words + 1))         # words of the crossbar filling landed
+        pending = Signal(range(lanes + 1))          # words landing this cycle
         ready = Signal()                            # crossbar k's deltas are all in
-        rowbuf = Signal(words * cfg.dram_bits)
+        # One row buffer per crossbar in flight: with several words a cycle, the next
+        # crossbar's first words land with this one's last (crossbar k fills buffer k % 2).
+        rowbufs = [Signal(words * bits, name=f"rowbuf{b}") for b in range(min(lanes, 2))]
+        filling = Signal()                          # the buffer the landing words fill
         # Every value a delta field holds is legal (see the ISA's WRITE_START): a phase
         # lasts up to the largest magnitude the field holds, 2^(delta_bits-1) levels.
         max_step = 1 << (cfg.write.delta_bits - 1)
@@ -76,8 +91,9 @@ class WriteEngine(wiring.Component):
         grp_dec = Signal(range(max_step + 1))    # slowest cells of the group so far
         grp_inc = Signal(range(max_step + 1))
 
+        handed = rowbufs[0] if len(rowbufs) == 1 else Mux(k[0], rowbufs[1], rowbufs[0])
         deltas = data.View(data.ArrayLayout(signed(cfg.write.delta_bits), cols),
-                           rowbuf[:cols * cfg.write.delta_bits])
+                           handed[:cols * cfg.write.delta_bits])
         m.d.comb += self.xbar_wr.deltas.as_value().eq(deltas.as_value())
 
         # Largest decrease and increase among the row's cells, and the row's pulse total.
@@ -129,6 +145,7 @@ class WriteEngine(wiring.Component):
                 m.d.sync += [
                     rows_left.eq(rows_left - 1), self.xbar_wr.row.eq(self.xbar_wr.row + 1),
                     issued.eq(0), received.eq(0), k.eq(0), grp_dec.eq(0), grp_inc.eq(0),
+                    filling.eq(0),
                 ]
                 m.next = "FETCH"
 
@@ -140,24 +157,41 @@ class WriteEngine(wiring.Component):
                         self.scoreboard.busy_n.eq(one_if_zero(self.cmd.nxbars)),
                         self.xbar_wr.row.eq(self.cmd.row), rows_left.eq(self.cmd.nrows),
                         issued.eq(0), received.eq(0), pending.eq(0), ready.eq(0),
-                        k.eq(0), grp_dec.eq(0), grp_inc.eq(0),
+                        k.eq(0), grp_dec.eq(0), grp_inc.eq(0), filling.eq(0),
                     ]
                     with m.If(self.cmd.nrows != 0):
                         m.next = "FETCH"
             with m.State("FETCH"):
                 # One burst for the whole row of the group: words keep streaming while
                 # each crossbar's deltas are handed over the cycle after its last word.
-                m.d.comb += limiter.req.eq(issued != self.scoreboard.busy_n * words)
-                with m.If(limiter.grant):
-                    m.d.comb += self.mem.en.eq(1)
-                    m.d.sync += [addr.eq(addr + 1), issued.eq(issued + 1)]
-                m.d.sync += [pending.eq(limiter.grant), ready.eq(0)]
-                with m.If(pending):
-                    m.d.sync += rowbuf.eq(Cat(rowbuf[cfg.dram_bits:], self.mem.rdata))
-                    with m.If(received == words - 1):
-                        m.d.sync += [received.eq(0), ready.eq(1)]
+                want = Signal.like(issued)
+                grant = limiter.grant
+                m.d.comb += [want.eq(self.scoreboard.busy_n * words - issued),
+                             limiter.req.eq(Mux(want < lanes, want, lanes))]
+                with m.If(grant != 0):
+                    m.d.comb += self.mem.en.eq(lane_mask(grant, cfg.port_words))
+                    m.d.sync += [addr.eq(addr + grant), issued.eq(issued + grant)]
+                m.d.sync += [pending.eq(grant), ready.eq(0)]
+                with m.If(pending != 0):
+                    for i in range(lanes):     # landed word i: slot received + i
+                        word, pos = self.mem.rdata.word_select(i, bits), received + i
+                        with m.If(i < pending):
+                            if len(rowbufs) == 1:
+                                m.d.sync += rowbufs[0].word_select(pos, bits).eq(word)
+                            else:
+                                for b, buf in enumerate(rowbufs):
+                                    # This crossbar's words, or the next one's first.
+                                    this = (filling == b) & (pos < words)
+                                    with m.If(this):
+                                        m.d.sync += buf.word_select(pos, bits).eq(word)
+                                    with m.Elif((filling != b) & (pos >= words)):
+                                        over = (pos - words)[:len(received)]
+                                        m.d.sync += buf.word_select(over, bits).eq(word)
+                    with m.If(received + pending >= words):
+                        m.d.sync += [received.eq(received + pending - words), ready.eq(1),
+                                     filling.eq(~filling)]
                     with m.Else():
-                        m.d.sync += received.eq(received + 1)
+                        m.d.sync += received.eq(received + pending)
                 with m.If(ready):
                     m.d.comb += self.xbar_wr.valid.eq(1)
                     m.d.sync += self.pulses.eq(self.pulses

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 
 from firmware import cycles
+from firmware.config import grant_cycle
 from firmware.isa import Fault, Opcode
 from model import timing
 
@@ -43,7 +44,8 @@ def render() -> str:
         "",
         "## Shared terms",
         "",
-        f"- `burst(k)`: {_one_line(cycles.burst_cycles)}",
+        f"- `g(k, lanes)`, the grant rule: {_one_line(grant_cycle)}",
+        f"- `burst(k, lanes)`: {_one_line(cycles.burst_cycles)}",
         f"- A VMM pass: {_one_line(cycles.vmm_pass_cycles)}",
         f"- A lockstep weight write: {_one_line(timing.group_write_cycles)}",
         "",

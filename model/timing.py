@@ -47,10 +47,11 @@ class TimingResult:
 
 def group_write_cycles(cfg: Config, rows: Iterable[RowWrite], nxbars: int = 1) -> int:
     """Write-engine cycles of a lockstep write of ``nxbars`` crossbars: per row, one
-    burst of every crossbar's deltas and the last hand-over (``F``), then the group's
+    burst of every crossbar's deltas (``burst(nxbars * delta_row_words,
+    write_fetch_words)``) and the last hand-over (``F``), then the group's
     two phases (``P_r``); the next row is fetched while a row's phases run:
     ``F + sum_{r<R-1} max(P_r, F) + P_{R-1}``."""
-    fetch = burst_cycles(cfg, nxbars * cfg.delta_row_words) + 1
+    fetch = burst_cycles(cfg, nxbars * cfg.delta_row_words, cfg.write_fetch_words) + 1
     phases = [r.cycles(cfg) for r in rows]
     if not phases:
         return 0
@@ -169,7 +170,8 @@ class _Sequencer:
         return ex + (2 * count + 1 if count else 0)
 
     def _dma(self, index: int, entry: Executed, ex: int) -> int:
-        """`burst(count)` if `count` else 0 (one main-memory burst)."""
+        """`burst(count)` if `count` else 0 (one main-memory burst through the
+        `port_words`-wide port)."""
         count = entry.insn.count
         return ex + burst_cycles(self.cfg, count) if count else ex
 

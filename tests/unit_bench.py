@@ -31,9 +31,9 @@ class Trace:
 
 # Ports the units share (OR-ed in the sequencer: an idle unit must drive them all zero)
 # and strobes that must be quiet while a unit idles.
-SHARED = ("rd", "wr", "dram", "dma")
+SHARED = ("rd", "wr", "rdx", "wrx", "dram", "dma")
 STROBES = ("xbar.valid", "shreg.load", "shreg.shift", "acc.clear", "acc.valid",
-           "inv.req_valid", "inv.wr_valid", "inv.wr_done")
+           "inv.req_valid", "inv.wr_valid", "inv.wr_count", "inv.wr_done")
 
 
 def _ports(unit) -> dict[str, object]:
@@ -49,12 +49,28 @@ def _ports(unit) -> dict[str, object]:
     return out
 
 
+def _lanes(seen: dict, port: str) -> list[tuple[int, int]]:
+    """``(word address, lane)`` of each enabled lane of a port recorded in ``seen``."""
+    en = seen.get(f"{port}.en", 0)
+    return [(seen[f"{port}.addr"] + i, i) for i in range(en.bit_length()) if en >> i & 1]
+
+
+def _word(value: int, lane: int, bits: int) -> int:
+    return value >> (lane * bits) & ((1 << bits) - 1)
+
+
+def _gather(mem: list[int], lanes: list[tuple[int, int]], bits: int) -> int:
+    """The words of ``lanes`` read from ``mem``, each in its lane's bits."""
+    return sum(mem[addr] << (lane * bits) for addr, lane in lanes)
+
+
 class UnitBench:
     """Runs instructions through ``unit``; ``gb`` and ``dram`` are the memories (lists of
-    words), ``grant`` says whether the rate limiter grants in a cycle of the run."""
+    words), ``grant`` how many words the rate limiter grants in a cycle of the run (at
+    most the request; ``True``: one)."""
 
     def __init__(self, unit, gb: list[int], dram: list[int] | None = None,
-                 grant: Callable[[int], bool] = lambda cycle: True,
+                 grant: Callable[[int], int] = lambda cycle: True,
                  inputs: Callable[[object, int], None] | None = None):
         self.unit, self.gb, self.dram, self.grant = unit, gb, dram or [], grant
         self.inputs = inputs  # extra inputs per cycle: inputs(ctx, cycle)
@@ -75,7 +91,7 @@ class UnitBench:
             if self.inputs:
                 self.inputs(ctx, now)
             if hasattr(unit, "dma"):
-                ctx.set(unit.dma.grant, ctx.get(unit.dma.req) and self.grant(now))
+                ctx.set(unit.dma.grant, min(ctx.get(unit.dma.req), int(self.grant(now))))
             seen = {k: ctx.get(v) for k, v in outs.items()}
             if record is None:
                 self.idle_violations += [(now, k) for k, v in seen.items() if v]
@@ -83,14 +99,19 @@ class UnitBench:
                 record.update(seen)
             done, fault = ctx.get(unit.ctl.done), ctx.get(unit.ctl.fault)
             await ctx.tick()
-            if seen.get("wr.en"):
-                self.gb[seen["wr.addr"]] = seen["wr.data"]
-            if seen.get("rd.en"):
-                ctx.set(unit.rd.data, self.gb[seen["rd.addr"]])
+            for port in ("wr", "wrx"):
+                for addr, lane in _lanes(seen, port):
+                    self.gb[addr] = _word(seen[f"{port}.data"], lane, unit.rd.data.shape().width)
+            for port in ("rd", "rdx"):
+                if seen.get(f"{port}.en"):
+                    ctx.set(getattr(unit, port).data, _gather(
+                        self.gb, _lanes(seen, port), unit.rd.data.shape().width))
             if seen.get("dram.en"):
-                ctx.set(unit.dram.rdata, self.dram[seen["dram.addr"]])
+                bits = unit.dram.signature.bits
+                ctx.set(unit.dram.rdata, _gather(self.dram, _lanes(seen, "dram"), bits))
                 if seen.get("dram.we"):
-                    self.dram[seen["dram.addr"]] = seen["dram.wdata"]
+                    for addr, lane in _lanes(seen, "dram"):
+                        self.dram[addr] = _word(seen["dram.wdata"], lane, bits)
             return done, fault
 
         async def tb(ctx):

@@ -200,7 +200,7 @@ def replicate_slowest(jobs: Jobs, batch: list[int], free: int) -> int:
         # A copy must save more compute than its crossbars add to the write (their
         # delta fetches), or it only costs pulses and energy.
         fetch = cfg.crossbar.rows * burst_cycles(
-            cfg, extra * cfg.apu_cols * cfg.delta_row_words)
+            cfg, extra * cfg.apu_cols * cfg.delta_row_words, cfg.write_fetch_words)
         if extra > free - used or (
                 times[j] - jobs.compute_estimate(j, more[0]) <= fetch):
             open_jobs.discard(j)

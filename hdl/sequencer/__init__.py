@@ -8,6 +8,7 @@ INV_WRITE), :mod:`~hdl.sequencer.combine_ctrl` (COMBINE).
 :class:`Sequencer` wires them with :func:`~amaranth.lib.wiring.connect` and shares the
 buffer and main-memory ports between the units: only the unit running drives them (the
 others hold zero), so the ports are the OR of the units' ports, without a cycle added.
+The DMA's further buffer lanes (a main-memory port of several words) are its alone.
 :class:`hdl.chip.Chip` wires the sequencer to the datapath.
 """
 
@@ -31,6 +32,7 @@ from hdl.interfaces import (
     MainMemoryPort,
     Scoreboard,
     WriteCommand,
+    dma_lane_ports,
 )
 from hdl.sequencer.combine_ctrl import CombineControl
 from hdl.sequencer.core import SequencerCore, status_ports
@@ -49,10 +51,11 @@ def sequencer_signature(cfg: Config) -> dict:
         "imem": Out(InstructionPort(cfg.imem.depth)),
         "gb_rd": Out(BufferReadPort(cfg.gb_words, cfg.gb_bits)),
         "gb_wr": Out(BufferWritePort(cfg.gb_words, cfg.gb_bits)),
-        "dram": Out(MainMemoryPort(cfg.dram_bits)),
-        "dma": Out(GrantRequest()),
+        **dma_lane_ports(cfg),
+        "dram": Out(MainMemoryPort(cfg.dram_bits, cfg.port_words)),
+        "dma": Out(GrantRequest(cfg.port_words)),
         **vmm_ports(cfg),
-        "inv": Out(InvPort(cfg.inv.size, cfg.inv.count, cfg.dram_bits)),
+        "inv": Out(InvPort(cfg.inv.size, cfg.inv.count, cfg.dram_bits, cfg.port_words)),
         "write": Out(WriteCommand()),
         "scoreboard": In(Scoreboard()),
         "insn": Out(instruction_layout()),
@@ -111,11 +114,16 @@ class Sequencer(wiring.Component):
             m.d.comb += getattr(self, name).eq(getattr(core, name))
 
         # The shared ports: the buffer (every unit), main memory and its rate limiter
-        # (DMA, INV_WRITE); the core watches the buffer's writes.
+        # (DMA, INV_WRITE); the core watches the buffer's writes (the DMA's lanes too).
         _share(m, self.gb_rd, [u.rd for u in units.values()])
         _share(m, self.gb_wr, [u.wr for u in units.values()])
         _share(m, self.dram, [dma.dram, inv.dram])
         _share(m, self.dma, [dma.dma, inv.dma])
+        for name in dma_lane_ports(cfg):    # the DMA's further buffer lanes: its own
+            connect(m, flipped(getattr(self, name)), getattr(dma, name))
+        if cfg.port_words > 1:
+            m.d.comb += [core.gb_wrx.en.eq(self.wrx.en), core.gb_wrx.addr.eq(self.wrx.addr),
+                         core.gb_wrx.data.eq(self.wrx.data)]
         m.d.comb += [core.gb_wr.en.eq(self.gb_wr.en), core.gb_wr.addr.eq(self.gb_wr.addr),
                      core.gb_wr.data.eq(self.gb_wr.data)]
         return m

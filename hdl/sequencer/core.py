@@ -67,11 +67,12 @@ def status_ports(cfg: Config) -> dict:
 
 
 class SequencerCore(wiring.Component):
-    """Members: ``imem``; one :class:`~hdl.interfaces.Dispatch` port per unit (lower-case
-    names of :data:`UNITS`); ``gb_wr`` (the buffer's write port, watched for the
-    written-since-reset bits); ``write`` and ``scoreboard`` (the write engine);
-    ``insn``, ``geometry``, ``window``, ``bank_mask`` (registers the units and the chip
-    read); the status and counters (:func:`status_ports`)."""
+    """Members: ``imem``; one :class:`~hdl.interfaces.Dispatch` port per unit (lower-case names
+    of :data:`UNITS`); ``gb_wr`` (the buffer's write port, and ``gb_wrx`` the DMA's
+    further lanes, watched for the written-since-reset bits); ``write`` and
+    ``scoreboard`` (the write engine); ``insn``, ``geometry``, ``window``, ``bank_mask``
+    (registers the units and the chip read); the status and counters
+    (:func:`status_ports`)."""
 
     def __init__(self, cfg: Config):
         self._cfg = cfg
@@ -82,6 +83,9 @@ class SequencerCore(wiring.Component):
             "imem": Out(InstructionPort(cfg.imem.depth)),
             **{name.lower(): Out(Dispatch(layout)) for name in UNITS},
             "gb_wr": In(BufferWritePort(cfg.gb_words, cfg.gb_bits)),
+            # The DMA's further buffer lanes (a main-memory port of several words).
+            **({"gb_wrx": In(BufferWritePort(cfg.gb_words, cfg.gb_bits, cfg.port_words - 1))}
+               if cfg.port_words > 1 else {}),
             "write": Out(WriteCommand()),
             "scoreboard": In(Scoreboard()),
             "insn": Out(layout),
@@ -236,6 +240,9 @@ class SequencerCore(wiring.Component):
             # One bit set by address (a decoder), not a shift of a one-hot the buffer's
             # size: simulators then touch one bit, not every word's.
             m.d.sync += gb_valid.bit_select(self.gb_wr.addr, 1).eq(1)
+        for i in range(cfg.port_words - 1):
+            with m.If(self.gb_wrx.en[i]):
+                m.d.sync += gb_valid.bit_select(self.gb_wrx.addr + i, 1).eq(1)
 
         # ---- watchdog and performance counters ----
         running = ~fsm.ongoing("HALTED")

@@ -43,7 +43,18 @@ def _programs() -> dict[str, tuple[config.Config, Image]]:
     progs["multi_noisy"] = (noisy, directed.multi_program(noisy))
     short = dataclasses.replace(cfg, sim=config.SimConfig(watchdog_cycles=300))
     progs["watchdog"] = (short, directed.slice_program(short))
+    # Main memory above a word per cycle (1.5 words, a 2-word port): DMA bursts and
+    # weight streams several words a cycle, at exactly the configured average.
+    wide = config.load("small-wide")
+    progs.update({f"{name}_wide": (wide, directed.PROGRAMS[name](wide))
+                  for name in WIDE_PROGRAMS})
+    progs["inv_wide"] = (wide, directed.single_instruction_programs(wide)["INV"])
     return progs
+
+
+#: The directed programs that also run on small-wide (and INV, with its INV_WRITE):
+#: main-memory bursts of every kind.
+WIDE_PROGRAMS = ("slice", "multi", "apu_row", "groups", "delta_values")
 
 
 PROGRAMS = _programs()
@@ -156,7 +167,7 @@ def test_fault_programs_fault_as_named(run_root: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["slice", "multi", "multi_noisy", "fault_during_write",
-                                  "watchdog"])
+                                  "watchdog", "slice_wide", "multi_wide"])
 @DIRECTED
 def test_icarus_equals_verilator(name: str, run_root: str) -> None:
     a, b = _run(name, "icarus", run_root), _run(name, "verilator", run_root)

@@ -4,8 +4,9 @@ The programs run on arbitrary memory contents and out-of-range field values, not
 what the scheduler would emit (see :mod:`firmware.programs.random`).
 
 Every program's RTL run must equal the golden model (memories, fault, pulses) and the
-timing model (cycles and counters), and Icarus must equal Verilator. 2 configs x 120
-programs = 240 programs, each on both simulators, in four batched simulations.
+timing model (cycles and counters), and Icarus must equal Verilator. 3 configs x 120
+programs = 360 programs, each on both simulators, in six batched simulations; small-wide
+is small with main memory at 1.5 words per cycle (a 2-word port).
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from firmware.programs.random import random_program
 from model import checker, golden, timing
 
 PROGRAMS = 120
-CONFIGS = ["tiny", "small"]
+CONFIGS = ["tiny", "small", "small-wide"]
 #: The analog responders answer at seeded random cycles inside their windows.
-JITTER = {"tiny": 1, "small": 2}
+JITTER = {"tiny": 1, "small": 2, "small-wide": 3}
 pytestmark = pytest.mark.cosim
 #: One xdist worker per config runs its batches, so no batch is simulated twice.
 CONFIG_PARAMS = [pytest.param(name, marks=pytest.mark.xdist_group(f"random-{name}"))

@@ -3,6 +3,7 @@ directories, pruning of old runs, and cut or edited build artefacts."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -255,6 +256,22 @@ def test_full_chip_config_is_refused_for_cosimulation(aras: config.Config) -> No
                        match=r"aras\.toml: field 'main_memory\.size_bytes' makes 1024 MiB"):
         runner.require_simulatable(aras)
     runner.require_simulatable(config.load("small"))  # the co-simulation configs pass
+
+
+def test_a_port_too_wide_for_the_rtl_is_refused() -> None:
+    """A bandwidth needing more than SIM_MAX_PORT_WORDS words per cycle names the field;
+    one word less is simulatable."""
+    tiny = config.load("tiny")
+    word = tiny.main_memory.word_bytes
+
+    def at(words: int) -> config.Config:
+        return dataclasses.replace(tiny, main_memory=dataclasses.replace(
+            tiny.main_memory, bandwidth_gbps=float(words * word)))
+
+    runner.require_simulatable(at(runner.SIM_MAX_PORT_WORDS))
+    with pytest.raises(runner.ConfigTooLargeError,
+                       match=r"field 'main_memory\.bandwidth_gbps' needs a main-memory port"):
+        runner.require_simulatable(at(runner.SIM_MAX_PORT_WORDS + 1))
 
 
 def test_run_directory_of_other_data_is_never_deleted(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from block_bench import run_block
@@ -40,7 +42,9 @@ def _drive_write(cfg: config.Config, mem: list[int], first: int, nxbars: int, ba
                                ctx.get(dut.xbar_wr.deltas.as_value())))
             en, addr = ctx.get(dut.mem.en), ctx.get(dut.mem.addr)
             await ctx.tick()
-            rdata = mem[addr] if en else rdata  # synchronous memory: data next cycle
+            if en:  # synchronous memory: data next cycle, lane i from word addr + i
+                rdata = sum(mem[addr + i] << (i * cfg.dram_bits)
+                            for i in range(en.bit_length()) if en >> i & 1)
             if busy > 100_000:
                 raise AssertionError("write engine never finished")
         result["busy"] = busy
@@ -50,10 +54,27 @@ def _drive_write(cfg: config.Config, mem: list[int], first: int, nxbars: int, ba
     return handed, result["busy"], result["pulses"]
 
 
+def _wide(gbps: float) -> config.Config:
+    """small at ``gbps``: above a word per cycle its port is several words wide."""
+    small = config.load("small")
+    return dataclasses.replace(small, main_memory=dataclasses.replace(
+        small.main_memory, bandwidth_gbps=gbps))
+
+
+#: tiny (half a word per cycle); small-wide (1.5 words, a 2-word fetch: the bandwidth
+#: binds); small at 2.5 words (a 3-word port, the fetch one 2-word crossbar row a cycle).
+WRITE_CONFIGS = [pytest.param(lambda: config.load("tiny"), id="tiny"),
+                 pytest.param(lambda: config.load("small-wide"), id="small-wide"),
+                 pytest.param(lambda: _wide(20.0), id="small-2.5-words")]
+
+
+@pytest.mark.parametrize("make_cfg", WRITE_CONFIGS)
 @pytest.mark.parametrize("nxbars", [1, 3])
-def test_write_engine_rows_match_write_model(tiny: config.Config, nxbars: int) -> None:
+def test_write_engine_rows_match_write_model(make_cfg, nxbars: int) -> None:
     """Deltas handed over crossbar by crossbar, pulse count and busy time all as the write
-    model says, for one crossbar and for a lockstep group."""
+    model says, for one crossbar and for a lockstep group, at rates below and above a
+    word per cycle."""
+    tiny = make_cfg()
     rng = np.random.default_rng(9)
     shape = (tiny.crossbar.rows, tiny.crossbar.cols)
     old = [rng.integers(0, tiny.cell_levels, shape) for _ in range(nxbars)]
@@ -72,8 +93,10 @@ def test_write_engine_rows_match_write_model(tiny: config.Config, nxbars: int) -
             for r in range(nrows)]
     order = [(first + k, r) for r in range(nrows) for k in range(nxbars)]
     assert [(x, r) for x, r, _ in handed] == order
-    assert [w for _, _, w in handed] == [words[(r * nxbars + k) * rw]
-                                         for r in range(nrows) for k in range(nxbars)]
+    bits = tiny.dram_bits
+    assert [w for _, _, w in handed] == [
+        sum(words[(r * nxbars + k) * rw + i] << (i * bits) for i in range(rw))
+        for r in range(nrows) for k in range(nxbars)]
     assert pulses == sum(r.pulses for r in rows)
     assert busy == timing.group_write_cycles(tiny, rows, nxbars)
     assert rows[2].pulses == 0

@@ -64,3 +64,26 @@ def test_the_idle_check_sees_a_unit_driving_a_shared_port(tiny: config.Config) -
     bench = _bench(tiny, 1, _Leaky(tiny))
     bench.run([make("LOAD", gb_addr=0, dram_addr=0, count=1)])
     assert bench.idle_violations and {k for _, k in bench.idle_violations} == {"rd.en"}
+
+
+@pytest.mark.parametrize("count", [1, 3, 7])
+def test_a_wide_port_moves_the_words_of_each_grant_at_once(count: int) -> None:
+    """Above a word per cycle (small-wide: 1.5 words, a 2-word port), a grant of n words
+    reads n consecutive words in its cycle and writes them the next, on both memories;
+    the last grant's words land in the done cycle."""
+    wide = config.load("small-wide")
+    assert wide.port_words == 2
+    pattern = [2, 1, 2, 0]   # a grant may be the port's width, one word, or none
+    bench = _bench(wide, 1)
+    bench.grant = lambda cycle: pattern[cycle % len(pattern)]
+    load, store = bench.run([make("LOAD", gb_addr=5, dram_addr=3, count=count),
+                             make("STORE", dram_addr=41, gb_addr=5, count=count)])
+    assert bench.gb[5:5 + count] == bench.dram[3:3 + count] == bench.dram[41:41 + count]
+    for trace, port in ((load, "dram"), (store, "rdx")):
+        words = [bin(c.get(f"{port}.en", 0)).count("1") + (port == "rdx" and
+                                                            c.get("rd.en", 0))
+                 for c in trace.cycles]
+        assert sum(words) == count and max(words) == min(2, count)
+        last = max(i for i, n in enumerate(words) if n)
+        assert trace.done == last + 1
+    assert bench.idle_violations == []

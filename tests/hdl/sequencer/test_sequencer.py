@@ -28,7 +28,8 @@ def _top(cfg: config.Config) -> tuple[Module, Sequencer]:
     top = Module()
     top.domains.sync = ClockDomain()
     top.submodules.seq = seq = Sequencer(cfg)
-    top.submodules.lim = lim = RateLimiter(cfg.dram_bytes_per_cycle, cfg.main_memory.word_bytes)
+    top.submodules.lim = lim = RateLimiter(cfg.dram_bytes_per_cycle, cfg.main_memory.word_bytes,
+                                           cfg.port_words)
     connect(top, seq.dma, lim)
     return top, seq
 
