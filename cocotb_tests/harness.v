@@ -16,6 +16,7 @@ module harness #(
     parameter DRAM_WORDS = 4096,
     parameter DRAM_BITS = 64,
     parameter DRAM_LANES = 1,   // words a main-memory port moves per cycle (port_words)
+    parameter LANE_COUNT_BITS = 1,  // bits of a count 0..DRAM_LANES (inv_wr_count)
     parameter GB_WORDS = 128,
     parameter GB_AW = 7,
     parameter GB_BITS = 64,
@@ -79,7 +80,8 @@ module harness #(
     wire [7:0] inv_req_shift;
     reg  [INV_BITS-1:0] inv_resp_x = 0;        // driven by the Python INV model
     wire [15:0] inv_wr_index;
-    wire [DRAM_BITS-1:0] inv_wr_data;
+    wire [LANE_COUNT_BITS-1:0] inv_wr_count;   // words of inv_wr_data this cycle
+    wire [DRAM_LANES*DRAM_BITS-1:0] inv_wr_data;
     reg  [INV_COUNT-1:0] inv_ok = 0;           // driven by the Python INV model
     wire halted;
     wire [7:0] fault;
@@ -106,7 +108,7 @@ module harness #(
         .inv_req_valid(inv_req_valid), .inv_req_id(inv_req_id), .inv_req_b(inv_req_b),
         .inv_req_shift(inv_req_shift), .inv_resp_x(inv_resp_x),
         .inv_wr_valid(inv_wr_valid), .inv_wr_id(inv_wr_id), .inv_wr_index(inv_wr_index),
-        .inv_wr_data(inv_wr_data), .inv_wr_done(inv_wr_done), .inv_ok(inv_ok),
+        .inv_wr_count(inv_wr_count), .inv_wr_data(inv_wr_data), .inv_wr_done(inv_wr_done), .inv_ok(inv_ok),
         .halted(halted), .fault(fault), .pc(pc), .cycles(cycles),
         .stall_cycles(stall_cycles), .write_busy_cycles(write_busy_cycles),
         .overlap_cycles(overlap_cycles), .pulses(pulses),

@@ -143,6 +143,7 @@ def harness_parameters(cfg: Config) -> dict[str, int]:
         "DRAM_WORDS": cfg.dram_words,
         "DRAM_BITS": cfg.dram_bits,
         "DRAM_LANES": cfg.port_words,
+        "LANE_COUNT_BITS": cfg.port_words.bit_length(),
         "GB_WORDS": cfg.gb_words,
         "GB_AW": max(1, (cfg.gb_words - 1).bit_length()),
         "GB_BITS": cfg.gb_bits,

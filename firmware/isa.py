@@ -298,8 +298,7 @@ _SPECS = [
         Field("dram_addr", DRAM_ADDR, "first DRAM word of the matrix"),
     ), "Program INV array `xbar` with its `inv.size` x `inv.size` matrix of signed "
        "conductance levels, row-major, one int16 per entry packed in main-memory words. "
-       "The matrix streams in at the main-memory bandwidth, a word per cycle at most, "
-       "then the differential pair is "
+       "The matrix streams in at the main-memory bandwidth, then the differential pair is "
        "programmed row by row: one RESET pulse erases the row, then each cell is SET by "
        "`|level| * write.pulses_per_level` pulses, all in parallel (the chip's `pulses` "
        "counter counts crossbar writes only). A level beyond +-(2^(conductance_bits-1)-1) "

@@ -12,9 +12,9 @@ registers hold it, and the codes of all planes come back within that plane's win
 plane and samples plane ``b``'s codes at the end of its ``bitplane_cycles``), the INV
 ports (a solve is one transaction: the right-hand side goes out, the digitized solution
 is sampled at the end of the ``inv.solve_cycles`` window; INV_WRITE streams the matrix
-word by word, then pulses ``inv_wr_done`` once its rows are programmed, and the model
-reports in ``inv_ok`` whether each array can solve, sampled in that last cycle), status,
-performance counters and a debug port into the buffer.
+at the DMA's grants, then pulses ``inv_wr_done`` once its rows are programmed, and the
+model reports in ``inv_ok`` whether each array can solve, sampled in that last cycle),
+status, performance counters and a debug port into the buffer.
 
 Cycle accounting: see :mod:`hdl.sequencer.core` (mirrored exactly by :mod:`model.timing`).
 """

@@ -172,18 +172,20 @@ class AccumulatorControl(_Params):
 
 class InvPort(_Params):
     """The INV arrays: a solve (``req_*`` out, ``resp_x`` sampled at the end of its
-    window) and the matrix stream of INV_WRITE (``wr_*``, ``wr_done`` once programmed;
-    ``ok`` says which arrays can solve)."""
+    window) and the matrix stream of INV_WRITE (``wr_*``: ``wr_count`` words of up to
+    ``lanes`` from matrix word ``wr_index`` on, lane 0 in the low bits of ``wr_data``;
+    ``wr_done`` once programmed; ``ok`` says which arrays can solve)."""
 
-    def __init__(self, size: int, count: int, dram_bits: int):
+    def __init__(self, size: int, count: int, dram_bits: int, lanes: int = 1):
         self._params = (_positive("size", size), _positive("count", count),
-                        _positive("dram_bits", dram_bits))
+                        _positive("dram_bits", dram_bits), _positive("lanes", lanes))
         xb = xbar_bits()
         super().__init__({
             "req_valid": Out(1), "req_id": Out(xb), "req_b": Out(size * 32),
             "req_shift": Out(8), "resp_x": In(size * 32),
             "wr_valid": Out(1), "wr_id": Out(xb), "wr_index": Out(16),
-            "wr_data": Out(dram_bits), "wr_done": Out(1), "ok": In(count)})
+            "wr_count": Out(range(lanes + 1)), "wr_data": Out(dram_bits * lanes),
+            "wr_done": Out(1), "ok": In(count)})
 
 
 def write_fields() -> dict[str, int]:

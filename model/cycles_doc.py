@@ -55,7 +55,7 @@ def render() -> str:
         f"{timing.HALT_CYCLES} cycle(s) later.",
         f"- `{Fault.IMEM_RANGE.name}` is found at FETCH ({timing.FETCH_CYCLES} cycle(s)); "
         f"every other decode-time fault at DECODE ({fixed}); a bad INV_WRITE level once "
-        "the matrix has streamed in (`burst(inv_matrix_words, 1)` more).",
+        "the matrix has streamed in (`burst(inv_matrix_words)` more).",
         f"- `{Fault.WATCHDOG.name}`: a run reaching `sim.watchdog_cycles` stops there; only "
         "its cycles and fault are modelled.",
         "",

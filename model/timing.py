@@ -242,10 +242,10 @@ class _Sequencer:
         return ex + combine_cycles(self.cfg, entry.insn.m, entry.insn.ngroups)
 
     def _inv_write(self, index: int, entry: Executed, ex: int) -> int:
-        """`burst(inv_matrix_words, 1)` to stream the matrix (a word per cycle at most:
-        the arrays take one), then per row one RESET pulse and the row's slowest cell's
-        SET pulses (`(1 + max |level| * pulses_per_level) * pulse_cycles`)."""
-        return ex + burst_cycles(self.cfg, self.cfg.inv_matrix_words, 1) + sum(
+        """`burst(inv_matrix_words)` to stream the matrix, then per row one RESET pulse and
+        the row's slowest cell's SET pulses (`(1 + max |level| * pulses_per_level) *
+        pulse_cycles`)."""
+        return ex + burst_cycles(self.cfg, self.cfg.inv_matrix_words) + sum(
             r.cycles(self.cfg) for r in entry.rows)
 
     def _halt(self, index: int, entry: Executed, ex: int) -> int:
@@ -301,7 +301,7 @@ def simulate_trace(cfg: Config, trace: Iterable[Executed], fault: Fault = Fault.
     if halted_at is None:  # a fault at FETCH (pc range) or DECODE, then drain writes
         found = t + (FETCH_CYCLES if fault == Fault.IMEM_RANGE else FETCH_CYCLES + DECODE_CYCLES)
         if faulted is not None:  # bad INV_WRITE data: found once it is streamed
-            found += burst_cycles(cfg, cfg.inv_matrix_words, 1)
+            found += burst_cycles(cfg, cfg.inv_matrix_words)
         halted_at = seq.wait_until(found, seq.writes_done()) + HALT_CYCLES
 
     if halted_at >= cfg.sim.watchdog_cycles:

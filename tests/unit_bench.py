@@ -33,7 +33,7 @@ class Trace:
 # and strobes that must be quiet while a unit idles.
 SHARED = ("rd", "wr", "rdx", "wrx", "dram", "dma")
 STROBES = ("xbar.valid", "shreg.load", "shreg.shift", "acc.clear", "acc.valid",
-           "inv.req_valid", "inv.wr_valid", "inv.wr_done")
+           "inv.req_valid", "inv.wr_valid", "inv.wr_count", "inv.wr_done")
 
 
 def _ports(unit) -> dict[str, object]:

@@ -86,10 +86,14 @@ class InvProgrammer:
         while True:
             await First(RisingEdge(dut.inv_wr_valid), RisingEdge(dut.inv_wr_done))
             await ReadOnly()
-            # A streamed word per cycle while valid stays high (a matrix is a few words,
-            # and INV_WRITE is rare: cheap enough to follow cycle by cycle).
+            # Streamed words (``inv_wr_count`` of them) per cycle while valid stays high (a
+            # matrix is a few words, and INV_WRITE is rare: cheap enough to follow cycle
+            # by cycle).
+            bits = cfg.dram_bits
             while dut.inv_wr_valid.value:
-                self.words[int(dut.inv_wr_index.value)] = int(dut.inv_wr_data.value)
+                index, data = int(dut.inv_wr_index.value), int(dut.inv_wr_data.value)
+                for lane in range(int(dut.inv_wr_count.value)):
+                    self.words[index + lane] = data >> (lane * bits) & ((1 << bits) - 1)
                 await RisingEdge(dut.clk)
                 await ReadOnly()
             i = int(dut.inv_wr_id.value)

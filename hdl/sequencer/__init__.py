@@ -55,7 +55,7 @@ def sequencer_signature(cfg: Config) -> dict:
         "dram": Out(MainMemoryPort(cfg.dram_bits, cfg.port_words)),
         "dma": Out(GrantRequest(cfg.port_words)),
         **vmm_ports(cfg),
-        "inv": Out(InvPort(cfg.inv.size, cfg.inv.count, cfg.dram_bits)),
+        "inv": Out(InvPort(cfg.inv.size, cfg.inv.count, cfg.dram_bits, cfg.port_words)),
         "write": Out(WriteCommand()).array(cfg.write.engines),
         "scoreboard": In(Scoreboard()).array(cfg.write.engines),
         "insn": Out(instruction_layout()),

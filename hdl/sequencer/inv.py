@@ -13,7 +13,7 @@ from amaranth.lib.wiring import Out
 
 from firmware.config import Config
 from firmware.isa import Fault, Opcode
-from hdl.interfaces import GrantRequest, InvPort, MainMemoryPort, buffer_ports
+from hdl.interfaces import GrantRequest, InvPort, MainMemoryPort, buffer_ports, lane_mask
 from hdl.sequencer.unit import ExecUnit
 
 
@@ -27,7 +27,8 @@ class InvControl(ExecUnit):
         super().__init__(cfg, {
             **buffer_ports(cfg), "dram": Out(MainMemoryPort(cfg.dram_bits, cfg.port_words)),
             "dma": Out(GrantRequest(cfg.port_words)),
-            "inv": Out(InvPort(cfg.inv.size, cfg.inv.count, cfg.dram_bits))}, path)
+            "inv": Out(InvPort(cfg.inv.size, cfg.inv.count, cfg.dram_bits,
+                               cfg.port_words))}, path)
 
     def elaborate(self, platform) -> Module:
         cfg = self._cfg
@@ -54,9 +55,10 @@ class InvControl(ExecUnit):
         word_idx = Signal(range(vec_words + 2))
         src = Signal(32)
         dst = Signal(32)
+        lanes = cfg.port_words
         left = Signal(range(mat_words + 1))     # words not yet granted
         landing = Signal(range(mat_words + 1))  # words not yet landed
-        pending = Signal()
+        pending = Signal(range(lanes + 1))      # words granted last cycle land this cycle
 
         m.d.comb += [
             inv.req_id.eq(ir.args.INV.xbar),
@@ -117,36 +119,42 @@ class InvControl(ExecUnit):
                     self.finish(m)
 
             with self.state(m, "W_LOAD"):  # stream the levels to the array, checking each
-                # A word per cycle at most (the arrays take one), on the DMA's lane 0.
-                m.d.comb += self.dma.req.eq(left != 0)
-                with m.If(self.dma.grant):
-                    m.d.sync += [src.eq(src + 1), left.eq(left - 1)]
-                    m.d.comb += [dram.en.eq(1), dram.addr.eq(src)]
-                m.d.sync += pending.eq(self.dma.grant)
-                with m.If(pending):
-                    word = dram.rdata[:cfg.dram_bits]
-                    mags = []
-                    for i in range(cfg.dram_bits // 16):
-                        e = word.word_select(i, 16).as_signed()
-                        mags.append(Mux(e < 0, -e, e)[:16])
-                    word_max = mags[0]
-                    for mg in mags[1:]:
-                        word_max = Mux(mg > word_max, mg, word_max)
-                    new_max = Mux(word_max > row_max, word_max, row_max)
-                    # One RESET pulse, then the slowest cell's SET pulses.
-                    row_cycles = (1 + new_max * ppl) * pulse
-                    row_end = (dst % row_words) == row_words - 1
-                    now_bad = bad | Cat(*[mg > top for mg in mags]).any()
-                    m.d.comb += [inv.wr_valid.eq(1), inv.wr_data.eq(word), inv.wr_index.eq(dst)]
-                    m.d.sync += [dst.eq(dst + 1), landing.eq(landing - 1), bad.eq(now_bad),
-                                 row_max.eq(Mux(row_end, 0, new_max))]
-                    with m.If(row_end):
-                        m.d.sync += prog.eq(prog + row_cycles)
-                    with m.If(landing == 1):  # the last word ends the last row
+                # The DMA's port: up to `lanes` words a grant, to the array the next cycle.
+                grant = self.dma.grant
+                m.d.comb += self.dma.req.eq(Mux(left < lanes, left, lanes))
+                with m.If(grant != 0):
+                    m.d.sync += [src.eq(src + grant), left.eq(left - grant)]
+                    m.d.comb += [dram.en.eq(lane_mask(grant, lanes)), dram.addr.eq(src)]
+                m.d.sync += pending.eq(grant)
+                with m.If(pending != 0):
+                    # The landed words in order: each row's largest |level| and, where a
+                    # row ends, its programming time (one RESET pulse, then the slowest
+                    # cell's SET pulses).
+                    run_max, added, now_bad = row_max, 0, bad
+                    for lane in range(lanes):
+                        mags = []
+                        for i in range(cfg.dram_bits // 16):
+                            e = dram.rdata.word_select(lane * (cfg.dram_bits // 16) + i,
+                                                       16).as_signed()
+                            mags.append(Mux(e < 0, -e, e)[:16])
+                        word_max = mags[0]
+                        for mg in mags[1:]:
+                            word_max = Mux(mg > word_max, mg, word_max)
+                        here = lane < pending
+                        new_max = Mux(word_max > run_max, word_max, run_max)
+                        row_end = here & (((dst + lane) % row_words) == row_words - 1)
+                        added = added + Mux(row_end, (1 + new_max * ppl) * pulse, 0)
+                        run_max = Mux(here, Mux(row_end, 0, new_max), run_max)
+                        now_bad = now_bad | (here & Cat(*[mg > top for mg in mags]).any())
+                    m.d.comb += [inv.wr_valid.eq(1), inv.wr_count.eq(pending),
+                                 inv.wr_data.eq(dram.rdata), inv.wr_index.eq(dst)]
+                    m.d.sync += [dst.eq(dst + pending), landing.eq(landing - pending),
+                                 bad.eq(now_bad), row_max.eq(run_max), prog.eq(prog + added)]
+                    with m.If(landing == pending):  # the last words end the last row
                         with m.If(now_bad):
                             self.fail(m, Fault.BAD_OPERAND)
                         with m.Else():
-                            m.d.sync += timer.eq(prog + row_cycles)
+                            m.d.sync += timer.eq(prog + added)
                             m.next = "W_PROG"
 
             with self.state(m, "W_PROG"):  # the array programs its rows

@@ -48,10 +48,12 @@ def _programs() -> dict[str, tuple[config.Config, Image]]:
     wide = config.load("small-wide")
     progs.update({f"{name}_wide": (wide, directed.PROGRAMS[name](wide))
                   for name in WIDE_PROGRAMS})
+    progs["inv_wide"] = (wide, directed.single_instruction_programs(wide)["INV"])
     return progs
 
 
-#: The directed programs that also run on small-wide: main-memory bursts of every kind.
+#: The directed programs that also run on small-wide (and INV, with its INV_WRITE):
+#: main-memory bursts of every kind.
 WIDE_PROGRAMS = ("slice", "multi", "apu_row", "groups", "delta_values")
 
 

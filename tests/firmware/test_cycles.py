@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from firmware import config
-from firmware.cycles import row_write_floor, vmm_pass_cycles
+from firmware.config import grant_cycle
+from firmware.cycles import burst_cycles, row_write_floor, vmm_pass_cycles
 
 
 def test_a_resnet50_1x1_window_on_the_aras_chip(aras: config.Config) -> None:
@@ -29,3 +32,25 @@ def test_a_full_range_row_write_floor(tiny: config.Config) -> None:
     w = tiny.write
     per_row = 2 * (tiny.cell_levels - 1) * w.pulses_per_level * w.pulse_cycles
     assert row_write_floor(tiny) == tiny.crossbar.rows * per_row
+
+
+def _first_cycle_with_bytes(k: int, bpc: Fraction, word: int) -> int:
+    """Hand count: the first cycle by whose end ``bpc`` per cycle has carried k words."""
+    c = 0
+    while c * bpc < k * word:
+        c += 1
+    return c
+
+
+def test_bursts_average_exactly_the_bandwidth(aras: config.Config) -> None:
+    """A burst's k-th word is due in the first cycle the bandwidth has carried its bytes,
+    below, at and above a word per cycle (aras: 1.2 16-byte words); the old rule of at
+    most a word per cycle (``lanes=1``) is late above one word per cycle."""
+    rates = [(Fraction(4), 8), (Fraction(8), 8), (aras.dram_bytes_per_cycle, 16),
+             (Fraction(20), 8)]
+    for bpc, word in rates:
+        for k in range(1, 40):
+            assert grant_cycle(k, bpc, word) == _first_cycle_with_bytes(k, bpc, word)
+    assert burst_cycles(aras, 120) == 100 + 1   # 1920 bytes at 19.2 B/cycle, then data
+    assert grant_cycle(120, aras.dram_bytes_per_cycle, 16, lanes=1) == 120   # 16 GB/s
+    assert aras.port_words == 2 and aras.write_fetch_words == 2

@@ -59,7 +59,7 @@ def test_rate_limiter_grants_match_formula(bpc: Fraction, word: int) -> None:
 
 
 @pytest.mark.parametrize(("bpc", "word", "lanes"), [
-    (Fraction(96, 5), 16, 1),   # INV_WRITE on aras: one word a cycle
+    (Fraction(96, 5), 16, 1),   # aras, a one-word requester
     (Fraction(20), 8, 1), (Fraction(20), 8, 2),   # narrower than the bandwidth needs
     (Fraction(4), 8, 2),        # wider than it needs: the bandwidth binds
 ])

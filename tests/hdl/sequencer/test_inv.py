@@ -17,6 +17,7 @@ make = Instruction.make
 
 
 def _bench(cfg: config.Config, levels: np.ndarray, ok: int, x: int) -> UnitBench:
+    """The unit over a matrix of ``levels``; the limiter grants the port's every word."""
     unit = InvControl(cfg)
 
     def inputs(ctx, cycle: int) -> None:
@@ -25,7 +26,8 @@ def _bench(cfg: config.Config, levels: np.ndarray, ok: int, x: int) -> UnitBench
 
     gb = [0] * cfg.gb_words
     gb[0:cfg.inv_vector_words] = range(1, cfg.inv_vector_words + 1)
-    return UnitBench(unit, gb, pack(levels.ravel(), 16, cfg.dram_bits), inputs=inputs)
+    return UnitBench(unit, gb, pack(levels.ravel(), 16, cfg.dram_bits), inputs=inputs,
+                     grant=lambda cycle: cfg.port_words)
 
 
 def _levels(cfg: config.Config, top: int | None = None) -> np.ndarray:
@@ -36,18 +38,25 @@ def _levels(cfg: config.Config, top: int | None = None) -> np.ndarray:
     return levels
 
 
-def test_write_then_solve(tiny: config.Config) -> None:
-    cfg = tiny
+@pytest.mark.parametrize(("name", "grants"), [("tiny", [1]), ("small-wide", [2]),
+                                               ("small-wide", [1, 2, 0, 2])])
+def test_write_then_solve(name: str, grants: list[int]) -> None:
+    """The matrix streams a grant's words per cycle (small-wide: up to two, rows ending
+    on either lane), each row's time added once its last word is in; then the solve."""
+    cfg = config.load(name)
     levels = _levels(cfg)
     x = int.from_bytes(np.arange(cfg.inv.size * 4, dtype=np.uint8).tobytes(), "little")
     bench = _bench(cfg, levels, ok=1, x=x)
+    bench.grant = lambda cycle: grants[cycle % len(grants)]
     write, solve = bench.run([make("INV_WRITE", xbar=0, dram_addr=0),
                               make("INV", xbar=0, in_addr=0, out_addr=32, shift=0)],
                              limit=20000)
     ppl, pulse = cfg.write.pulses_per_level, cfg.write.pulse_cycles
     program = sum((1 + int(np.abs(row).max()) * ppl) * pulse for row in levels)
     streamed = write.when("inv.wr_valid")
-    assert len(streamed) == cfg.inv_matrix_words
+    if grants == [cfg.port_words]:
+        assert len(streamed) == -(-cfg.inv_matrix_words // cfg.port_words)
+    assert sum(c.get("inv.wr_count", 0) for c in write.cycles) == cfg.inv_matrix_words
     assert write.done == streamed[-1] + program and write.when("inv.wr_done") == [write.done]
     words = cfg.inv_vector_words
     # Reads in cycles 1..words (landing a cycle later), the window, a word out per cycle.
@@ -71,7 +80,9 @@ def test_inv_faults_at_its_start(tiny: config.Config, ok: int, first: str,
     assert trace.fault == fault and len(trace.cycles) == 1
 
 
-def test_a_level_out_of_range_faults_once_streamed(tiny: config.Config) -> None:
+@pytest.mark.parametrize("name", ["tiny", "small-wide"])
+def test_a_level_out_of_range_faults_once_streamed(name: str) -> None:
+    tiny = config.load(name)
     bench = _bench(tiny, _levels(tiny, top=tiny.inv_level_max + 1), ok=1, x=0)
     (trace,) = bench.run([make("INV_WRITE", xbar=0, dram_addr=0)], limit=20000)
     assert trace.fault == Fault.BAD_OPERAND
