@@ -28,7 +28,8 @@ module harness #(
     parameter NBANKS = 3,
     parameter ACT_BITS = 8,
     parameter INV_BITS = 512,
-    parameter INV_COUNT = 1
+    parameter INV_COUNT = 1,
+    parameter WRITE_ENGINES = 1  // write engines: engine e's ports are the e-th slices
 ) ();
     reg clk = 1'b0;
     always #0.5 clk = ~clk;  // 1 GHz
@@ -49,13 +50,20 @@ module harness #(
     wire [IMEM_AW-1:0] imem_addr;
     reg  [127:0] imem_data = 128'd0;
     wire dram_we;
-    wire [DRAM_LANES-1:0] dram_en, wdram_en;    // an enable per word of the port
-    wire [31:0] dram_addr, wdram_addr;          // the first word's address
+    wire [DRAM_LANES-1:0] dram_en;              // an enable per word of the port
+    wire [31:0] dram_addr;                      // the first word's address
     wire [DRAM_LANES*DRAM_BITS-1:0] dram_wdata;
-    reg  [DRAM_LANES*DRAM_BITS-1:0] dram_rdata = 0, wdram_rdata = 0;
-    wire xbar_req_valid, xbar_wr_valid;
-    wire [XBAR_BITS-1:0] xbar_req_id, xbar_wr_id;
-    wire [15:0] xbar_wr_row;
+    reg  [DRAM_LANES*DRAM_BITS-1:0] dram_rdata = 0;
+    // Each write engine's own read port, engine e's in the e-th slice.
+    wire [WRITE_ENGINES*DRAM_LANES-1:0] wdram_en;
+    wire [WRITE_ENGINES*32-1:0] wdram_addr;
+    reg  [WRITE_ENGINES*DRAM_LANES*DRAM_BITS-1:0] wdram_rdata = 0;
+    wire xbar_req_valid;
+    wire [WRITE_ENGINES-1:0] xbar_wr_valid;
+    wire xbar_wr_any = |xbar_wr_valid;          // the write monitor wakes on this
+    wire [XBAR_BITS-1:0] xbar_req_id;
+    wire [WRITE_ENGINES*XBAR_BITS-1:0] xbar_wr_id;
+    wire [WRITE_ENGINES*16-1:0] xbar_wr_row;
     wire [ROWS-1:0] xbar_req_plane;
     wire [ROWS*ACT_BITS-1:0] xbar_req_acts;
     wire [7:0] xbar_req_ncols;
@@ -73,7 +81,7 @@ module harness #(
     always @(xbar_resp_commit)
         for (slot = 0; slot < CODE_SLOTS; slot = slot + 1)
             xbar_resp_codes[slot*SLOT_BITS +: SLOT_BITS] = xbar_resp_slot[slot];
-    wire [DELTA_BITS-1:0] xbar_wr_deltas;
+    wire [WRITE_ENGINES*DELTA_BITS-1:0] xbar_wr_deltas;
     wire inv_req_valid, inv_wr_valid, inv_wr_done;
     wire [XBAR_BITS-1:0] inv_req_id, inv_wr_id;
     wire [INV_BITS-1:0] inv_req_b;
@@ -118,7 +126,7 @@ module harness #(
 
     // Synchronous memories: data the cycle after the address. Each main-memory port moves
     // DRAM_LANES consecutive words, lane 0 at the address, in the low bits.
-    integer lane;
+    integer lane, eng;
     always @(posedge clk) begin
         imem_data <= (imem_addr < IMEM_DEPTH) ? imem[imem_addr] : 128'd0;
         for (lane = 0; lane < DRAM_LANES; lane = lane + 1) begin
@@ -126,8 +134,10 @@ module harness #(
                 if (dram_we) dram[dram_addr + lane] <= dram_wdata[lane*DRAM_BITS +: DRAM_BITS];
                 dram_rdata[lane*DRAM_BITS +: DRAM_BITS] <= dram[dram_addr + lane];
             end
-            if (wdram_en[lane])
-                wdram_rdata[lane*DRAM_BITS +: DRAM_BITS] <= dram[wdram_addr + lane];
+            for (eng = 0; eng < WRITE_ENGINES; eng = eng + 1)
+                if (wdram_en[eng*DRAM_LANES + lane])
+                    wdram_rdata[(eng*DRAM_LANES + lane)*DRAM_BITS +: DRAM_BITS] <=
+                        dram[wdram_addr[eng*32 +: 32] + lane];
         end
     end
 

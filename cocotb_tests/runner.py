@@ -157,6 +157,7 @@ def harness_parameters(cfg: Config) -> dict[str, int]:
         "ACT_BITS": cfg.data.act_bits,
         "INV_BITS": cfg.inv.size * 32,
         "INV_COUNT": cfg.inv.count,
+        "WRITE_ENGINES": cfg.write.engines,
     }
 
 

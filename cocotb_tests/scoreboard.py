@@ -3,7 +3,9 @@ the golden model's prediction the moment it happens.
 
 The bench runs the golden model on the same image before the simulation starts and loads
 its transactions (:class:`model.golden.Transaction`) into one queue per port; ports are
-in program order each (one sequencer, one write engine), though not with each other. Each
+in program order each (one sequencer), though not with each other, and row writes in
+order per crossbar (several write engines may interleave their rows; two never write
+one crossbar at once). Each
 analog driver hands what it observed to :meth:`Scoreboard.observe`; the first mismatch is
 recorded with where the chip is (cycle and pc), the instruction that makes the
 transaction and the expected vs observed transaction, and ends the run at once. Nothing
@@ -19,6 +21,14 @@ import numpy as np
 
 from firmware.assembler import format_insn
 from model.golden import PORTS, Transaction
+
+
+#: Ports whose transactions are in program order per crossbar only (a queue each).
+PER_CROSSBAR = frozenset({"row_write"})
+
+
+def _key(port: str, xbar: int) -> tuple[str, int | None]:
+    return (port, xbar if port in PER_CROSSBAR else None)
 
 
 class ScoreboardMismatchError(AssertionError):
@@ -49,16 +59,15 @@ class Scoreboard:
     def __init__(self, where: Callable[[], str] = lambda: "?",
                  on_mismatch: Callable[[], None] | None = None) -> None:
         self.where, self.on_mismatch = where, on_mismatch
-        self.queues: dict[str, deque[Transaction]] = {p: deque() for p in PORTS}
+        self.queues: dict[tuple[str, int | None], deque[Transaction]] = {}
         self.mismatch: str | None = None
         self.seen = dict.fromkeys(PORTS, 0)
 
     def reset(self, expected: Iterable[Transaction]) -> None:
         """Expect ``expected`` (a new run): queues refilled, counts and mismatch cleared."""
-        for q in self.queues.values():
-            q.clear()
+        self.queues = {}
         for t in expected:
-            self.queues[t.port].append(t)
+            self.queues.setdefault(_key(t.port, t.xbar), deque()).append(t)
         self.mismatch = None
         self.seen = dict.fromkeys(PORTS, 0)
 
@@ -75,11 +84,14 @@ class Scoreboard:
             return False
         what = PORTS[port]
         n = self.seen[port]
-        if not self.queues[port]:
+        queue = self.queues.get(_key(port, xbar))
+        if not queue:
+            more = (f"no more {what}s to xbar {xbar}" if port in PER_CROSSBAR
+                    else f"only {n - 1} {what}s")
             self._fail(f"{what} #{n} (xbar {xbar}, {fields}) observed, but the golden "
-                       f"model makes only {n - 1} {what}s")
+                       f"model makes {more}")
             return False
-        exp = self.queues[port].popleft()
+        exp = queue.popleft()
         problems = []
         if exp.xbar != xbar:
             problems.append(f"xbar {exp.xbar} expected, {xbar} observed")
@@ -105,7 +117,7 @@ class Scoreboard:
         mismatch), or None."""
         if self.failed:
             return self.mismatch
-        for port, q in self.queues.items():
+        for (port, _), q in self.queues.items():
             if q:
                 self._fail(f"the chip halted, but {len(q)} {PORTS[port]}(s) the golden "
                            f"model makes were never seen, from the one of {_origin(q[0])}")

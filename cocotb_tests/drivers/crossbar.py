@@ -88,7 +88,8 @@ class CrossbarReadResponder:
 
 
 class CrossbarWriteMonitor:
-    """Applies every ``xbar_wr_valid`` row of deltas to the crossbar models."""
+    """Applies every row of deltas a write engine hands over (``xbar_wr_valid``, one bit
+    per engine; the harness's ``xbar_wr_any`` wakes it) to the crossbar models."""
 
     def __init__(self, dut: SimHandleBase, cfg: Config, xbars: list[Crossbar],
                  board: Scoreboard):
@@ -97,33 +98,44 @@ class CrossbarWriteMonitor:
         self.sampling = Sampling(dut)
         self.rows = 0
         self.pulses = 0
-        #: Whether ``valid`` can stay high for consecutive hand-overs: a crossbar row's
-        #: deltas (``delta_row_words``) can land within two cycles of the previous one's
-        #: when the fetch moves more than half a row a cycle.
-        rate = min(cfg.dram_bytes_per_cycle / cfg.main_memory.word_bytes,
+        #: Whether hand-overs can come in consecutive cycles: from two engines, or from
+        #: one when a crossbar row's deltas (``delta_row_words``) land within two cycles
+        #: of the previous one's (the fetch moves more than half a row a cycle).
+        rate = min(cfg.write_bytes_per_cycle / cfg.main_memory.word_bytes,
                    cfg.write_fetch_words)
-        self.back_to_back = cfg.delta_row_words < 2 * rate
+        self.back_to_back = cfg.write.engines > 1 or cfg.delta_row_words < 2 * rate
 
     def reset(self, xbars: list[Crossbar]) -> None:
         """Program fresh crossbar models (a new run) and restart the counts."""
         self.xbars, self.rows, self.pulses = xbars, 0, 0
 
-    async def run(self) -> None:
+    def _take(self) -> None:
+        """The rows handed over this cycle, engine by engine."""
         dut, cfg = self.dut, self.cfg
-        cols, bits = cfg.crossbar.cols, cfg.write.delta_bits
-        valid, wr_id, wr_row, wr_deltas = (dut.xbar_wr_valid, dut.xbar_wr_id, dut.xbar_wr_row,
-                                           dut.xbar_wr_deltas)
+        cols, bits, k = cfg.crossbar.cols, cfg.write.delta_bits, cfg.write.engines
+        valid = signal_int(dut.xbar_wr_valid)
+        ids, rows = signal_int(dut.xbar_wr_id), signal_int(dut.xbar_wr_row)
+        id_bits, row_bits = len(dut.xbar_wr_id) // k, len(dut.xbar_wr_row) // k
+        deltas = signal_ints(dut.xbar_wr_deltas, bits, cols * k, signed=True)
+        for e in range(k):
+            if not valid >> e & 1:
+                continue
+            xid = ids >> (e * id_bits) & ((1 << id_bits) - 1)
+            row = rows >> (e * row_bits) & ((1 << row_bits) - 1)
+            d = deltas[e * cols:(e + 1) * cols]
+            self.pulses += self.xbars[xid].program_row(row, d).pulses
+            self.rows += 1
+            self.board.observe("row_write", xid, {"row": row}, d, self.xbars[xid].levels[row])
+
+    async def run(self) -> None:
+        dut = self.dut
+        any_valid = dut.xbar_wr_any
         while True:
-            await RisingEdge(valid)
-            if not await self.sampling.read(valid):
+            await RisingEdge(any_valid)
+            if not await self.sampling.read(any_valid):
                 continue
             while True:
-                xid, row = signal_int(wr_id), signal_int(wr_row)
-                deltas = signal_ints(wr_deltas, bits, cols, signed=True)
-                self.pulses += self.xbars[xid].program_row(row, deltas).pulses
-                self.rows += 1
-                self.board.observe("row_write", xid, {"row": row}, deltas,
-                                   self.xbars[xid].levels[row])
+                self._take()
                 if not self.back_to_back:
                     break
                 # Still high next cycle: the next crossbar's. (From the falling edge:
@@ -131,5 +143,5 @@ class CrossbarWriteMonitor:
                 await FallingEdge(dut.clk)
                 await RisingEdge(dut.clk)
                 await ReadOnly()
-                if not valid.value:
+                if not any_valid.value:
                     break

@@ -110,3 +110,24 @@ def test_levels_after_a_row_write_are_compared(tiny) -> None:
     wrong[0] = (wrong[0] + 1) % tiny.cell_levels
     assert not board.observe("row_write", w.xbar, dict(w.fields), w.data, wrong)
     assert "levels after[0]" in board.mismatch
+
+
+def test_row_writes_are_in_order_per_crossbar_only(tiny) -> None:
+    """Write engines interleave their rows: two crossbars' rows pass in any order, but a
+    crossbar's own rows out of order are a mismatch."""
+    ts = [t for t in golden.run(directed.groups_program(tiny), RTL_OPCODES).transactions
+          if t.port == "row_write"]
+    by_xbar: dict[int, list[Transaction]] = {}
+    for t in ts:
+        by_xbar.setdefault(t.xbar, []).append(t)
+    a, b = [x for x, rows in by_xbar.items() if len(rows) >= 2][:2]
+    board = Scoreboard()
+    board.reset(ts)
+    # All of b's rows, then all of a's: another order than the golden model's.
+    others = [t for t in ts if t.xbar not in (a, b)]
+    assert all(_replay(board, by_xbar[b] + by_xbar[a] + others))
+    assert board.leftover() is None
+    board.reset(ts)
+    first, second = by_xbar[a][:2]
+    assert not board.observe("row_write", a, dict(second.fields), second.data, second.result)
+    assert f"row write #1 of pc {first.pc}" in board.mismatch

@@ -36,7 +36,9 @@ def test_baseline_computes_the_same_and_never_waits_longer(cfg_name: str,
     assert base_t.cycles <= naive_t.cycles
     assert not any(e.insn.opcode == Opcode.SYNC for e in runs["baseline"][1].trace)
     if net is PADDED:
-        assert base_t.overlap_cycles > 1000 and base_t.cycles < 0.9 * naive_t.cycles
+        # Writes overlap compute for a twentieth of the run at least, and it is shorter.
+        assert base_t.overlap_cycles > 0.05 * base_t.cycles
+        assert base_t.cycles < 0.9 * naive_t.cycles
 
 
 @pytest.mark.cosim

@@ -28,10 +28,13 @@ def test_naive_firmware_computes_the_network(cfg_name: str, net: Network, seed: 
     assert res.fault == Fault.NONE
     _, want = network.forward(net, qs, x, shifts)
     assert outputs(img, res, cfg, net).tolist() == want.tolist()
-    # Naive: every write is followed by a barrier, so nothing overlaps.
+    # Naive: every part's write (a piece per write engine) is followed by a barrier, so
+    # nothing overlaps.
     writes = [e for e in res.trace if e.insn.opcode == Opcode.WRITE_START]
-    assert len(writes) == sum(len(layer_parts(map_layer(layer, cfg, im2col=(i == 0)), cfg))
-                              for i, layer in enumerate(net.layers))
+    parts = sum(len(layer_parts(map_layer(layer, cfg, im2col=(i == 0)), cfg))
+                for i, layer in enumerate(net.layers))
+    assert sum(e.insn.opcode == Opcode.SYNC for e in res.trace) == parts
+    assert parts <= len(writes) <= cfg.write.engines * parts
     tim = timing.simulate(cfg, res)
     assert tim.overlap_cycles <= 2 * len(writes)   # the barrier's fetch and decode only
 
