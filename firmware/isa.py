@@ -78,6 +78,7 @@ class Fault(enum.IntEnum):
     UNINITIALIZED = 8
     BAD_OPERAND = 9
     INV_UNSTABLE = 10
+    VMM_OVERLAP = 11
 
 
 FAULT_TEXT = {
@@ -95,6 +96,9 @@ FAULT_TEXT = {
     Fault.INV_UNSTABLE: "the INV array's matrix cannot be solved by the closed loop "
                         "(not positive definite after quantization, a row without feedback, "
                         "or settling slower than inv.solve_cycles)",
+    Fault.VMM_OVERLAP: "a VMM's output extent overlaps its input extent (its window passes "
+                       "are pipelined: a later pass's inputs would load while an earlier "
+                       "pass's outputs drain)",
 }
 
 
@@ -239,9 +243,11 @@ _SPECS = [
        "replica `r`: every group of a replica reads the same segments (loaded once), "
        "replica `r` computes the window `r` after the first (`in_stride`, `out_stride`), "
        "and group `g`'s column `c` goes to `out_addr + (g * ncols + c) * output_words`; "
-       "the window loop advances `replicas` windows at a time. A pass loads the inputs of "
-       "every replica before it writes any result, so an output extent may overlap a later "
-       "replica's inputs. The first row block's "
+       "the window loop advances `replicas` windows at a time. The window passes are "
+       "pipelined: while the crossbars compute pass `k`, pass `k+1`'s inputs load into the "
+       "second set of activation registers and pass `k-1`'s results drain from the output "
+       "registers, so a VMM whose output extent (first window's first word to last "
+       "window's last) overlaps its input extent faults VMM_OVERLAP. The first row block's "
        "crossbars must lie in one APU row; the scoreboard stalls the VMM while a write "
        "touches any crossbar from its first to its last.", rtl=True),
     InsnSpec(Opcode.VEC, (

@@ -139,7 +139,9 @@ class Rule:
     ``xbar_fault(cfg, insn)``: a crossbar or INV array index or row out of range
     (XBAR_RANGE); ``gb(cfg, insn, window)``: every GB extent it touches (GB_RANGE,
     GATED_BANK); ``gb_reads(cfg, insn, window)``: the GB extents it reads
-    (UNINITIALIZED); ``dram(cfg, insn)``: the main-memory extents (DRAM_RANGE).
+    (UNINITIALIZED); ``dram(cfg, insn)``: the main-memory extents (DRAM_RANGE);
+    ``overlap(cfg, insn, window)``: a VMM's output extent overlaps its input extent
+    (VMM_OVERLAP).
     """
 
     bad_operand: Callable[[Config, Instruction, Window], bool] = _never
@@ -147,6 +149,7 @@ class Rule:
     gb: Callable[[Config, Instruction, Window], list[Span]] = _none
     gb_reads: Callable[[Config, Instruction, Window], list[Span]] = _none
     dram: Callable[[Config, Instruction], list[Span]] = _none
+    overlap: Callable[[Config, Instruction, Window], bool] = _never
 
 
 def _sfu_bad(cfg: Config, insn: Instruction, _w: Window) -> bool:
@@ -172,6 +175,13 @@ def _combine_bad(cfg: Config, insn: Instruction, _w: Window) -> bool:
 def _vmm_reads(cfg: Config, insn: Instruction, window: Window) -> list[Span]:
     inputs, outputs = vmm_extents(cfg, insn, window)
     return [inputs, outputs] if insn.accumulate else [inputs]
+
+
+def _vmm_overlap(cfg: Config, insn: Instruction, window: Window) -> bool:
+    """Whether a VMM's whole output extent meets its whole input extent: its passes are
+    pipelined, so a later pass's inputs may load while an earlier pass's outputs drain."""
+    (i0, n_in), (o0, n_out) = vmm_extents(cfg, insn, window)
+    return i0 < o0 + n_out and o0 < i0 + n_in
 
 
 def _inv_index_fault(cfg: Config, insn: Instruction) -> bool:
@@ -206,7 +216,8 @@ RULES: dict[Opcode, Rule] = {
         xbar_fault=lambda cfg, i: (vmm_xbar_span(cfg, i)[1] > cfg.n_crossbars
                                    or i.xbar % cfg.apu_cols + vmm_cols(i) > cfg.apu_cols),
         gb=lambda cfg, i, w: list(vmm_extents(cfg, i, w)),
-        gb_reads=_vmm_reads),
+        gb_reads=_vmm_reads,
+        overlap=_vmm_overlap),
     Opcode.VEC: Rule(
         bad_operand=lambda cfg, i, w: i.func not in VecFunc._value2member_map_,
         gb=lambda cfg, i, w: [(i.dst, i.count), (i.src_a, i.count), (i.src_b, i.count)],
@@ -264,6 +275,7 @@ FAULT_TESTS: dict[Fault, Callable[[_Case], bool]] = {
     Fault.XBAR_RANGE: lambda c: c.rule.xbar_fault(c.cfg, c.insn),
     Fault.GB_RANGE: lambda c: any(a + n > c.cfg.gb_words
                                   for a, n in c.rule.gb(c.cfg, c.insn, c.window)),
+    Fault.VMM_OVERLAP: lambda c: c.rule.overlap(c.cfg, c.insn, c.window),
     Fault.DRAM_RANGE: lambda c: any(a + n > c.cfg.dram_words
                                     for a, n in c.rule.dram(c.cfg, c.insn)),
     Fault.GATED_BANK: _gated,

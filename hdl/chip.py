@@ -168,11 +168,12 @@ class Chip(wiring.Component):
                     acc.plane_bits.eq(shreg.plane[k * rows:(k + 1) * rows]),
                     acc.plane_index.eq(acc_port.plane),
                     acc.clear.eq(acc_port.clear),
+                    acc.hold.eq(acc_port.hold),
                     acc.valid.eq(acc_port.valid[k]),
                     acc.zero.eq(vmm.zero),
                 ]
-        # The accumulation units sum the row blocks of the column group being written
-        # (APU rows sum_base .. sum_base + nrows - 1); the sums are shifted left by the
+        # The accumulation units sum the held row blocks of the column group being
+        # written (APU rows sum_base .. sum_base + nrows - 1); the sums are shifted left by the
         # instruction's `shift` (wrapping). Output words: column by column, int32s
         # little-end first.
         per_word = cfg.gb_bits // cfg.data.acc_bits

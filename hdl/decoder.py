@@ -69,7 +69,8 @@ class InstructionDecoder(wiring.Component):
     """Splits an instruction word into fields and flags the fault it would raise.
 
     Checks, in the golden model's order: opcode, operand values, crossbar index and
-    rows, global-buffer range, main-memory range, gated banks, reads of unwritten words. A
+    rows, global-buffer range, a VMM's output extent over its input extent, main-memory
+    range, gated banks, reads of unwritten words. A
     GB operand's extent runs from its first to its last word (all VMM windows included).
 
     Members
@@ -116,6 +117,7 @@ class InstructionDecoder(wiring.Component):
 
         xbar_bad = Signal()
         dram_bad = Signal()
+        overlap = Signal()
         operand_bad = Signal()
         spans: list[tuple[Signal, Signal]] = [(Signal(40, name=f"span{i}_start"),
                                                Signal(40, name=f"span{i}_words"))
@@ -180,6 +182,8 @@ class InstructionDecoder(wiring.Component):
                         in_ext = (w.count - 1) * w.in_stride + seg_ext
                         out_ext = ((w.count - 1) * w.out_stride
                                    + ngroups * ncols * cfg.output_words)
+                        m.d.comb += overlap.eq((f.in_addr < f.out_addr + out_ext)
+                                               & (f.out_addr < f.in_addr + in_ext))
                         span(0, f.in_addr, in_ext)
                         span(1, f.out_addr, out_ext)
                         read(0, f.in_addr, in_ext)
@@ -265,8 +269,8 @@ class InstructionDecoder(wiring.Component):
         # The first failing check names the fault (the golden model's order).
         priority = [(~legal, Fault.ILLEGAL_OPCODE), (operand_bad, Fault.BAD_OPERAND),
                     (xbar_bad, Fault.XBAR_RANGE), (gb_bad, Fault.GB_RANGE),
-                    (dram_bad, Fault.DRAM_RANGE), (gated, Fault.GATED_BANK),
-                    (unwritten, Fault.UNINITIALIZED)]
+                    (overlap, Fault.VMM_OVERLAP), (dram_bad, Fault.DRAM_RANGE),
+                    (gated, Fault.GATED_BANK), (unwritten, Fault.UNINITIALIZED)]
         for i, (failed, code) in enumerate(priority):
             with (m.If if i == 0 else m.Elif)(failed):
                 m.d.comb += self.fault.eq(code)

@@ -8,6 +8,9 @@ Events and their prices (``[energy]`` and ``write.energy_per_pulse_pj`` of the c
   plane, VEC lanes, SFU elements, COMBINE multiply-accumulates), INV op-amps powered
   for the whole solve window;
 - buffer: global-buffer bytes read and written (main-memory energy is not modelled);
+  the pipelined VMM's second activation set and held results are registers on the
+  path of those same bytes (each loaded or drained word crosses them once), not a
+  buffer of their own, and are not priced apart;
 - static: the chip's static power over the run's cycles, and each global-buffer bank's
   over the cycles it was powered.
 """

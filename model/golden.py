@@ -312,8 +312,8 @@ class Golden:
         cfg = self.cfg
         iw, ac = cfg.input_words, cfg.apu_cols
         nrows, ngroups, replicas = vmm_rows(insn), vmm_groups(insn), vmm_replicas(insn)
-        # Every replica's inputs are loaded into the shift registers before any result of
-        # the pass is written (an output extent may overlap a later replica's inputs).
+        # A VMM's outputs never meet its inputs (VMM_OVERLAP), so the order in which the
+        # pipelined chip loads, computes and drains its passes does not show in values.
         inputs = [[self.read(in_addr + r * self.window.in_stride + self.window.segment(k, iw),
                              iw, cfg.data.act_bits)[:cfg.crossbar.rows] for k in range(nrows)]
                   for r in range(replicas)]

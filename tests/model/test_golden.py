@@ -240,30 +240,46 @@ def test_combine_sums_coefficient_weighted_inputs(small) -> None:
     assert overlap.fault == Fault.BAD_OPERAND
 
 
-def test_replicas_of_a_pass_compute_on_the_inputs_before_any_result(tiny) -> None:
-    """Replica 0's results overwrite replica 1's inputs: replica 1 still multiplies its
-    original inputs (the chip loads a whole pass before writing), checked against integer
-    x @ W from the image itself."""
-    image = directed.replica_overlap_program(tiny)
+def test_a_vmm_whose_outputs_overlap_its_inputs_faults(tiny) -> None:
+    """Replica 0's results would land on replica 1's inputs: with pipelined passes the
+    VMM faults VMM_OVERLAP before it has any effect (the writes and load before it ran)."""
+    image = directed.vmm_overlap_program(tiny)
+    gold = golden.run(image, RTL_OPCODES)
+    assert gold.fault == Fault.VMM_OVERLAP
+    assert gold.trace[-1].insn.opcode.name == "WINDOW"
+    assert gold.port_counts()["xbar_read"] == 0
+
+
+def test_pipelined_passes_compute_every_window(tiny) -> None:
+    """pipeline: six windows plain, accumulated, then accumulated two at a time on two
+    replicas with a shift of 2: every window's output is `(1 + 1 + 4) * x @ W`, checked
+    against integer x @ W from the image itself (written from erased cells, the deltas
+    are the levels)."""
+    image = directed.pipeline_program(tiny)
     insns = [decode(w) for w in image.imem]
     write = next(i for i in insns if i.opcode.name == "WRITE_START")
     load = next(i for i in insns if i.opcode.name == "LOAD")
     rows, cols, rw = tiny.crossbar.rows, tiny.crossbar.cols, tiny.delta_row_words
-    # Written from erased cells, the deltas are the levels.
-    levels = np.array([unpack(image.dram[write.dram_addr + r * rw:
-                                         write.dram_addr + (r + 1) * rw],
+    n = write.nxbars
+    # Crossbar 0's deltas: the first of each row's group of n.
+    levels = np.array([unpack(image.dram[write.dram_addr + r * n * rw:
+                                         write.dram_addr + (r * n + 1) * rw],
                               tiny.write.delta_bits, tiny.dram_bits, cols, signed=True)
                        for r in range(rows)])
     S, cb = tiny.slices_per_weight, tiny.crossbar.cell_bits
     w = sum(levels[:, s::S] << (cb * s) for s in range(S)) - tiny.weight_offset
     iw = tiny.input_words
+    windows = load.count // iw
     xs = [unpack(image.dram[load.dram_addr + k * iw: load.dram_addr + (k + 1) * iw],
-                 tiny.data.act_bits, tiny.dram_bits, rows, signed=True) for k in range(2)]
+                 tiny.data.act_bits, tiny.dram_bits, rows, signed=True)
+          for k in range(windows)]
     gold = golden.run(image, RTL_OPCODES)
+    assert gold.fault == Fault.NONE
     out = image.regions["outputs"]
     y = unpack(gold.dram[out.addr: out.addr + out.count], 32, tiny.dram_bits, out.elements,
-               signed=True).reshape(2, -1)
-    assert (y == np.stack([x @ w for x in xs])).all()
+               signed=True).reshape(windows, tiny.apu_cols, -1)
+    for c in range(tiny.apu_cols):     # every crossbar of the row holds the same weights
+        assert (y[:, c] == 6 * np.stack([x @ w for x in xs])).all()
 
 
 def test_every_delta_value_moves_levels_as_the_isa_says(tiny) -> None:
