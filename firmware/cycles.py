@@ -33,30 +33,32 @@ class VmmStages(NamedTuple):
 
 
 def vmm_stages(cfg: Config, accumulate: bool, ncols: int = 1, nrows: int = 1,
-               ngroups: int = 1, replicas: int = 1) -> VmmStages:
-    """The activities of one window pass (see :class:`VmmStages`)."""
+               ngroups: int = 1, replicas: int = 1, narrow: bool = False) -> VmmStages:
+    """The activities of one window pass (see :class:`VmmStages`; ``narrow``: INT8
+    results, requantized on their way out, a quarter of the words)."""
     load = replicas * nrows * cfg.input_words
-    out = replicas * ngroups * ncols * cfg.output_words
+    out = replicas * ngroups * ncols * cfg.output_words // (4 if narrow else 1)
     return VmmStages(load + 1, cfg.data.act_bits * cfg.crossbar.bitplane_cycles + 1,
                      out + 1, out + 1 + (load if accumulate else 0))
 
 
 def vmm_pass_cycles(cfg: Config, accumulate: bool, ncols: int = 1, nrows: int = 1,
-                    ngroups: int = 1, replicas: int = 1) -> int:
+                    ngroups: int = 1, replicas: int = 1, narrow: bool = False) -> int:
     """Steady-state cycles of a pass of the pipelined window loop: the longest of the
     next pass's load, this pass's compute and the previous pass's drain."""
-    s = vmm_stages(cfg, accumulate, ncols, nrows, ngroups, replicas)
+    s = vmm_stages(cfg, accumulate, ncols, nrows, ngroups, replicas, narrow)
     return max(s.load, s.compute, s.drain_loading)
 
 
 def vmm_cycles(cfg: Config, accumulate: bool, ncols: int = 1, nrows: int = 1,
-               ngroups: int = 1, replicas: int = 1, passes: int = 1) -> int:
+               ngroups: int = 1, replicas: int = 1, passes: int = 1,
+               narrow: bool = False) -> int:
     """Cycles of the pipelined window loop of ``passes`` passes: stage ``s`` (0 ..
     ``passes + 1``) loads pass ``s``, computes pass ``s - 1`` and drains pass ``s - 2``
     (those that exist) and lasts as long as the longest of them:
     `load + max(load, compute) + (passes - 2) * pass + max(compute, drain) + drain`
     (one pass: `load + compute + drain`)."""
-    s = vmm_stages(cfg, accumulate, ncols, nrows, ngroups, replicas)
+    s = vmm_stages(cfg, accumulate, ncols, nrows, ngroups, replicas, narrow)
     if passes == 1:
         return s.load + s.compute + s.drain
     return (s.load + max(s.load, s.compute)

@@ -58,6 +58,15 @@ class SfuFunc(enum.IntEnum):
     REQUANT_RELU = 5
 
 
+class VmmOut(enum.IntEnum):
+    """What a VMM writes: its int32 sums, or (one pass of a layer) the SFU's REQUANT or
+    REQUANT_RELU of them, INT8, on their way to the buffer."""
+
+    INT32 = 0
+    REQUANT = 1
+    REQUANT_RELU = 2
+
+
 #: SFU functions with INT8 results (four per int32 input), and those over windows of
 #: consecutive elements (one element per cycle; the others take a word per cycle).
 SFU_NARROW = frozenset({SfuFunc.REQUANT, SfuFunc.REQUANT_RELU, SfuFunc.DIGIT})
@@ -231,6 +240,8 @@ _SPECS = [
         Field("zero", 8, "extra offset of the stored weights (partial weight reuse): the "
                          "offset removed digitally is `(2^(weight_bits-1) + zero) * "
                          "sum(x)`", signed=True, optional=True),
+        Field("mode", 2, "VmmOut: 0 int32 sums; 1 REQUANT, 2 REQUANT_RELU: INT8 results, "
+                         "`shift` their rounding right shift", optional=True),
     ), "Vector-matrix multiply for each window on `nrows` consecutive APU rows of `ncols` "
        "crossbars each, all computing in parallel. Row block `k` (crossbars "
        "`xbar + k * apu_cols + c`) takes the input segment at `in_addr + k * input_words`; "
@@ -247,7 +258,14 @@ _SPECS = [
        "pipelined: while the crossbars compute pass `k`, pass `k+1`'s inputs load into the "
        "second set of activation registers and pass `k-1`'s results drain from the output "
        "registers, so a VMM whose output extent (first window's first word to last "
-       "window's last) overlaps its input extent faults VMM_OVERLAP. The first row block's "
+       "window's last) overlaps its input extent faults VMM_OVERLAP. With `mode` REQUANT or "
+       "REQUANT_RELU the results pass through the SFU's arithmetic on their way out "
+       "(`clip((v + 2^(shift-1)) >> shift, -128, 127)`, of `max(v, 0)` for REQUANT_RELU) "
+       "and are written INT8, packed: group `g`'s outputs (column by column) fill "
+       "`ncols * output_words / 4` words from `out_addr + g * ncols * output_words / 4` "
+       "(plus the window's out stride); `mode` 3, `mode` with `accumulate` (partial sums "
+       "stay int32), or a group whose INT8 outputs do not fill whole words fault "
+       "BAD_OPERAND. The first row block's "
        "crossbars must lie in one APU row; the scoreboard stalls the VMM while a write "
        "touches any crossbar from its first to its last.", rtl=True),
     InsnSpec(Opcode.VEC, (

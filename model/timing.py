@@ -21,6 +21,7 @@ from firmware.plan import WriteRows
 from firmware.semantics import (
     vmm_cols,
     vmm_groups,
+    vmm_narrow,
     vmm_replicas,
     vmm_rows,
     vmm_xbar_span,
@@ -203,9 +204,10 @@ class _Sequencer:
         window loop of `P = windows / replicas` passes: stage `s` (0 .. `P + 1`) loads
         pass `s` (`L = replicas * nrows * input_words + 1`), computes pass `s - 1` (`C =
         act_bits * bitplane_cycles + 1`) and drains pass `s - 2` (`D = replicas * ngroups
-        * ncols * output_words + 1`, plus `L - 1` when it accumulates in a stage that
-        also loads), as long as the longest: `L + C + D` for one pass, else `L + max(L,
-        C) + (P - 2) * max(L, C, D) + max(C, D) + D`."""
+        * ncols * output_words + 1`, a quarter of the words requantized to INT8, plus
+        `L - 1` when it accumulates in a stage that also loads), as long as the
+        longest: `L + C + D` for one pass, else `L + max(L, C) + (P - 2) * max(L, C, D)
+        + max(C, D) + D`."""
         insn = entry.insn
         first, last = vmm_xbar_span(self.cfg, insn)
         writing = first < self.we_span[1] and self.we_span[0] < last
@@ -213,7 +215,7 @@ class _Sequencer:
         reps = vmm_replicas(insn)
         t = c + 1 + vmm_cycles(self.cfg, bool(insn.accumulate), vmm_cols(insn),
                                vmm_rows(insn), vmm_groups(insn), reps,
-                               self.window_count // reps)
+                               self.window_count // reps, vmm_narrow(insn))
         if self.spans is not None:
             self.spans.append(Span(index, insn.opcode, c + 1, t))
         return t

@@ -12,7 +12,7 @@ import numpy as np
 
 from firmware.config import Config
 from firmware.image import Image, Region, append_words
-from firmware.isa import OPCODE_BITS, Instruction, decode, encode
+from firmware.isa import OPCODE_BITS, Instruction, VmmOut, decode, encode
 from firmware.mapper import group_delta_words, row_delta_words
 from firmware.packing import pack, random_words
 from firmware.schedulers import single_vmm
@@ -274,13 +274,14 @@ def groups_program(cfg: Config, seed: int = 8) -> Image:
 
 
 def _stored(cfg: Config, program: list[Instruction], dram: list[int], out: int,
-            gb: int, n_out: int) -> Image:
-    """``program``, then a STORE of the ``n_out`` int32 output words at buffer word ``gb``
-    to main memory at ``out`` (the ``outputs`` region) and HALT."""
+            gb: int, n_out: int, bits: int = 0) -> Image:
+    """``program``, then a STORE of the ``n_out`` output words (of ``bits``-bit elements,
+    int32 by default) at buffer word ``gb`` to main memory at ``out`` (the ``outputs``
+    region) and HALT."""
+    bits = bits or cfg.data.acc_bits
     program = [*program, Instruction.make("STORE", dram_addr=out, gb_addr=gb, count=n_out),
                Instruction.make("HALT")]
-    regions = {"outputs": Region(out, n_out, cfg.data.acc_bits,
-                                 n_out * cfg.gb_bits // cfg.data.acc_bits)}
+    regions = {"outputs": Region(out, n_out, bits, n_out * cfg.gb_bits // bits)}
     return Image.build(cfg, program, dram, regions)
 
 
@@ -382,6 +383,43 @@ def slow_drain_program(cfg: Config, seed: int = 12) -> Image:
         make("VMM", xbar=0, in_addr=0, out_addr=y, accumulate=0, ncols=cols, replicas=reps),
         make("VMM", xbar=0, in_addr=0, out_addr=y, accumulate=1, ncols=cols, replicas=reps,
              shift=1)])
+
+
+def requant_program(cfg: Config, seed: int = 13) -> Image:
+    """Requantizing VMMs (a layer's activation on the way out, INT8): REQUANT_RELU with a
+    shift over four windows; REQUANT over two column groups on the same inputs; and
+    REQUANT_RELU two windows a pass on two replicas, unshifted (clipping). Every
+    crossbar holds the same weights, written from erased cells."""
+    rng = np.random.default_rng(seed)
+    cols, ow, iw = cfg.apu_cols, cfg.output_words, cfg.input_words
+    if cfg.n_apu_rows < 2 or cols * ow % 4:
+        raise ValueError("requant_program needs two APU rows whose INT8 outputs fill words")
+    R, windows, gw = cfg.crossbar.rows, 4, cols * ow // 4
+    erased = [np.zeros((R, cfg.crossbar.cols), dtype=np.int64)] * (2 * cols)
+    w = rng.integers(-128, 128, (R, cfg.weights_per_row))
+    levels = [weights_to_levels(w, cfg)] * (2 * cols)
+    dram: list[int] = []
+    xs = append_words(dram, pack(rng.integers(-128, 128, windows * R), cfg.data.act_bits,
+                                 cfg.dram_bits))
+    deltas = append_words(dram, group_delta_words(erased, levels, cfg))
+    n_in, n_out = windows * iw, 4 * windows * gw
+    out = append_words(dram, [0] * n_out)
+    make = Instruction.make
+    y = n_in
+    program = [
+        make("WRITE_START", xbar=0, dram_addr=deltas, row=0, nrows=R, nxbars=2 * cols),
+        make("LOAD", gb_addr=0, dram_addr=xs, count=n_in),
+        make("WINDOW", count=windows, in_stride=iw, out_stride=gw),
+        make("VMM", xbar=0, in_addr=0, out_addr=y, ncols=cols, shift=9,
+             mode=VmmOut.REQUANT_RELU),
+        make("WINDOW", count=windows, in_stride=iw, out_stride=2 * gw),
+        make("VMM", xbar=0, in_addr=0, out_addr=y + windows * gw, ncols=cols, ngroups=2,
+             shift=7, mode=VmmOut.REQUANT),
+        make("WINDOW", count=windows, in_stride=iw, out_stride=gw),
+        make("VMM", xbar=0, in_addr=0, out_addr=y + 3 * windows * gw, ncols=cols,
+             replicas=2, mode=VmmOut.REQUANT_RELU),
+    ]
+    return _stored(cfg, program, dram, out, y, n_out, 8)
 
 
 def vmm_overlap_program(cfg: Config, seed: int = 10) -> Image:
@@ -690,4 +728,5 @@ PROGRAMS: dict[str, Callable[[Config], Image]] = {
     "delta_values": delta_values_program,
     "pipeline": pipeline_program,
     "pipeline_write": pipeline_write_program,
+    "requant": requant_program,
 }

@@ -30,6 +30,7 @@ from firmware.isa import (
     Instruction,
     Opcode,
     SfuFunc,
+    VmmOut,
     Window,
     encode,
 )
@@ -188,6 +189,7 @@ class _Drawer:
                 replicas = int(rng.choice(reps))
                 nrows = int(rng.integers(1, fit // replicas + 1))
                 ngroups = int(rng.integers(1, fit // (replicas * nrows) + 1))
+        # (The int32 extents: a requantizing VMM's INT8 outputs are a prefix of them.)
         geometry = Instruction.make("VMM", ncols=ncols, nrows=nrows, ngroups=ngroups)
         (_, in_ext), (_, out_ext) = vmm_extents(cfg, geometry, window)
         if in_ext > gbw or out_ext > gbw:
@@ -205,10 +207,15 @@ class _Drawer:
             return
         self.gb_ok([(a_in, in_ext), (a_out, out_ext)])
         shift = int(rng.integers(0, 32)) if rng.random() < 0.3 else 0
+        accumulate = int(rng.integers(0, 2))
+        # A third of the plain VMMs whose groups' INT8 outputs fill whole words requantize.
+        mode = 0
+        if not accumulate and ncols * cfg.output_words % 4 == 0 and rng.random() < 0.3:
+            mode = int(rng.choice([VmmOut.REQUANT, VmmOut.REQUANT_RELU]))
         self.program.append(Instruction.make("VMM", xbar=xbar, in_addr=a_in, out_addr=a_out,
-                                             accumulate=int(rng.integers(0, 2)), ncols=ncols,
+                                             accumulate=accumulate, ncols=ncols,
                                              nrows=nrows, shift=shift, ngroups=ngroups,
-                                             replicas=replicas))
+                                             replicas=replicas, mode=mode))
 
     def _vec(self) -> None:
         rng, gbw = self.rng, self.cfg.gb_words

@@ -21,6 +21,12 @@ def test_a_resnet50_1x1_window_on_the_aras_chip(aras: config.Config) -> None:
     assert vmm_pass_cycles(aras, False, ncols=8, replicas=8) == 1 + 8 * 64
 
 
+def test_requantized_drains_write_a_quarter_of_the_words(aras: config.Config) -> None:
+    """INT8 results: the 8 crossbars' 256 outputs are 16 words, not 64."""
+    assert vmm_stages(aras, False, ncols=8, narrow=True).drain == 1 + 16
+    assert vmm_stages(aras, False, ncols=8, replicas=8, narrow=True).drain == 1 + 8 * 16
+
+
 def test_the_window_loop_is_its_stages(tiny: config.Config) -> None:
     """Stage s loads pass s, computes s - 1, drains s - 2, and lasts the longest of them:
     counted stage by stage here for 1 to 5 passes, plain and accumulating."""
