@@ -22,7 +22,6 @@ import numpy as np
 from firmware.assembler import format_insn
 from model.golden import PORTS, Transaction
 
-
 #: Ports whose transactions are in program order per crossbar only (a queue each).
 PER_CROSSBAR = frozenset({"row_write"})
 

@@ -163,12 +163,16 @@ class PEConfig:
 
     All >= 1; ``count * apu_rows * apu_cols`` <= MAX_CROSSBARS (16-bit crossbar index),
     ``count * apu_rows`` <= MAX_APU_ROWS (VMM ``nrows``), ``apu_cols`` <= MAX_APU_COLS
-    (VMM ``ncols``).
+    (VMM ``ncols``). ``buffer_bytes``: the PE buffer of ARAS's Fig. 4(b) (Table II: 1.5
+    KB), which holds the activation registers of the PE's APU rows twice over: the set
+    the crossbars compute on and the set the next window pass loads into (the VMM's
+    passes are pipelined); at least ``2 * apu_rows * crossbar.rows * data.act_bits / 8``.
     """
 
     count: int = 1
     apu_rows: int = 1
     apu_cols: int = 1
+    buffer_bytes: int = 1536
 
     def check(self, v: _Checker, cfg: Config) -> None:
         for fld, value in (("pe.count", self.count), ("pe.apu_rows", self.apu_rows)):
@@ -665,6 +669,11 @@ class Config:
         v.need(c.rows * self.data.act_bits % self.gb_bits == 0, "crossbar.rows",
                f"an input vector ({c.rows} x {self.data.act_bits} bits) must fill "
                f"whole {self.gb_bits}-bit global-buffer words")
+        need = 2 * self.pe.apu_rows * c.rows * self.data.act_bits // 8
+        v.need(self.pe.buffer_bytes >= need, "pe.buffer_bytes",
+               f"{self.pe.buffer_bytes} bytes cannot hold the two activation sets of a PE's "
+               f"pipelined window passes: 2 x {self.pe.apu_rows} APU rows x {c.rows} inputs "
+               f"x {self.data.act_bits} bits = {need} bytes")
         v.need(self.weights_per_row * self.data.acc_bits % self.gb_bits == 0,
                "crossbar.cols", "the outputs of one VMM must fill whole global-buffer words")
         # The RTL programs an INV row from whole main-memory words of int16 levels.

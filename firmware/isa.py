@@ -58,6 +58,15 @@ class SfuFunc(enum.IntEnum):
     REQUANT_RELU = 5
 
 
+class VmmOut(enum.IntEnum):
+    """What a VMM writes: its int32 sums, or (one pass of a layer) the SFU's REQUANT or
+    REQUANT_RELU of them, INT8, on their way to the buffer."""
+
+    INT32 = 0
+    REQUANT = 1
+    REQUANT_RELU = 2
+
+
 #: SFU functions with INT8 results (four per int32 input), and those over windows of
 #: consecutive elements (one element per cycle; the others take a word per cycle).
 SFU_NARROW = frozenset({SfuFunc.REQUANT, SfuFunc.REQUANT_RELU, SfuFunc.DIGIT})
@@ -78,6 +87,7 @@ class Fault(enum.IntEnum):
     UNINITIALIZED = 8
     BAD_OPERAND = 9
     INV_UNSTABLE = 10
+    VMM_OVERLAP = 11
 
 
 FAULT_TEXT = {
@@ -95,6 +105,9 @@ FAULT_TEXT = {
     Fault.INV_UNSTABLE: "the INV array's matrix cannot be solved by the closed loop "
                         "(not positive definite after quantization, a row without feedback, "
                         "or settling slower than inv.solve_cycles)",
+    Fault.VMM_OVERLAP: "a VMM's output extent overlaps its input extent (its window passes "
+                       "are pipelined: a later pass's inputs would load while an earlier "
+                       "pass's outputs drain)",
 }
 
 
@@ -229,6 +242,8 @@ _SPECS = [
         Field("zero", 8, "extra offset of the stored weights (partial weight reuse): the "
                          "offset removed digitally is `(2^(weight_bits-1) + zero) * "
                          "sum(x)`", signed=True, optional=True),
+        Field("mode", 2, "VmmOut: 0 int32 sums; 1 REQUANT, 2 REQUANT_RELU: INT8 results, "
+                         "`shift` their rounding right shift", optional=True),
     ), "Vector-matrix multiply for each window on `nrows` consecutive APU rows of `ncols` "
        "crossbars each, all computing in parallel. Row block `k` (crossbars "
        "`xbar + k * apu_cols + c`) takes the input segment at `in_addr + k * input_words`; "
@@ -241,9 +256,18 @@ _SPECS = [
        "replica `r`: every group of a replica reads the same segments (loaded once), "
        "replica `r` computes the window `r` after the first (`in_stride`, `out_stride`), "
        "and group `g`'s column `c` goes to `out_addr + (g * ncols + c) * output_words`; "
-       "the window loop advances `replicas` windows at a time. A pass loads the inputs of "
-       "every replica before it writes any result, so an output extent may overlap a later "
-       "replica's inputs. The first row block's "
+       "the window loop advances `replicas` windows at a time. The window passes are "
+       "pipelined: while the crossbars compute pass `k`, pass `k+1`'s inputs load into the "
+       "second set of activation registers and pass `k-1`'s results drain from the output "
+       "registers, so a VMM whose output extent (first window's first word to last "
+       "window's last) overlaps its input extent faults VMM_OVERLAP. With `mode` REQUANT or "
+       "REQUANT_RELU the results pass through the SFU's arithmetic on their way out "
+       "(`clip((v + 2^(shift-1)) >> shift, -128, 127)`, of `max(v, 0)` for REQUANT_RELU) "
+       "and are written INT8, packed: group `g`'s outputs (column by column) fill "
+       "`ncols * output_words / 4` words from `out_addr + g * ncols * output_words / 4` "
+       "(plus the window's out stride); `mode` 3, `mode` with `accumulate` (partial sums "
+       "stay int32), or a group whose INT8 outputs do not fill whole words fault "
+       "BAD_OPERAND. The first row block's "
        "crossbars must lie in one APU row; the scoreboard stalls the VMM while a write "
        "touches any crossbar from its first to its last.", rtl=True),
     InsnSpec(Opcode.VEC, (

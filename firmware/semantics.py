@@ -29,6 +29,7 @@ from firmware.isa import (
     Opcode,
     SfuFunc,
     VecFunc,
+    VmmOut,
     Window,
 )
 
@@ -73,6 +74,22 @@ def vmm_xbars_per_window(insn: Instruction) -> int:
     return vmm_rows(insn) * vmm_groups(insn) * vmm_cols(insn)
 
 
+def vmm_narrow(insn: Instruction) -> bool:
+    """Whether a VMM writes requantized INT8 results (its ``mode``) rather than int32."""
+    return insn.mode != VmmOut.INT32
+
+
+def vmm_relu(insn: Instruction) -> bool:
+    """Whether a requantizing VMM takes ``max(v, 0)`` first (REQUANT_RELU)."""
+    return insn.mode == VmmOut.REQUANT_RELU
+
+
+def vmm_group_words(cfg: Config, insn: Instruction) -> int:
+    """Output words of one column group of one window: int32, or INT8 (a quarter)."""
+    words_ = vmm_cols(insn) * cfg.output_words
+    return words_ // 4 if vmm_narrow(insn) else words_
+
+
 def vmm_in_words(cfg: Config, insn: Instruction) -> int:
     """Input words one window reads: one segment per row block."""
     return vmm_rows(insn) * cfg.input_words
@@ -80,7 +97,7 @@ def vmm_in_words(cfg: Config, insn: Instruction) -> int:
 
 def vmm_out_words(cfg: Config, insn: Instruction) -> int:
     """Output words of one window: every column of every column group."""
-    return vmm_groups(insn) * vmm_cols(insn) * cfg.output_words
+    return vmm_groups(insn) * vmm_group_words(cfg, insn)
 
 
 def vmm_xbar_span(cfg: Config, insn: Instruction) -> tuple[int, int]:
@@ -139,7 +156,9 @@ class Rule:
     ``xbar_fault(cfg, insn)``: a crossbar or INV array index or row out of range
     (XBAR_RANGE); ``gb(cfg, insn, window)``: every GB extent it touches (GB_RANGE,
     GATED_BANK); ``gb_reads(cfg, insn, window)``: the GB extents it reads
-    (UNINITIALIZED); ``dram(cfg, insn)``: the main-memory extents (DRAM_RANGE).
+    (UNINITIALIZED); ``dram(cfg, insn)``: the main-memory extents (DRAM_RANGE);
+    ``overlap(cfg, insn, window)``: a VMM's output extent overlaps its input extent
+    (VMM_OVERLAP).
     """
 
     bad_operand: Callable[[Config, Instruction, Window], bool] = _never
@@ -147,6 +166,7 @@ class Rule:
     gb: Callable[[Config, Instruction, Window], list[Span]] = _none
     gb_reads: Callable[[Config, Instruction, Window], list[Span]] = _none
     dram: Callable[[Config, Instruction], list[Span]] = _none
+    overlap: Callable[[Config, Instruction, Window], bool] = _never
 
 
 def _sfu_bad(cfg: Config, insn: Instruction, _w: Window) -> bool:
@@ -169,9 +189,25 @@ def _combine_bad(cfg: Config, insn: Instruction, _w: Window) -> bool:
     return (d < s_ + sn and s_ < d + dn) or (d < c + cn and c < d + dn)
 
 
+def _vmm_bad(cfg: Config, insn: Instruction, window: Window) -> bool:
+    """A window count the replicas do not divide; an output mode VmmOut lacks, or one
+    with ``accumulate``, or INT8 groups that do not fill whole words."""
+    if window.count % vmm_replicas(insn) or insn.mode not in VmmOut._value2member_map_:
+        return True
+    return vmm_narrow(insn) and bool(insn.accumulate
+                                     or vmm_cols(insn) * cfg.output_words % 4)
+
+
 def _vmm_reads(cfg: Config, insn: Instruction, window: Window) -> list[Span]:
     inputs, outputs = vmm_extents(cfg, insn, window)
     return [inputs, outputs] if insn.accumulate else [inputs]
+
+
+def _vmm_overlap(cfg: Config, insn: Instruction, window: Window) -> bool:
+    """Whether a VMM's whole output extent meets its whole input extent: its passes are
+    pipelined, so a later pass's inputs may load while an earlier pass's outputs drain."""
+    (i0, n_in), (o0, n_out) = vmm_extents(cfg, insn, window)
+    return i0 < o0 + n_out and o0 < i0 + n_in
 
 
 def _inv_index_fault(cfg: Config, insn: Instruction) -> bool:
@@ -202,11 +238,12 @@ RULES: dict[Opcode, Rule] = {
     Opcode.WRITE_WAIT: Rule(xbar_fault=lambda cfg, i: i.xbar >= cfg.n_crossbars),
     Opcode.WINDOW: _PLAIN,
     Opcode.VMM: Rule(
-        bad_operand=lambda cfg, i, w: bool(w.count % vmm_replicas(i)),
+        bad_operand=_vmm_bad,
         xbar_fault=lambda cfg, i: (vmm_xbar_span(cfg, i)[1] > cfg.n_crossbars
                                    or i.xbar % cfg.apu_cols + vmm_cols(i) > cfg.apu_cols),
         gb=lambda cfg, i, w: list(vmm_extents(cfg, i, w)),
-        gb_reads=_vmm_reads),
+        gb_reads=_vmm_reads,
+        overlap=_vmm_overlap),
     Opcode.VEC: Rule(
         bad_operand=lambda cfg, i, w: i.func not in VecFunc._value2member_map_,
         gb=lambda cfg, i, w: [(i.dst, i.count), (i.src_a, i.count), (i.src_b, i.count)],
@@ -264,6 +301,7 @@ FAULT_TESTS: dict[Fault, Callable[[_Case], bool]] = {
     Fault.XBAR_RANGE: lambda c: c.rule.xbar_fault(c.cfg, c.insn),
     Fault.GB_RANGE: lambda c: any(a + n > c.cfg.gb_words
                                   for a, n in c.rule.gb(c.cfg, c.insn, c.window)),
+    Fault.VMM_OVERLAP: lambda c: c.rule.overlap(c.cfg, c.insn, c.window),
     Fault.DRAM_RANGE: lambda c: any(a + n > c.cfg.dram_words
                                     for a, n in c.rule.dram(c.cfg, c.insn)),
     Fault.GATED_BANK: _gated,

@@ -26,12 +26,14 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect
 
 from firmware.config import COUNTER_BITS, Config
+from firmware.isa import VmmOut
 from hdl.arith import select, tree_sum
 from hdl.global_buffer import GlobalBuffer
 from hdl.interfaces import dma_lane_ports, xbar_bits
 from hdl.rate_limiter import RateLimiter
 from hdl.sequencer import Sequencer, sequencer_signature
 from hdl.sequencer.core import status_ports
+from hdl.sfu import requantize
 from hdl.shapes import FaultShape, names
 from hdl.shift_accumulator import ShiftAccumulator
 from hdl.shift_register import ActivationShiftRegister
@@ -177,11 +179,12 @@ class Chip(wiring.Component):
                     acc.plane_bits.eq(shreg.plane[k * rows:(k + 1) * rows]),
                     acc.plane_index.eq(acc_port.plane),
                     acc.clear.eq(acc_port.clear),
+                    acc.hold.eq(acc_port.hold),
                     acc.valid.eq(acc_port.valid[k]),
                     acc.zero.eq(vmm.zero),
                 ]
-        # The accumulation units sum the row blocks of the column group being written
-        # (APU rows sum_base .. sum_base + nrows - 1); the sums are shifted left by the
+        # The accumulation units sum the held row blocks of the column group being
+        # written (APU rows sum_base .. sum_base + nrows - 1); the sums are shifted left by the
         # instruction's `shift` (wrapping). Output words: column by column, int32s
         # little-end first.
         per_word = cfg.gb_bits // cfg.data.acc_bits
@@ -189,16 +192,26 @@ class Chip(wiring.Component):
         summed = Signal(cfg.n_apu_rows)
         m.d.comb += summed.eq(Cat((acc_port.sum_base <= a) & (a < acc_port.sum_base + nrows)
                                   for a in range(cfg.n_apu_rows)))
+        narrow = vmm.mode != VmmOut.INT32
+        left = Mux(narrow, 0, vmm.shift)      # requantizing, `shift` shifts right instead
         col_sums = [[(tree_sum([Mux(summed[a], row[col].result[j], 0)
                                 for a, row in enumerate(accs)])[:cfg.data.acc_bits]
-                      << vmm.shift)[:cfg.data.acc_bits]
+                      << left)[:cfg.data.acc_bits]
                      for j in range(cfg.weights_per_row)] for col in range(cfg.apu_cols)]
         out_words = [Cat(*[sums[w * per_word + i] for i in range(per_word)])
                      for sums in col_sums for w in range(cfg.output_words)]
+        # Requantized: INT8 word k of the group is its int32 words 4k .. 4k + 3, each lane
+        # through the SFU's REQUANT (after ReLU for REQUANT_RELU), packed in order.
+        relu = vmm.mode == VmmOut.REQUANT_RELU
+        int8_words = [Cat(*[requantize(word.word_select(i, 32).as_signed(), vmm.shift,
+                                       relu)[:8]
+                            for word in out_words[4 * k:4 * k + 4] for i in range(per_word)])
+                      for k in range(len(out_words) // 4)]
         with m.Switch(acc_port.out_index):
             for w, value in enumerate(out_words):
                 with m.Case(w):
-                    m.d.comb += acc_port.out_word.eq(value)
+                    m.d.comb += acc_port.out_word.eq(
+                        Mux(narrow, int8_words[w], value) if w < len(int8_words) else value)
 
         # State machine encodings and enum names for wave viewers (filled as the blocks
         # elaborate).

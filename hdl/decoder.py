@@ -10,12 +10,14 @@ from amaranth.lib.wiring import In, Out
 from firmware.config import Config
 from firmware.isa import (
     INSN_BITS,
+    OPCODE_BITS,
     SFU_NARROW,
     SPECS,
     Fault,
     Opcode,
     SfuFunc,
     VecFunc,
+    VmmOut,
 )
 from hdl.shapes import FIELD_SHAPES, FaultShape, OpcodeShape
 
@@ -43,10 +45,12 @@ def instruction_layout() -> data.StructLayout:
 def vmm_geometry(f, cfg: Config) -> dict[str, Value]:
     """A VMM's geometry from its fields ``f``: columns, row blocks, column groups and
     replicas (each 0 read as 1), the APU rows it drives, its input words, one column
-    group's output words and its output words per window pass."""
+    group's output words (a quarter of them INT8, requantized) and its output words per
+    window pass."""
     cols, rows = one_if_zero(f.ncols), one_if_zero(f.nrows)
     groups, reps = one_if_zero(f.ngroups), one_if_zero(f.replicas)
-    group_words = cols * cfg.output_words
+    wide = cols * cfg.output_words
+    group_words = Mux(f.mode != VmmOut.INT32, wide >> 2, wide)
     return {"cols": cols, "rows": rows, "groups": groups, "reps": reps,
             "apu_rows": rows * groups * reps, "in_words": reps * rows * cfg.input_words,
             "group_words": group_words, "out_words": reps * groups * group_words}
@@ -69,7 +73,8 @@ class InstructionDecoder(wiring.Component):
     """Splits an instruction word into fields and flags the fault it would raise.
 
     Checks, in the golden model's order: opcode, operand values, crossbar index and
-    rows, global-buffer range, main-memory range, gated banks, reads of unwritten words. A
+    rows, global-buffer range, a VMM's output extent over its input extent, main-memory
+    range, gated banks, reads of unwritten words. A
     GB operand's extent runs from its first to its last word (all VMM windows included).
 
     Members
@@ -116,6 +121,7 @@ class InstructionDecoder(wiring.Component):
 
         xbar_bad = Signal()
         dram_bad = Signal()
+        overlap = Signal()
         operand_bad = Signal()
         spans: list[tuple[Signal, Signal]] = [(Signal(40, name=f"span{i}_start"),
                                                Signal(40, name=f"span{i}_words"))
@@ -138,7 +144,13 @@ class InstructionDecoder(wiring.Component):
                 if not spec.rtl:
                     continue
                 with m.Case(spec.opcode):
-                    m.d.comb += legal.eq(1)
+                    # Bits outside the opcode and its fields make the word illegal (as
+                    # firmware.isa.decode refuses it).
+                    used = (1 << OPCODE_BITS) - 1
+                    for lsb, width in spec.field_offsets().values():
+                        used |= ((1 << width) - 1) << lsb
+                    stray = ((1 << INSN_BITS) - 1) & ~used
+                    m.d.comb += legal.eq((self.insn & stray) == 0)
                     op = spec.opcode
                     if op in (Opcode.LOAD, Opcode.STORE):
                         f = getattr(a, spec.name)
@@ -161,8 +173,13 @@ class InstructionDecoder(wiring.Component):
                         f = a.VMM
                         ncols, nrows, ngroups = geo.cols, geo.rows, geo.groups
                         reps, apu_rows = geo.reps, geo.apu_rows
+                        narrow = f.mode != VmmOut.INT32
                         m.d.comb += [
-                            operand_bad.eq(w.count % reps != 0),
+                            operand_bad.eq((w.count % reps != 0)
+                                           | (f.mode > max(VmmOut))
+                                           | (narrow & (f.accumulate
+                                                        | ((ncols * cfg.output_words)[:2]
+                                                           != 0)))),
                             xbar_bad.eq(
                                 (f.xbar + (apu_rows - 1) * cfg.apu_cols + ncols
                                  > cfg.n_crossbars)
@@ -178,8 +195,9 @@ class InstructionDecoder(wiring.Component):
                         seg_ext = Mux((last_group != 0) & (end_full > end_last),
                                       end_full, end_last) + iw
                         in_ext = (w.count - 1) * w.in_stride + seg_ext
-                        out_ext = ((w.count - 1) * w.out_stride
-                                   + ngroups * ncols * cfg.output_words)
+                        out_ext = (w.count - 1) * w.out_stride + ngroups * geo.group_words
+                        m.d.comb += overlap.eq((f.in_addr < f.out_addr + out_ext)
+                                               & (f.out_addr < f.in_addr + in_ext))
                         span(0, f.in_addr, in_ext)
                         span(1, f.out_addr, out_ext)
                         read(0, f.in_addr, in_ext)
@@ -265,8 +283,8 @@ class InstructionDecoder(wiring.Component):
         # The first failing check names the fault (the golden model's order).
         priority = [(~legal, Fault.ILLEGAL_OPCODE), (operand_bad, Fault.BAD_OPERAND),
                     (xbar_bad, Fault.XBAR_RANGE), (gb_bad, Fault.GB_RANGE),
-                    (dram_bad, Fault.DRAM_RANGE), (gated, Fault.GATED_BANK),
-                    (unwritten, Fault.UNINITIALIZED)]
+                    (overlap, Fault.VMM_OVERLAP), (dram_bad, Fault.DRAM_RANGE),
+                    (gated, Fault.GATED_BANK), (unwritten, Fault.UNINITIALIZED)]
         for i, (failed, code) in enumerate(priority):
             with (m.If if i == 0 else m.Elif)(failed):
                 m.d.comb += self.fault.eq(code)

@@ -146,26 +146,29 @@ class CrossbarRequest(_Params):
 
 
 class ActivationLoad(_Params):
-    """The activation shift registers: load a word into APU rows ``rows`` at segment word
-    ``word``; ``shift`` moves every row on by a bit-plane."""
+    """The double-buffered activation shift registers: ``load`` a word into the second
+    set's APU rows ``rows`` at segment word ``word``; ``swap`` makes the second set the
+    one the crossbars read; ``shift`` moves every row of that set on by a bit-plane."""
 
     def __init__(self, apu_rows: int, input_words: int, bits: int):
         self._params = (_positive("apu_rows", apu_rows), _positive("input_words", input_words),
                         _positive("bits", bits))
         super().__init__({"load": Out(1), "rows": Out(apu_rows),
                           "word": Out(range(max(2, input_words))), "data": Out(bits),
-                          "shift": Out(1)})
+                          "swap": Out(1), "shift": Out(1)})
 
 
 class AccumulatorControl(_Params):
     """The shift-and-add accumulators: ``clear``, per-row-block ``valid`` of the plane
-    being summed, and the output word ``out_index`` of the column group whose row blocks
-    start at ``sum_base`` (``out_word``, combinational)."""
+    being summed, ``hold`` (their results into the output registers the drain reads), and
+    the held output word ``out_index`` of the column group whose row blocks start at
+    ``sum_base`` (``out_word``, combinational)."""
 
     def __init__(self, apu_rows: int, planes: int, out_words: int, bits: int):
         self._params = (_positive("apu_rows", apu_rows), _positive("planes", planes),
                         _positive("out_words", out_words), _positive("bits", bits))
-        super().__init__({"clear": Out(1), "valid": Out(apu_rows), "plane": Out(range(planes)),
+        super().__init__({"clear": Out(1), "hold": Out(1), "valid": Out(apu_rows),
+                          "plane": Out(range(planes)),
                           "out_index": Out(range(out_words + 1)),
                           "sum_base": Out(range(apu_rows + 1)), "out_word": In(bits)})
 

@@ -10,13 +10,25 @@ output words whenever ``emit`` is set (INT8 lanes when ``narrow``).
 
 from __future__ import annotations
 
-from amaranth import Cat, Const, Module, Mux, signed
+from amaranth import Cat, Const, Module, Mux, Value, signed
+from amaranth.hdl import ValueLike
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from firmware.isa import SFU_NARROW, SPECS, Opcode, SfuFunc
 
 ACC_BITS = 48  # a window of up to 255 int32 elements sums without overflow
+
+
+def requantize(x: ValueLike, shift: ValueLike, relu: ValueLike) -> Value:
+    """REQUANT of the signed int32 ``x`` (of ``max(x, 0)`` when ``relu``):
+    ``clip((v + 2^(shift-1)) >> shift, -128, 127)`` for a 5-bit ``shift`` (the SFU's, and
+    a requantizing VMM's on its way out)."""
+    shift = Value.cast(shift)
+    rounding = (Const(1, 32) << shift) >> 1  # 2^(shift-1), 0 for shift 0
+    v = Mux(relu & (x < 0), 0, x)
+    q = (v + rounding) >> shift
+    return Mux(q > 127, 127, Mux(q < -128, -128, q))
 
 
 class SpecialFunctionUnit(wiring.Component):
@@ -56,9 +68,8 @@ class SpecialFunctionUnit(wiring.Component):
             with m.Case(SfuFunc.RELU):
                 m.d.comb += [self.y.eq(Mux(x < 0, 0, x)), self.emit.eq(1)]
             with m.Case(SfuFunc.REQUANT, SfuFunc.REQUANT_RELU):
-                v = Mux((self.func == SfuFunc.REQUANT_RELU) & (x < 0), 0, x)
-                q = (v + rounding) >> shift
-                m.d.comb += [self.y.eq(Mux(q > 127, 127, Mux(q < -128, -128, q))),
+                m.d.comb += [self.y.eq(requantize(x, shift,
+                                                  self.func == SfuFunc.REQUANT_RELU)),
                              self.emit.eq(1)]
             with m.Case(SfuFunc.DIGIT):  # balanced base-256 digit at bit `shift`
                 biased = (x.as_unsigned() + 0x80808080)[:32]

@@ -6,6 +6,9 @@ partial is added ``<< b`` (subtracted for the last, sign plane). The popcount of
 plane is accumulated alike, and the offset-binary weight offset is removed at the
 output: ``y = acc - (offset + zero) * sum(x)`` (``zero``: the VMM's extra weight offset,
 partial weight reuse).
+``hold`` copies the corrected sums into the output registers that ``result`` shows, so a
+window pass's results drain while the accumulators sum the next pass (in the same
+cycle, ``clear`` may zero the sums: the registers take the sums before it).
 All arithmetic wraps at ``acc_bits``, as in the golden model.
 """
 
@@ -22,14 +25,15 @@ from hdl.arith import tree_sum
 class ShiftAccumulator(wiring.Component):
     """Members: ``clear`` zeroes the sums; ``valid`` with ``plane_index``, ``codes``
     (cols x ``code_field_bits``: zero-extended ADC codes) and ``plane_bits`` (rows) adds
-    one plane; ``zero`` the extra weight offset; ``result`` is the offset-corrected int32
-    vector."""
+    one plane; ``zero`` the extra weight offset; ``hold`` registers the offset-corrected
+    int32 vector, which ``result`` shows."""
 
     def __init__(self, cfg: Config):
         self._cfg = cfg
         c = cfg.crossbar
         super().__init__({
             "clear": In(1),
+            "hold": In(1),
             "valid": In(1),
             "plane_index": In(range(cfg.data.act_bits)),
             "codes": In(data.ArrayLayout(cfg.code_field_bits, c.cols)),
@@ -76,6 +80,8 @@ class ShiftAccumulator(wiring.Component):
         m.d.comb += correction.eq(xsum * offset)
         # One assignment of the whole vector (not one per element): Verilog simulators
         # then drive the port as one net rather than resolving eight partial drivers.
-        m.d.comb += self.result.as_value().eq(
-            Cat((acc - correction)[:width] for acc in accs))
+        held = Signal(width * cfg.weights_per_row)
+        with m.If(self.hold):
+            m.d.sync += held.eq(Cat((acc - correction)[:width] for acc in accs))
+        m.d.comb += self.result.as_value().eq(held)
         return m

@@ -8,6 +8,9 @@ Events and their prices (``[energy]`` and ``write.energy_per_pulse_pj`` of the c
   plane, VEC lanes, SFU elements, COMBINE multiply-accumulates), INV op-amps powered
   for the whole solve window;
 - buffer: global-buffer bytes read and written (main-memory energy is not modelled);
+  the pipelined VMM's second activation set and held results are registers on the
+  path of those same bytes (each loaded or drained word crosses them once), not a
+  buffer of their own, and are not priced apart;
 - static: the chip's static power over the run's cycles, and each global-buffer bank's
   over the cycles it was powered.
 """
@@ -19,7 +22,15 @@ from dataclasses import dataclass
 
 from firmware.config import Config
 from firmware.isa import Opcode
-from firmware.semantics import vmm_in_words, vmm_out_words, vmm_xbars_per_window, words
+from firmware.semantics import (
+    vmm_cols,
+    vmm_groups,
+    vmm_in_words,
+    vmm_narrow,
+    vmm_out_words,
+    vmm_xbars_per_window,
+    words,
+)
 from model.golden import Executed, GoldenResult
 
 
@@ -88,13 +99,16 @@ def _window(cfg: Config, entry: Executed, ev: _Events) -> None:
 
 def _vmm(cfg: Config, entry: Executed, ev: _Events) -> None:
     """Per window, every crossbar of one replica: a conversion per column and bit-plane,
-    a shift-and-add per weight column and plane; its input and output words (twice with
-    ``accumulate``)."""
+    a shift-and-add per weight column and plane, a requantization per output when it
+    requantizes (as the SFU's, one 32-bit operation each); its input and output words
+    (twice with ``accumulate``; a quarter of them INT8)."""
     insn = entry.insn
     xbars = vmm_xbars_per_window(insn)
     planes = cfg.data.act_bits
     ev.conversions += ev.windows * xbars * planes * cfg.crossbar.cols
     ev.ops += ev.windows * xbars * planes * cfg.weights_per_row
+    if vmm_narrow(insn):
+        ev.ops += ev.windows * vmm_groups(insn) * vmm_cols(insn) * cfg.weights_per_row
     out_words = vmm_out_words(cfg, insn) * (2 if insn.accumulate else 1)
     ev.buffer_bytes += ev.windows * (vmm_in_words(cfg, insn) + out_words) \
         * cfg.global_buffer.word_bytes

@@ -24,7 +24,10 @@ from firmware.semantics import (
     check,
     vmm_apu_rows,
     vmm_cols,
+    vmm_group_words,
     vmm_groups,
+    vmm_narrow,
+    vmm_relu,
     vmm_replicas,
     vmm_rows,
     words,
@@ -104,6 +107,13 @@ def _round_shift(v: np.ndarray, shift: int) -> np.ndarray:
     """``(v + 2^(shift-1)) >> shift``, arithmetic (round half up)."""
     v = np.asarray(v, dtype=np.int64)
     return (v + ((1 << shift) >> 1)) >> shift
+
+
+def requantize(v: np.ndarray, shift: int, relu: bool) -> np.ndarray:
+    """REQUANT (of ``max(v, 0)`` when ``relu``): ``clip((v + 2^(shift-1)) >> shift, -128,
+    127)``, as the SFU and a requantizing VMM compute it."""
+    v = np.asarray(v, dtype=np.int64)
+    return np.clip(_round_shift(np.maximum(v, 0) if relu else v, shift), -128, 127)
 
 
 class Golden:
@@ -293,9 +303,7 @@ class Golden:
         if func == SfuFunc.RELU:
             self.write(insn.dst, np.maximum(v, 0), 32)
         elif func in (SfuFunc.REQUANT, SfuFunc.REQUANT_RELU):
-            if func == SfuFunc.REQUANT_RELU:
-                v = np.maximum(v, 0)
-            self.write(insn.dst, np.clip(_round_shift(v, insn.shift), -128, 127), 8)
+            self.write(insn.dst, requantize(v, insn.shift, func == SfuFunc.REQUANT_RELU), 8)
         elif func == SfuFunc.DIGIT:
             u = (v.astype(np.int64) + 0x80808080) & 0xFFFFFFFF
             self.write(insn.dst, ((u >> insn.shift) & 0xFF) - 128, 8)
@@ -312,8 +320,8 @@ class Golden:
         cfg = self.cfg
         iw, ac = cfg.input_words, cfg.apu_cols
         nrows, ngroups, replicas = vmm_rows(insn), vmm_groups(insn), vmm_replicas(insn)
-        # Every replica's inputs are loaded into the shift registers before any result of
-        # the pass is written (an output extent may overlap a later replica's inputs).
+        # A VMM's outputs never meet its inputs (VMM_OVERLAP), so the order in which the
+        # pipelined chip loads, computes and drains its passes does not show in values.
         inputs = [[self.read(in_addr + r * self.window.in_stride + self.window.segment(k, iw),
                              iw, cfg.data.act_bits)[:cfg.crossbar.rows] for k in range(nrows)]
                   for r in range(replicas)]
@@ -322,15 +330,20 @@ class Golden:
         self._record("xbar_read", insn.xbar,
                      [x for xs in inputs for _ in range(ngroups) for x in xs],
                      ncols=vmm_cols(insn), nrows=vmm_apu_rows(insn))
+        narrow = vmm_narrow(insn)
         for r, xs in enumerate(inputs):
             for g in range(ngroups):
                 first = insn.xbar + (r * ngroups + g) * nrows * ac
+                sums = []
                 for c in range(vmm_cols(insn)):  # an APU row's crossbars share its inputs
                     # Each crossbar's result is digital (after its ADCs and shift-and-add);
                     # the accumulation units sum the row blocks.
                     y = wrap32(sum(bit_serial_vmm(self.xbars[first + k * ac + c], x, cfg,
                                                   insn.zero)
                                    for k, x in enumerate(xs)))
+                    sums.append(y)
+                    if narrow:
+                        continue
                     if insn.shift:
                         y = wrap32(y << insn.shift)
                     addr = (out_addr + r * self.window.out_stride
@@ -339,6 +352,11 @@ class Golden:
                         old = self.read(addr, cfg.output_words, cfg.data.acc_bits)
                         y = wrap32(old[:len(y)] + y)
                     self.write(addr, y, cfg.data.acc_bits)
+                if narrow:  # the group's outputs requantized, INT8, column by column
+                    self.write(out_addr + r * self.window.out_stride
+                               + g * vmm_group_words(cfg, insn),
+                               requantize(np.concatenate(sums), insn.shift,
+                                          vmm_relu(insn)), 8)
 
 
 #: Each opcode's effect on the golden model's state: a :class:`Golden` method returning

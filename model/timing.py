@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from firmware.config import Config
-from firmware.cycles import burst_cycles, vmm_pass_cycles, write_burst_cycles
+from firmware.cycles import burst_cycles, vmm_cycles, write_burst_cycles
 from firmware.isa import SFU_POOLING, Fault, Instruction, Opcode
 from firmware.plan import WriteRows
 from firmware.semantics import (
     vmm_cols,
     vmm_groups,
+    vmm_narrow,
     vmm_replicas,
     vmm_rows,
     vmm_xbar_span,
@@ -219,15 +220,20 @@ class _Sequencer:
         return self.wait_until(ex, self.writes_done()) + 1
 
     def _vmm(self, index: int, entry: Executed, ex: int) -> int:
-        """wait while a write touches any crossbar of its span, then `1 + (windows /
-        replicas) * pass`, a pass being `replicas * nrows * input_words + 1 + act_bits *
-        bitplane_cycles + replicas * ngroups * ncols * output_words + accumulate`."""
+        """wait while a write touches any crossbar of its span, then `1 + ` the pipelined
+        window loop of `P = windows / replicas` passes: stage `s` (0 .. `P + 1`) loads
+        pass `s` (`L = replicas * nrows * input_words + 1`), computes pass `s - 1` (`C =
+        act_bits * bitplane_cycles + 1`) and drains pass `s - 2` (`D = replicas * ngroups
+        * ncols * output_words + 1`, a quarter of the words requantized to INT8, plus
+        `L - 1` when it accumulates in a stage that also loads), as long as the
+        longest: `L + C + D` for one pass, else `L + max(L, C) + (P - 2) * max(L, C, D)
+        + max(C, D) + D`."""
         insn = entry.insn
         c = self.wait_until(ex, self.writes_done(*vmm_xbar_span(self.cfg, insn)))
         reps = vmm_replicas(insn)
-        t = c + 1 + self.window_count // reps * vmm_pass_cycles(
-            self.cfg, bool(insn.accumulate), vmm_cols(insn), vmm_rows(insn),
-            vmm_groups(insn), reps)
+        t = c + 1 + vmm_cycles(self.cfg, bool(insn.accumulate), vmm_cols(insn),
+                               vmm_rows(insn), vmm_groups(insn), reps,
+                               self.window_count // reps, vmm_narrow(insn))
         if self.spans is not None:
             self.spans.append(Span(index, insn.opcode, c + 1, t))
         return t

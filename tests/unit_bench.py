@@ -32,7 +32,8 @@ class Trace:
 # Ports the units share (OR-ed in the sequencer: an idle unit must drive them all zero)
 # and strobes that must be quiet while a unit idles.
 SHARED = ("rd", "wr", "rdx", "wrx", "dram", "dma")
-STROBES = ("xbar.valid", "shreg.load", "shreg.shift", "acc.clear", "acc.valid",
+STROBES = ("xbar.valid", "shreg.load", "shreg.swap", "shreg.shift", "acc.clear",
+           "acc.hold", "acc.valid",
            "inv.req_valid", "inv.wr_valid", "inv.wr_count", "inv.wr_done")
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from firmware.config import Config
 from firmware.image import Image, Region, append_words
-from firmware.isa import OPCODE_BITS, Instruction, decode, encode
+from firmware.isa import OPCODE_BITS, Instruction, VmmOut, decode, encode
 from firmware.mapper import group_delta_words, row_delta_words
 from firmware.packing import pack, random_words
 from firmware.schedulers import single_vmm
@@ -273,13 +273,161 @@ def groups_program(cfg: Config, seed: int = 8) -> Image:
     return Image.build(cfg, program, dram, regions)
 
 
-def replica_overlap_program(cfg: Config, seed: int = 10) -> Image:
-    """Two replicas whose pass overlaps: replica 0's outputs land on replica 1's inputs.
-    The chip loads every replica's inputs into its shift registers before it writes any
-    result of the pass, so replica 1 still computes on its original inputs."""
+def _stored(cfg: Config, program: list[Instruction], dram: list[int], out: int,
+            gb: int, n_out: int, bits: int = 0) -> Image:
+    """``program``, then a STORE of the ``n_out`` output words (of ``bits``-bit elements,
+    int32 by default) at buffer word ``gb`` to main memory at ``out`` (the ``outputs``
+    region) and HALT."""
+    bits = bits or cfg.data.acc_bits
+    program = [*program, Instruction.make("STORE", dram_addr=out, gb_addr=gb, count=n_out),
+               Instruction.make("HALT")]
+    regions = {"outputs": Region(out, n_out, bits, n_out * cfg.gb_bits // bits)}
+    return Image.build(cfg, program, dram, regions)
+
+
+def _windows_over(cfg: Config, rng: np.random.Generator, levels: list[np.ndarray],
+                  windows: int, vmms: Callable[[int], list[Instruction]]) -> Image:
+    """Crossbars ``0..`` written from erased cells to ``levels`` (one lockstep group),
+    ``windows`` consecutive input vectors loaded, then ``vmms(n_in)`` over ``WINDOW
+    count=windows`` (an APU row's outputs a window), their outputs from word ``n_in`` on
+    stored as the ``outputs`` region."""
+    R, iw, ow, cols = cfg.crossbar.rows, cfg.input_words, cfg.output_words, cfg.apu_cols
+    erased = [np.zeros((R, cfg.crossbar.cols), dtype=np.int64)] * len(levels)
+    dram: list[int] = []
+    xs = append_words(dram, pack(rng.integers(-128, 128, windows * R), cfg.data.act_bits,
+                                 cfg.dram_bits))
+    deltas = append_words(dram, group_delta_words(erased, levels, cfg))
+    n_in, n_out = windows * iw, windows * cols * ow
+    out = append_words(dram, [0] * n_out)
+    make = Instruction.make
+    program = [
+        make("WRITE_START", xbar=0, dram_addr=deltas, row=0, nrows=R, nxbars=len(levels)),
+        make("LOAD", gb_addr=0, dram_addr=xs, count=n_in),
+        make("WINDOW", count=windows, in_stride=iw, out_stride=cols * ow),
+        *vmms(n_in),
+    ]
+    return _stored(cfg, program, dram, out, n_in, n_out)
+
+
+def pipeline_program(cfg: Config, seed: int = 10) -> Image:
+    """Pipelined window passes: six passes whose inputs load while the previous pass
+    computes and the one before drains, their outputs packed right after the inputs
+    (the tightest layout VMM_OVERLAP allows); then the same windows accumulated over
+    those outputs (each drain's reads after its stage's loads), and accumulated again
+    two windows a pass on two replicas of the weights, with a shift. The weights are
+    written from erased cells, so the deltas are the levels."""
     rng = np.random.default_rng(seed)
     if cfg.n_apu_rows < 2:
-        raise ValueError("replica_overlap_program needs two APU rows")
+        raise ValueError("pipeline_program needs two APU rows")
+    cols = cfg.apu_cols
+    w = rng.integers(-128, 128, (cfg.crossbar.rows, cfg.weights_per_row))
+    levels = [weights_to_levels(w, cfg)] * (2 * cols)  # replica 1 holds replica 0's weights
+    make = Instruction.make
+    return _windows_over(cfg, rng, levels, 6, lambda y: [
+        make("VMM", xbar=0, in_addr=0, out_addr=y, accumulate=0, ncols=cols),
+        make("VMM", xbar=0, in_addr=0, out_addr=y, accumulate=1, ncols=cols),
+        make("VMM", xbar=0, in_addr=0, out_addr=y, accumulate=1, ncols=cols, replicas=2,
+             shift=2)])
+
+
+def pipeline_write_program(cfg: Config, seed: int = 11) -> Image:
+    """Weight writes against pipelined passes: a write of APU row 1's first crossbar,
+    started just before a long VMM on APU row 0, lands while that VMM's passes run; the
+    VMM over APU row 1 after it then stalls on the scoreboard for a second write (its
+    other crossbar) and starts only once it is done."""
+    rng = np.random.default_rng(seed)
+    if cfg.n_apu_rows < 2 or cfg.apu_cols < 2:
+        raise ValueError("pipeline_write_program needs two APU rows of two crossbars")
+    R, iw, ow, cols = cfg.crossbar.rows, cfg.input_words, cfg.output_words, cfg.apu_cols
+    erased = [np.zeros((R, cfg.crossbar.cols), dtype=np.int64)] * cols
+    levels = [weights_to_levels(_rand_weights(cfg, rng), cfg) for _ in range(2 * cols)]
+    windows = 8
+    dram: list[int] = []
+    xs = append_words(dram, pack(rng.integers(-128, 128, windows * R), cfg.data.act_bits,
+                                 cfg.dram_bits))
+    row0 = append_words(dram, group_delta_words(erased, levels[:cols], cfg))
+    first = append_words(dram, row_delta_words(erased[0], levels[cols], cfg))
+    second = append_words(dram, row_delta_words(erased[0], levels[cols + 1], cfg))
+    n_in, n_out = windows * iw, 2 * windows * cols * ow
+    out = append_words(dram, [0] * n_out)
+    make = Instruction.make
+    # Two rows of the first write only: it ends within the first VMM's passes.
+    program = [
+        make("WRITE_START", xbar=0, dram_addr=row0, row=0, nrows=R, nxbars=cols),
+        make("LOAD", gb_addr=0, dram_addr=xs, count=n_in),
+        make("WRITE_WAIT", xbar=0),
+        make("WRITE_START", xbar=cols, dram_addr=first, row=0, nrows=2),
+        make("WINDOW", count=windows, in_stride=iw, out_stride=cols * ow),
+        make("VMM", xbar=0, in_addr=0, out_addr=n_in, accumulate=0, ncols=cols),
+        make("WRITE_START", xbar=cols, dram_addr=first + 2 * cfg.delta_row_words, row=2,
+             nrows=R - 2),
+        make("WRITE_START", xbar=cols + 1, dram_addr=second, row=0, nrows=R),
+        make("VMM", xbar=cols, in_addr=0, out_addr=n_in + n_out // 2, accumulate=0,
+             ncols=cols),
+    ]
+    return _stored(cfg, program, dram, out, n_in, n_out)
+
+
+def slow_drain_program(cfg: Config, seed: int = 12) -> Image:
+    """Drains slower than the compute: four replicas a pass over every crossbar of four
+    APU rows, plain and then accumulating (each pass's output words read, added and
+    written after the stage's loads), on a chip whose bit-planes are short."""
+    rng = np.random.default_rng(seed)
+    reps = 4
+    if cfg.n_apu_rows < reps:
+        raise ValueError(f"slow_drain_program needs {reps} APU rows")
+    cols = cfg.apu_cols
+    levels = [weights_to_levels(_rand_weights(cfg, rng), cfg) for _ in range(reps * cols)]
+    make = Instruction.make
+    return _windows_over(cfg, rng, levels, 3 * reps, lambda y: [
+        make("VMM", xbar=0, in_addr=0, out_addr=y, accumulate=0, ncols=cols, replicas=reps),
+        make("VMM", xbar=0, in_addr=0, out_addr=y, accumulate=1, ncols=cols, replicas=reps,
+             shift=1)])
+
+
+def requant_program(cfg: Config, seed: int = 13) -> Image:
+    """Requantizing VMMs (a layer's activation on the way out, INT8): REQUANT_RELU with a
+    shift over four windows; REQUANT over two column groups on the same inputs; and
+    REQUANT_RELU two windows a pass on two replicas, unshifted (clipping). Every
+    crossbar holds the same weights, written from erased cells."""
+    rng = np.random.default_rng(seed)
+    cols, ow, iw = cfg.apu_cols, cfg.output_words, cfg.input_words
+    if cfg.n_apu_rows < 2 or cols * ow % 4:
+        raise ValueError("requant_program needs two APU rows whose INT8 outputs fill words")
+    R, windows, gw = cfg.crossbar.rows, 4, cols * ow // 4
+    erased = [np.zeros((R, cfg.crossbar.cols), dtype=np.int64)] * (2 * cols)
+    w = rng.integers(-128, 128, (R, cfg.weights_per_row))
+    levels = [weights_to_levels(w, cfg)] * (2 * cols)
+    dram: list[int] = []
+    xs = append_words(dram, pack(rng.integers(-128, 128, windows * R), cfg.data.act_bits,
+                                 cfg.dram_bits))
+    deltas = append_words(dram, group_delta_words(erased, levels, cfg))
+    n_in, n_out = windows * iw, 4 * windows * gw
+    out = append_words(dram, [0] * n_out)
+    make = Instruction.make
+    y = n_in
+    program = [
+        make("WRITE_START", xbar=0, dram_addr=deltas, row=0, nrows=R, nxbars=2 * cols),
+        make("LOAD", gb_addr=0, dram_addr=xs, count=n_in),
+        make("WINDOW", count=windows, in_stride=iw, out_stride=gw),
+        make("VMM", xbar=0, in_addr=0, out_addr=y, ncols=cols, shift=9,
+             mode=VmmOut.REQUANT_RELU),
+        make("WINDOW", count=windows, in_stride=iw, out_stride=2 * gw),
+        make("VMM", xbar=0, in_addr=0, out_addr=y + windows * gw, ncols=cols, ngroups=2,
+             shift=7, mode=VmmOut.REQUANT),
+        make("WINDOW", count=windows, in_stride=iw, out_stride=gw),
+        make("VMM", xbar=0, in_addr=0, out_addr=y + 3 * windows * gw, ncols=cols,
+             replicas=2, mode=VmmOut.REQUANT_RELU),
+    ]
+    return _stored(cfg, program, dram, out, y, n_out, 8)
+
+
+def vmm_overlap_program(cfg: Config, seed: int = 10) -> Image:
+    """Two replicas whose outputs would land on the second replica's inputs: with the
+    passes pipelined, the VMM faults VMM_OVERLAP at decode, after the writes and load."""
+    rng = np.random.default_rng(seed)
+    if cfg.n_apu_rows < 2:
+        raise ValueError("vmm_overlap_program needs two APU rows")
     iw, ow = cfg.input_words, cfg.output_words
     erased = np.zeros((cfg.crossbar.rows, cfg.crossbar.cols), dtype=np.int64)
     levels = weights_to_levels(_rand_weights(cfg, rng), cfg)
@@ -287,8 +435,6 @@ def replica_overlap_program(cfg: Config, seed: int = 10) -> Image:
     deltas = append_words(dram, row_delta_words(erased, levels, cfg))
     xs = append_words(dram, pack(rng.integers(-128, 128, 2 * iw * cfg.gb_bits // 8),
                                  cfg.data.act_bits, cfg.dram_bits))
-    n_out = 2 * ow                           # both windows' results, over replica 1's inputs
-    out = append_words(dram, [0] * n_out)
     make = Instruction.make
     program = [
         make("WRITE_START", xbar=0, dram_addr=deltas, row=0, nrows=cfg.crossbar.rows),
@@ -298,12 +444,9 @@ def replica_overlap_program(cfg: Config, seed: int = 10) -> Image:
         # Window 0 from word 0, window 1 from word iw; results from word iw on.
         make("WINDOW", count=2, in_stride=iw, out_stride=ow),
         make("VMM", xbar=0, in_addr=0, out_addr=iw, accumulate=0, replicas=2),
-        make("STORE", dram_addr=out, gb_addr=iw, count=n_out),
         make("HALT"),
     ]
-    regions = {"outputs": Region(out, n_out, cfg.data.acc_bits,
-                                 n_out * cfg.gb_bits // cfg.data.acc_bits)}
-    return Image.build(cfg, program, dram, regions)
+    return Image.build(cfg, program, dram)
 
 
 def delta_values_program(cfg: Config, seed: int = 9) -> Image:
@@ -567,6 +710,7 @@ def fault_programs(cfg: Config) -> dict[str, Image]:
         "gated_bank": _with_tail(cfg, [
             Instruction.make("BANK_GATE", mask=0b110),
             Instruction.make("STORE", dram_addr=0, gb_addr=0, count=1), halt]),
+        "vmm_overlap": vmm_overlap_program(cfg),
         # No HALT: the program runs through zero (NOP) words off the end of memory.
         "imem_range": _with_tail(cfg, [Instruction.make("NOP")]),
     }
@@ -582,5 +726,7 @@ PROGRAMS: dict[str, Callable[[Config], Image]] = {
     "groups": groups_program,
     "sfu": sfu_program,
     "delta_values": delta_values_program,
-    "replica_overlap": replica_overlap_program,
+    "pipeline": pipeline_program,
+    "pipeline_write": pipeline_write_program,
+    "requant": requant_program,
 }

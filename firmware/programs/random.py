@@ -30,6 +30,7 @@ from firmware.isa import (
     Instruction,
     Opcode,
     SfuFunc,
+    VmmOut,
     Window,
     encode,
 )
@@ -47,6 +48,8 @@ FAULTS = ("illegal_word", "random_word", "bad_operand", "gb_range", "dram_range"
           "xbar_range")
 #: Share of programs in which one field of one instruction is redrawn over its whole width.
 WILD_FIELD_RATE = 0.25
+#: Share of VMMs whose output extent is drawn without regard to their input extent.
+OVERLAP_RATE = 0.05
 #: Fields whose every value is legal and whose large values only make a program long
 #: (thousands of VMM windows): the watchdog program covers that, at a known cost.
 TAME_FIELDS = frozenset({(Opcode.WINDOW, "count")})
@@ -186,18 +189,33 @@ class _Drawer:
                 replicas = int(rng.choice(reps))
                 nrows = int(rng.integers(1, fit // replicas + 1))
                 ngroups = int(rng.integers(1, fit // (replicas * nrows) + 1))
+        # (The int32 extents: a requantizing VMM's INT8 outputs are a prefix of them.)
         geometry = Instruction.make("VMM", ncols=ncols, nrows=nrows, ngroups=ngroups)
         (_, in_ext), (_, out_ext) = vmm_extents(cfg, geometry, window)
         if in_ext > gbw or out_ext > gbw:
             return
-        a_in, a_out = int(rng.integers(0, gbw - in_ext + 1)), \
-            int(rng.integers(0, gbw - out_ext + 1))
+        a_in = int(rng.integers(0, gbw - in_ext + 1))
+        # Outputs clear of the inputs (the passes are pipelined), but for a few drawn
+        # anywhere (mostly a VMM_OVERLAP fault).
+        clear = [a for a in range(gbw - out_ext + 1)
+                 if a + out_ext <= a_in or a_in + in_ext <= a]
+        if rng.random() < OVERLAP_RATE:
+            a_out = int(rng.integers(0, gbw - out_ext + 1))
+        elif clear:
+            a_out = int(rng.choice(clear))
+        else:
+            return
         self.gb_ok([(a_in, in_ext), (a_out, out_ext)])
         shift = int(rng.integers(0, 32)) if rng.random() < 0.3 else 0
+        accumulate = int(rng.integers(0, 2))
+        # A third of the plain VMMs whose groups' INT8 outputs fill whole words requantize.
+        mode = 0
+        if not accumulate and ncols * cfg.output_words % 4 == 0 and rng.random() < 0.3:
+            mode = int(rng.choice([VmmOut.REQUANT, VmmOut.REQUANT_RELU]))
         self.program.append(Instruction.make("VMM", xbar=xbar, in_addr=a_in, out_addr=a_out,
-                                             accumulate=int(rng.integers(0, 2)), ncols=ncols,
+                                             accumulate=accumulate, ncols=ncols,
                                              nrows=nrows, shift=shift, ngroups=ngroups,
-                                             replicas=replicas))
+                                             replicas=replicas, mode=mode))
 
     def _vec(self) -> None:
         rng, gbw = self.rng, self.cfg.gb_words

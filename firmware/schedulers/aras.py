@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from firmware.config import Config
-from firmware.isa import Instruction, Window
+from firmware.isa import Instruction, VmmOut, Window
 from firmware.network import Network
 from firmware.plan import Schedule
 from firmware.schedulers.batching import Batches, Jobs
@@ -118,26 +118,46 @@ def _compute(w: Workload, fm: FeatureMaps, batches: Batches, zero: list[int], j:
     reps = jobs.reps[j]
     k0 = part.blocks.start
     run = geo.runs[i]
+    spans = jobs.group_spans(i, part)
+    fused = not multi and requantizes(w, i, spans)
     for p0 in range(0, layer.windows, run):
         n = min(run, layer.windows - p0)
         if p0 == 0 or n != run:
             win = geo.window(i, n)
+            if fused:   # INT8 outputs: a quarter of the int32 words per position
+                win = Instruction.make("WINDOW", **{**dict(win.args),
+                                                    "out_stride": geo.pos_words[i] // 4})
             em.emit(win)
         seg0 = Window.of(win).segment(k0, iw)   # the part's first row block
         row_in = fm.run_input(i, p0)
         at = layout.scratch_at[i] + (p0 if multi else 0) * geo.pos_words[i]
-        for g, ngroups, ncols in jobs.group_spans(i, part):
+        dst = fm.out_at(i, p0)[0] if fused else 0
+        for g, ngroups, ncols in spans:
+            out = dict(out_addr=dst + g * ac * ow // 4, mode=VmmOut.REQUANT_RELU,
+                       shift=fm.shifts[i]) if fused else dict(out_addr=at + g * ac * ow)
             em.emit(Instruction.make(
                 "VMM", xbar=(batches.bases[j] + apu[(g, k0, 0)]) * ac,
-                in_addr=row_in + seg0, out_addr=at + g * ac * ow,
-                accumulate=int(k0 > 0), ncols=ncols, nrows=len(part.blocks),
-                ngroups=ngroups, replicas=reps if n % reps == 0 else 1, zero=zero[i]))
+                in_addr=row_in + seg0, accumulate=int(k0 > 0), ncols=ncols,
+                nrows=len(part.blocks), ngroups=ngroups,
+                replicas=reps if n % reps == 0 else 1, zero=zero[i], **out))
         if not multi:
-            fm.finish(i, p0, n, at)
+            fm.finish(i, p0, n, None if fused else at)
     if part is parts[-1] and multi:
         for p0 in range(0, layer.windows, run):
             n = min(run, layer.windows - p0)
             fm.finish(i, p0, n, layout.scratch_at[i] + p0 * geo.pos_words[i])
+
+
+def requantizes(w: Workload, i: int, spans: list[tuple[int, int, int]]) -> bool:
+    """Can the VMMs of layer ``i`` (in one part; its column-group ``spans``) requantize
+    their outputs on the way out (``VMM mode``) instead of an SFU pass over int32: not
+    the last layer (its int32 outputs are the result), and INT8 outputs of every group
+    and position filling whole words where the SFU would pack them."""
+    cfg, geo = w.cfg, w.geo
+    ow = cfg.output_words
+    return (i < len(w.net.layers) - 1 and geo.pos_words[i] % 4 == 0
+            and cfg.apu_cols * ow % 4 == 0 and all(ncols * ow % 4 == 0
+                                                   for _, _, ncols in spans))
 
 
 def write_batch(em: Emitter, xbars: Crossbars, tiles: WeightTiles, jobs: Jobs,

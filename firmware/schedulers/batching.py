@@ -92,10 +92,12 @@ class Jobs:
     def compute_estimate(self, j: int, reps: int) -> int:
         """VMM cycles of job ``j`` with ``reps`` copies (the planning estimate)."""
         i, part = self.jobs[j]
-        # (A narrower last group is costed as a full APU row of crossbars.)
+        # (A narrower last group is costed as a full APU row of crossbars; a layer in one
+        # part but the last as requantizing its outputs on the way out.)
         cfg = self.geo.cfg
+        narrow = len(self.parts[i]) == 1 and i < len(self.geo.net.layers) - 1
         per_pass = sum(vmm_pass_cycles(cfg, False, cfg.apu_cols, len(part.blocks), ngroups,
-                                       reps)
+                                       reps, narrow)
                        for _, ngroups, _ in self.group_spans(i, part))
         return -(-self.geo.net.layers[i].windows // reps) * per_pass
 

@@ -1,6 +1,7 @@
 """Feature maps between layers: the main-memory regions they start in, the loads that
-bring a layer's input into its buffer, and the REQUANT and stores that send each run of
-outputs on to the next layer (or, for the last layer, its int32 outputs to main memory).
+bring a layer's input into its buffer, and the REQUANT (unless the VMMs requantized) and
+stores that send each run of outputs on to the next layer (or, for the last layer, its
+int32 outputs to main memory).
 """
 
 from __future__ import annotations
@@ -88,17 +89,13 @@ class FeatureMaps:
         self.em.dma("LOAD", lay.in_at[i], self.in_dram[i] + step, geo.rows_words(i))
         return lay.in_at[i]
 
-    def finish(self, i: int, p0: int, n: int, at: int) -> None:
-        """ReLU and REQUANT ``n`` output positions from ``p0`` of layer ``i`` (int32 at
-        ``at``) into the next layer's map or to main memory; the last layer's raw int32
-        outputs go to main memory."""
-        geo, lay, em = self.geo, self.layout, self.em
+    def out_at(self, i: int, p0: int) -> tuple[int, int]:
+        """Where the INT8 outputs of layer ``i`` (not the last) from position ``p0`` go:
+        the buffer word (in the next layer's map, or the row buffer) and its offset in
+        the destination map."""
+        geo, lay = self.geo, self.layout
         layers, wb = geo.net.layers, geo.cfg.global_buffer.word_bytes
-        layer, words = layers[i], n * geo.pos_words[i]
-        if i == len(layers) - 1:
-            em.dma("STORE", at, self.out_addr + p0 * geo.pos_words[i], words)
-            return
-        nxt = layers[i + 1]
+        layer, nxt = layers[i], layers[i + 1]
         if geo.chained[i]:
             pad = feeds(layer, nxt)
             oy, ox = divmod(p0, layer.ofmap_w)
@@ -108,9 +105,23 @@ class FeatureMaps:
                 offset = ((oy + pad) * nxt.ifmap_w + pad + ox) * nxt.channels // wb
         else:
             offset = geo.int8_words(i, p0)
-        dst = lay.in_at[i + 1] + offset if lay.into_next[i] else lay.row_at[i]
-        em.emit(Instruction.make("SFU", func=SfuFunc.REQUANT_RELU, dst=dst, src=at,
-                                 count=words, shift=self.shifts[i], window=1))
+        return (lay.in_at[i + 1] + offset if lay.into_next[i] else lay.row_at[i]), offset
+
+    def finish(self, i: int, p0: int, n: int, at: int | None) -> None:
+        """ReLU and REQUANT ``n`` output positions from ``p0`` of layer ``i`` (int32 at
+        ``at``; ``None``: its VMMs requantized them into :meth:`out_at` themselves) into
+        the next layer's map or to main memory; the last layer's raw int32 outputs go to
+        main memory."""
+        geo, lay, em = self.geo, self.layout, self.em
+        layers = geo.net.layers
+        words = n * geo.pos_words[i]
+        if i == len(layers) - 1:
+            em.dma("STORE", at, self.out_addr + p0 * geo.pos_words[i], words)
+            return
+        dst, offset = self.out_at(i, p0)
+        if at is not None:
+            em.emit(Instruction.make("SFU", func=SfuFunc.REQUANT_RELU, dst=dst, src=at,
+                                     count=words, shift=self.shifts[i], window=1))
         if not lay.into_next[i]:
             base = self.in_dram[i + 1] if geo.chained[i] else self.out_dram[i]
             em.dma("STORE", dst, base + offset, geo.int8_words(i, n))

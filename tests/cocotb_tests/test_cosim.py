@@ -41,6 +41,10 @@ def _programs() -> dict[str, tuple[config.Config, Image]]:
         program_sigma=0.05, read_sigma=0.7, adc_lsb_shift=1, seed=11))
     progs["slice_noisy"] = (noisy, directed.slice_program(noisy))
     progs["multi_noisy"] = (noisy, directed.multi_program(noisy))
+    # Drains slower than the compute need more APU rows and shorter planes than tiny's.
+    fast = dataclasses.replace(cfg, pe=dataclasses.replace(cfg.pe, count=2),
+                               crossbar=dataclasses.replace(cfg.crossbar, bitplane_cycles=2))
+    progs["slow_drain"] = (fast, directed.slow_drain_program(fast))
     short = dataclasses.replace(cfg, sim=config.SimConfig(watchdog_cycles=300))
     progs["watchdog"] = (short, directed.slice_program(short))
     # Main memory above a word per cycle (1.5 words, a 2-word port): DMA bursts and
@@ -159,7 +163,7 @@ def test_fault_programs_fault_as_named(run_root: str) -> None:
         "fault_during_write": Fault.ILLEGAL_OPCODE, "imem_range": Fault.IMEM_RANGE,
         "gated_bank": Fault.GATED_BANK, "bad_operand": Fault.BAD_OPERAND,
         "sfu_overlap": Fault.BAD_OPERAND, "vmm_outside_apu_row": Fault.XBAR_RANGE,
-        "uninitialized": Fault.UNINITIALIZED,
+        "uninitialized": Fault.UNINITIALIZED, "vmm_overlap": Fault.VMM_OVERLAP,
         "watchdog": Fault.WATCHDOG,
     }
     for name, fault in expected.items():

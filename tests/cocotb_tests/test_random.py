@@ -19,7 +19,7 @@ import pytest
 
 from cocotb_tests import runner
 from firmware import config
-from firmware.isa import RTL_OPCODES, Fault, Opcode, SfuFunc
+from firmware.isa import RTL_OPCODES, Fault, Opcode, SfuFunc, VmmOut
 from firmware.programs.random import random_program
 from model import checker, golden, timing
 
@@ -75,7 +75,7 @@ def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
     cfg = config.load(name)
     ops, faults, overlapped = Counter(), Counter(), 0
     parallel_vmms = group_writes = shifted_vmms = digits = combines = 0
-    grouped = replicated = arbitrary_writes = 0
+    grouped = replicated = requantized = arbitrary_writes = 0
     for seed, rtl in enumerate(_batch(name, "icarus", root)):
         gold = golden.run(random_program(cfg, seed), RTL_OPCODES)
         ops.update(e.insn.opcode for e in gold.trace)
@@ -91,6 +91,8 @@ def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
                        for e in gold.trace)
         replicated += sum(e.insn.opcode == Opcode.VMM and e.insn.replicas > 1
                           for e in gold.trace)
+        requantized += sum(e.insn.opcode == Opcode.VMM and e.insn.mode != VmmOut.INT32
+                           for e in gold.trace)
         combines += sum(e.insn.opcode == Opcode.COMBINE and e.insn.m * e.insn.ngroups > 0
                         for e in gold.trace)
         # Writes whose deltas are the arbitrary words at the start of main memory.
@@ -107,6 +109,7 @@ def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
     assert combines > PROGRAMS // 6, combines              # BasisN combinations
     assert grouped > PROGRAMS // 20, grouped               # column groups in parallel
     assert replicated >= 2, replicated                     # windows on replicas
+    assert requantized > PROGRAMS // 20, requantized       # INT8 on the way out
     # A quarter of the programs redraw one field over its whole width, most often into
     # a fault: the fault-free share is lower than with scheduler-like operands only.
     assert faults[Fault.NONE] > PROGRAMS * 0.55, faults

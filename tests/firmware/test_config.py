@@ -302,6 +302,9 @@ def test_range_boundary(section: str, fld: str, inside: object, outside: object)
     ({"pe": config.PEConfig(count=2, apu_rows=config.MAX_APU_ROWS // 2 + 1, apu_cols=1)},
      "pe.apu_rows"),
     ({"pe": config.PEConfig(count=1024, apu_rows=1, apu_cols=65)}, "pe.count"),
+    # Two activation sets of 2 APU rows x 16 INT8 inputs: 64 bytes.
+    ({"pe": config.PEConfig(count=1, apu_rows=2, apu_cols=2, buffer_bytes=63)},
+     "pe.buffer_bytes"),
     ({"global_buffer": config.GlobalBufferConfig(
         word_bytes=8, bank_bytes=(8 * config.MAX_GB_WORDS + 8,))}, "global_buffer.bank_bytes"),
     ({"global_buffer": config.GlobalBufferConfig(word_bytes=2, bank_bytes=(256,)),
@@ -323,7 +326,8 @@ def test_relational_limits_inside() -> None:
     for changes in (
             {"pe": config.PEConfig(count=1, apu_rows=1, apu_cols=config.MAX_APU_COLS)},
             {"pe": config.PEConfig(count=config.MAX_APU_ROWS, apu_rows=1, apu_cols=1)},
-            {"pe": config.PEConfig(count=1024, apu_rows=1, apu_cols=64)},
+            {"pe": config.PEConfig(count=1024, apu_rows=1, apu_cols=64, buffer_bytes=32)},
+            {"pe": config.PEConfig(count=1, apu_rows=2, apu_cols=2, buffer_bytes=64)},
             {"global_buffer": config.GlobalBufferConfig(
                 word_bytes=8, bank_bytes=(8 * config.MAX_GB_WORDS,))},
             {"global_buffer": config.GlobalBufferConfig(word_bytes=8, bank_bytes=(64,))},

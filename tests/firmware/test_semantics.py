@@ -10,7 +10,7 @@ import pytest
 from block_bench import decode_under
 
 from firmware import config, semantics
-from firmware.isa import RTL_OPCODES, SPECS, Fault, Instruction, Opcode, Window, decode
+from firmware.isa import RTL_OPCODES, SPECS, Fault, Instruction, Opcode, VmmOut, Window, decode
 from firmware.programs import directed
 from firmware.programs import random as random_programs
 from model import energy, golden, timing
@@ -103,7 +103,8 @@ def test_decoder_reaches_the_rules_verdict(tiny: config.Config, decoded) -> None
     cases, states, got = decoded
     assert not _mismatches(tiny, cases, states, got)
     assert {Fault.NONE, Fault.BAD_OPERAND, Fault.XBAR_RANGE, Fault.GB_RANGE,
-            Fault.DRAM_RANGE, Fault.GATED_BANK, Fault.UNINITIALIZED} <= set(got)
+            Fault.VMM_OVERLAP, Fault.DRAM_RANGE, Fault.GATED_BANK,
+            Fault.UNINITIALIZED} <= set(got)
 
 
 def test_decoder_check_catches_a_broken_rule(tiny: config.Config, decoded,
@@ -113,6 +114,61 @@ def test_decoder_check_catches_a_broken_rule(tiny: config.Config, decoded,
     monkeypatch.setitem(semantics.RULES, Opcode.VMM, dataclasses.replace(
         semantics.RULES[Opcode.VMM], xbar_fault=lambda cfg, insn: False))
     assert any("VMM" in m for m in _mismatches(tiny, cases, states, got))
+
+
+def test_decoder_check_catches_a_dropped_overlap_rule(tiny: config.Config, decoded,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drop VMM's output-over-input check from the rules: the decoder disagrees."""
+    cases, states, got = decoded
+    monkeypatch.setitem(semantics.RULES, Opcode.VMM, dataclasses.replace(
+        semantics.RULES[Opcode.VMM], overlap=lambda cfg, insn, window: False))
+    assert any("VMM_OVERLAP" in m for m in _mismatches(tiny, cases, states, got))
+
+
+def test_requantizing_vmms_take_the_modes_they_can(tiny: config.Config) -> None:
+    """A mode VmmOut lacks, one with accumulate (partial sums stay int32), or one
+    column's INT8 outputs on tiny (4 bytes: half a word) fault BAD_OPERAND; two columns
+    fill a word, a quarter of their int32 words."""
+    def vmm(**f: int) -> Instruction:
+        return Instruction.make("VMM", xbar=0, in_addr=0, out_addr=64, **f)
+
+    ok = vmm(ncols=2, mode=VmmOut.REQUANT_RELU)
+    assert semantics.check(tiny, ok) == Fault.NONE
+    assert semantics.vmm_out_words(tiny, ok) == 2 * tiny.output_words // 4
+    for bad in (vmm(ncols=2, mode=3), vmm(ncols=2, mode=VmmOut.REQUANT, accumulate=1),
+                vmm(ncols=1, mode=VmmOut.REQUANT)):
+        assert semantics.check(tiny, bad) == Fault.BAD_OPERAND, bad
+
+
+def test_decoder_check_catches_dropped_mode_rules(tiny: config.Config, decoded,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep only VMM's window-count check of its operands: the decoder disagrees."""
+    cases, states, got = decoded
+    monkeypatch.setitem(semantics.RULES, Opcode.VMM, dataclasses.replace(
+        semantics.RULES[Opcode.VMM],
+        bad_operand=lambda cfg, i, w: bool(w.count % semantics.vmm_replicas(i))))
+    assert any("BAD_OPERAND" in m and "VMM" in m for m in _mismatches(tiny, cases, states, got))
+
+
+def test_a_vmm_faults_when_its_outputs_meet_its_inputs(tiny: config.Config) -> None:
+    """Three windows of two row blocks: inputs span words 0 .. 2 * 3 + 4 - 1 = 9. Outputs
+    right after them, or ending right before them, are legal; one word into the input
+    extent from either side faults VMM_OVERLAP (before the gaps of a strided load,
+    too: the extent runs from the first word to the last)."""
+    iw, ow = tiny.input_words, tiny.output_words
+    window = Window(count=3, in_stride=3, out_stride=ow)
+    in_end = 2 * 3 + 2 * iw
+    out_ext = 2 * ow + ow
+
+    def fault(in_addr: int, out_addr: int) -> Fault:
+        vmm = Instruction.make("VMM", xbar=0, in_addr=in_addr, out_addr=out_addr, nrows=2)
+        return semantics.check(tiny, vmm, RTL_OPCODES, window)
+
+    assert fault(0, in_end) == Fault.NONE
+    assert fault(0, in_end - 1) == Fault.VMM_OVERLAP
+    assert fault(out_ext, 0) == Fault.NONE
+    assert fault(out_ext - 1, 0) == Fault.VMM_OVERLAP
+    assert fault(0, 4) == Fault.VMM_OVERLAP      # inside the strided windows' span
 
 
 @pytest.mark.parametrize("seed", range(5))

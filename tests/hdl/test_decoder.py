@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from amaranth import ClockDomain, Module
 from amaranth.sim import Simulator
 from block_bench import decode_under, run_block
@@ -14,12 +15,14 @@ from block_bench import decode_under, run_block
 from firmware import config, semantics
 from firmware.isa import (
     ALL_OPCODES,
+    INSN_BITS,
     OPCODE_BITS,
     RTL_OPCODES,
     SPECS,
     Fault,
     Instruction,
     Window,
+    decode,
     encode,
 )
 from hdl.decoder import InstructionDecoder
@@ -114,15 +117,45 @@ def test_decoder_faults_and_fields_match_golden(tiny: config.Config) -> None:
 
 
 def test_decoder_refuses_unknown_opcodes(tiny: config.Config) -> None:
-    """Every opcode byte the ISA does not define decodes as ILLEGAL_OPCODE."""
+    """Every opcode byte the ISA does not define decodes as ILLEGAL_OPCODE (the rest of
+    the word zero, which every defined opcode takes)."""
     dut = InstructionDecoder(tiny)
     got = {}
 
     async def tb(ctx):
         for op in range(1 << OPCODE_BITS):
-            ctx.set(dut.insn, op | (0x1234 << OPCODE_BITS))
+            ctx.set(dut.insn, op)
             got[op] = Fault(ctx.get(dut.fault))
 
     run_block(dut, tb)
     for op, fault in got.items():
         assert (fault == Fault.ILLEGAL_OPCODE) == (op not in ALL_OPCODES), op
+
+
+def test_decoder_refuses_bits_outside_the_fields(tiny: config.Config) -> None:
+    """A word with a bit set past an RTL instruction's last field, or any bit of a
+    field-less one, is ILLEGAL_OPCODE, as firmware.isa.decode refuses it; the same
+    instruction without that bit is not."""
+    dut = InstructionDecoder(tiny)
+    words = {}
+    for spec in SPECS.values():
+        if spec.rtl:
+            end = OPCODE_BITS + sum(f.width for f in spec.fields)
+            if end < INSN_BITS:
+                words[spec.name] = (int(spec.opcode), int(spec.opcode) | 1 << (INSN_BITS - 1))
+    got = {}
+
+    async def tb(ctx):
+        for name, (clean, stray) in words.items():
+            ctx.set(dut.insn, clean)
+            got[name, False] = Fault(ctx.get(dut.fault))
+            ctx.set(dut.insn, stray)
+            got[name, True] = Fault(ctx.get(dut.fault))
+
+    run_block(dut, tb)
+    assert {"NOP", "STORE", "WINDOW"} <= set(words)
+    for name, (_, stray) in words.items():
+        assert got[name, True] == Fault.ILLEGAL_OPCODE, name
+        assert got[name, False] != Fault.ILLEGAL_OPCODE, name
+        with pytest.raises(ValueError, match="outside its fields"):
+            decode(stray)

@@ -21,6 +21,7 @@ def test_shift_accumulator_matches_golden(tiny: config.Config, seed: int) -> Non
     x = rng.integers(-128, 128, tiny.crossbar.rows)
     dut = ShiftAccumulator(tiny)
     out: list[int] = []
+    before: list[int] = []
 
     async def tb(ctx):
         ctx.set(dut.clear, 1)
@@ -36,8 +37,16 @@ def test_shift_accumulator_matches_golden(tiny: config.Config, seed: int) -> Non
                                                tiny.crossbar.cols * tiny.code_field_bits)[0])
             await ctx.tick()
         ctx.set(dut.valid, 0)
+        before.extend(ctx.get(dut.result[j]) for j in range(tiny.weights_per_row))
+        # The hold registers the sums; clearing in the same cycle does not reach them.
+        ctx.set(dut.hold, 1)
+        ctx.set(dut.clear, 1)
+        await ctx.tick()
+        ctx.set(dut.hold, 0)
+        ctx.set(dut.clear, 0)
         out.extend(ctx.get(dut.result[j]) for j in range(tiny.weights_per_row))
 
     run_block(dut, tb)
     assert out == xbar.vmm(x).tolist()
+    assert before == [0] * tiny.weights_per_row   # nothing held until the hold
 

@@ -38,6 +38,21 @@ def test_a_vmm_window_converts_every_column_of_every_plane(tiny: config.Config) 
     assert e3.compute_pj == 3 * e.compute_pj
 
 
+def test_a_requantizing_vmm_writes_int8_and_counts_its_requantizations(
+        tiny: config.Config) -> None:
+    """Two columns requantized: a quarter of the output bytes, and a 32-bit operation per
+    output (as the SFU pass it replaces would count)."""
+    plain = Instruction.make("VMM", xbar=0, in_addr=0, out_addr=8, ncols=2)
+    narrow = Instruction.make("VMM", xbar=0, in_addr=0, out_addr=8, ncols=2, mode=1)
+    byte = _priced(tiny, gb_byte_pj=1.0)
+    wb, iw, ow = tiny.global_buffer.word_bytes, tiny.input_words, tiny.output_words
+    assert _energy(byte, plain).buffer_pj == (iw + 2 * ow) * wb
+    assert _energy(byte, narrow).buffer_pj == (iw + 2 * ow // 4) * wb
+    op = _priced(tiny, digital_op_pj=1.0)
+    assert _energy(op, narrow).compute_pj - _energy(op, plain).compute_pj == \
+        2 * tiny.weights_per_row
+
+
 @pytest.mark.parametrize("op", ["LOAD", "STORE"])
 def test_dma_prices_the_buffer_side_only(tiny: config.Config, op: str) -> None:
     insn = Instruction.make(op, gb_addr=0, dram_addr=0, count=5)

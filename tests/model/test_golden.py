@@ -240,30 +240,78 @@ def test_combine_sums_coefficient_weighted_inputs(small) -> None:
     assert overlap.fault == Fault.BAD_OPERAND
 
 
-def test_replicas_of_a_pass_compute_on_the_inputs_before_any_result(tiny) -> None:
-    """Replica 0's results overwrite replica 1's inputs: replica 1 still multiplies its
-    original inputs (the chip loads a whole pass before writing), checked against integer
-    x @ W from the image itself."""
-    image = directed.replica_overlap_program(tiny)
+def test_a_vmm_whose_outputs_overlap_its_inputs_faults(tiny) -> None:
+    """Replica 0's results would land on replica 1's inputs: with pipelined passes the
+    VMM faults VMM_OVERLAP before it has any effect (the writes and load before it ran)."""
+    image = directed.vmm_overlap_program(tiny)
+    gold = golden.run(image, RTL_OPCODES)
+    assert gold.fault == Fault.VMM_OVERLAP
+    assert gold.trace[-1].insn.opcode.name == "WINDOW"
+    assert gold.port_counts()["xbar_read"] == 0
+
+
+def _weights_and_inputs(cfg: config.Config, image: Image) -> tuple[np.ndarray, np.ndarray]:
+    """The integer weights of the first crossbar an image's first (lockstep, from erased
+    cells: the deltas are the levels) write programs, and the input vectors its first
+    LOAD brings, read back from the image itself."""
     insns = [decode(w) for w in image.imem]
     write = next(i for i in insns if i.opcode.name == "WRITE_START")
     load = next(i for i in insns if i.opcode.name == "LOAD")
-    rows, cols, rw = tiny.crossbar.rows, tiny.crossbar.cols, tiny.delta_row_words
-    # Written from erased cells, the deltas are the levels.
-    levels = np.array([unpack(image.dram[write.dram_addr + r * rw:
-                                         write.dram_addr + (r + 1) * rw],
-                              tiny.write.delta_bits, tiny.dram_bits, cols, signed=True)
+    rows, cols, rw = cfg.crossbar.rows, cfg.crossbar.cols, cfg.delta_row_words
+    n = max(1, write.nxbars)
+    # Crossbar 0's deltas: the first of each row's group of n.
+    levels = np.array([unpack(image.dram[write.dram_addr + r * n * rw:
+                                         write.dram_addr + (r * n + 1) * rw],
+                              cfg.write.delta_bits, cfg.dram_bits, cols, signed=True)
                        for r in range(rows)])
-    S, cb = tiny.slices_per_weight, tiny.crossbar.cell_bits
-    w = sum(levels[:, s::S] << (cb * s) for s in range(S)) - tiny.weight_offset
-    iw = tiny.input_words
-    xs = [unpack(image.dram[load.dram_addr + k * iw: load.dram_addr + (k + 1) * iw],
-                 tiny.data.act_bits, tiny.dram_bits, rows, signed=True) for k in range(2)]
+    S, cb = cfg.slices_per_weight, cfg.crossbar.cell_bits
+    w = sum(levels[:, s::S] << (cb * s) for s in range(S)) - cfg.weight_offset
+    iw = cfg.input_words
+    xs = np.stack([unpack(image.dram[load.dram_addr + k * iw: load.dram_addr + (k + 1) * iw],
+                          cfg.data.act_bits, cfg.dram_bits, rows, signed=True)
+                   for k in range(load.count // iw)])
+    return w, xs
+
+
+def test_pipelined_passes_compute_every_window(tiny) -> None:
+    """pipeline: six windows plain, accumulated, then accumulated two at a time on two
+    replicas with a shift of 2: every window's output is `(1 + 1 + 4) * x @ W`, checked
+    against integer x @ W from the image itself."""
+    image = directed.pipeline_program(tiny)
+    w, xs = _weights_and_inputs(tiny, image)
     gold = golden.run(image, RTL_OPCODES)
+    assert gold.fault == Fault.NONE
     out = image.regions["outputs"]
     y = unpack(gold.dram[out.addr: out.addr + out.count], 32, tiny.dram_bits, out.elements,
-               signed=True).reshape(2, -1)
-    assert (y == np.stack([x @ w for x in xs])).all()
+               signed=True).reshape(len(xs), tiny.apu_cols, -1)
+    for c in range(tiny.apu_cols):     # every crossbar of the row holds the same weights
+        assert (y[:, c] == 6 * (xs.astype(np.int64) @ w)).all()
+
+
+def _requant(v: np.ndarray, shift: int, relu: bool) -> np.ndarray:
+    v = np.maximum(v, 0) if relu else v
+    return np.clip((v + ((1 << shift) >> 1)) >> shift, -128, 127)
+
+
+@pytest.mark.parametrize("name", ["tiny", "small"])
+def test_requantizing_vmms_write_int8_activations(name: str) -> None:
+    """requant: each VMM's outputs are the SFU's REQUANT (after ReLU where asked) of
+    integer x @ W, INT8, packed group after group and window after window, computed here
+    from the image itself."""
+    cfg = config.load(name)
+    image = directed.requant_program(cfg)
+    w, xs = _weights_and_inputs(cfg, image)
+    y = np.tile(xs.astype(np.int64) @ w, cfg.apu_cols)   # every crossbar of a row alike
+    want = np.concatenate([_requant(y, 9, True).ravel(),
+                           np.concatenate([_requant(y, 7, False)] * 2, axis=1).ravel(),
+                           _requant(y, 0, True).ravel()])
+    gold = golden.run(image, RTL_OPCODES)
+    assert gold.fault == Fault.NONE
+    out = image.regions["outputs"]
+    got = unpack(gold.dram[out.addr: out.addr + out.count], 8, cfg.dram_bits, out.elements,
+                 signed=True)
+    assert got.tolist() == want.tolist()
+    assert len(set(want.tolist())) > 10 and {-128, 0, 127} <= set(want.tolist())
 
 
 def test_every_delta_value_moves_levels_as_the_isa_says(tiny) -> None:

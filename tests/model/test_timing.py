@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from firmware import config
+from firmware.cycles import vmm_stages
 from firmware.isa import Fault
 from firmware.programs import directed
 from model import golden, timing
@@ -24,9 +27,44 @@ def test_timing_slice_by_hand(tiny: config.Config) -> None:
     we_free = we_start + 1 + fetch + sum(max(p, fetch) for p in phases[:-1]) + phases[-1]
     load_end = 3 + 2 + (4 + 1)          # 2 words at one word per 2 cycles: grants at 2, 4
     vmm_start = max(load_end + 2, we_free) + 1
-    vmm_end = vmm_start + (2 + 1) + 8 * 4 + 2
+    # One pass: its load (2 words, the last landing), the swap and 8 planes of 4, the hold
+    # and its 2 output words.
+    vmm_end = vmm_start + (2 + 1) + (1 + 8 * 4) + (1 + 2)
     store_end = vmm_end + 2 + (4 + 1)
     halt_end = store_end + 2 + 1
     assert res.cycles == halt_end
     assert res.fault == Fault.NONE
 
+
+
+def _spans(cfg: config.Config, image) -> list[timing.Span]:
+    gold = golden.run(image)
+    assert gold.fault == Fault.NONE
+    spans: list[timing.Span] = []
+    timing.simulate_trace(cfg, gold.trace, spans=spans)
+    return spans
+
+
+def test_a_write_lands_between_two_passes_of_a_vmm(tiny: config.Config) -> None:
+    """pipeline_write: the two-row write of APU row 1 ends while the VMM over APU row 0
+    runs its passes (other crossbars: no stall); the VMM over APU row 1 starts only once
+    the last write, of its second crossbar, has ended."""
+    spans = _spans(tiny, directed.pipeline_write_program(tiny))
+    writes = [s for s in spans if s.opcode.name == "WRITE_START"]
+    vmms = [s for s in spans if s.opcode.name == "VMM"]
+    assert vmms[0].start < writes[1].end < vmms[0].end
+    assert vmms[1].start > writes[-1].end
+
+
+def test_slow_drains_set_the_pace(tiny: config.Config) -> None:
+    """slow_drain on a chip of four APU rows with 2-cycle planes: the accumulating drain
+    of four replicas outlasts the compute, so the accumulating VMM takes longer than the
+    plain one over the same windows (which the compute paces)."""
+    fast = dataclasses.replace(tiny, pe=dataclasses.replace(tiny.pe, count=2),
+                               crossbar=dataclasses.replace(tiny.crossbar, bitplane_cycles=2))
+    stages = vmm_stages(fast, True, ncols=fast.apu_cols, replicas=4)
+    assert stages.drain_loading > stages.compute
+    assert vmm_stages(fast, False, ncols=fast.apu_cols, replicas=4).drain <= stages.compute
+    plain, acc = (s.end - s.start for s in _spans(fast, directed.slow_drain_program(fast))
+                  if s.opcode.name == "VMM")
+    assert acc > plain

@@ -11,8 +11,9 @@ import pytest
 from nets import CNN, PADDED, STREAMED, TINY, case
 
 from firmware import config, schedulers
-from firmware.isa import RTL_OPCODES, Fault
+from firmware.isa import RTL_OPCODES, Fault, Opcode, VmmOut
 from firmware.plan import Schedule
+from firmware.schedulers.aras import Workload
 from model import golden, timing
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -61,6 +62,35 @@ def test_planned_trace_times_as_the_golden_run(cfg_name: str, net, name: str) ->
     assert bare.image is None and bare.program == plan.program
     assert [w.changes.tolist() for w in bare.writes] == [w.changes.tolist()
                                                           for w in plan.writes]
+
+
+@pytest.mark.parametrize(("cfg_name", "net"), [("small", CNN), ("small", PADDED),
+                                               ("tiny", TINY)])
+def test_layers_in_one_part_requantize_in_their_vmms(cfg_name: str, net) -> None:
+    """A layer computed in one part but the last writes INT8 from its VMMs (REQUANT_RELU
+    with the layer's shift) and has no SFU pass; a layer in parts writes int32 (partial
+    sums where its parts split the inputs) and requantizes with the SFU; the last layer's
+    VMMs write int32."""
+    cfg = config.load(cfg_name)
+    qs, x, shifts = case(net, 0)
+    plan = schedulers.schedule(cfg, net, qs, "+reuse", x, shifts)
+    parts = Workload.of(cfg, net, qs, x, shifts).jobs.parts
+    last = len(net.layers) - 1
+    kinds = set()
+    for i in range(len(net.layers)):
+        insns = [insn for insn, lay in zip(plan.program, plan.layer_of, strict=True)
+                 if lay == i]
+        vmms = [v for v in insns if v.opcode == Opcode.VMM]
+        sfus = [v for v in insns if v.opcode == Opcode.SFU]
+        split = len(parts[i]) > 1
+        if i == last or split:
+            assert all(v.mode == VmmOut.INT32 for v in vmms)
+            assert bool(sfus) == (i != last)
+        else:
+            assert all(v.mode == VmmOut.REQUANT_RELU and v.shift == shifts[i] for v in vmms)
+            assert not sfus
+        kinds.add("split" if split else "last" if i == last else "fused")
+    assert "fused" in kinds
 
 
 def _firmware_imports(source: str) -> set[str]:

@@ -1,7 +1,8 @@
 """The VMM window loop alone: held while the scoreboard says a crossbar of the VMM is
-being written, then per window pass the load (``in_words + 1`` cycles), every bit-plane
-(``bitplane_cycles`` each, one crossbar request per pass) and the output words (one a
-cycle, plus one when accumulating)."""
+being written, then pipelined: pass k+1's input words load while pass k's bit-planes
+are read (``bitplane_cycles`` each, one crossbar request per pass) and pass k-1's output
+words drain (one a cycle; accumulating, read a cycle before the write, after the stage's
+loads)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def _word(index: int, base: int) -> int:
 
 
 @pytest.mark.parametrize("busy", [0, 3])
-@pytest.mark.parametrize("count", [1, 2])
+@pytest.mark.parametrize("count", [1, 2, 3])
 @pytest.mark.parametrize("accumulate", [0, 1])
 def test_vmm_loads_reads_every_plane_and_writes(tiny: config.Config, busy: int, count: int,
                                                 accumulate: int) -> None:
@@ -49,14 +50,33 @@ def test_vmm_loads_reads_every_plane_and_writes(tiny: config.Config, busy: int, 
                                            nrows=nrows, ngroups=1, replicas=1,
                                            accumulate=accumulate)])
     planes, bpc = cfg.data.act_bits, cfg.crossbar.bitplane_cycles
-    per_pass = (in_words + 1) + planes * bpc + out_words + accumulate
-    assert trace.done == busy + 1 + count * per_pass
+    # Stage s loads pass s, computes s - 1, drains s - 2; each activity counts from the
+    # stage's first cycle (the swap and the hold), the stage lasts as long as the longest.
+    load, compute = in_words + 1, planes * bpc + 1
+    stages = []
+    for st in range(count + 2):
+        lengths = []
+        if st < count:
+            lengths.append(load)
+        if 1 <= st <= count:
+            lengths.append(compute)
+        if st >= 2:
+            lengths.append(out_words + 1 + (in_words if accumulate and st < count else 0))
+        stages.append(max(lengths))
+    assert trace.done == busy + 1 + sum(stages)
     assert sum(1 for c in trace.cycles if c.get("xbar.valid")) == count
     assert len(trace.when("shreg.load")) == count * in_words
+    assert len(trace.when("shreg.swap")) == len(trace.when("acc.clear")) == count
+    assert len(trace.when("acc.hold")) == count
     assert len(trace.when("acc.valid")) == len(trace.when("shreg.shift")) == count * planes
     assert len(trace.when("wr.en")) == count * out_words
-    first_load = trace.when("acc.clear")[0]
-    assert first_load == busy + 2  # stalled in cycles 1..busy, then one cycle to go
+    assert trace.when("rd.en")[0] == busy + 2  # stalled in cycles 1..busy, then go
+    # Overlap: pass 1's words load while pass 0's planes are read, and pass 0's outputs
+    # are written while pass 1's planes are read.
+    valid = trace.when("acc.valid")
+    if count > 1:
+        assert trace.when("shreg.load")[in_words] < valid[planes - 1]
+        assert trace.when("wr.en")[0] < valid[2 * planes - 1]
     lane = (1 << 32) - 1
     for p in range(count):
         for j in range(out_words):
