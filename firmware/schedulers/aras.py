@@ -167,10 +167,13 @@ def write_batch(em: Emitter, xbars: Crossbars, tiles: WeightTiles, jobs: Jobs,
     consecutive crossbars as even as can be: one per write engine when every engine is
     free, so the batch streams at the whole bandwidth."""
     first, new = tiles.batch_contents(xbars.held, jobs, batches, batch)
-    layers = tuple(dict.fromkeys(jobs.jobs[j][0] for j in batch))
+    ac = em.cfg.apu_cols
+    spans = [(jobs.jobs[j][0], batches.bases[j] * ac - first,
+              (batches.bases[j] + jobs.rows(j)) * ac - first) for j in batch]
     for part in np.array_split(np.arange(new.shape[1]), pieces):
         if part.size:
             a, b = int(part[0]), int(part[-1]) + 1
+            layers = tuple(dict.fromkeys(i for i, lo, hi in spans if lo < b and a < hi))
             em.group_write(xbars, first + a, new[:, a:b], layers)
 
 

@@ -12,6 +12,7 @@ from firmware.cycles import (
     vmm_cycles,
     vmm_pass_cycles,
     vmm_stages,
+    write_burst_cycles,
 )
 
 
@@ -95,4 +96,7 @@ def test_bursts_average_exactly_the_bandwidth(aras: config.Config) -> None:
             assert grant_cycle(k, bpc, word) == _first_cycle_with_bytes(k, bpc, word)
     assert burst_cycles(aras, 120) == 100 + 1   # 1920 bytes at 19.2 B/cycle, then data
     assert grant_cycle(120, aras.dram_bytes_per_cycle, 16, lanes=1) == 120   # 16 GB/s
-    assert aras.port_words == 2 and aras.write_fetch_words == 2
+    assert aras.port_words == 2
+    # Each of aras's two write engines has half the bandwidth: 0.6 words a cycle.
+    assert aras.write.engines == 2 and aras.write_fetch_words == 1
+    assert write_burst_cycles(aras, 120) == 200 + 1        # 1920 bytes at 9.6 B/cycle

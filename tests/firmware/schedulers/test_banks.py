@@ -49,7 +49,8 @@ def test_gating_cosimulates(sim: str, tmp_path: Path) -> None:
     cfg = config.load("small")
     img = banks(cfg, PADDED, *case(PADDED, 4)).image
     rtl = cosimulated(img, sim, tmp_path / "run")
-    assert rtl.counters["overlap_cycles"] > 1000
+    # Writes overlap compute for a twentieth of the run at least.
+    assert rtl.counters["overlap_cycles"] > 0.05 * rtl.counters["cycles"]
     assert min(rtl.counters["bank_active_cycles"]) < rtl.counters["cycles"]
 
 

@@ -21,10 +21,13 @@ def test_every_weight_is_written_once_in_full_chip_groups(cfg_name: str, net) ->
     assert all(i.opcode == Opcode.WRITE_START for i in bound.program[:-1])
     assert bound.program[-1].opcode == Opcode.HALT and set(bound.layer_of) == {-1}
     ref = naive(cfg, net, qs)
-    # Every crossbar naive writes, written once; each group write within the chip.
-    xbars = [i.nxbars for i in bound.program[:-1]]
-    assert sum(xbars) == sum(i.nxbars for i in ref.program if i.opcode == Opcode.WRITE_START)
-    assert all(i.xbar == 0 and i.nxbars <= cfg.n_crossbars for i in bound.program[:-1])
+    # Every crossbar naive writes, written once; each batch from crossbar 0, within the
+    # chip, in pieces of consecutive crossbars (one per write engine).
+    writes = bound.program[:-1]
+    assert sum(i.nxbars for i in writes) == sum(i.nxbars for i in ref.program
+                                                if i.opcode == Opcode.WRITE_START)
+    assert writes[0].xbar == 0 and all(i.xbar + i.nxbars <= cfg.n_crossbars for i in writes)
+    assert all(b.xbar in (0, a.xbar + a.nxbars) for a, b in zip(writes, writes[1:]))
     layers = [j for w in bound.write_layers for j in w]      # in order, each at least once
     assert layers == sorted(layers) and set(layers) == set(range(len(net.layers)))
     assert len(bound.writes) <= len(ref.writes)

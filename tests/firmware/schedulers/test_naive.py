@@ -36,7 +36,9 @@ def test_naive_firmware_computes_the_network(cfg_name: str, net: Network, seed: 
     assert sum(e.insn.opcode == Opcode.SYNC for e in res.trace) == parts
     assert parts <= len(writes) <= cfg.write.engines * parts
     tim = timing.simulate(cfg, res)
-    assert tim.overlap_cycles <= 2 * len(writes)   # the barrier's fetch and decode only
+    # Overlap is only the fetch, decode (and hand-over) of what follows a write up to its
+    # barrier: the next piece's WRITE_START, the SYNC.
+    assert tim.overlap_cycles <= 3 * len(writes)
 
 
 def test_naive_refuses_what_it_cannot_place() -> None:

@@ -49,9 +49,9 @@ def _execute(image: Image, busy_until: int = 0, busy_span: tuple[int, int] = (0,
         reqs = []
         for cycle in range(limit):
             busy = cycle < busy_until
-            ctx.set(seq.scoreboard.busy, busy)
-            ctx.set(seq.scoreboard.busy_xbar, busy_span[0])
-            ctx.set(seq.scoreboard.busy_n, busy_span[1])
+            ctx.set(seq.scoreboard[0].busy, busy)
+            ctx.set(seq.scoreboard[0].busy_xbar, busy_span[0])
+            ctx.set(seq.scoreboard[0].busy_n, busy_span[1])
             if ctx.get(seq.halted):
                 break
             if ctx.get(seq.xbar.valid):
@@ -136,3 +136,52 @@ def test_scoreboard_stalls_a_vmm_on_a_crossbar_being_written(tiny: config.Config
     # The blocked VMM's delay is exactly its stall (no drain left at its HALT).
     assert blocked["reqs"][0] - free["reqs"][0] == blocked["stall"] > 0
     assert free["cycles"] == 400 + 1            # HALT drained the write, then halted
+
+
+def test_write_starts_go_to_the_lowest_idle_engine_and_never_share_a_crossbar(
+        small: config.Config) -> None:
+    """Two write engines (small), scripted here as busy for a fixed time after their
+    start: a write goes to the lowest idle engine at once; one that touches a crossbar
+    being written waits until that write ends, however many engines are idle; HALT waits
+    for every engine."""
+    assert small.write.engines == 2
+    make = Instruction.make
+    prog = [make("WRITE_START", xbar=0, nxbars=2, dram_addr=0, row=0, nrows=1),
+            make("WRITE_START", xbar=4, nxbars=1, dram_addr=0, row=0, nrows=1),
+            make("WRITE_START", xbar=1, nxbars=1, dram_addr=0, row=0, nrows=1),
+            make("HALT")]
+    image = Image.build(small, prog, [0] * 8)
+    top, seq = _top(small)
+    lasts = (300, 100, 50)              # how long each write keeps its engine busy
+    starts: list[tuple[int, int]] = []  # (cycle, engine)
+
+    async def tb(ctx):
+        free = [0, 0]
+        span = [(0, 0), (0, 0)]
+        for cycle in range(2000):
+            for e in range(2):
+                ctx.set(seq.scoreboard[e].busy, cycle < free[e])
+                ctx.set(seq.scoreboard[e].busy_xbar, span[e][0])
+                ctx.set(seq.scoreboard[e].busy_n, span[e][1])
+            if ctx.get(seq.halted):
+                break
+            for e in range(2):
+                if ctx.get(seq.write[e].start):
+                    starts.append((cycle, e))
+                    free[e] = cycle + 1 + lasts[len(starts) - 1]
+                    span[e] = (ctx.get(seq.write[e].xbar), max(1, ctx.get(seq.write[e].nxbars)))
+            pc = ctx.get(seq.imem.addr)
+            await ctx.tick()
+            ctx.set(seq.imem.data, image.imem[pc] if pc < len(image.imem) else 0)
+        starts.append((ctx.get(seq.cycles), -1))
+
+    sim = Simulator(top)
+    sim.add_clock(1e-9)
+    sim.add_testbench(tb)
+    sim.run()
+    (c0, e0), (c1, e1), (c2, e2), (halt, _) = starts
+    assert (e0, e1) == (0, 1) and c1 == c0 + 3        # at once, on the other engine
+    # Crossbar 1 is engine 0's: wait for it, though engine 1 is idle by then.
+    assert c0 + 1 + lasts[0] > c1 + 1 + lasts[1]
+    assert e2 == 0 and c2 == c0 + 1 + lasts[0]
+    assert halt == c2 + 1 + lasts[2] + 1              # every engine drained, then halted

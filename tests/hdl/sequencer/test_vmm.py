@@ -38,9 +38,9 @@ def test_vmm_loads_reads_every_plane_and_writes(tiny: config.Config, busy: int, 
                                 out_words=out_words).items():
             ctx.set(getattr(unit.geometry, name), value)
         # Busy in the first `busy` cycles of WAIT (after two idle cycles and the start).
-        ctx.set(unit.scoreboard.busy, cycle < busy + 3)
-        ctx.set(unit.scoreboard.busy_xbar, 0)
-        ctx.set(unit.scoreboard.busy_n, 1)
+        ctx.set(unit.scoreboard[0].busy, cycle < busy + 3)
+        ctx.set(unit.scoreboard[0].busy_xbar, 0)
+        ctx.set(unit.scoreboard[0].busy_n, 1)
         ctx.set(unit.acc.out_word, _word(ctx.get(unit.acc.out_index),
                                          ctx.get(unit.acc.sum_base)))
 
