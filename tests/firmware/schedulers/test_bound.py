@@ -27,7 +27,7 @@ def test_every_weight_is_written_once_in_full_chip_groups(cfg_name: str, net) ->
     assert sum(i.nxbars for i in writes) == sum(i.nxbars for i in ref.program
                                                 if i.opcode == Opcode.WRITE_START)
     assert writes[0].xbar == 0 and all(i.xbar + i.nxbars <= cfg.n_crossbars for i in writes)
-    assert all(b.xbar in (0, a.xbar + a.nxbars) for a, b in zip(writes, writes[1:]))
+    assert all(b.xbar in (0, a.xbar + a.nxbars) for a, b in zip(writes, writes[1:], strict=False))
     layers = [j for w in bound.write_layers for j in w]      # in order, each at least once
     assert layers == sorted(layers) and set(layers) == set(range(len(net.layers)))
     assert len(bound.writes) <= len(ref.writes)
