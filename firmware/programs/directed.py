@@ -368,6 +368,43 @@ def pipeline_write_program(cfg: Config, seed: int = 11) -> Image:
     return _stored(cfg, program, dram, out, n_in, n_out)
 
 
+def engines_program(cfg: Config, seed: int = 14) -> Image:
+    """Write engines side by side: APU rows 0 and 1 written at once (one group each);
+    a rewrite of two rows of crossbar 0 waits for the first group, since two writes never
+    share a crossbar, however many engines are idle; a VMM over APU row 1 waits for its
+    group only, WRITE_WAIT for crossbar 0, then a VMM over APU row 0. With one engine
+    every write waits for the one before."""
+    rng = np.random.default_rng(seed)
+    if cfg.n_apu_rows < 2:
+        raise ValueError("engines_program needs two APU rows")
+    R, iw, ow, cols = cfg.crossbar.rows, cfg.input_words, cfg.output_words, cfg.apu_cols
+    erased = [np.zeros((R, cfg.crossbar.cols), dtype=np.int64)] * cols
+    levels = [weights_to_levels(_rand_weights(cfg, rng), cfg) for _ in range(2 * cols)]
+    again = weights_to_levels(_rand_weights(cfg, rng), cfg)
+    windows = 3
+    dram: list[int] = []
+    xs = append_words(dram, pack(rng.integers(-128, 128, windows * R), cfg.data.act_bits,
+                                 cfg.dram_bits))
+    row0 = append_words(dram, group_delta_words(erased, levels[:cols], cfg))
+    row1 = append_words(dram, group_delta_words(erased, levels[cols:], cfg))
+    rewrite = append_words(dram, row_delta_words(levels[0], again, cfg))
+    n_in, n_out = windows * iw, 2 * windows * cols * ow
+    out = append_words(dram, [0] * n_out)
+    make = Instruction.make
+    program = [
+        make("LOAD", gb_addr=0, dram_addr=xs, count=n_in),
+        make("WRITE_START", xbar=0, dram_addr=row0, row=0, nrows=R, nxbars=cols),
+        make("WRITE_START", xbar=cols, dram_addr=row1, row=0, nrows=R, nxbars=cols),
+        make("WRITE_START", xbar=0, dram_addr=rewrite, row=0, nrows=2),
+        make("WINDOW", count=windows, in_stride=iw, out_stride=cols * ow),
+        make("VMM", xbar=cols, in_addr=0, out_addr=n_in + n_out // 2, accumulate=0,
+             ncols=cols),
+        make("WRITE_WAIT", xbar=0),
+        make("VMM", xbar=0, in_addr=0, out_addr=n_in, accumulate=0, ncols=cols),
+    ]
+    return _stored(cfg, program, dram, out, n_in, n_out)
+
+
 def slow_drain_program(cfg: Config, seed: int = 12) -> Image:
     """Drains slower than the compute: four replicas a pass over every crossbar of four
     APU rows, plain and then accumulating (each pass's output words read, added and
@@ -728,5 +765,6 @@ PROGRAMS: dict[str, Callable[[Config], Image]] = {
     "delta_values": delta_values_program,
     "pipeline": pipeline_program,
     "pipeline_write": pipeline_write_program,
+    "engines": engines_program,
     "requant": requant_program,
 }

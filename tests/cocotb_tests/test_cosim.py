@@ -45,6 +45,10 @@ def _programs() -> dict[str, tuple[config.Config, Image]]:
     fast = dataclasses.replace(cfg, pe=dataclasses.replace(cfg.pe, count=2),
                                crossbar=dataclasses.replace(cfg.crossbar, bitplane_cycles=2))
     progs["slow_drain"] = (fast, directed.slow_drain_program(fast))
+    # Two write engines side by side (as on small and aras), on tiny's programs of writes.
+    two = dataclasses.replace(cfg, write=dataclasses.replace(cfg.write, engines=2))
+    progs.update({f"{name}_2engines": (two, directed.PROGRAMS[name](two))
+                  for name in ("engines", "pipeline_write", "multi")})
     short = dataclasses.replace(cfg, sim=config.SimConfig(watchdog_cycles=300))
     progs["watchdog"] = (short, directed.slice_program(short))
     # Main memory above a word per cycle (1.5 words, a 2-word port): DMA bursts and
