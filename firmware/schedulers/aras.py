@@ -21,6 +21,12 @@ from firmware.schedulers.tiles import Crossbars, WeightTiles
 from firmware.weight_reuse import Reuse
 
 
+def geometry(cfg: Config, net: Network, materialize: bool) -> Geometry:
+    """``net`` as ARAS's schedulers map it: a crossbar's weight columns per row block."""
+    return Geometry.of(cfg, net, cfg.weights_per_row, "crossbars", materialize,
+                       lambda lm: crossbar_position_words(lm, cfg))
+
+
 @dataclass
 class Workload:
     """A network with INT8 weights ``qs`` as ARAS's schedulers compute it: its geometry,
@@ -41,8 +47,7 @@ class Workload:
         L = len(net.layers)
         if len(qs) != L:
             raise ValueError(f"{net.name}: {len(qs)} weight arrays for {L} layers")
-        geo = Geometry.of(cfg, net, cfg.weights_per_row, "crossbars", x is not None,
-                          lambda lm: crossbar_position_words(lm, cfg))
+        geo = geometry(cfg, net, x is not None)
         return cls(cfg, net, qs, x, list(shifts) if shifts is not None else [0] * L, geo,
                    Jobs.of(geo))
 

@@ -12,7 +12,6 @@ from firmware.plan import Schedule
 from firmware.schedulers import aras
 from firmware.schedulers.batching import Jobs, fill_chip
 from firmware.schedulers.emit import Emitter
-from firmware.schedulers.layout import Geometry, crossbar_position_words
 from firmware.schedulers.tiles import Crossbars, WeightTiles
 
 
@@ -38,9 +37,7 @@ def compute_floor(cfg: Config, net: Network) -> int:
     has runs its windows once per chip-full of parts. Loads, drains, glue and writes are
     free, so no schedule on ``cfg`` that does not replicate weights is faster than this
     (replication computes several windows at once and can beat it)."""
-    geo = Geometry.of(cfg, net, cfg.weights_per_row, "crossbars", False,
-                      lambda lm: crossbar_position_words(lm, cfg))
-    jobs = Jobs.of(geo)
+    jobs = Jobs.of(aras.geometry(cfg, net, False))
     window = cfg.data.act_bits * cfg.crossbar.bitplane_cycles
     rows = [0] * len(net.layers)
     for j, (i, _) in enumerate(jobs.jobs):

@@ -70,7 +70,7 @@ class SequencerCore(wiring.Component):
     """Members: ``imem``; one :class:`~hdl.interfaces.Dispatch` port per unit (lower-case names
     of :data:`UNITS`); ``gb_wr`` (the buffer's write port, and ``gb_wrx`` the DMA's
     further lanes, watched for the written-since-reset bits); ``write`` and
-    ``scoreboard`` (the write engine); ``insn``, ``geometry``, ``window``, ``bank_mask``
+    ``scoreboard`` (one each per write engine); ``insn``, ``geometry``, ``window``, ``bank_mask``
     (registers the units and the chip read); the status and counters
     (:func:`status_ports`)."""
 
