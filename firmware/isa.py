@@ -41,10 +41,19 @@ class Opcode(enum.IntEnum):
 
 
 class VecFunc(enum.IntEnum):
-    """Element-wise int32 vector operations (refinement residuals, partial sums)."""
+    """Element-wise vector operations: int32 lanes (refinement residuals, partial sums)
+    and INT8 lanes (the glue between layers: residual adds, pooling)."""
 
     ADD = 0
     SUB = 1
+    ADD8 = 2
+    ADD8_RELU = 3
+    MAX8 = 4
+    AVG8 = 5
+
+
+#: VEC functions on INT8 lanes (``word_bits / 8`` a word); the others are int32.
+VEC_NARROW = frozenset({VecFunc.ADD8, VecFunc.ADD8_RELU, VecFunc.MAX8, VecFunc.AVG8})
 
 
 class SfuFunc(enum.IntEnum):
@@ -275,11 +284,20 @@ _SPECS = [
         Field("dst", GB_ADDR, "GB word of the result"),
         Field("src_a", GB_ADDR, "GB word of operand a"),
         Field("src_b", GB_ADDR, "GB word of operand b"),
-        Field("count", COUNT, "GB words processed"),
-    ), "Element-wise int32 `dst = a (op) b` over `count` words, wrapping (ADD, SUB), e.g. "
-       "refinement residuals. Streams word by word in increasing order (read a[k], read "
-       "b[k], write dst[k]), so an overlapping `dst` is seen by later words. Another `func` "
-       "faults BAD_OPERAND.", rtl=True),
+        Field("count", COUNT, "GB words processed (per window when `windowed`)"),
+        Field("windowed", 1, "1: run the WINDOW loop: window w reads `src_a + w * "
+                             "in_stride`, `src_b + w * in_stride` and writes `dst + w * "
+                             "out_stride`, `count` words each", optional=True),
+    ), "Element-wise `dst = a (op) b` over `count` words. int32 lanes, wrapping: ADD, SUB "
+       "(e.g. refinement residuals). INT8 lanes (`word_bits / 8` a word), the glue between "
+       "layers: ADD8 `clip(a + b, -128, 127)` (a residual add), ADD8_RELU `max(ADD8, 0)`, "
+       "MAX8 `max(a, b)` (max pooling, one pair at a time), AVG8 `(a + b + 1) >> 1` (the "
+       "rounded mean of a pair: average pooling of 2^k elements as a tree). With "
+       "`windowed`, the WINDOW loop's `count` windows run back to back (a pooling window's "
+       "strided rows or columns); without, one window at the given addresses. Streams "
+       "word by word in increasing order (read a[k], read b[k], write dst[k]), so an "
+       "overlapping `dst` is seen by later words. Another `func` faults BAD_OPERAND.",
+       rtl=True),
     InsnSpec(Opcode.SFU, (
         Field("func", 4, "SfuFunc"),
         Field("dst", GB_ADDR, "GB word of the result"),
