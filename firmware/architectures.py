@@ -1,14 +1,27 @@
 """The built-in topologies from the published architectures: VGG-16, ResNet-50 (v1.5:
 stride on the 3x3), DenseNet-161 and BERT-Base / BERT-Large at sequence length 128, as
 rows of a topology file (``firmware/topologies/*.csv``, written by
-``scripts/make_topologies.py``). IFMAP sizes include the convolutions' zero padding.
+``scripts/make_topologies.py``), with the pooling between them (their ``.glue.toml``
+sidecars, :mod:`firmware.glue`). IFMAP sizes include the convolutions' zero padding.
+
+Glue not in the sidecars runs off the chip (its maps go through main memory): residual
+adds, DenseNet's concatenation, the global average pools before the classifiers (7 x 7,
+which the pair-mean tree of :mod:`firmware.glue` cannot average) and BERT's attention,
+softmax and layer normalization.
 """
 
 from __future__ import annotations
 
+from firmware.glue import Pool
 from firmware.network import COLUMNS
 
 Row = tuple[str, int, int, int, int, int, int, int]
+
+#: The stems' 3 x 3 stride-2 max pool (ResNet, DenseNet), VGG's 2 x 2 max pools and
+#: DenseNet's 2 x 2 average pool in each transition.
+STEM_POOL = Pool("max", 3, 2, 1)
+MAX_2X2 = Pool("max", 2, 2)
+AVG_2X2 = Pool("avg", 2, 2)
 
 
 def conv(name: str, size: int, k: int, cin: int, cout: int, stride: int = 1) -> Row:
@@ -19,6 +32,18 @@ def conv(name: str, size: int, k: int, cin: int, cout: int, stride: int = 1) -> 
 
 def fc(name: str, tokens: int, cin: int, cout: int) -> Row:
     return (name, tokens, 1, 1, 1, cin, cout, 1)
+
+
+def vgg16_pools() -> dict[str, Pool]:
+    return {f"conv{stage}_{n}": MAX_2X2 for stage, n in enumerate([2, 2, 3, 3, 3], 1)}
+
+
+def resnet50_pools() -> dict[str, Pool]:
+    return {"conv1": STEM_POOL}
+
+
+def densenet161_pools() -> dict[str, Pool]:
+    return {"conv0": STEM_POOL} | {f"trans{b}": AVG_2X2 for b in (1, 2, 3)}
 
 
 def vgg16() -> list[Row]:
@@ -77,6 +102,9 @@ def bert(hidden: int, layers: int, tokens: int = 128) -> list[Row]:
 
 NETWORKS = {"vgg16": vgg16, "resnet50": resnet50, "densenet161": densenet161,
             "bert_base": lambda: bert(768, 12), "bert_large": lambda: bert(1024, 24)}
+#: The pooling on the chip after each built-in network's layers (the sidecar files).
+POOLS = {"vgg16": vgg16_pools, "resnet50": resnet50_pools,
+         "densenet161": densenet161_pools}
 
 
 def render(rows: list[Row]) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from firmware.glue import Pool, glue_path, pool_map, read_glue
 from firmware.textfile import read_utf8
 
 TOPOLOGY_DIR = Path(__file__).with_name("topologies")
@@ -88,9 +89,17 @@ class Layer:
 
 @dataclass(frozen=True)
 class Network:
+    """Crossbar layers in order; ``pools[i]`` (when given) pools layer ``i``'s output
+    before the next layer reads it (:mod:`firmware.glue`)."""
+
     name: str
     layers: tuple[Layer, ...]
     source: str
+    pools: tuple[Pool | None, ...] = ()
+
+    def pool(self, i: int) -> Pool | None:
+        """The pooling after layer ``i``, if any."""
+        return self.pools[i] if i < len(self.pools) else None
 
     @property
     def weights(self) -> int:
@@ -149,7 +158,18 @@ def read_topology(path: str | Path, name: str | None = None) -> Network:
         layers.append(layer)
     if not layers:
         raise NetworkError(f"{path}: no layers after the header")
-    return Network(name or path.stem, tuple(layers), str(path))
+    pools: tuple[Pool | None, ...] = ()
+    if glue_path(path).exists():
+        named = read_glue(glue_path(path), [layer.name for layer in layers])
+        pools = tuple(named.get(layer.name) for layer in layers)
+    net = Network(name or path.stem, tuple(layers), str(path), pools)
+    for i in range(len(layers) - 1):
+        if net.pool(i) is not None:
+            try:
+                feeds(layers[i], layers[i + 1], net.pool(i))
+            except NetworkError as e:
+                raise NetworkError(f"{glue_path(path)}: [{layers[i].name}]: {e}") from e
+    return net
 
 
 #: Largest array one layer may need, in bytes: its INT8 weights (a byte each) or its
@@ -361,25 +381,36 @@ def weights(network: Network, seed: int = 0, path: str | Path | None = None
 # ---- the integer network the chip computes ---------------------------------------------
 
 
-def flattens(prev: Layer, nxt: Layer) -> bool:
-    """Is ``nxt`` a fully connected layer taking ``prev``'s whole map (HWC order)?"""
+def out_map(prev: Layer, pool: Pool | None = None) -> tuple[int, int]:
+    """Height and width of the map ``prev`` passes on: its output, pooled by ``pool``."""
+    if pool is None:
+        return prev.ofmap_h, prev.ofmap_w
+    return pool.out_size(prev.ofmap_h), pool.out_size(prev.ofmap_w)
+
+
+def flattens(prev: Layer, nxt: Layer, pool: Pool | None = None) -> bool:
+    """Is ``nxt`` a fully connected layer taking ``prev``'s whole map (HWC order, after
+    ``pool``)?"""
+    h, w = out_map(prev, pool)
     return nxt.ifmap_h == 1 and nxt.ifmap_w == 1 and nxt.filter_h == 1 and \
-        nxt.channels == prev.windows * prev.filters
+        nxt.channels == h * w * prev.filters
 
 
-def feeds(prev: Layer, nxt: Layer) -> int:
-    """Zero padding (per side) with which ``prev``'s output map is ``nxt``'s input map
-    (0 also when ``nxt`` takes it flattened, see :func:`flattens`)."""
-    if flattens(prev, nxt):
+def feeds(prev: Layer, nxt: Layer, pool: Pool | None = None) -> int:
+    """Zero padding (per side) with which ``prev``'s output map (after ``pool``) is
+    ``nxt``'s input map (0 also when ``nxt`` takes it flattened, see :func:`flattens`)."""
+    if flattens(prev, nxt, pool):
         return 0
-    pad, rem = divmod(nxt.ifmap_h - prev.ofmap_h, 2)
+    h, w = out_map(prev, pool)
+    pad, rem = divmod(nxt.ifmap_h - h, 2)
     if nxt.channels == prev.filters and rem == 0 and pad >= 0 and \
-            nxt.ifmap_w - prev.ofmap_w == 2 * pad:
+            nxt.ifmap_w - w == 2 * pad:
         return pad
-    raise NetworkError(f"layer '{prev.name}' makes a {prev.ofmap_h}x{prev.ofmap_w}x"
-                       f"{prev.filters} map that does not feed layer '{nxt.name}' "
-                       f"({nxt.ifmap_h}x{nxt.ifmap_w}x{nxt.channels}; only zero padding "
-                       "or flattening are supported between layers)")
+    pooled = " after its pooling" if pool else ""
+    raise NetworkError(f"layer '{prev.name}' makes a {h}x{w}x{prev.filters} map{pooled} "
+                       f"that does not feed layer '{nxt.name}' ({nxt.ifmap_h}x"
+                       f"{nxt.ifmap_w}x{nxt.channels}; only zero padding, pooling or "
+                       "flattening are supported between layers)")
 
 
 def im2col(x: np.ndarray, layer: Layer) -> np.ndarray:
@@ -405,12 +436,14 @@ def convolve(layer: Layer, q: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def activate(network: Network, i: int, acc: np.ndarray, shift: int) -> np.ndarray:
-    """Layer ``i``'s int32 outputs through ReLU and REQUANT, zero-padded into the next
-    layer's input map."""
-    layer = network.layers[i]
+    """Layer ``i``'s int32 outputs through ReLU and REQUANT (and its pooling),
+    zero-padded into the next layer's input map."""
+    layer, pool = network.layers[i], network.pool(i)
     out = requant(np.maximum(acc, 0), shift).reshape(layer.ofmap_h, layer.ofmap_w,
                                                      layer.filters)
-    pad = feeds(layer, network.layers[i + 1])
+    if pool is not None:
+        out = pool_map(out, pool)
+    pad = feeds(layer, network.layers[i + 1], pool)
     return np.pad(out, ((pad, pad), (pad, pad), (0, 0)))
 
 

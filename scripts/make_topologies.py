@@ -1,6 +1,7 @@
-"""Write the built-in topology files (``firmware/topologies/*.csv``) from the published
-architectures of :mod:`firmware.architectures`: VGG-16, ResNet-50, DenseNet-161 and
-BERT-Base / BERT-Large at sequence length 128.
+"""Write the built-in topology files (``firmware/topologies/*.csv``, and the
+``*.glue.toml`` of the pooling between their layers) from the published architectures of
+:mod:`firmware.architectures`: VGG-16, ResNet-50, DenseNet-161 and BERT-Base /
+BERT-Large at sequence length 128.
 
 Usage: ``python scripts/make_topologies.py`` (the files are committed; a test checks
 that they are what this script writes).
@@ -9,8 +10,9 @@ that they are what this script writes).
 from __future__ import annotations
 
 from firmware import cli
-from firmware.architectures import NETWORKS, render
-from firmware.network import TOPOLOGY_DIR
+from firmware.architectures import NETWORKS, POOLS, render
+from firmware.glue import glue_path, render_glue
+from firmware.network import BUILTIN, TOPOLOGY_DIR
 
 
 def main() -> None:
@@ -19,6 +21,11 @@ def main() -> None:
     for name, build in NETWORKS.items():
         (TOPOLOGY_DIR / f"{name}.csv").write_text(render(build()))
         print(f"wrote {TOPOLOGY_DIR / name}.csv")
+        if name in POOLS:
+            path = glue_path(TOPOLOGY_DIR / f"{name}.csv")
+            path.write_text(render_glue(POOLS[name](), f"{BUILTIN[name]}: pooling on the "
+                                        "chip after these layers (make_topologies.py)"))
+            print(f"wrote {path}")
 
 
 if __name__ == "__main__":

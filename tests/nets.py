@@ -8,6 +8,7 @@ import numpy as np
 
 from cocotb_tests import runner
 from firmware import network
+from firmware.glue import Pool
 from firmware.isa import RTL_OPCODES, Fault
 from firmware.network import Layer, Network
 from firmware.packing import unpack
@@ -88,3 +89,14 @@ def topology_csv(net: Network, directory: Path) -> Path:
                        f"{a.name}, {a.ifmap_h}, {a.ifmap_w}, {a.filter_h}, {a.filter_w}, "
                        f"{a.channels}, {a.filters}, {a.stride},\n" for a in net.layers))
     return csv
+# Pooling on the chip (VEC MAX8/AVG8 over each finished row): a 3x3 stride-2 max pool
+# with padding into a resident map, a 2x2 average pool into the classifier's input.
+POOLED = Network("pooled", (Layer("c1", 7, 7, 3, 3, 1, 16, 1),
+                            Layer("c2", 5, 5, 3, 3, 16, 16, 1),
+                            Layer("fc", 1, 1, 1, 1, 16, 4, 1)), "test",
+                 (Pool("max", 3, 2, 1), Pool("avg", 2, 2), None))
+# For `small`, a pooled map too large for the buffer (the classifier's flattened input):
+# the pooled rows are stored to main memory and the classifier streams them back.
+POOLED_STREAMED = Network("pooled_streamed", (Layer("c1", 18, 18, 3, 3, 1, 16, 1),
+                                              Layer("fc", 1, 1, 1, 1, 8 * 8 * 16, 4, 1)),
+                          "test", (Pool("max", 2, 2), None))

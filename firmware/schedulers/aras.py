@@ -132,7 +132,7 @@ def _compute(w: Workload, fm: FeatureMaps, batches: Batches, zero: list[int], j:
             if fused:   # INT8 outputs: a quarter of the int32 words per position
                 win = Instruction.make("WINDOW", **{**dict(win.args),
                                                     "out_stride": geo.pos_words[i] // 4})
-            em.emit(win)
+            fm.window(win)
         seg0 = Window.of(win).segment(k0, iw)   # the part's first row block
         row_in = fm.run_input(i, p0)
         at = layout.scratch_at[i] + (p0 if multi else 0) * geo.pos_words[i]

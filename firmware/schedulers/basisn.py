@@ -205,8 +205,8 @@ def _layer(em: Emitter, fm: FeatureMaps, sizes: BasisSizes, copy_of_length: dict
         # Where each segment starts (kernel rows one map row apart); the basis outputs
         # land per position, segment after segment.
         segment = Window.of(geo.window(i, n))
-        em.emit(Instruction.make("WINDOW", count=n, in_stride=geo.in_stride(i),
-                                 out_stride=sizes.p_words(i)))
+        fm.window(Instruction.make("WINDOW", count=n, in_stride=geo.in_stride(i),
+                                   out_stride=sizes.p_words(i)))
         for k, b in enumerate(blocks):
             length = len(b) if lm.mode != "im2col" else R
             copy = copy_of_length[length]

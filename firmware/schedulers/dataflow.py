@@ -1,16 +1,17 @@
 """Feature maps between layers: the main-memory regions they start in, the loads that
-bring a layer's input into its buffer, and the REQUANT (unless the VMMs requantized) and
-stores that send each run of outputs on to the next layer (or, for the last layer, its
-int32 outputs to main memory).
+bring a layer's input into its buffer, and the REQUANT (unless the VMMs requantized),
+pooling (VEC passes over each finished row) and stores that send each run of outputs on
+to the next layer (or, for the last layer, its int32 outputs to main memory).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from firmware import isa
 from firmware.image import Region
-from firmware.isa import Instruction, SfuFunc
-from firmware.network import feeds, flattens, im2col
+from firmware.isa import Instruction, SfuFunc, VecFunc
+from firmware.network import feeds, flattens, im2col, out_map
 from firmware.packing import pack
 from firmware.schedulers.emit import Emitter
 from firmware.schedulers.layout import BufferLayout, Geometry
@@ -24,6 +25,12 @@ class FeatureMaps:
                  shifts: list[int]) -> None:
         self.geo, self.layout, self.em, self.shifts = geo, layout, em, shifts
         self.out_addr = 0
+        self.vmm_window: Instruction | None = None
+
+    def window(self, insn: Instruction) -> None:
+        """Emit the WINDOW of the next VMMs (re-emitted after a pooling's own)."""
+        self.vmm_window = insn
+        self.em.emit(insn)
 
     def allocate(self, x: np.ndarray | None) -> None:
         """Main memory before the program's own regions: the first layer's unrolled
@@ -43,7 +50,8 @@ class FeatureMaps:
             x_words = geo.map_words(0)
         self.in_dram: list[int] = [em.alloc(x_words)] + [0] * (L - 1)
         clear = max([lay.in_size[i + 1] for i in range(L - 1) if lay.into_next[i]]
-                    + [lay.in_size[i] for i in range(L) if not lay.resident[i]] + [0])
+                    + [lay.in_size[i] for i in range(L) if not lay.resident[i]]
+                    + [p.line + p.partial for p in lay.pools if p] + [0])
         self.zeros = em.alloc(clear)
         for i in range(1, L):
             if not lay.into_next[i - 1]:
@@ -74,6 +82,9 @@ class FeatureMaps:
             em.dma("LOAD", lay.in_at[i], self.zeros, lay.in_size[i])
         if lay.into_next[i]:
             em.dma("LOAD", lay.in_at[i + 1], self.zeros, lay.in_size[i + 1])
+        if lay.pools[i] is not None:   # the line's zero borders, the partial results' gaps
+            p = lay.pools[i]
+            em.dma("LOAD", lay.pool_at[i] + p.ring, self.zeros, p.line + p.partial)
 
     def run_input(self, i: int, p0: int) -> int:
         """Buffer word where the run of layer ``i`` from position ``p0`` reads its input:
@@ -94,18 +105,23 @@ class FeatureMaps:
         the buffer word (in the next layer's map, or the row buffer) and its offset in
         the destination map."""
         geo, lay = self.geo, self.layout
-        layers, wb = geo.net.layers, geo.cfg.global_buffer.word_bytes
-        layer, nxt = layers[i], layers[i + 1]
-        if geo.chained[i]:
-            pad = feeds(layer, nxt)
-            oy, ox = divmod(p0, layer.ofmap_w)
-            if flattens(layer, nxt):
-                offset = p0 * layer.filters // wb
-            else:
-                offset = ((oy + pad) * nxt.ifmap_w + pad + ox) * nxt.channels // wb
-        else:
-            offset = geo.int8_words(i, p0)
+        pool = lay.pools[i]
+        if pool is not None:   # into the ring of output rows
+            row = p0 // geo.net.layers[i].ofmap_w
+            return lay.pool_at[i] + row % pool.pool.size * pool.row_words, 0
+        offset = self._map_offset(i, p0) if geo.chained[i] else geo.int8_words(i, p0)
         return (lay.in_at[i + 1] + offset if lay.into_next[i] else lay.row_at[i]), offset
+
+    def _map_offset(self, i: int, p: int) -> int:
+        """Word of position ``p`` of the map layer ``i`` passes on (after its pooling) in
+        the next layer's input map (zero-padded, or flattened)."""
+        geo, wb = self.geo, self.geo.cfg.global_buffer.word_bytes
+        layer, nxt, pool = geo.net.layers[i], geo.net.layers[i + 1], geo.pool(i)
+        if flattens(layer, nxt, pool):
+            return p * layer.filters // wb
+        pad = feeds(layer, nxt, pool)
+        oy, ox = divmod(p, out_map(layer, pool)[1])
+        return ((oy + pad) * nxt.ifmap_w + pad + ox) * nxt.channels // wb
 
     def finish(self, i: int, p0: int, n: int, at: int | None) -> None:
         """ReLU and REQUANT ``n`` output positions from ``p0`` of layer ``i`` (int32 at
@@ -122,6 +138,65 @@ class FeatureMaps:
         if at is not None:
             em.emit(Instruction.make("SFU", func=SfuFunc.REQUANT_RELU, dst=dst, src=at,
                                      count=words, shift=self.shifts[i], window=1))
+        if lay.pools[i] is not None:
+            row, layer = p0 // layers[i].ofmap_w, layers[i]
+            pool = lay.pools[i].pool
+            for y in range(pool.out_size(layer.ofmap_h)):
+                if pool.taps(y, layer.ofmap_h)[-1] == row:
+                    self._pool_row(i, y)
+            return
         if not lay.into_next[i]:
             base = self.in_dram[i + 1] if geo.chained[i] else self.out_dram[i]
             em.dma("STORE", dst, base + offset, geo.int8_words(i, n))
+
+    def _vec(self, func: VecFunc, dst: int, a: int, b: int, count: int,
+             windowed: bool = False) -> None:
+        """One VEC, cut into runs the count field can express (unwindowed only)."""
+        most = (1 << isa.COUNT) - 1
+        if windowed:
+            self.em.emit(Instruction.make("VEC", func=func, dst=dst, src_a=a, src_b=b,
+                                          count=count, windowed=1))
+            return
+        for k in range(0, count, most):
+            self.em.emit(Instruction.make("VEC", func=func, dst=dst + k, src_a=a + k,
+                                          src_b=b + k, count=min(most, count - k)))
+
+    def _pool_row(self, i: int, y: int) -> None:
+        """Output row ``y`` of layer ``i``'s pooling, from the rows in its ring: down the
+        window into the line (one pair at a time, in row order), then along it: window
+        ``x``'s taps are positions ``x * stride - pad + d`` of the line (its borders are
+        zero), combined pair by pair through the partial results into the next layer's
+        map, or into the out row that is stored to main memory."""
+        geo, lay, em = self.geo, self.layout, self.em
+        area, at = lay.pools[i], lay.pool_at[i]
+        pool, layer = area.pool, geo.net.layers[i]
+        func = VecFunc.MAX8 if pool.kind == "max" else VecFunc.AVG8
+        line = at + area.ring
+        data = line + pool.pad * area.pos
+        partial = line + area.line
+        out = partial + area.partial
+
+        def slot(r: int) -> int:
+            return at + r % pool.size * area.row_words
+
+        rows = pool.taps(y, layer.ofmap_h)
+        self._vec(func, data, slot(rows[0]), slot(rows[min(1, len(rows) - 1)]),
+                  area.row_words)
+        for r in rows[2:]:
+            self._vec(func, data, data, slot(r), area.row_words)
+        step = pool.stride * area.pos
+        offset = self._map_offset(i, y * area.out_w)
+        final = lay.in_at[i + 1] + offset if lay.into_next[i] else out
+        taps = [line + d * area.pos for d in range(pool.size)]
+        acc = taps[0]
+        for d in range(1, max(2, pool.size)):
+            last = d >= pool.size - 1
+            em.emit(Instruction.make("WINDOW", count=area.out_w, in_stride=step,
+                                     out_stride=area.channels if last else step))
+            self._vec(func, final if last else partial, acc, taps[min(d, pool.size - 1)],
+                      area.channels, windowed=True)
+            acc = partial
+        if not lay.into_next[i]:
+            em.dma("STORE", out, self.in_dram[i + 1] + offset, area.out_w * area.channels)
+        if self.vmm_window is not None:
+            em.emit(self.vmm_window)

@@ -5,10 +5,12 @@ live in the global buffer.
 Feature maps live in the global buffer when they fit (``resident``); a map that does
 not is kept in main memory and the rows each output row needs are loaded into a window
 area (``streamed``). A layer's output goes straight into the next layer's resident map
-when the next layer reads it as it is (:func:`firmware.network.feeds`); otherwise each
-finished run of outputs goes through a row buffer to main memory. Two placements: two
-activation areas used in turn (:func:`two_areas`), or every buffer in a bank of its own
-chosen by the bank ILP so that the others can be power-gated (:func:`in_banks`).
+when the next layer reads it as it is or pooled (:func:`firmware.network.feeds`);
+otherwise each finished run of outputs goes through a row buffer to main memory. A
+pooled layer's output rows go through a pooling area of their own (:class:`PoolArea`).
+Two placements: two activation areas used in turn (:func:`two_areas`), or every buffer
+in a bank of its own chosen by the bank ILP so that the others can be power-gated
+(:func:`in_banks`).
 """
 
 from __future__ import annotations
@@ -18,19 +20,54 @@ from dataclasses import dataclass, replace
 
 from firmware import isa
 from firmware.config import Config
+from firmware.glue import Pool
 from firmware.isa import Instruction
 from firmware.mapper import LayerMap, map_layer
 from firmware.network import Layer, Network, NetworkError, feeds
 from firmware.schedulers.bank_ilp import select_banks
 
 
-def chained(prev: Layer, nxt: Layer) -> bool:
-    """Does ``prev``'s output map feed ``nxt`` directly (zero padding or flattening)?"""
+def chained(prev: Layer, nxt: Layer, pool: Pool | None = None) -> bool:
+    """Does ``prev``'s output map (after ``pool``) feed ``nxt`` directly (zero padding or
+    flattening)?"""
     try:
-        feeds(prev, nxt)
+        feeds(prev, nxt, pool)
     except NetworkError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class PoolArea:
+    """The buffer words a pooled layer's output rows go through, in order: a ring of
+    ``size`` output rows (``ring_rows``, ``row_words`` each), the row combined down its
+    window (``line``: ``pad`` zero positions each side), the partial results of windows
+    wider than two (``partial``) and, when the next map is not resident, the pooled
+    row on its way to main memory (``out``). ``pos`` is words per position in the ring
+    and line, ``channels`` the words of a position's outputs."""
+
+    pool: Pool
+    row_words: int
+    pos: int
+    channels: int
+    out_w: int
+    out_words: int
+
+    @property
+    def ring(self) -> int:
+        return self.pool.size * self.row_words
+
+    @property
+    def line(self) -> int:
+        return self.row_words + 2 * self.pool.pad * self.pos
+
+    @property
+    def partial(self) -> int:
+        return self.out_w * self.pool.stride * self.pos if self.pool.size > 2 else 0
+
+    @property
+    def words(self) -> int:
+        return self.ring + self.line + self.partial + self.out_words
 
 
 def crossbar_position_words(lm: LayerMap, cfg: Config) -> int:
@@ -56,6 +93,10 @@ class Geometry:
     pos_words: list[int]
     runs: list[int]
 
+    def pool(self, i: int) -> Pool | None:
+        """The pooling after layer ``i`` (it chains through it), if any."""
+        return self.net.pool(i)
+
     @classmethod
     def of(cls, cfg: Config, net: Network, unit: int, what: str, materialize: bool,
            position_words: Callable[[LayerMap], int]) -> Geometry:
@@ -65,14 +106,15 @@ class Geometry:
         layers, L = net.layers, len(net.layers)
         wb = cfg.global_buffer.word_bytes
         maps = [map_layer(layer, cfg, im2col=(i == 0)) for i, layer in enumerate(layers)]
-        links = [chained(layers[i], layers[i + 1]) for i in range(L - 1)] + [False]
+        links = [chained(layers[i], layers[i + 1], net.pool(i)) for i in range(L - 1)] + \
+            [False]
         for i, layer in enumerate(layers[:-1]):  # outputs feed on: packed, word-aligned
             if links[i] and (layer.filters % unit or layer.filters % wb):
                 raise ValueError(f"layer '{layer.name}': its {layer.filters} output channels "
                                  f"must fill whole {what} ({unit} outputs) and {wb}-byte "
                                  "words")
             if materialize and not links[i]:
-                feeds(layer, layers[i + 1])   # raises, naming the layers
+                feeds(layer, layers[i + 1], net.pool(i))   # raises, naming the layers
         geo = cls(cfg, net, maps, links, [position_words(lm) for lm in maps], runs=[])
         return replace(geo, runs=[geo._run(i) for i in range(L)])   # runs need the rest
 
@@ -89,8 +131,8 @@ class Geometry:
         holds, when the destination of their outputs is contiguous."""
         layer, cfg = self.net.layers[i], self.cfg
         contiguous = i == len(self.net.layers) - 1 or not self.chained[i] or \
-            feeds(layer, self.net.layers[i + 1]) == 0
-        if layer.ofmap_w > 1 or not self.flat(i) or not contiguous:
+            feeds(layer, self.net.layers[i + 1], self.pool(i)) == 0
+        if layer.ofmap_w > 1 or self.pool(i) or not self.flat(i) or not contiguous:
             return layer.ofmap_w
         budget = cfg.gb_words // 8 // self.pos_words[i]
         return max(1, min(layer.windows, budget, (1 << isa.COUNT) - 1))
@@ -132,6 +174,18 @@ class Geometry:
         crossbar compute with whatever they hold: outputs nobody reads)."""
         return -(-n * self.pos_words[i] // 4)
 
+    def pool_area(self, i: int, resident_next: bool) -> PoolArea | None:
+        """The pooling area of layer ``i`` (None when it is not pooled); its pooled rows
+        go to main memory unless ``resident_next``."""
+        pool = self.pool(i)
+        if pool is None:
+            return None
+        layer, wb = self.net.layers[i], self.cfg.global_buffer.word_bytes
+        out_w = pool.out_size(layer.ofmap_w)
+        channels = layer.filters // wb
+        return PoolArea(pool, self.int8_words(i, layer.ofmap_w), self.pos_words[i] // 4,
+                        channels, out_w, 0 if resident_next else out_w * channels)
+
     def window(self, i: int, count: int) -> Instruction:
         """The WINDOW of a run of ``count`` positions of layer ``i``."""
         lm = self.maps[i]
@@ -161,22 +215,28 @@ class BufferLayout:
     scratch_at: list[int]
     row_at: list[int]
     masks: list[int | None]
+    pools: list[PoolArea | None]
+    pool_at: list[int]
 
     def buffers(self, i: int) -> list[tuple[str, int, int]]:
         """The buffers layer ``i`` uses at once, as (name, first word, words): its input,
-        its scratch, and the next layer's map or its row buffer."""
+        its scratch, the next layer's map or its row buffer, and its pooling area."""
         out = [("input", self.in_at[i], self.in_size[i]),
                ("scratch", self.scratch_at[i], self.scratch_size[i])]
         if self.into_next[i]:
             out.append(("next input", self.in_at[i + 1], self.in_size[i + 1]))
         elif self.row_size[i]:
             out.append(("row buffer", self.row_at[i], self.row_size[i]))
+        if self.pools[i] is not None:
+            out.append(("pooling area", self.pool_at[i], self.pools[i].words))
         return out
 
 
-def _sizes(geo: Geometry, cap: int) -> tuple[list[bool], list[int], list[bool], list[int]]:
+def _sizes(geo: Geometry, cap: int
+           ) -> tuple[list[bool], list[int], list[bool], list[int], list[PoolArea | None]]:
     """Residency (maps of at most ``cap`` words), input sizes, which layers write the next
-    map directly, and row-buffer sizes."""
+    map directly, row-buffer sizes and pooling areas (a pooled layer needs no row
+    buffer)."""
     L = len(geo.net.layers)
     full = [geo.map_words(i) + geo.slack(i) for i in range(L)]
     window = [geo.rows_words(i) + geo.slack(i) for i in range(L)]
@@ -186,47 +246,60 @@ def _sizes(geo: Geometry, cap: int) -> tuple[list[bool], list[int], list[bool], 
     # Where a layer's INT8 outputs go: the next layer's map, or a row buffer that is
     # stored to main memory (the last layer stores its int32 scratch directly).
     into_next = [i < L - 1 and geo.chained[i] and resident[i + 1] for i in range(L)]
-    row_size = [0 if into_next[i] or i == L - 1 else rowbuf[i] for i in range(L)]
-    return resident, in_size, into_next, row_size
+    pools = [geo.pool_area(i, into_next[i]) for i in range(L)]
+    row_size = [0 if into_next[i] or i == L - 1 or pools[i] else rowbuf[i]
+                for i in range(L)]
+    return resident, in_size, into_next, row_size, pools
 
 
 def two_areas(geo: Geometry, scratch_of: list[int]) -> BufferLayout:
     """Two activation areas used by alternate layers, then the int32 scratch (``scratch_of``
-    words per layer, the largest), then the row buffer; a map is resident when two of
-    it fit beside the scratch and the largest row buffer. Raises ``ValueError`` when the
-    buffer is too small."""
+    words per layer, the largest), then the row buffer, then the pooling area; a map is
+    resident when two of it fit beside the scratch, the largest row buffer and the
+    largest pooling area. Raises ``ValueError`` when the buffer is too small."""
     cfg, L = geo.cfg, len(geo.net.layers)
     scratch = max(scratch_of)
     most_rows = max(geo.int8_words(i, geo.runs[i]) for i in range(L))
-    resident, in_size, into_next, row_size = _sizes(
-        geo, (cfg.gb_words - scratch - most_rows) // 2)
+    most_pool = max([p.words for i in range(L) if (p := geo.pool_area(i, False))] + [0])
+    resident, in_size, into_next, row_size, pools = _sizes(
+        geo, (cfg.gb_words - scratch - most_rows - most_pool) // 2)
     area = max(in_size)
-    need = 2 * area + scratch + max(row_size)
+    pool_words = max([p.words for p in pools if p] + [0])
+    need = 2 * area + scratch + max(row_size) + pool_words
     if need > cfg.gb_words:
         raise ValueError(f"{geo.net.name}: needs {need} global-buffer words (two "
-                         f"activation areas of {area}, {scratch} of int32 outputs and "
-                         f"{max(row_size)} of output rows); {cfg.source} has "
-                         f"{cfg.gb_words}")
+                         f"activation areas of {area}, {scratch} of int32 outputs, "
+                         f"{max(row_size)} of output rows and {pool_words} for pooling); "
+                         f"{cfg.source} has {cfg.gb_words}")
+    row_at = 2 * area + scratch
     return BufferLayout(resident, in_size, list(scratch_of), into_next, row_size,
                         in_at=[(i % 2) * area for i in range(L)],
-                        scratch_at=[2 * area] * L, row_at=[2 * area + scratch] * L,
-                        masks=[None] * L)
+                        scratch_at=[2 * area] * L, row_at=[row_at] * L,
+                        masks=[None] * L, pools=pools,
+                        pool_at=[row_at + max(row_size)] * L)
 
 
 def in_banks(geo: Geometry, scratch_of: list[int], weights: list[float]) -> BufferLayout:
-    """Every buffer (each layer's input, int32 scratch and row buffer) at the start of a
-    bank chosen by :func:`select_banks`, so that layer ``i`` powers only its own buffers'
-    banks (``masks``); phase ``i`` weighs ``weights[i]``. A map is resident when it fits
-    the largest bank."""
+    """Every buffer (each layer's input, int32 scratch, row buffer and pooling area) at
+    the start of a bank chosen by :func:`select_banks`, so that layer ``i`` powers only
+    its own buffers' banks (``masks``); phase ``i`` weighs ``weights[i]``. A map is
+    resident when it fits the largest bank."""
     cfg, L = geo.cfg, len(geo.net.layers)
-    resident, in_size, into_next, row_size = _sizes(
+    resident, in_size, into_next, row_size, pools = _sizes(
         geo, max(hi - lo for lo, hi in cfg.bank_bounds))
-    # Layer i needs its input, scratch, and the next map or its row buffer.
-    sizes = in_size + scratch_of + [max(1, r) for r in row_size]
+    # Layer i needs its input, scratch, the next map or its row buffer, its pooling area.
+    pooled = [i for i in range(L) if pools[i]]
+    sizes = in_size + scratch_of + [max(1, r) for r in row_size] + \
+        [pools[i].words for i in pooled]
+    pool_buf = {i: 3 * L + k for k, i in enumerate(pooled)}
     live = [[i, L + i] + ([i + 1] if into_next[i] else [2 * L + i] if row_size[i] else [])
-            for i in range(L)]
+            + ([pool_buf[i]] if i in pool_buf else []) for i in range(L)]
     bank_of = select_banks(cfg, sizes, live, weights)
     starts = [cfg.bank_bounds[k][0] for k in bank_of]
     return BufferLayout(resident, in_size, list(scratch_of), into_next, row_size,
-                        in_at=starts[:L], scratch_at=starts[L:2 * L], row_at=starts[2 * L:],
-                        masks=[sum(1 << bank_of[b] for b in bufs) for bufs in live])
+                        in_at=starts[:L], scratch_at=starts[L:2 * L],
+                        row_at=starts[2 * L:3 * L],
+                        masks=[sum(1 << bank_of[b] for b in bufs) for bufs in live],
+                        pools=pools,
+                        pool_at=[starts[pool_buf[i]] if i in pool_buf else 0
+                                 for i in range(L)])

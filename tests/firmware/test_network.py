@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from firmware import architectures, config, network
+from firmware import architectures, config, glue, network
 from firmware.network import Layer, NetworkError
 from model.reports import aras
 
@@ -89,6 +89,11 @@ def test_shipped_topologies_are_what_the_script_writes() -> None:
     for name, build in architectures.NETWORKS.items():
         assert (network.TOPOLOGY_DIR / f"{name}.csv").read_text() == \
             architectures.render(build()), name
+        pools = architectures.POOLS[name]() if name in architectures.POOLS else {}
+        sidecar = glue.glue_path(network.TOPOLOGY_DIR / f"{name}.csv")
+        assert sidecar.exists() == bool(pools), name
+        if pools:
+            assert glue.read_glue(sidecar, [layer[0] for layer in build()]) == pools, name
 
 
 def test_quantize_is_affine_int8() -> None:

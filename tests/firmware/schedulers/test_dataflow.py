@@ -6,16 +6,17 @@ int32 to the outputs region."""
 from __future__ import annotations
 
 import pytest
-from nets import CNN, PADDED, STREAMED, TINY, case
+from nets import CNN, PADDED, POOLED, POOLED_STREAMED, STREAMED, TINY, case, outputs
 
-from firmware import config
-from firmware.isa import Instruction, Opcode
+from firmware import config, network
+from firmware.isa import RTL_OPCODES, Fault, Instruction, Opcode, VecFunc
 from firmware.network import feeds
 from firmware.schedulers import SCHEDULERS
 from firmware.schedulers.aras import Workload
 from firmware.schedulers.dataflow import FeatureMaps
 from firmware.schedulers.emit import Emitter
 from firmware.schedulers.layout import in_banks
+from model import golden
 
 
 def _outside(program: list[Instruction], dram_words: int, gb_words: int) -> list[str]:
@@ -105,3 +106,44 @@ def test_a_layer_start_loads_its_map_and_clears_the_next() -> None:
     fm.em.program.clear()
     fm.layer_inputs(3)            # resident and written by layer 2: nothing to load
     assert fm.em.program == []
+
+
+@pytest.mark.parametrize(("net", "names"), [
+    (POOLED, list(SCHEDULERS)),
+    # The bank ILP finds no placement for its three maps in `small`'s four small banks.
+    (POOLED_STREAMED, ["naive", "baseline"])])
+def test_pooling_runs_on_the_vec_unit_and_computes_the_network(net, names) -> None:
+    """Pooled layers give the integer network's outputs (:func:`network.forward`, which
+    pools with :func:`firmware.glue.pool_map`) under every scheduler: the pooling runs as
+    MAX8/AVG8 VECs on the chip, and a pooled map that fits the buffer never goes through
+    main memory (only a map too large for it is stored, pooled)."""
+    cfg = config.load("small")
+    qs, x, shifts = case(net, 3)
+    _, want = network.forward(net, qs, x, shifts)
+    for name in names:
+        plan = SCHEDULERS[name](cfg, net, qs, x, shifts)
+        res = golden.run(plan.image, RTL_OPCODES)
+        assert res.fault == Fault.NONE, name
+        assert outputs(plan.image, res, cfg, net).tolist() == want.tolist(), name
+        vecs = [e.insn.func for e in res.trace if e.insn.opcode == Opcode.VEC]
+        kinds = {net.pool(i).kind for i in range(len(net.layers)) if net.pool(i)}
+        assert set(vecs) == {{"max": VecFunc.MAX8, "avg": VecFunc.AVG8}[k] for k in kinds}
+        stored = sum(e.insn.count for e in res.trace if e.insn.opcode == Opcode.STORE)
+        last = net.layers[-1]
+        int32_out = last.windows * Workload.of(cfg, net, qs).geo.pos_words[-1]
+        pooled_map = net.layers[1].ifmap_bytes // cfg.global_buffer.word_bytes
+        assert stored == int32_out + (pooled_map if net is POOLED_STREAMED else 0), name
+
+
+def test_a_pooled_layer_runs_a_vec_per_pair_down_and_along_each_window() -> None:
+    """POOLED's first layer (5 x 5 out, 3 x 3 stride-2 max pool, padding 1): output rows
+    take input rows (0, 1), (1, 2, 3), (3, 4): 1 + 2 + 1 VECs down the windows, then 2
+    windowed VECs along each of the 3 rows; its second layer's 2 x 2 average pool (3 x 3
+    out, the last row and column dropped): one of each for its one row."""
+    cfg = config.load("small")
+    plan = SCHEDULERS["baseline"](cfg, POOLED, *case(POOLED, 0))
+    vecs = {0: [0, 0], 1: [0, 0]}
+    for insn, layer in zip(plan.program, plan.layer_of, strict=True):
+        if insn.opcode == Opcode.VEC:
+            vecs[layer][insn.windowed] += 1
+    assert vecs == {0: [4, 6], 1: [1, 1]}

@@ -1,0 +1,144 @@
+"""The glue between a network's crossbar layers that the chip computes on its VEC unit:
+pooling of a layer's output map before the next layer reads it.
+
+A topology file ``net.csv`` may have a sidecar ``net.glue.toml`` with one table per
+producing layer, naming what happens to that layer's output on its way to the next::
+
+    [conv1]
+    pool = { kind = "max", size = 3, stride = 2, pad = 1 }
+
+Pooling is defined as the chip computes it (so that the golden network and the chip
+agree bit for bit): over the INT8 map, first down each window's rows, then along them,
+one pair at a time (``VEC MAX8`` / ``AVG8``). Max pooling pads with zeros, which is the
+identity of ``max`` here because every map that feeds another layer has been through
+ReLU. Average pooling is a tree of rounded pair means, so its window is 2 x 2 (no
+padding): ``avg(avg(a, b), avg(c, d))`` rounded half up at each step, within one of the
+exact mean.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+KINDS = ("max", "avg")
+
+
+class GlueError(ValueError):
+    """A glue file that cannot be used, naming the file and table."""
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A ``size`` x ``size`` pooling window at ``stride``, ``pad`` zeros on each side."""
+
+    kind: str
+    size: int
+    stride: int
+    pad: int = 0
+
+    def out_size(self, n: int) -> int:
+        """Output rows (or columns) of an ``n``-row input."""
+        return (n + 2 * self.pad - self.size) // self.stride + 1
+
+    def taps(self, o: int, n: int) -> list[int]:
+        """Input rows (or columns) of output ``o`` inside an ``n``-row input (padding
+        dropped: it is zero, the identity of max over ReLU'd maps)."""
+        first = o * self.stride - self.pad
+        return [r for r in range(first, first + self.size) if 0 <= r < n]
+
+    def check(self, where: str) -> None:
+        """Refuse a window the chip's pair operations cannot compute."""
+        if self.kind not in KINDS:
+            raise GlueError(f"{where}: pool kind '{self.kind}'; expected one of "
+                            f"{', '.join(KINDS)}")
+        for name, v, lo in (("size", self.size, 1), ("stride", self.stride, 1),
+                            ("pad", self.pad, 0)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < lo:
+                raise GlueError(f"{where}: pool {name} is {v!r}; expected an integer "
+                                f">= {lo}")
+        if self.pad >= self.size:
+            raise GlueError(f"{where}: pool pad {self.pad} must be below its size "
+                            f"{self.size}")
+        if self.kind == "avg" and (self.size != 2 or self.pad):
+            raise GlueError(f"{where}: average pooling is a tree of pair means: size 2 "
+                            f"and pad 0 (got size {self.size}, pad {self.pad})")
+
+
+def _pair(kind: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """VEC MAX8 or AVG8 of two INT8 arrays."""
+    return np.maximum(a, b) if kind == "max" else (a + b + 1) >> 1
+
+
+def pool_map(x: np.ndarray, pool: Pool) -> np.ndarray:
+    """``pool`` of the HWC INT8 map ``x`` as the chip computes it: for each output row,
+    its input rows combined in order, then each output column's positions in order."""
+    x = np.asarray(x, dtype=np.int64)
+    h, w = x.shape[:2]
+    rows = []
+    for oy in range(pool.out_size(h)):
+        taps = pool.taps(oy, h)
+        t = x[taps[0]]
+        for r in taps[1:]:
+            t = _pair(pool.kind, t, x[r])
+        cols = []
+        for ox in range(pool.out_size(w)):
+            taps_x = pool.taps(ox, w)
+            c = t[taps_x[0]]
+            for q in taps_x[1:]:
+                c = _pair(pool.kind, c, t[q])
+            cols.append(c)
+        rows.append(np.stack(cols))
+    return np.stack(rows)
+
+
+def glue_path(topology: str | Path) -> Path:
+    """The sidecar glue file of a topology file."""
+    p = Path(topology)
+    return p.with_name(p.stem + ".glue.toml")
+
+
+def read_glue(path: str | Path, layers: list[str]) -> dict[str, Pool]:
+    """The pools of a glue file, by producing layer (each a layer of ``layers``, not the
+    last); errors name the file and table."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise GlueError(f"{path}: cannot read the glue file: {e}") from e
+    out: dict[str, Pool] = {}
+    for name, table in raw.items():
+        where = f"{path}: [{name}]"
+        if name not in layers:
+            raise GlueError(f"{where}: no layer of that name in the topology")
+        if name == layers[-1]:
+            raise GlueError(f"{where}: the last layer's output goes to main memory; "
+                            "nothing reads it on the chip")
+        if not isinstance(table, dict) or set(table) != {"pool"} or \
+                not isinstance(table["pool"], dict):
+            raise GlueError(f"{where}: expected exactly one key, pool = {{ kind, size, "
+                            "stride, pad }}")
+        spec = dict(table["pool"])
+        unknown = set(spec) - {"kind", "size", "stride", "pad"}
+        missing = {"kind", "size", "stride"} - set(spec)
+        if unknown or missing:
+            raise GlueError(f"{where}: pool keys {sorted(spec)}; expected kind, size, "
+                            "stride and optionally pad")
+        pool = Pool(spec["kind"], spec["size"], spec["stride"], spec.get("pad", 0))
+        pool.check(where)
+        out[name] = pool
+    return out
+
+
+def render_glue(pools: dict[str, Pool], title: str) -> str:
+    """A glue file for ``pools`` (what :func:`read_glue` reads back)."""
+    lines = [f"# {title}", ""]
+    for name, p in pools.items():
+        pad = f", pad = {p.pad}" if p.pad else ""
+        lines += [f"[{name}]",
+                  f'pool = {{ kind = "{p.kind}", size = {p.size}, stride = {p.stride}{pad} }}',
+                  ""]
+    return "\n".join(lines)
