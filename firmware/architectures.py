@@ -4,15 +4,15 @@ rows of a topology file (``firmware/topologies/*.csv``, written by
 ``scripts/make_topologies.py``), with the pooling between them (their ``.glue.toml``
 sidecars, :mod:`firmware.glue`). IFMAP sizes include the convolutions' zero padding.
 
-Glue not in the sidecars runs off the chip (its maps go through main memory): residual
-adds, DenseNet's concatenation, the global average pools before the classifiers (7 x 7,
+Glue not in the sidecars runs off the chip (its maps go through main memory): DenseNet's
+concatenation, the global average pools before the classifiers (7 x 7,
 which the pair-mean tree of :mod:`firmware.glue` cannot average) and BERT's attention,
-softmax and layer normalization.
+softmax, residual sums and layer normalization (named ``offchip`` in its sidecars).
 """
 
 from __future__ import annotations
 
-from firmware.glue import Pool
+from firmware.glue import Glue, Pool
 from firmware.network import COLUMNS
 
 Row = tuple[str, int, int, int, int, int, int, int]
@@ -22,6 +22,11 @@ Row = tuple[str, int, int, int, int, int, int, int]
 STEM_POOL = Pool("max", 3, 2, 1)
 MAX_2X2 = Pool("max", 2, 2)
 AVG_2X2 = Pool("avg", 2, 2)
+#: BERT's glue the chip has no unit for (made off the chip, through main memory).
+ATTENTION = "attention: Q K^T scores, softmax, context"
+ADD_NORM = "residual add and layer normalization"
+#: Bottleneck blocks per ResNet-50 stage (conv2_x .. conv5_x).
+RESNET50_BLOCKS = (3, 4, 6, 3)
 
 
 def conv(name: str, size: int, k: int, cin: int, cout: int, stride: int = 1) -> Row:
@@ -34,16 +39,44 @@ def fc(name: str, tokens: int, cin: int, cout: int) -> Row:
     return (name, tokens, 1, 1, 1, cin, cout, 1)
 
 
-def vgg16_pools() -> dict[str, Pool]:
-    return {f"conv{stage}_{n}": MAX_2X2 for stage, n in enumerate([2, 2, 3, 3, 3], 1)}
+def vgg16_glue() -> dict[str, Glue]:
+    return {f"conv{stage}_{n}": Glue(pool=MAX_2X2)
+            for stage, n in enumerate([2, 2, 3, 3, 3], 1)}
 
 
-def resnet50_pools() -> dict[str, Pool]:
-    return {"conv1": STEM_POOL}
+def resnet50_glue() -> dict[str, Glue]:
+    """The stem's pool, and each bottleneck's residual sum: the first block of a stage
+    adds its projection shortcut (which reads the block's input) to the branch; the
+    others add the block's input to the branch."""
+    glue = {"conv1": Glue(pool=STEM_POOL)}
+    for stage, n in enumerate(RESNET50_BLOCKS, 2):
+        for b in range(1, n + 1):
+            p = f"res{stage}_{b}"
+            if b == 1:
+                glue[f"{p}_proj"] = Glue(input=f"{p}_a:in", add=f"{p}_c")
+            else:
+                glue[f"{p}_c"] = Glue(add=f"{p}_a:in")
+    return glue
 
 
-def densenet161_pools() -> dict[str, Pool]:
-    return {"conv0": STEM_POOL} | {f"trans{b}": AVG_2X2 for b in (1, 2, 3)}
+def bert_glue(layers: int) -> dict[str, Glue]:
+    """K and V read Q's input; the attention (scores, softmax, context) makes the output
+    projection's input, and each residual sum with layer normalization the next block's
+    input, off the chip; GELU between the feed-forward layers is taken as the ReLU of
+    REQUANT_RELU (a stated simplification)."""
+    glue = {}
+    for i in range(1, layers + 1):
+        glue[f"enc{i}_k"] = glue[f"enc{i}_v"] = Glue(input=f"enc{i}_q:in")
+        glue[f"enc{i}_attn_out"] = Glue(offchip=ATTENTION)
+        glue[f"enc{i}_ffn1"] = Glue(offchip=ADD_NORM)
+        nxt = f"enc{i + 1}_q" if i < layers else "qa_outputs"
+        glue[nxt] = Glue(offchip=ADD_NORM)
+    return glue
+
+
+def densenet161_glue() -> dict[str, Glue]:
+    return {"conv0": Glue(pool=STEM_POOL)} | {f"trans{b}": Glue(pool=AVG_2X2)
+                                                for b in (1, 2, 3)}
 
 
 def vgg16() -> list[Row]:
@@ -60,7 +93,8 @@ def vgg16() -> list[Row]:
 def resnet50() -> list[Row]:
     rows = [conv("conv1", 224, 7, 3, 64, 2)]
     size, cin = 56, 64
-    for stage, (mid, n) in enumerate([(64, 3), (128, 4), (256, 6), (512, 3)], 2):
+    for stage, (mid, n) in enumerate(zip((64, 128, 256, 512), RESNET50_BLOCKS,
+                                         strict=True), 2):
         cout = 4 * mid
         for b in range(1, n + 1):
             stride = 2 if b == 1 and stage > 2 else 1
@@ -102,9 +136,9 @@ def bert(hidden: int, layers: int, tokens: int = 128) -> list[Row]:
 
 NETWORKS = {"vgg16": vgg16, "resnet50": resnet50, "densenet161": densenet161,
             "bert_base": lambda: bert(768, 12), "bert_large": lambda: bert(1024, 24)}
-#: The pooling on the chip after each built-in network's layers (the sidecar files).
-POOLS = {"vgg16": vgg16_pools, "resnet50": resnet50_pools,
-         "densenet161": densenet161_pools}
+#: The glue each built-in network computes on the chip (the sidecar files).
+GLUE = {"vgg16": vgg16_glue, "resnet50": resnet50_glue, "densenet161": densenet161_glue,
+        "bert_base": lambda: bert_glue(12), "bert_large": lambda: bert_glue(24)}
 
 
 def render(rows: list[Row]) -> str:

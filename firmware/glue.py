@@ -1,11 +1,25 @@
 """The glue between a network's crossbar layers that the chip computes on its VEC unit:
-pooling of a layer's output map before the next layer reads it.
+pooling of a layer's output map before the next layer reads it, residual adds, and
+layers that read an earlier map instead of the one before them.
 
 A topology file ``net.csv`` may have a sidecar ``net.glue.toml`` with one table per
-producing layer, naming what happens to that layer's output on its way to the next::
+layer, naming what happens to that layer's output on its way to the next (``pool``,
+``add``) or which map it reads (``input``)::
 
     [conv1]
     pool = { kind = "max", size = 3, stride = 2, pad = 1 }
+    [res2_1_proj]
+    input = "res2_1_a:in"    # the map res2_1_a reads (its input), not res2_1_c's output
+    add = "res2_1_c"         # plus res2_1_c's output, then ReLU: the residual sum
+
+A layer whose input is made off the chip (``offchip = "what"``: BERT's attention, its
+residual sums with layer normalization) reads it from main memory, where the layers
+before it stored their outputs; the integer network cannot compute such a network.
+
+A map is named ``L`` (layer ``L``'s requantized output) or ``L:in`` (the input map layer
+``L`` reads). A layer with an ``add``, and a layer whose output is added, requantize
+without ReLU; the sum is clipped to INT8 and goes through ReLU (``VEC ADD8_RELU``), as
+ResNet's ``relu(branch + shortcut)``.
 
 Pooling is defined as the chip computes it (so that the golden network and the chip
 agree bit for bit): over the INT8 map, first down each window's rows, then along them,
@@ -29,6 +43,12 @@ KINDS = ("max", "avg")
 
 class GlueError(ValueError):
     """A glue file that cannot be used, naming the file and table."""
+
+
+def map_layer(name: str) -> tuple[str, bool]:
+    """The layer a map name refers to, and whether it is that layer's input."""
+    layer, _, part = name.partition(":")
+    return layer, part == "in"
 
 
 @dataclass(frozen=True)
@@ -101,26 +121,70 @@ def glue_path(topology: str | Path) -> Path:
     return p.with_name(p.stem + ".glue.toml")
 
 
-def read_glue(path: str | Path, layers: list[str]) -> dict[str, Pool]:
-    """The pools of a glue file, by producing layer (each a layer of ``layers``, not the
-    last); errors name the file and table."""
+@dataclass(frozen=True)
+class Glue:
+    """What happens around one layer: its output pooled, or added to the map ``add``;
+    its input read from the map ``input`` instead of the previous layer's output, or
+    made off the chip (``offchip`` says what computes it)."""
+
+    pool: Pool | None = None
+    add: str | None = None
+    input: str | None = None
+    offchip: str | None = None
+
+
+def _map_name(value: object, where: str, key: str, layers: list[str], at: int) -> str:
+    """Check a map reference of layer ``at``'s ``key``: ``L`` or ``L:in`` of a layer
+    before it (an ``add`` may also name the layer's own input)."""
+    if not isinstance(value, str):
+        raise GlueError(f"{where}: {key} is {value!r}; expected a map name 'L' or 'L:in'")
+    layer, is_in = map_layer(value)
+    if layer not in layers or value.count(":") > 1 or (":" in value and not is_in):
+        raise GlueError(f"{where}: {key} = '{value}' names no map; expected 'L' (layer L's "
+                        "output) or 'L:in' (its input) of a layer of the topology")
+    if layers.index(layer) >= at + (is_in and key == "add"):
+        raise GlueError(f"{where}: {key} = '{value}' is not computed before this layer")
+    return value
+
+
+def read_glue(path: str | Path, layers: list[str]) -> dict[str, Glue]:
+    """The glue of a glue file, by layer (each a layer of ``layers``); errors name the
+    file and table."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise GlueError(f"{path}: cannot read the glue file: {e}") from e
-    out: dict[str, Pool] = {}
+    out: dict[str, Glue] = {}
     for name, table in raw.items():
         where = f"{path}: [{name}]"
         if name not in layers:
             raise GlueError(f"{where}: no layer of that name in the topology")
-        if name == layers[-1]:
-            raise GlueError(f"{where}: the last layer's output goes to main memory; "
-                            "nothing reads it on the chip")
-        if not isinstance(table, dict) or set(table) != {"pool"} or \
-                not isinstance(table["pool"], dict):
-            raise GlueError(f"{where}: expected exactly one key, pool = {{ kind, size, "
-                            "stride, pad }}")
+        keys = set(table) if isinstance(table, dict) else set()
+        if not keys or keys - {"pool", "add", "input", "offchip"}:
+            raise GlueError(f"{where}: keys {sorted(keys)}; expected some of pool = {{ kind, "
+                            "size, stride, pad }, add = 'map', input = 'map', offchip = "
+                            "'what computes the input'")
+        offchip = table.get("offchip")
+        if offchip is not None and (not isinstance(offchip, str) or not offchip or
+                                    "input" in keys):
+            raise GlueError(f"{where}: offchip is {offchip!r}; expected a description of "
+                            "what makes the input off the chip (and no input key)")
+        index = layers.index(name)
+        if keys & {"pool", "add"} and name == layers[-1]:
+            raise GlueError(f"{where}: the last layer's output goes to main memory as "
+                            "int32; it has no pool or add")
+        if {"pool", "add"} <= keys:
+            raise GlueError(f"{where}: a layer either pools or adds its output, not both")
+        add = _map_name(table["add"], where, "add", layers, index) if "add" in keys else None
+        inp = _map_name(table["input"], where, "input", layers, index) \
+            if "input" in keys else None
+        if "pool" not in keys:
+            out[name] = Glue(add=add, input=inp, offchip=offchip)
+            continue
+        if not isinstance(table["pool"], dict):
+            raise GlueError(f"{where}: pool is {table['pool']!r}; expected pool = {{ kind, "
+                            "size, stride, pad }")
         spec = dict(table["pool"])
         unknown = set(spec) - {"kind", "size", "stride", "pad"}
         missing = {"kind", "size", "stride"} - set(spec)
@@ -129,16 +193,24 @@ def read_glue(path: str | Path, layers: list[str]) -> dict[str, Pool]:
                             "stride and optionally pad")
         pool = Pool(spec["kind"], spec["size"], spec["stride"], spec.get("pad", 0))
         pool.check(where)
-        out[name] = pool
+        out[name] = Glue(pool=pool, input=inp, offchip=offchip)
     return out
 
 
-def render_glue(pools: dict[str, Pool], title: str) -> str:
-    """A glue file for ``pools`` (what :func:`read_glue` reads back)."""
+def render_glue(glue: dict[str, Glue], title: str) -> str:
+    """A glue file for ``glue`` (what :func:`read_glue` reads back)."""
     lines = [f"# {title}", ""]
-    for name, p in pools.items():
-        pad = f", pad = {p.pad}" if p.pad else ""
-        lines += [f"[{name}]",
-                  f'pool = {{ kind = "{p.kind}", size = {p.size}, stride = {p.stride}{pad} }}',
-                  ""]
+    for name, g in glue.items():
+        lines.append(f"[{name}]")
+        if g.input:
+            lines.append(f'input = "{g.input}"')
+        if g.add:
+            lines.append(f'add = "{g.add}"')
+        if g.offchip:
+            lines.append(f'offchip = "{g.offchip}"')
+        if (p := g.pool) is not None:
+            pad = f", pad = {p.pad}" if p.pad else ""
+            lines.append(f'pool = {{ kind = "{p.kind}", size = {p.size}, stride = '
+                         f'{p.stride}{pad} }}')
+        lines.append("")
     return "\n".join(lines)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from firmware.glue import Pool, glue_path, pool_map, read_glue
+from firmware.glue import Glue, Pool, glue_path, map_layer, pool_map, read_glue
 from firmware.textfile import read_utf8
 
 TOPOLOGY_DIR = Path(__file__).with_name("topologies")
@@ -89,17 +89,65 @@ class Layer:
 
 @dataclass(frozen=True)
 class Network:
-    """Crossbar layers in order; ``pools[i]`` (when given) pools layer ``i``'s output
-    before the next layer reads it (:mod:`firmware.glue`)."""
+    """Crossbar layers in order; ``glue[i]`` (when given) is what happens around layer
+    ``i`` (:mod:`firmware.glue`): its output pooled or added to an earlier map, its input
+    read from an earlier map."""
 
     name: str
     layers: tuple[Layer, ...]
     source: str
-    pools: tuple[Pool | None, ...] = ()
+    glue: tuple[Glue | None, ...] = ()
+
+    def glue_of(self, i: int) -> Glue:
+        g = self.glue[i] if i < len(self.glue) else None
+        return g if g is not None else Glue()
 
     def pool(self, i: int) -> Pool | None:
         """The pooling after layer ``i``, if any."""
-        return self.pools[i] if i < len(self.pools) else None
+        return self.glue_of(i).pool
+
+    def add(self, i: int) -> str | None:
+        """The map added to layer ``i``'s output, if any."""
+        return self.glue_of(i).add
+
+    def input(self, i: int) -> str | None:
+        """The earlier map layer ``i`` reads instead of the previous layer's output."""
+        return self.glue_of(i).input
+
+    def index(self, name: str) -> int:
+        return [layer.name for layer in self.layers].index(name)
+
+    def operands(self) -> set[str]:
+        """Maps some layer adds to its output."""
+        return {g.add for g in self.glue if g is not None and g.add}
+
+    def kept(self) -> set[str]:
+        """Maps read by a layer other than the next: added, or read as an input."""
+        return self.operands() | {g.input for g in self.glue if g is not None and g.input}
+
+    def relu(self, i: int) -> bool:
+        """Does layer ``i``'s output go through ReLU when requantized: not when it is
+        added to another map (then ReLU follows the sum)."""
+        return not self.add(i) and self.layers[i].name not in self.operands()
+
+    def map_shape(self, name: str) -> tuple[int, int, int]:
+        """Height, width and channels of a map: ``L:in`` as layer ``L`` reads it, ``L``
+        as layer ``L`` computes it."""
+        layer_name, is_in = map_layer(name)
+        layer = self.layers[self.index(layer_name)]
+        if is_in:
+            return layer.ifmap_h, layer.ifmap_w, layer.channels
+        return layer.ofmap_h, layer.ofmap_w, layer.filters
+
+    def offchip(self, i: int) -> str | None:
+        """What makes layer ``i``'s input off the chip, if anything does."""
+        return self.glue_of(i).offchip
+
+    def chains(self, i: int) -> bool:
+        """Does layer ``i + 1`` read layer ``i``'s output (not an earlier map, nor one
+        made off the chip)?"""
+        return i + 1 < len(self.layers) and self.input(i + 1) is None and \
+            self.offchip(i + 1) is None
 
     @property
     def weights(self) -> int:
@@ -158,18 +206,42 @@ def read_topology(path: str | Path, name: str | None = None) -> Network:
         layers.append(layer)
     if not layers:
         raise NetworkError(f"{path}: no layers after the header")
-    pools: tuple[Pool | None, ...] = ()
+    glue: tuple[Glue | None, ...] = ()
     if glue_path(path).exists():
         named = read_glue(glue_path(path), [layer.name for layer in layers])
-        pools = tuple(named.get(layer.name) for layer in layers)
-    net = Network(name or path.stem, tuple(layers), str(path), pools)
-    for i in range(len(layers) - 1):
-        if net.pool(i) is not None:
-            try:
-                feeds(layers[i], layers[i + 1], net.pool(i))
-            except NetworkError as e:
-                raise NetworkError(f"{glue_path(path)}: [{layers[i].name}]: {e}") from e
+        glue = tuple(named.get(layer.name) for layer in layers)
+    net = Network(name or path.stem, tuple(layers), str(path), glue)
+    check_glue(net, str(glue_path(path)))
     return net
+
+
+def check_glue(net: Network, where: str) -> None:
+    """Refuse glue whose maps do not fit the layers around it, naming ``where`` and the
+    layer: a pooled map must feed the next layer, an added map have the layer's output
+    shape, an input map the layer's input shape, and an added layer output be a plain
+    one (not itself pooled or added to)."""
+    layers = net.layers
+    for i, layer in enumerate(layers):
+        at = f"{where}: [{layer.name}]"
+        if net.pool(i) is not None and net.chains(i):
+            try:
+                feeds(layer, layers[i + 1], net.pool(i))
+            except NetworkError as e:
+                raise NetworkError(f"{at}: {e}") from e
+        for key, name, shape in (
+                ("add", net.add(i), (layer.ofmap_h, layer.ofmap_w, layer.filters)),
+                ("input", net.input(i), (layer.ifmap_h, layer.ifmap_w, layer.channels))):
+            if name is None:
+                continue
+            if net.map_shape(name) != shape:
+                h, w, c = net.map_shape(name)
+                raise NetworkError(f"{at}: {key} = '{name}' is a {h}x{w}x{c} map; "
+                                   f"expected {shape[0]}x{shape[1]}x{shape[2]}")
+            src, is_in = map_layer(name)
+            j = net.index(src)
+            if key == "add" and not is_in and (net.pool(j) or net.add(j)):
+                raise NetworkError(f"{at}: add = '{name}': that layer's output is pooled "
+                                   "or added to itself; add its plain output only")
 
 
 #: Largest array one layer may need, in bytes: its INT8 weights (a byte each) or its
@@ -435,16 +507,38 @@ def convolve(layer: Layer, q: np.ndarray, x: np.ndarray) -> np.ndarray:
     return im2col(cur, layer) @ np.asarray(q, dtype=np.int64)
 
 
-def activate(network: Network, i: int, acc: np.ndarray, shift: int) -> np.ndarray:
-    """Layer ``i``'s int32 outputs through ReLU and REQUANT (and its pooling),
-    zero-padded into the next layer's input map."""
-    layer, pool = network.layers[i], network.pool(i)
-    out = requant(np.maximum(acc, 0), shift).reshape(layer.ofmap_h, layer.ofmap_w,
-                                                     layer.filters)
+def activate(network: Network, i: int, acc: np.ndarray, shift: int,
+             maps: dict[str, np.ndarray]) -> np.ndarray | None:
+    """Layer ``i``'s int32 outputs through REQUANT (after ReLU unless the output is
+    added), then its glue: plus the added map from ``maps``, clipped to INT8, through
+    ReLU; or pooled. The result is kept in ``maps`` under the layer's name; returned
+    zero-padded into the next layer's input map (None when the next layer reads an
+    earlier map)."""
+    layer, pool, add = network.layers[i], network.pool(i), network.add(i)
+    v = np.maximum(acc, 0) if network.relu(i) else acc
+    out = requant(v, shift).reshape(layer.ofmap_h, layer.ofmap_w, layer.filters)
+    if add is not None:
+        out = np.maximum(np.clip(out + maps[add].reshape(out.shape), -128, 127), 0)
     if pool is not None:
         out = pool_map(out, pool)
+    maps[layer.name] = out
+    if not network.chains(i):
+        return None
     pad = feeds(layer, network.layers[i + 1], pool)
     return np.pad(out, ((pad, pad), (pad, pad), (0, 0)))
+
+
+def _layer_input(network: Network, i: int, cur: np.ndarray | None,
+                 maps: dict[str, np.ndarray]) -> np.ndarray:
+    """Layer ``i``'s input map: the earlier map it names, or ``cur``; kept in ``maps``."""
+    if network.offchip(i):
+        raise NetworkError(f"layer '{network.layers[i].name}': its input is made off the "
+                           f"chip ({network.offchip(i)}); the integer network cannot "
+                           "compute it")
+    name = network.input(i)
+    x = maps[name] if name is not None else cur
+    maps[f"{network.layers[i].name}:in"] = x
+    return x
 
 
 def forward(network: Network, qs: list[np.ndarray], x: np.ndarray, shifts: list[int]
@@ -453,23 +547,31 @@ def forward(network: Network, qs: list[np.ndarray], x: np.ndarray, shifts: list[
     weights ``qs`` (zero points are not applied), then ReLU and REQUANT by ``shifts``
     except after the last layer. Returns the INT8 input maps of every layer and the last
     layer's int32 outputs (windows x filters)."""
-    maps, cur = [], np.asarray(x, dtype=np.int64)
+    ins, named = [], {}
+    cur: np.ndarray | None = np.asarray(x, dtype=np.int64)
     last = len(network.layers) - 1
     for i in range(last):
-        maps.append(cur)
-        cur = activate(network, i, convolve(network.layers[i], qs[i], cur), shifts[i])
-    maps.append(cur)
-    return maps, convolve(network.layers[last], qs[last], cur)
+        x_i = _layer_input(network, i, cur, named)
+        ins.append(x_i)
+        cur = activate(network, i, convolve(network.layers[i], qs[i], x_i), shifts[i],
+                       named)
+    x_last = _layer_input(network, last, cur, named)
+    ins.append(x_last)
+    return ins, convolve(network.layers[last], qs[last], x_last)
 
 
 def calibrate_shifts(network: Network, qs: list[np.ndarray], x: np.ndarray) -> list[int]:
     """Per-layer REQUANT shifts that bring the largest ReLU output over the inputs ``x``
     (stacked on axis 0) within INT8."""
-    curs = list(np.asarray(x).reshape(-1, network.layers[0].ifmap_bytes))
+    curs: list = list(np.asarray(x).reshape(-1, network.layers[0].ifmap_bytes))
+    named: list[dict[str, np.ndarray]] = [{} for _ in curs]
     shifts: list[int] = []
     for i in range(len(network.layers) - 1):
-        accs = [convolve(network.layers[i], qs[i], c) for c in curs]
-        peak = max(int(a.max()) for a in accs)
+        ins = [_layer_input(network, i, c, m) for c, m in zip(curs, named, strict=True)]
+        accs = [convolve(network.layers[i], qs[i], c) for c in ins]
+        # The largest value REQUANT sees: ReLU'd, or signed when the output is added.
+        peak = max(int(a.max() if network.relu(i) else np.abs(a).max()) for a in accs)
         shifts.append(max(0, int(np.ceil(np.log2((peak + 1) / 127.0)))) if peak > 127 else 0)
-        curs = [activate(network, i, a, shifts[i]) for a in accs]
+        curs = [activate(network, i, a, shifts[i], m)
+                for a, m in zip(accs, named, strict=True)]
     return shifts

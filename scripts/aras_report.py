@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         aras.paper_plots(out, rows)
     print(aras.table(rows))
     print("\n" + aras.paper_table(rows))
+    print("\n" + aras.glue_table(rows))
     print(f"\nwrote {out / 'report.json'}" + ("" if args.no_plots else
                                                f", {out}/gantt-*.png, {out}/pulses.png, "
                                                f"{out}/speedup.png, {out}/energy.png"))

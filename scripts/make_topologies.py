@@ -1,5 +1,5 @@
 """Write the built-in topology files (``firmware/topologies/*.csv``, and the
-``*.glue.toml`` of the pooling between their layers) from the published architectures of
+``*.glue.toml`` of the glue between their layers) from the published architectures of
 :mod:`firmware.architectures`: VGG-16, ResNet-50, DenseNet-161 and BERT-Base /
 BERT-Large at sequence length 128.
 
@@ -10,7 +10,7 @@ that they are what this script writes).
 from __future__ import annotations
 
 from firmware import cli
-from firmware.architectures import NETWORKS, POOLS, render
+from firmware.architectures import GLUE, NETWORKS, render
 from firmware.glue import glue_path, render_glue
 from firmware.network import BUILTIN, TOPOLOGY_DIR
 
@@ -21,10 +21,10 @@ def main() -> None:
     for name, build in NETWORKS.items():
         (TOPOLOGY_DIR / f"{name}.csv").write_text(render(build()))
         print(f"wrote {TOPOLOGY_DIR / name}.csv")
-        if name in POOLS:
+        if name in GLUE:
             path = glue_path(TOPOLOGY_DIR / f"{name}.csv")
-            path.write_text(render_glue(POOLS[name](), f"{BUILTIN[name]}: pooling on the "
-                                        "chip after these layers (make_topologies.py)"))
+            path.write_text(render_glue(GLUE[name](), f"{BUILTIN[name]}: the glue between its "
+                                        "layers (written by make_topologies.py)"))
             print(f"wrote {path}")
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from cocotb_tests import runner
-from firmware import network
-from firmware.glue import Pool
+from firmware import config, network
+from firmware.glue import Glue, Pool
 from firmware.isa import RTL_OPCODES, Fault
 from firmware.network import Layer, Network
 from firmware.packing import unpack
@@ -94,9 +94,29 @@ def topology_csv(net: Network, directory: Path) -> Path:
 POOLED = Network("pooled", (Layer("c1", 7, 7, 3, 3, 1, 16, 1),
                             Layer("c2", 5, 5, 3, 3, 16, 16, 1),
                             Layer("fc", 1, 1, 1, 1, 16, 4, 1)), "test",
-                 (Pool("max", 3, 2, 1), Pool("avg", 2, 2), None))
+                 (Glue(pool=Pool("max", 3, 2, 1)), Glue(pool=Pool("avg", 2, 2)), None))
 # For `small`, a pooled map too large for the buffer (the classifier's flattened input):
 # the pooled rows are stored to main memory and the classifier streams them back.
 POOLED_STREAMED = Network("pooled_streamed", (Layer("c1", 18, 18, 3, 3, 1, 16, 1),
                                               Layer("fc", 1, 1, 1, 1, 8 * 8 * 16, 4, 1)),
-                          "test", (Pool("max", 2, 2), None))
+                          "test", (Glue(pool=Pool("max", 2, 2)), None))
+# Residual blocks on the chip, as ResNet's: a block whose projection shortcut reads the
+# block's input (kept in the buffer) and adds the branch's output (kept), then a block
+# adding its own input to its branch (ADD8_RELU); the branch outputs are not ReLU'd.
+RESIDUAL = Network("residual", (Layer("c0", 6, 6, 3, 3, 1, 16, 1),
+                                Layer("b1a", 4, 4, 1, 1, 16, 16, 1),
+                                Layer("b1b", 6, 6, 3, 3, 16, 16, 1),
+                                Layer("b1c", 4, 4, 1, 1, 16, 32, 1),
+                                Layer("b1p", 4, 4, 1, 1, 16, 32, 1),
+                                Layer("b2a", 4, 4, 1, 1, 32, 16, 1),
+                                Layer("b2c", 4, 4, 1, 1, 16, 32, 1),
+                                Layer("fc", 1, 1, 1, 1, 4 * 4 * 32, 4, 1)), "test",
+                   (None, None, None, None, Glue(input="b1a:in", add="b1c"), None,
+                    Glue(add="b2a:in"), None))
+
+
+def banked_small() -> config.Config:
+    """`small` with six 1 KB banks: room for the bank ILP to place RESIDUAL's kept maps
+    apart from the buffers live beside them."""
+    return config.from_dict({"base": "small", "global_buffer": {"bank_bytes": [1024] * 6}},
+                            "small with six 1 KB banks (tests/nets.py)")

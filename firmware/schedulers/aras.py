@@ -138,7 +138,8 @@ def _compute(w: Workload, fm: FeatureMaps, batches: Batches, zero: list[int], j:
         at = layout.scratch_at[i] + (p0 if multi else 0) * geo.pos_words[i]
         dst = fm.out_at(i, p0)[0] if fused else 0
         for g, ngroups, ncols in spans:
-            out = dict(out_addr=dst + g * ac * ow // 4, mode=VmmOut.REQUANT_RELU,
+            mode = VmmOut.REQUANT_RELU if w.net.relu(i) else VmmOut.REQUANT
+            out = dict(out_addr=dst + g * ac * ow // 4, mode=mode,
                        shift=fm.shifts[i]) if fused else dict(out_addr=at + g * ac * ow)
             em.emit(Instruction.make(
                 "VMM", xbar=(batches.bases[j] + apu[(g, k0, 0)]) * ac,

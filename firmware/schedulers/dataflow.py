@@ -54,10 +54,16 @@ class FeatureMaps:
                     + [p.line + p.partial for p in lay.pools if p] + [0])
         self.zeros = em.alloc(clear)
         for i in range(1, L):
-            if not lay.into_next[i - 1]:
+            if not lay.into_next[i - 1] and not self._reads_earlier(i):
                 self.in_dram[i] = em.alloc(geo.map_words(i) + geo.slack(i))
         self.out_dram = [em.alloc(geo.int8_words(i, layers[i].windows))
-                         if i < L - 1 and not geo.chained[i] else 0 for i in range(L)]
+                         if i < L - 1 and not geo.chained[i] and not lay.into_keep[i] else 0
+                         for i in range(L)]
+
+    def _reads_earlier(self, i: int) -> bool:
+        """Does layer ``i`` read an earlier layer's kept input map in place?"""
+        m = self.geo.reads_kept(i)
+        return m is not None and m != f"{self.geo.net.layers[i].name}:in"
 
     def allocate_outputs(self) -> None:
         """Main memory for the last layer's int32 outputs (``out_addr``)."""
@@ -75,7 +81,8 @@ class FeatureMaps:
         the layer before did not write it), its window area's slack cleared (streamed),
         the next layer's map cleared (borders and slack) when this layer writes it."""
         geo, lay, em = self.geo, self.layout, self.em
-        if lay.resident[i] and (i == 0 or not lay.into_next[i - 1]):
+        if lay.resident[i] and (i == 0 or not lay.into_next[i - 1]) and \
+                not self._reads_earlier(i):
             em.dma("LOAD", lay.in_at[i], self.in_dram[i], lay.in_size[i] if i
                    else geo.map_words(0))
         elif not lay.resident[i] and geo.slack(i):
@@ -109,6 +116,11 @@ class FeatureMaps:
         if pool is not None:   # into the ring of output rows
             row = p0 // geo.net.layers[i].ofmap_w
             return lay.pool_at[i] + row % pool.pool.size * pool.row_words, 0
+        if lay.into_keep[i]:   # into the kept map, read by a later layer
+            return lay.keep_at[geo.net.layers[i].name] + geo.int8_words(i, p0), 0
+        if geo.net.add(i):     # the row buffer, then the sum into the destination
+            return lay.row_at[i], self._map_offset(i, p0) if geo.chained[i] else \
+                geo.int8_words(i, p0)
         offset = self._map_offset(i, p0) if geo.chained[i] else geo.int8_words(i, p0)
         return (lay.in_at[i + 1] + offset if lay.into_next[i] else lay.row_at[i]), offset
 
@@ -136,8 +148,15 @@ class FeatureMaps:
             return
         dst, offset = self.out_at(i, p0)
         if at is not None:
-            em.emit(Instruction.make("SFU", func=SfuFunc.REQUANT_RELU, dst=dst, src=at,
+            func = SfuFunc.REQUANT_RELU if geo.net.relu(i) else SfuFunc.REQUANT
+            em.emit(Instruction.make("SFU", func=func, dst=dst, src=at,
                                      count=words, shift=self.shifts[i], window=1))
+        if lay.into_keep[i]:
+            return
+        if (add := geo.net.add(i)) is not None:   # plus the kept map, then ReLU
+            c = geo.channel_words(i)
+            into = lay.in_at[i + 1] + offset if lay.into_next[i] else dst
+            self._vec(VecFunc.ADD8_RELU, into, dst, self._kept_at(add, p0, c), n * c)
         if lay.pools[i] is not None:
             row, layer = p0 // layers[i].ofmap_w, layers[i]
             pool = lay.pools[i].pool
@@ -200,3 +219,8 @@ class FeatureMaps:
             em.dma("STORE", out, self.in_dram[i + 1] + offset, area.out_w * area.channels)
         if self.vmm_window is not None:
             em.emit(self.vmm_window)
+
+    def _kept_at(self, name: str, p: int, c: int) -> int:
+        """Buffer word of position ``p`` of the kept map ``name`` (``c`` words a
+        position: a 1x1 layer's unpadded input, or a packed INT8 output)."""
+        return self.layout.keep_at[name] + p * c

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from firmware import isa
 from firmware.config import Config
 from firmware.glue import Pool
+from firmware.glue import map_layer as map_layer_name
 from firmware.isa import Instruction
 from firmware.mapper import LayerMap, map_layer
 from firmware.network import Layer, Network, NetworkError, feeds
@@ -77,6 +78,24 @@ def crossbar_position_words(lm: LayerMap, cfg: Config) -> int:
 
 
 @dataclass(frozen=True)
+class KeptMap:
+    """A map read later than by the next layer (:meth:`Network.kept`): ``L:in`` (layer
+    ``owner``'s input map, read in place by the layers that name it) or ``L`` (layer
+    ``owner``'s INT8 output), ``words`` long, live from ``first`` (the layer that writes
+    it) to ``last``."""
+
+    name: str
+    owner: int
+    is_input: bool
+    last: int
+    words: int
+
+    @property
+    def first(self) -> int:
+        return max(0, self.owner - 1) if self.is_input else self.owner
+
+
+@dataclass(frozen=True)
 class Geometry:
     """A network's layers as the chip computes them: their crossbar maps, which layer
     feeds the next directly (``chained``), output words per position, and the output
@@ -106,14 +125,14 @@ class Geometry:
         layers, L = net.layers, len(net.layers)
         wb = cfg.global_buffer.word_bytes
         maps = [map_layer(layer, cfg, im2col=(i == 0)) for i, layer in enumerate(layers)]
-        links = [chained(layers[i], layers[i + 1], net.pool(i)) for i in range(L - 1)] + \
-            [False]
+        links = [net.chains(i) and chained(layers[i], layers[i + 1], net.pool(i))
+                 for i in range(L - 1)] + [False]
         for i, layer in enumerate(layers[:-1]):  # outputs feed on: packed, word-aligned
             if links[i] and (layer.filters % unit or layer.filters % wb):
                 raise ValueError(f"layer '{layer.name}': its {layer.filters} output channels "
                                  f"must fill whole {what} ({unit} outputs) and {wb}-byte "
                                  "words")
-            if materialize and not links[i]:
+            if materialize and not links[i] and net.chains(i):
                 feeds(layer, layers[i + 1], net.pool(i))   # raises, naming the layers
         geo = cls(cfg, net, maps, links, [position_words(lm) for lm in maps], runs=[])
         return replace(geo, runs=[geo._run(i) for i in range(L)])   # runs need the rest
@@ -174,6 +193,37 @@ class Geometry:
         crossbar compute with whatever they hold: outputs nobody reads)."""
         return -(-n * self.pos_words[i] // 4)
 
+    def kept(self) -> list[KeptMap]:
+        """The maps read later than by the next layer, in the order they are made."""
+        net, out = self.net, []
+        for name in sorted(net.kept(), key=lambda m: net.index(map_layer_name(m)[0])):
+            src, is_in = map_layer_name(name)
+            owner = net.index(src)
+            users = [j for j in range(len(net.layers)) if name in (net.add(j), net.input(j))]
+            if not is_in:   # added to another layer's outputs position by position
+                self.channel_words(owner)
+            words = self.map_words(owner) + self.slack(owner) if is_in else \
+                self.int8_words(owner, net.layers[owner].windows)
+            out.append(KeptMap(name, owner, is_in, max(users), words))
+        return out
+
+    def reads_kept(self, i: int) -> str | None:
+        """The kept input map layer ``i`` reads in place (its own, or the earlier one it
+        names), if any."""
+        name = self.net.input(i) or f"{self.net.layers[i].name}:in"
+        return name if name in self.net.kept() else None
+
+    def channel_words(self, i: int) -> int:
+        """Words of one position of layer ``i``'s INT8 outputs, checked to be packed (no
+        unused crossbar columns between positions) where a VEC adds them to a map."""
+        layer, wb = self.net.layers[i], self.cfg.global_buffer.word_bytes
+        if self.pos_words[i] != 4 * (layer.filters // wb) or layer.filters % wb:
+            raise ValueError(f"layer '{layer.name}': its {layer.filters} outputs per "
+                             f"position take {self.pos_words[i] // 4} INT8 words with "
+                             "unused crossbar columns; a residual add needs them packed "
+                             f"({wb}-byte words, whole crossbars)")
+        return layer.filters // wb
+
     def pool_area(self, i: int, resident_next: bool) -> PoolArea | None:
         """The pooling area of layer ``i`` (None when it is not pooled); its pooled rows
         go to main memory unless ``resident_next``."""
@@ -217,6 +267,9 @@ class BufferLayout:
     masks: list[int | None]
     pools: list[PoolArea | None]
     pool_at: list[int]
+    keep_at: dict[str, int]
+    into_keep: list[bool]
+    kept: list[KeptMap]
 
     def buffers(self, i: int) -> list[tuple[str, int, int]]:
         """The buffers layer ``i`` uses at once, as (name, first word, words): its input,
@@ -225,31 +278,62 @@ class BufferLayout:
                ("scratch", self.scratch_at[i], self.scratch_size[i])]
         if self.into_next[i]:
             out.append(("next input", self.in_at[i + 1], self.in_size[i + 1]))
-        elif self.row_size[i]:
+        if self.row_size[i]:
             out.append(("row buffer", self.row_at[i], self.row_size[i]))
         if self.pools[i] is not None:
             out.append(("pooling area", self.pool_at[i], self.pools[i].words))
+        held = {at for _, at, _ in out}
+        out += [(f"kept {k.name}", self.keep_at[k.name], k.words) for k in self.kept
+                if k.first <= i <= k.last and self.keep_at[k.name] not in held]
         return out
 
 
-def _sizes(geo: Geometry, cap: int
-           ) -> tuple[list[bool], list[int], list[bool], list[int], list[PoolArea | None]]:
-    """Residency (maps of at most ``cap`` words), input sizes, which layers write the next
-    map directly, row-buffer sizes and pooling areas (a pooled layer needs no row
-    buffer)."""
-    L = len(geo.net.layers)
+@dataclass(frozen=True)
+class _Sizes:
+    resident: list[bool]
+    in_size: list[int]
+    into_next: list[bool]
+    row_size: list[int]
+    pools: list[PoolArea | None]
+    into_keep: list[bool]
+
+
+def _sizes(geo: Geometry, cap: int) -> _Sizes:
+    """Residency (maps of at most ``cap`` words; kept input maps always), input sizes,
+    which layers write the next map directly, row-buffer sizes (a pooled layer or one
+    whose output is kept needs none; a layer that adds needs one for its outputs before
+    the sum), pooling areas, and which layers write their output into a kept map."""
+    net, L = geo.net, len(geo.net.layers)
     full = [geo.map_words(i) + geo.slack(i) for i in range(L)]
     window = [geo.rows_words(i) + geo.slack(i) for i in range(L)]
     rowbuf = [geo.int8_words(i, geo.runs[i]) for i in range(L)]
-    resident = [f <= cap for f in full]
+    resident = [f <= cap or geo.reads_kept(i) is not None for i, f in enumerate(full)]
     in_size = [f if r else w for f, r, w in zip(full, resident, window, strict=True)]
     # Where a layer's INT8 outputs go: the next layer's map, or a row buffer that is
     # stored to main memory (the last layer stores its int32 scratch directly).
     into_next = [i < L - 1 and geo.chained[i] and resident[i + 1] for i in range(L)]
+    into_keep = [net.layers[i].name in net.kept() for i in range(L)]
     pools = [geo.pool_area(i, into_next[i]) for i in range(L)]
-    row_size = [0 if into_next[i] or i == L - 1 or pools[i] else rowbuf[i]
+    row_size = [rowbuf[i] if net.add(i) else
+                0 if into_next[i] or into_keep[i] or i == L - 1 or pools[i] else rowbuf[i]
                 for i in range(L)]
-    return resident, in_size, into_next, row_size, pools
+    return _Sizes(resident, in_size, into_next, row_size, pools, into_keep)
+
+
+def _kept_slots(kept: list[KeptMap]) -> tuple[dict[str, int], int]:
+    """Offsets of the kept maps in an area of their own (first fit over their live
+    ranges: maps live at once never overlap) and the area's words."""
+    placed: list[tuple[KeptMap, int]] = []
+    for k in kept:
+        taken = sorted((at, at + m.words) for m, at in placed
+                       if m.first <= k.last and k.first <= m.last)
+        at = 0
+        for lo, hi in taken:
+            if at + k.words <= lo:
+                break
+            at = max(at, hi)
+        placed.append((k, at))
+    return {m.name: at for m, at in placed}, max([at + m.words for m, at in placed] + [0])
 
 
 def two_areas(geo: Geometry, scratch_of: list[int]) -> BufferLayout:
@@ -261,22 +345,27 @@ def two_areas(geo: Geometry, scratch_of: list[int]) -> BufferLayout:
     scratch = max(scratch_of)
     most_rows = max(geo.int8_words(i, geo.runs[i]) for i in range(L))
     most_pool = max([p.words for i in range(L) if (p := geo.pool_area(i, False))] + [0])
-    resident, in_size, into_next, row_size, pools = _sizes(
-        geo, (cfg.gb_words - scratch - most_rows - most_pool) // 2)
-    area = max(in_size)
-    pool_words = max([p.words for p in pools if p] + [0])
-    need = 2 * area + scratch + max(row_size) + pool_words
+    kept = geo.kept()
+    slots, kept_words = _kept_slots(kept)
+    sz = _sizes(geo, (cfg.gb_words - scratch - most_rows - most_pool - kept_words) // 2)
+    area = max([s for i, s in enumerate(sz.in_size) if geo.reads_kept(i) is None] + [0])
+    pool_words = max([p.words for p in sz.pools if p] + [0])
+    need = 2 * area + scratch + max(sz.row_size) + pool_words + kept_words
     if need > cfg.gb_words:
         raise ValueError(f"{geo.net.name}: needs {need} global-buffer words (two "
                          f"activation areas of {area}, {scratch} of int32 outputs, "
-                         f"{max(row_size)} of output rows and {pool_words} for pooling); "
-                         f"{cfg.source} has {cfg.gb_words}")
+                         f"{max(sz.row_size)} of output rows, {pool_words} for pooling "
+                         f"and {kept_words} of maps kept for later layers); {cfg.source} "
+                         f"has {cfg.gb_words}")
     row_at = 2 * area + scratch
-    return BufferLayout(resident, in_size, list(scratch_of), into_next, row_size,
-                        in_at=[(i % 2) * area for i in range(L)],
-                        scratch_at=[2 * area] * L, row_at=[row_at] * L,
-                        masks=[None] * L, pools=pools,
-                        pool_at=[row_at + max(row_size)] * L)
+    keep_base = row_at + max(sz.row_size) + pool_words
+    keep_at = {name: keep_base + at for name, at in slots.items()}
+    in_at = [keep_at[m] if (m := geo.reads_kept(i)) else (i % 2) * area for i in range(L)]
+    return BufferLayout(sz.resident, sz.in_size, list(scratch_of), sz.into_next,
+                        sz.row_size, in_at=in_at, scratch_at=[2 * area] * L,
+                        row_at=[row_at] * L, masks=[None] * L, pools=sz.pools,
+                        pool_at=[row_at + max(sz.row_size)] * L, keep_at=keep_at,
+                        into_keep=sz.into_keep, kept=kept)
 
 
 def in_banks(geo: Geometry, scratch_of: list[int], weights: list[float]) -> BufferLayout:
@@ -284,22 +373,36 @@ def in_banks(geo: Geometry, scratch_of: list[int], weights: list[float]) -> Buff
     the start of a bank chosen by :func:`select_banks`, so that layer ``i`` powers only
     its own buffers' banks (``masks``); phase ``i`` weighs ``weights[i]``. A map is
     resident when it fits the largest bank."""
-    cfg, L = geo.cfg, len(geo.net.layers)
-    resident, in_size, into_next, row_size, pools = _sizes(
-        geo, max(hi - lo for lo, hi in cfg.bank_bounds))
-    # Layer i needs its input, scratch, the next map or its row buffer, its pooling area.
-    pooled = [i for i in range(L) if pools[i]]
-    sizes = in_size + scratch_of + [max(1, r) for r in row_size] + \
-        [pools[i].words for i in pooled]
+    cfg, net, L = geo.cfg, geo.net, len(geo.net.layers)
+    sz = _sizes(geo, max(hi - lo for lo, hi in cfg.bank_bounds))
+    kept = geo.kept()
+    # A kept input map is its owner's input buffer, read in place by the layers naming
+    # it; a kept output map is a buffer of its own. Either is live until its last use.
+    inputs = [i if (m := geo.reads_kept(i)) is None else
+              net.index(map_layer_name(m)[0]) for i in range(L)]
+    pooled = [i for i in range(L) if sz.pools[i]]
+    outs = [k for k in kept if not k.is_input]
+    sizes = [s if inputs[i] == i else 1 for i, s in enumerate(sz.in_size)] + scratch_of + \
+        [max(1, r) for r in sz.row_size] + [sz.pools[i].words for i in pooled] + \
+        [k.words for k in outs]
     pool_buf = {i: 3 * L + k for k, i in enumerate(pooled)}
-    live = [[i, L + i] + ([i + 1] if into_next[i] else [2 * L + i] if row_size[i] else [])
-            + ([pool_buf[i]] if i in pool_buf else []) for i in range(L)]
+    out_buf = {k.name: 3 * L + len(pooled) + n for n, k in enumerate(outs)}
+    keep_buf = {k.name: (out_buf[k.name] if not k.is_input else k.owner) for k in kept}
+    live = []
+    for i in range(L):
+        bufs = [inputs[i], L + i] + ([inputs[i + 1]] if sz.into_next[i] else []) + \
+            ([2 * L + i] if sz.row_size[i] else []) + \
+            ([pool_buf[i]] if i in pool_buf else []) + \
+            [keep_buf[k.name] for k in kept if k.first <= i <= k.last]
+        live.append(list(dict.fromkeys(bufs)))
     bank_of = select_banks(cfg, sizes, live, weights)
     starts = [cfg.bank_bounds[k][0] for k in bank_of]
-    return BufferLayout(resident, in_size, list(scratch_of), into_next, row_size,
-                        in_at=starts[:L], scratch_at=starts[L:2 * L],
-                        row_at=starts[2 * L:3 * L],
+    return BufferLayout(sz.resident, sz.in_size, list(scratch_of), sz.into_next,
+                        sz.row_size, in_at=[starts[inputs[i]] for i in range(L)],
+                        scratch_at=starts[L:2 * L], row_at=starts[2 * L:3 * L],
                         masks=[sum(1 << bank_of[b] for b in bufs) for bufs in live],
-                        pools=pools,
+                        pools=sz.pools,
                         pool_at=[starts[pool_buf[i]] if i in pool_buf else 0
-                                 for i in range(L)])
+                                 for i in range(L)],
+                        keep_at={name: starts[b] for name, b in keep_buf.items()},
+                        into_keep=sz.into_keep, kept=kept)

@@ -16,7 +16,7 @@ import math
 import time
 from pathlib import Path
 
-from firmware import config, network, schedulers
+from firmware import architectures, config, network, schedulers
 from model.inference import InferenceFigures, evaluate, upper_bound
 
 #: Real-time rates of ARAS's lifespan table (inferences/s): 30 for CNNs, 100 for BERT.
@@ -78,9 +78,10 @@ def rows(cfg: config.Config, networks: list[str], names: list[str],
         t_weights = time.perf_counter() - t0
         figures, walls, bound = network_figures(cfg, net, qs, names)
         floor = schedulers.compute_floor(cfg, net)
+        glue = glue_work(cfg, net)
         for sched, f in figures.items():
             out.append(row(cfg, net.name, sched, f, bound, floor, figures, endurance,
-                           endurance_real_time, t_weights, walls[sched]))
+                           endurance_real_time, t_weights, walls[sched]) | {"glue": glue})
         if plots is not None:
             gantt(plots, net.name, figures)
     return out
@@ -127,6 +128,49 @@ def row(cfg: config.Config, net: str, sched: str, f: InferenceFigures, bound: in
         "cycles_by_opcode": f.cycles_by_opcode,
         "layers": [vars(s) for s in f.layers],
     }
+
+
+def glue_work(cfg: config.Config, net: network.Network) -> dict:
+    """The glue around ``net``'s layers: on the chip (pools, residual adds: VECs in the
+    program, their cycles in ``cycles_by_opcode``) and off it (what makes a layer's input
+    through main memory), with the multiply-accumulates of attention (scores and
+    context, ``2 T^2 H`` for T tokens of H features) and the cycles they would take on
+    the COMBINE unit's ``word_bits / 8`` lanes, the chip's only digital MAC array."""
+    L = len(net.layers)
+    offchip: dict[str, int] = {}
+    macs = 0
+    for i in range(L):
+        if (what := net.offchip(i)) is not None:
+            offchip[what] = offchip.get(what, 0) + 1
+            if what == architectures.ATTENTION:
+                layer = net.layers[i]
+                macs += 2 * layer.windows ** 2 * layer.channels
+    lanes = cfg.gb_bits // 8
+    return {"pools": sum(net.pool(i) is not None for i in range(L)),
+            "adds": sum(net.add(i) is not None for i in range(L)),
+            "kept_maps": len(net.kept()), "offchip": offchip,
+            "attention_macs": macs, "combine_lanes": lanes,
+            "attention_lane_cycles": -(-macs // lanes)}
+
+
+def glue_table(rows: list[dict]) -> str:
+    """Per network, the glue the chip computes and its VEC cycles under ARAS, and the
+    glue left off the chip (attention's MACs named with the time they would take)."""
+    aras = OPTIMIZATIONS[-1]
+    lines = [("network", "pools", "adds", "kept maps", f"VEC cycles ({aras})",
+              "off the chip", "attention MACs", "on COMBINE lanes", "write stalls")]
+    for r in rows:
+        if r["scheduler"] != aras or "glue" not in r:
+            continue
+        g = r["glue"]
+        off = ", ".join(f"{n} x {what}" for what, n in g["offchip"].items()) or "-"
+        lines.append((r["network"], str(g["pools"]), str(g["adds"]), str(g["kept_maps"]),
+                      str(r["cycles_by_opcode"].get("VEC", 0)), off,
+                      f"{g['attention_macs'] / 1e6:.0f}M" if g["attention_macs"] else "-",
+                      f"{g['attention_lane_cycles'] / 1e6:.1f}M cycles"
+                      if g["attention_macs"] else "-",
+                      f"{r['stall_cycles'] / 1e6:.1f}M cycles"))
+    return _aligned(lines)
 
 
 def _aligned(lines: list[tuple[str, ...]]) -> str:

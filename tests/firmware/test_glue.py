@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from firmware import glue, network
-from firmware.glue import GlueError, Pool, pool_map, read_glue, render_glue
+from firmware.glue import Glue, GlueError, Pool, pool_map, read_glue, render_glue
 
 
 def _max_pool_reference(x: np.ndarray, size: int, stride: int, pad: int) -> np.ndarray:
@@ -50,23 +50,34 @@ def test_avg_pool_is_a_tree_of_rounded_pair_means() -> None:
     ('[c1]\npool = { kind = "max", size = 2, stride = 2, pads = 1 }', r"\[c1\]: pool keys"),
     ('[c1]\npool = { kind = "max", size = 0, stride = 2 }', r"\[c1\]: pool size is 0"),
     ('[c1]\npool = { kind = "max", size = 2, stride = 2, pad = 2 }', r"pad 2 must be below"),
-    ('[c1]\nrelu = true', r"\[c1\]: expected exactly one key"),
+    ('[c1]\nrelu = true', r"\[c1\]: keys \['relu'\]; expected some of"),
+    ('[c2]\nadd = "c1"\npool = { kind = "max", size = 2, stride = 2 }', r"pools or adds"),
+    ('[c2]\nadd = "fc"', r"\[c2\]: add = 'fc' is not computed before this layer"),
+    ('[c2]\ninput = "c2:in"', r"input = 'c2:in' is not computed before"),
+    ('[c2]\nadd = "c2:in"\ninput = "c1:in"', None),
+    ('[c2]\nadd = "c9"', r"add = 'c9' names no map"),
+    ('[c2]\nadd = "c1:out"', r"add = 'c1:out' names no map"),
+    ('[c2]\nadd = 3', r"add is 3; expected a map name"),
     ('[c1\npool = 1', r"cannot read the glue file"),
 ])
 def test_a_bad_glue_file_is_refused_naming_file_and_table(tmp_path: Path, text: str,
-                                                         match: str) -> None:
+                                                         match: str | None) -> None:
     path = tmp_path / "n.glue.toml"
     path.write_text(text)
+    if match is None:   # the control: a legal file of the same shape reads
+        assert read_glue(path, ["c1", "c2", "fc"])
+        return
     with pytest.raises(GlueError, match=match) as e:
         read_glue(path, ["c1", "c2", "fc"])
     assert str(path) in str(e.value)
 
 
 def test_render_reads_back(tmp_path: Path) -> None:
-    pools = {"a": Pool("max", 3, 2, 1), "b": Pool("avg", 2, 2)}
+    pools = {"a": Glue(pool=Pool("max", 3, 2, 1)), "b": Glue(pool=Pool("avg", 2, 2)),
+             "c": Glue(input="a:in", add="b")}
     path = tmp_path / "n.glue.toml"
     path.write_text(render_glue(pools, "test"))
-    assert read_glue(path, ["a", "b", "c"]) == pools
+    assert read_glue(path, ["a", "b", "c", "d"]) == pools
 
 
 def test_a_topology_reads_its_sidecar_and_checks_the_pooled_map(tmp_path: Path) -> None:
@@ -74,9 +85,9 @@ def test_a_topology_reads_its_sidecar_and_checks_the_pooled_map(tmp_path: Path) 
     csv.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
                    "Channels, Num Filter, Strides,\nc1, 10, 10, 3, 3, 1, 16, 1,\n"
                    "c2, 6, 6, 3, 3, 16, 8, 1,\n")
-    assert network.read_topology(csv).pools == ()
+    assert network.read_topology(csv).glue == ()
     glue.glue_path(csv).write_text('[c1]\npool = { kind = "max", size = 2, stride = 2 }\n')
-    assert network.read_topology(csv).pools == (Pool("max", 2, 2), None)
+    assert network.read_topology(csv).glue == (Glue(pool=Pool("max", 2, 2)), None)
     # 8x8 pooled 3x3 stride 2 is 3x3, which padded by 1 is not c2's 6x6 input.
     glue.glue_path(csv).write_text('[c1]\npool = { kind = "max", size = 3, stride = 2 }\n')
     with pytest.raises(network.NetworkError, match=r"n.glue.toml: \[c1\]: layer 'c1' makes "
@@ -86,6 +97,7 @@ def test_a_topology_reads_its_sidecar_and_checks_the_pooled_map(tmp_path: Path) 
 
 def test_the_builtin_pools_chain_their_layers() -> None:
     """Every built-in pool makes the map its next layer reads (checked when read)."""
-    pooled = {name: sum(p is not None for p in network.builtin(name).pools)
-              for name in ("vgg16", "resnet50", "densenet161")}
+    nets = {name: network.builtin(name) for name in ("vgg16", "resnet50", "densenet161")}
+    pooled = {name: sum(net.pool(i) is not None for i in range(len(net.layers)))
+              for name, net in nets.items()}
     assert pooled == {"vgg16": 5, "resnet50": 1, "densenet161": 4}

@@ -89,7 +89,7 @@ def test_shipped_topologies_are_what_the_script_writes() -> None:
     for name, build in architectures.NETWORKS.items():
         assert (network.TOPOLOGY_DIR / f"{name}.csv").read_text() == \
             architectures.render(build()), name
-        pools = architectures.POOLS[name]() if name in architectures.POOLS else {}
+        pools = architectures.GLUE[name]() if name in architectures.GLUE else {}
         sidecar = glue.glue_path(network.TOPOLOGY_DIR / f"{name}.csv")
         assert sidecar.exists() == bool(pools), name
         if pools:

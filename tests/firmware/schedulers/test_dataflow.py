@@ -5,8 +5,10 @@ int32 to the outputs region."""
 
 from __future__ import annotations
 
+import nets
+import numpy as np
 import pytest
-from nets import CNN, PADDED, POOLED, POOLED_STREAMED, STREAMED, TINY, case, outputs
+from nets import CNN, PADDED, POOLED, POOLED_STREAMED, RESIDUAL, STREAMED, TINY, case, outputs
 
 from firmware import config, network
 from firmware.isa import RTL_OPCODES, Fault, Instruction, Opcode, VecFunc
@@ -147,3 +149,37 @@ def test_a_pooled_layer_runs_a_vec_per_pair_down_and_along_each_window() -> None
         if insn.opcode == Opcode.VEC:
             vecs[layer][insn.windowed] += 1
     assert vecs == {0: [4, 6], 1: [1, 1]}
+
+
+@pytest.mark.parametrize("name", list(SCHEDULERS))
+def test_residual_adds_run_on_the_chip_from_kept_maps(name: str) -> None:
+    """RESIDUAL's two sums (the projection plus the kept branch output; the branch plus
+    the block's kept input) give the integer network's outputs under every scheduler:
+    one ADD8_RELU per output row of each adding layer, and no map goes through main
+    memory but the first layer's input and the outputs."""
+    cfg = nets.banked_small()
+    qs, x, shifts = case(RESIDUAL, 3)
+    _, want = network.forward(RESIDUAL, qs, x, shifts)
+    plan = SCHEDULERS[name](cfg, RESIDUAL, qs, x, shifts)
+    res = golden.run(plan.image, RTL_OPCODES)
+    assert res.fault == Fault.NONE
+    assert outputs(plan.image, res, cfg, RESIDUAL).tolist() == want.tolist()
+    adds = [e.insn for e in res.trace if e.insn.opcode == Opcode.VEC]
+    assert [a.func for a in adds] == [VecFunc.ADD8_RELU] * 8
+    stores = [e.insn for e in res.trace if e.insn.opcode == Opcode.STORE]
+    assert stores and all(s.dram_addr >= plan.image.regions["outputs"].addr for s in stores)
+
+
+def test_the_integer_network_adds_as_resnet_does() -> None:
+    """The reference sums by hand: branch outputs requantized without ReLU, the sum
+    clipped to INT8 and then ReLU'd; a layer whose output is added is not ReLU'd."""
+    assert [RESIDUAL.relu(i) for i in range(len(RESIDUAL.layers))] == \
+        [True, True, True, False, False, True, False, True]
+    qs, x, shifts = case(RESIDUAL, 1)
+    ins, _ = network.forward(RESIDUAL, qs, x, shifts)
+    acc_c = network.convolve(RESIDUAL.layers[3], qs[3], ins[3])
+    acc_p = network.convolve(RESIDUAL.layers[4], qs[4], ins[1])   # the block's input
+    c = network.requant(acc_c, shifts[3])
+    p = network.requant(acc_p, shifts[4])
+    assert ins[5].reshape(-1, 32).tolist() == np.maximum(np.clip(c + p, -128, 127),
+                                                         0).tolist()
