@@ -75,6 +75,13 @@ def vmm_cycles(cfg: Config, accumulate: bool, ncols: int = 1, nrows: int = 1,
             + max(s.compute, s.drain) + s.drain)
 
 
+def vec_cycles(count: int, windows: int = 1) -> int:
+    """Execute cycles of a VEC over ``windows`` windows of ``count`` words: per word read
+    a, read b, write, pipelined across words and windows alike: `2 * windows * count + 1`
+    if `count` else 0."""
+    return 2 * windows * count + 1 if count else 0
+
+
 def row_write_floor(cfg: Config) -> int:
     """The least time a whole-crossbar write can take when every row has a cell to
     move by the full level range both ways (pulses only, no delta fetch)."""

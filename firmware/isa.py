@@ -218,15 +218,16 @@ _SPECS = [
         Field("xbar", XBAR, "crossbar index"),
     ), "Barrier: wait until no write to `xbar` is in flight.", rtl=True),
     InsnSpec(Opcode.WINDOW, (
-        Field("count", COUNT, "windows per VMM (0 is taken as 1)"),
+        Field("count", COUNT, "windows per VMM or windowed VEC (0 is taken as 1)"),
         Field("in_stride", GB_ADDR, "GB words between consecutive input windows"),
         Field("out_stride", GB_ADDR, "GB words between consecutive output vectors"),
         Field("seg_group", 8, "input segments per group (0: no groups, all consecutive)",
               optional=True),
         Field("group_stride", GB_ADDR, "GB words from one segment group's start to the next",
               optional=True),
-    ), "Set the sliding-window loop that following VMMs run (reset: count 1, strides 0, no "
-       "groups). Within a window, row block `k`'s input segment starts at word "
+    ), "Set the sliding-window loop that following VMMs run, and windowed VECs (count and "
+       "strides only) (reset: count 1, strides 0, no groups). Within a VMM's window, row "
+       "block `k`'s input segment starts at word "
        "`(k // seg_group) * group_stride + (k % seg_group) * input_words` (just "
        "`k * input_words` when `seg_group` is 0): a convolution keeps each kernel row's "
        "segments together and jumps one feature-map row between kernel rows.", rtl=True),

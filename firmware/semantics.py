@@ -24,6 +24,7 @@ from firmware.isa import (
     ALL_OPCODES,
     RESET_WINDOW,
     SFU_NARROW,
+    VEC_NARROW,
     Fault,
     Instruction,
     Opcode,
@@ -115,6 +116,27 @@ def vmm_extents(cfg: Config, insn: Instruction, window: Window) -> tuple[Span, S
 def write_xbars(insn: Instruction) -> int:
     """Crossbars a WRITE_START programs in lockstep (its ``nxbars``, 0 taken as 1)."""
     return max(1, insn.nxbars)
+
+
+def vec_windows(insn: Instruction, window: Window) -> int:
+    """Windows a VEC runs: the WINDOW loop's count when ``windowed``, else one."""
+    return window.count if insn.windowed else 1
+
+
+def vec_lane_bits(func: int) -> int:
+    """Bits of one lane of a VEC function: INT8 for :data:`~firmware.isa.VEC_NARROW`,
+    else int32."""
+    return 8 if func in VEC_NARROW else 32
+
+
+def vec_spans(insn: Instruction, window: Window) -> tuple[Span, Span, Span]:
+    """A VEC's extents, result then operands a and b: the first window's first word to
+    the last window's last (``in_stride`` apart for a and b, ``out_stride`` for the
+    result); all empty when ``count`` is 0."""
+    n, count = vec_windows(insn, window), insn.count
+    reach_in = (n - 1) * window.in_stride + count if count else 0
+    reach_out = (n - 1) * window.out_stride + count if count else 0
+    return (insn.dst, reach_out), (insn.src_a, reach_in), (insn.src_b, reach_in)
 
 
 def sfu_out_words(cfg: Config, insn: Instruction) -> int:
@@ -246,8 +268,8 @@ RULES: dict[Opcode, Rule] = {
         overlap=_vmm_overlap),
     Opcode.VEC: Rule(
         bad_operand=lambda cfg, i, w: i.func not in VecFunc._value2member_map_,
-        gb=lambda cfg, i, w: [(i.dst, i.count), (i.src_a, i.count), (i.src_b, i.count)],
-        gb_reads=lambda cfg, i, w: [(i.src_a, i.count), (i.src_b, i.count)]),
+        gb=lambda cfg, i, w: list(vec_spans(i, w)),
+        gb_reads=lambda cfg, i, w: list(vec_spans(i, w)[1:])),
     Opcode.SFU: Rule(
         bad_operand=_sfu_bad,
         gb=lambda cfg, i, w: [(i.src, i.count), (i.dst, sfu_out_words(cfg, i))],

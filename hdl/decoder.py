@@ -74,8 +74,8 @@ class InstructionDecoder(wiring.Component):
 
     Checks, in the golden model's order: opcode, operand values, crossbar index and
     rows, global-buffer range, a VMM's output extent over its input extent, main-memory
-    range, gated banks, reads of unwritten words. A
-    GB operand's extent runs from its first to its last word (all VMM windows included).
+    range, gated banks, reads of unwritten words. A GB operand's extent runs from its
+    first to its last word (all windows of a VMM or a windowed VEC included).
 
     Members
     -------
@@ -132,6 +132,13 @@ class InstructionDecoder(wiring.Component):
         reads: list[tuple[Signal, Signal]] = [(Signal(40, name=f"read{i}_start"),
                                                Signal(40, name=f"read{i}_words"))
                                               for i in range(2)]
+
+        # How far the window loop reaches past its first window, in input and output
+        # words (VMM and windowed VEC extents both start from these).
+        in_reach = Signal(40)
+        out_reach = Signal(40)
+        m.d.comb += [in_reach.eq((w.count - 1) * w.in_stride),
+                     out_reach.eq((w.count - 1) * w.out_stride)]
 
         def span(i: int, first, words) -> None:
             m.d.comb += [spans[i][0].eq(first), spans[i][1].eq(words)]
@@ -194,8 +201,8 @@ class InstructionDecoder(wiring.Component):
                         end_full = (last_group - 1) * w.group_stride + (g - 1) * iw
                         seg_ext = Mux((last_group != 0) & (end_full > end_last),
                                       end_full, end_last) + iw
-                        in_ext = (w.count - 1) * w.in_stride + seg_ext
-                        out_ext = (w.count - 1) * w.out_stride + ngroups * geo.group_words
+                        in_ext = in_reach + seg_ext
+                        out_ext = out_reach + ngroups * geo.group_words
                         m.d.comb += overlap.eq((f.in_addr < f.out_addr + out_ext)
                                                & (f.out_addr < f.in_addr + in_ext))
                         span(0, f.in_addr, in_ext)
@@ -251,13 +258,18 @@ class InstructionDecoder(wiring.Component):
                         m.d.comb += [xbar_bad.eq(f.xbar >= cfg.inv.count),
                                      dram_bad.eq(f.dram_addr + words > cfg.dram_words)]
                     elif op == Opcode.VEC:
+                        # Every window (windowed): first window's first word to the
+                        # last window's last; nothing at all for a zero count.
                         f = a.VEC
+                        some = f.count != 0
+                        vec_in = Mux(some, Mux(f.windowed, in_reach, 0) + f.count, 0)
+                        vec_out = Mux(some, Mux(f.windowed, out_reach, 0) + f.count, 0)
                         m.d.comb += operand_bad.eq(f.func > max(VecFunc))
-                        span(0, f.dst, f.count)
-                        span(1, f.src_a, f.count)
-                        span(2, f.src_b, f.count)
-                        read(0, f.src_a, f.count)
-                        read(1, f.src_b, f.count)
+                        span(0, f.dst, vec_out)
+                        span(1, f.src_a, vec_in)
+                        span(2, f.src_b, vec_in)
+                        read(0, f.src_a, vec_in)
+                        read(1, f.src_b, vec_in)
 
         gb_bad = Signal()
         gated = Signal()

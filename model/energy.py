@@ -4,9 +4,9 @@ Events and their prices (``[energy]`` and ``write.energy_per_pulse_pj`` of the c
 
 - write: crossbar pulses (the golden model counts them) and INV programming pulses;
 - compute: ADC conversions (each crossbar column per bit-plane of a VMM window; an INV
-  solve's DAC and ADC), 32-bit digital operations (shift-and-add per weight column and
-  plane, VEC lanes, SFU elements, COMBINE multiply-accumulates), INV op-amps powered
-  for the whole solve window;
+  solve's DAC and ADC), digital operations, each priced as a 32-bit one (shift-and-add
+  per weight column and plane, VEC lanes, int32 or INT8, SFU elements, COMBINE
+  multiply-accumulates), INV op-amps powered for the whole solve window;
 - buffer: global-buffer bytes read and written (main-memory energy is not modelled);
   the pipelined VMM's second activation set and held results are registers on the
   path of those same bytes (each loaded or drained word crosses them once), not a
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from firmware.config import Config
 from firmware.isa import Opcode
 from firmware.semantics import (
+    vec_lane_bits,
     vmm_cols,
     vmm_groups,
     vmm_in_words,
@@ -78,7 +79,8 @@ def energy(cfg: Config, golden: GoldenResult, cycles: int,
 
 @dataclass
 class _Events:
-    """Event counts of a trace so far, and the window count the next VMM runs."""
+    """Event counts of a trace so far, and the window count the next VMM (or windowed
+    VEC) runs."""
 
     conversions: int = 0
     ops: int = 0
@@ -93,7 +95,7 @@ def _none(cfg: Config, entry: Executed, ev: _Events) -> None:
 
 
 def _window(cfg: Config, entry: Executed, ev: _Events) -> None:
-    """Sets the window count the following VMMs run."""
+    """Sets the window count the following VMMs and windowed VECs run."""
     ev.windows = max(1, entry.insn.count)
 
 
@@ -115,9 +117,12 @@ def _vmm(cfg: Config, entry: Executed, ev: _Events) -> None:
 
 
 def _vec(cfg: Config, entry: Executed, ev: _Events) -> None:
-    """A 32-bit operation per lane; two words read and one written per word."""
-    ev.ops += entry.insn.count * (cfg.gb_bits // 32)
-    ev.buffer_bytes += 3 * entry.insn.count * cfg.global_buffer.word_bytes
+    """An operation per lane of the function's width (int32 or INT8) of every word of
+    every window it runs; two words read and one written per word."""
+    insn = entry.insn
+    n = insn.count * (ev.windows if insn.windowed else 1)
+    ev.ops += n * (cfg.gb_bits // vec_lane_bits(insn.func))
+    ev.buffer_bytes += 3 * n * cfg.global_buffer.word_bytes
 
 
 def _sfu(cfg: Config, entry: Executed, ev: _Events) -> None:

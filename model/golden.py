@@ -22,6 +22,8 @@ from firmware.isa import ALL_OPCODES, Fault, Instruction, Opcode, SfuFunc, VecFu
 from firmware.packing import pack, unpack
 from firmware.semantics import (
     check,
+    vec_lane_bits,
+    vec_windows,
     vmm_apu_rows,
     vmm_cols,
     vmm_group_words,
@@ -107,6 +109,22 @@ def _round_shift(v: np.ndarray, shift: int) -> np.ndarray:
     """``(v + 2^(shift-1)) >> shift``, arithmetic (round half up)."""
     v = np.asarray(v, dtype=np.int64)
     return (v + ((1 << shift) >> 1)) >> shift
+
+
+def vec_lanes(func: VecFunc, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """VEC's lane-wise ``a (op) b``: int32 wrapping (ADD, SUB) or INT8 (ADD8 and
+    ADD8_RELU saturating, MAX8, AVG8 the rounded-up mean ``(a + b + 1) >> 1``)."""
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    if func == VecFunc.ADD:
+        return wrap32(a + b)
+    if func == VecFunc.SUB:
+        return wrap32(a - b)
+    if func == VecFunc.MAX8:
+        return np.maximum(a, b)
+    if func == VecFunc.AVG8:
+        return (a + b + 1) >> 1
+    low = 0 if func == VecFunc.ADD8_RELU else -128
+    return np.clip(a + b, low, 127)
 
 
 def requantize(v: np.ndarray, shift: int, relu: bool) -> np.ndarray:
@@ -244,10 +262,15 @@ class Golden:
         return []
 
     def _vec(self, insn: Instruction) -> list[RowWrite]:
-        for k in range(insn.count):  # word by word: an overlapping dst feeds later words
-            a = self.read(insn.src_a + k, 1, 32)
-            b = self.read(insn.src_b + k, 1, 32)
-            self.write(insn.dst + k, wrap32(a + b if insn.func == VecFunc.ADD else a - b), 32)
+        """Window by window, word by word: an overlapping dst feeds later words."""
+        func, win = VecFunc(insn.func), self.window
+        bits = vec_lane_bits(func)
+        for w in range(vec_windows(insn, win)):
+            a0, d0 = w * win.in_stride, w * win.out_stride
+            for k in range(insn.count):
+                a = self.read(insn.src_a + a0 + k, 1, bits)
+                b = self.read(insn.src_b + a0 + k, 1, bits)
+                self.write(insn.dst + d0 + k, vec_lanes(func, a, b), bits)
         return []
 
     def _inv(self, insn: Instruction) -> list[RowWrite]:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from firmware.config import Config
-from firmware.cycles import burst_cycles, vmm_cycles, write_burst_cycles
+from firmware.cycles import burst_cycles, vec_cycles, vmm_cycles, write_burst_cycles
 from firmware.isa import SFU_POOLING, Fault, Instruction, Opcode
 from firmware.plan import WriteRows
 from firmware.semantics import (
@@ -183,9 +183,10 @@ class _Sequencer:
         return ex + (n + 1 if n else 0)
 
     def _vec(self, index: int, entry: Executed, ex: int) -> int:
-        """`2 * count + 1` if `count` else 0: per word read a, read b, write, pipelined."""
-        count = entry.insn.count
-        return ex + (2 * count + 1 if count else 0)
+        """`2 * n * count + 1` if `count` else 0, `n` the window count when `windowed`,
+        else 1: per word read a, read b, write, pipelined across the windows too."""
+        insn = entry.insn
+        return ex + vec_cycles(insn.count, self.window_count if insn.windowed else 1)
 
     def _dma(self, index: int, entry: Executed, ex: int) -> int:
         """`burst(count)` if `count` else 0 (one main-memory burst through the

@@ -12,9 +12,10 @@ import numpy as np
 
 from firmware.config import Config
 from firmware.image import Image, Region, append_words
-from firmware.isa import OPCODE_BITS, Instruction, VmmOut, decode, encode
+from firmware.isa import OPCODE_BITS, Instruction, VecFunc, VmmOut, decode, encode
 from firmware.mapper import group_delta_words, row_delta_words
 from firmware.packing import pack, random_words
+from firmware.pooling import MapShape, pool, pooled, scratch_words
 from firmware.schedulers import single_vmm
 from firmware.semantics import weights_to_levels
 
@@ -569,6 +570,116 @@ def vec_program(cfg: Config, seed: int = 4) -> Image:
     return Image.build(cfg, program, dram + [0] * 5 * n, {"outputs": out})
 
 
+#: INT8 lane values at the edges: both ends, one inside them, -1, 0, 1.
+INT8_EDGES = (-128, -127, -1, 0, 1, 126, 127)
+#: The INT8 HWC map of :func:`pool_program` (pixels high, wide, words a pixel) and its
+#: pools, by region name: ``(function, k, stride)``.
+POOL_SHAPE = MapShape(5, 5, 2)
+POOLS = {"max2x2": (VecFunc.MAX8, 2, 2), "max3x3": (VecFunc.MAX8, 3, 2),
+         "avg2x2": (VecFunc.AVG8, 2, 2)}
+#: The maps of :func:`residual_program`.
+RESIDUAL_SHAPE = MapShape(4, 4, 2)
+
+
+def _int8_words(cfg: Config, values: np.ndarray) -> list[int]:
+    return pack(values, 8, cfg.dram_bits)
+
+
+def vec8_program(cfg: Config, seed: int = 15) -> Image:
+    """Every INT8 VEC function on every pair of edge lane values (then random lanes);
+    windowed VECs: a chain whose every window reads the word the one before wrote, INT8
+    and int32 windows at strides that leave gaps, a WINDOW count of 0 (one window), a
+    zero count; and an unwindowed VEC under a window loop it ignores."""
+    rng = np.random.default_rng(seed)
+    lanes = cfg.gb_bits // 8
+    pairs = np.array([(x, y) for x in INT8_EDGES for y in INT8_EDGES])
+    n = -(-len(pairs) // lanes)
+    extra = rng.integers(-128, 128, (n * lanes - len(pairs), 2))
+    a, b = np.concatenate([pairs, extra]).T
+    narrow = (VecFunc.ADD8, VecFunc.ADD8_RELU, VecFunc.MAX8, VecFunc.AVG8)
+    total = (4 + len(narrow)) * n
+    dram = [0] * total                           # zeros: every word initialized first
+    src = append_words(dram, _int8_words(cfg, a) + _int8_words(cfg, b))
+    out = append_words(dram, [0] * total)
+    make = Instruction.make
+    A, B, Y = 0, n, 2 * n                        # a, b; one result block per function
+    C = Y + len(narrow) * n                      # the chain (from a zero word)
+    W = C + n                                    # the other windowed results
+    program = [make("LOAD", gb_addr=0, dram_addr=0, count=total),
+               make("LOAD", gb_addr=0, dram_addr=src, count=2 * n)]
+    program += [make("VEC", func=f, dst=Y + k * n, src_a=A, src_b=B, count=n)
+                for k, f in enumerate(narrow)]
+    program += [
+        # Each window averages the previous window's result with the next b word.
+        make("WINDOW", count=n - 1, in_stride=1, out_stride=1),
+        make("VEC", func=VecFunc.AVG8, dst=C + 1, src_a=C, src_b=B, count=1, windowed=1),
+        make("VEC", func=VecFunc.ADD, dst=W, src_a=A, src_b=B, count=n),  # one window
+        # Two-word windows, inputs two words apart, results three (a word's gap).
+        make("WINDOW", count=n // 3, in_stride=2, out_stride=3),
+        make("VEC", func=VecFunc.ADD8_RELU, dst=W, src_a=A, src_b=B, count=2, windowed=1),
+        make("VEC", func=VecFunc.SUB, dst=W + 1, src_a=B, src_b=A, count=1, windowed=1),
+        make("VEC", func=VecFunc.MAX8, dst=0, src_a=0, src_b=0, count=0, windowed=1),
+        make("WINDOW", count=0, in_stride=5, out_stride=5),
+        make("VEC", func=VecFunc.MAX8, dst=W + n - 1, src_a=A + n - 1, src_b=B, count=1,
+             windowed=1),
+    ]
+    return _stored(cfg, program, dram, out, 0, total, 8)
+
+
+def pool_program(cfg: Config, seed: int = 16) -> Image:
+    """Pooling of an INT8 HWC map (:data:`POOL_SHAPE`) with windowed VECs
+    (:func:`firmware.pooling.pool`): a 2 x 2 and a 3 x 3 max pool of stride 2 (MAX8) and
+    a 2 x 2 average pool (an AVG8 tree), one scratch area for all three, written first
+    (the 3 x 3 pool reads it back across gaps). Regions: ``map`` and each pool's output
+    (:data:`POOLS`), together ``outputs``."""
+    rng = np.random.default_rng(seed)
+    shape, lanes = POOL_SHAPE, cfg.gb_bits // 8
+    values = rng.integers(-128, 128, shape.words * lanes)
+    values[:4] = [-128, 127, -128, 127]
+    outs = {name: pooled(shape, k, s) for name, (_, k, s) in POOLS.items()}
+    n_out = sum(o.words for o in outs.values())
+    scratch = max(scratch_words(shape, k, s) for _, k, s in POOLS.values())
+    dram: list[int] = []
+    zeros = append_words(dram, [0] * scratch)
+    src = append_words(dram, _int8_words(cfg, values))
+    out = append_words(dram, [0] * n_out)
+    m, y, t = 0, shape.words, shape.words + n_out
+    program = [Instruction.make("LOAD", gb_addr=m, dram_addr=src, count=shape.words),
+               Instruction.make("LOAD", gb_addr=t, dram_addr=zeros, count=scratch)]
+    regions = {"map": Region(src, shape.words, 8, shape.words * lanes)}
+    at = 0
+    for name, (func, k, s) in POOLS.items():
+        program += pool(func, m, y + at, t, shape, k, s)
+        regions[name] = Region(out + at, outs[name].words, 8, outs[name].words * lanes)
+        at += outs[name].words
+    image = _stored(cfg, program, dram, out, y, n_out, 8)
+    return Image(cfg, image.imem, image.dram, {**image.regions, **regions})
+
+
+def residual_program(cfg: Config, seed: int = 17) -> Image:
+    """A residual add of two INT8 maps (:data:`RESIDUAL_SHAPE`): ADD8_RELU into a third
+    map, then ADD8 in place into the first. Regions ``a``, ``b``, ``relu_sum`` and
+    ``sum`` (the first map afterwards), together ``outputs``."""
+    rng = np.random.default_rng(seed)
+    n, lanes = RESIDUAL_SHAPE.words, cfg.gb_bits // 8
+    a, b = rng.integers(-128, 128, (2, n * lanes))
+    dram: list[int] = []
+    src = append_words(dram, _int8_words(cfg, a) + _int8_words(cfg, b))
+    out = append_words(dram, [0] * 3 * n)
+    make = Instruction.make
+    program = [make("LOAD", gb_addr=0, dram_addr=src, count=2 * n),
+               make("VEC", func=VecFunc.ADD8_RELU, dst=2 * n, src_a=0, src_b=n, count=n),
+               make("VEC", func=VecFunc.ADD8, dst=0, src_a=0, src_b=n, count=n)]
+    image = _stored(cfg, program, dram, out, 0, 3 * n, 8)
+
+    def region(k: int) -> Region:
+        return Region(out + k * n, n, 8, n * lanes)
+
+    return Image(cfg, image.imem, image.dram, {
+        **image.regions, "a": Region(src, n, 8, n * lanes),
+        "b": Region(src + n, n, 8, n * lanes), "sum": region(0), "relu_sum": region(2)})
+
+
 def sfu_program(cfg: Config, seed: int = 5) -> Image:
     """Every SFU function: RELU in place, REQUANT and REQUANT_RELU at several shifts
     (rounding and both clip limits, in place and written behind its source), MAXPOOL and
@@ -722,6 +833,11 @@ def fault_programs(cfg: Config) -> dict[str, Image]:
             Instruction.make("INV_WRITE", xbar=0, dram_addr=too_big[0]), halt], too_big[1]),
         "bad_operand": _with_tail(cfg, [
             Instruction.make("VEC", func=7, dst=0, src_a=0, src_b=0, count=1), halt]),
+        # Three windows: the first fits the buffer, the last runs past its end.
+        "vec_window_range": _with_tail(cfg, [
+            Instruction.make("WINDOW", count=3, in_stride=cfg.gb_words // 2, out_stride=1),
+            Instruction.make("VEC", func=VecFunc.MAX8, dst=0, src_a=0, src_b=0, count=1,
+                             windowed=1), halt]),
         "vmm_outside_apu_row": _with_tail(cfg, [
             Instruction.make("VMM", xbar=1, in_addr=0, out_addr=0, accumulate=0,
                              ncols=cfg.apu_cols), halt]),
@@ -767,4 +883,7 @@ PROGRAMS: dict[str, Callable[[Config], Image]] = {
     "pipeline_write": pipeline_write_program,
     "engines": engines_program,
     "requant": requant_program,
+    "vec8": vec8_program,
+    "pool": pool_program,
+    "residual": residual_program,
 }

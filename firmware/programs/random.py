@@ -7,10 +7,11 @@ sometimes as a matrix), activation vectors, row deltas of random weight sets (fr
 erased array) and of random level steps (which may saturate cells), INV matrices
 (solvable, unstable, out of range), and scratch space. Nine programs in ten first load
 the whole global buffer from a random place of main memory (reads of unwritten words
-fault). Instructions are drawn with
-weights; operands are drawn so that most instructions are legal (VMM extents fit the
-buffer under the current window, weight writes address whole delta rows), and a gated
-bank is usually powered again before it is used. In a quarter of the programs one field
+fault). Instructions are drawn with weights; operands are drawn so that most
+instructions are legal (VMM and windowed VEC extents fit the buffer under the current
+window, weight writes address whole delta rows), and a gated bank is usually powered
+again before it is used. VECs draw every function, half of them windowed. In a quarter
+of the programs one field
 of one instruction is then redrawn over every value its width holds (most of them out
 of range), and a few programs end in a deliberate fault instead of HALT.
 """
@@ -30,6 +31,7 @@ from firmware.isa import (
     Instruction,
     Opcode,
     SfuFunc,
+    VecFunc,
     VmmOut,
     Window,
     encode,
@@ -37,7 +39,7 @@ from firmware.isa import (
 from firmware.mapper import row_delta_words
 from firmware.packing import pack, random_words
 from firmware.programs.directed import solvable_inv_levels
-from firmware.semantics import vmm_extents, weights_to_levels, words
+from firmware.semantics import vec_spans, vmm_extents, weights_to_levels, words
 
 #: How often each opcode is drawn (relative weights; HALT only ends a program).
 WEIGHTS = {Opcode.LOAD: 4, Opcode.STORE: 2, Opcode.WRITE_START: 3, Opcode.WRITE_WAIT: 1,
@@ -48,6 +50,8 @@ FAULTS = ("illegal_word", "random_word", "bad_operand", "gb_range", "dram_range"
           "xbar_range")
 #: Share of programs in which one field of one instruction is redrawn over its whole width.
 WILD_FIELD_RATE = 0.25
+#: Share of VECs drawn to run the window loop (when its windows fit the buffer).
+VEC_WINDOWED_RATE = 0.5
 #: Share of VMMs whose output extent is drawn without regard to their input extent.
 OVERLAP_RATE = 0.05
 #: Fields whose every value is legal and whose large values only make a program long
@@ -220,10 +224,27 @@ class _Drawer:
     def _vec(self) -> None:
         rng, gbw = self.rng, self.cfg.gb_words
         n = int(rng.integers(0, 2 * self.cfg.output_words + 1))
-        dst, sa, sb = (int(rng.integers(0, gbw - n + 1)) for _ in range(3))
-        self.gb_ok([(dst, n), (sa, n), (sb, n)])
-        self.program.append(Instruction.make("VEC", func=int(rng.integers(0, 2)), dst=dst,
-                                             src_a=sa, src_b=sb, count=n))
+        func = int(rng.integers(0, len(VecFunc)))
+        # Some run the window loop, when its windows fit the buffer; half of those set
+        # it first, strides around the window's words (windows that overlap or leave
+        # gaps).
+        windowed = int(rng.random() < VEC_WINDOWED_RATE)
+        if windowed and rng.random() < 0.5:
+            insn = Instruction.make("WINDOW", count=int(rng.integers(2, 5)),
+                                    in_stride=int(rng.integers(0, 2 * n + 1)),
+                                    out_stride=int(rng.integers(0, 2 * n + 1)))
+            self.window = Window.of(insn)
+            self.program.append(insn)
+        probe = Instruction.make("VEC", func=func, dst=0, src_a=0, src_b=0, count=n,
+                                 windowed=windowed)
+        (_, out_ext), (_, in_ext), _ = vec_spans(probe, self.window)
+        if max(in_ext, out_ext) > gbw:
+            windowed, in_ext, out_ext = 0, n, n
+        dst = int(rng.integers(0, gbw - out_ext + 1))
+        sa, sb = (int(rng.integers(0, gbw - in_ext + 1)) for _ in range(2))
+        self.gb_ok([(dst, out_ext), (sa, in_ext), (sb, in_ext)])
+        self.program.append(Instruction.make("VEC", func=func, dst=dst, src_a=sa, src_b=sb,
+                                             count=n, windowed=windowed))
 
     def _sfu(self) -> None:
         cfg, rng, gbw = self.cfg, self.rng, self.cfg.gb_words

@@ -110,7 +110,8 @@ class Sequencer(wiring.Component):
         connect(m, flipped(self.shreg), vmm.shreg)
         connect(m, flipped(self.acc), vmm.acc)
         connect(m, flipped(self.inv), inv.inv)
-        m.d.comb += [vmm.window.eq(core.window), vmm.geometry.eq(core.geometry)]
+        m.d.comb += [vmm.window.eq(core.window), vmm.geometry.eq(core.geometry),
+                     vec.window.eq(core.window)]
         for name in ("insn", "geometry", "bank_mask", *status_ports(cfg)):
             m.d.comb += getattr(self, name).eq(getattr(core, name))
 

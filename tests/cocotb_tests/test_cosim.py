@@ -57,12 +57,17 @@ def _programs() -> dict[str, tuple[config.Config, Image]]:
     progs.update({f"{name}_wide": (wide, directed.PROGRAMS[name](wide))
                   for name in WIDE_PROGRAMS})
     progs["inv_wide"] = (wide, directed.single_instruction_programs(wide)["INV"])
+    small = config.load("small")
+    progs.update({f"{name}_small": (small, directed.PROGRAMS[name](small))
+                  for name in SMALL_PROGRAMS})
     return progs
 
 
 #: The directed programs that also run on small-wide (and INV, with its INV_WRITE):
 #: main-memory bursts of every kind.
 WIDE_PROGRAMS = ("slice", "multi", "apu_row", "groups", "delta_values")
+#: The directed programs that also run on small: the INT8 glue on a larger buffer.
+SMALL_PROGRAMS = ("vec8", "pool", "residual")
 
 
 PROGRAMS = _programs()
@@ -101,7 +106,7 @@ def _edge_runs(sim: str, run_root: str) -> list[runner.RtlRun]:
 @pytest.mark.parametrize("sim", SIMS)
 def test_every_field_at_the_edges_of_its_width(sim: str, run_root: str) -> None:
     """Each field of each instruction at 0, 1, both ends and the sign boundary of what
-    it holds: legal or faulting, RTL, golden and timing agree (268 programs, batched)."""
+    it holds: legal or faulting, RTL, golden and timing agree (272 programs, batched)."""
     cfg = config.load("tiny")
     progs = directed.field_edge_programs(cfg)
     faults, failures = Counter(), []
@@ -154,6 +159,8 @@ def test_rtl_matches_models(name: str, sim: str, run_root: str) -> None:
     if name.startswith(("slice", "multi", "bank_layers", "apu_row")):
         assert rtl.counters["fault"] == Fault.NONE
         assert rtl.counters["analog_reads"] > 0
+    if name.startswith(("vec8", "pool", "residual")):
+        assert rtl.counters["fault"] == Fault.NONE
 
 
 @DIRECTED
@@ -168,14 +175,15 @@ def test_fault_programs_fault_as_named(run_root: str) -> None:
         "gated_bank": Fault.GATED_BANK, "bad_operand": Fault.BAD_OPERAND,
         "sfu_overlap": Fault.BAD_OPERAND, "vmm_outside_apu_row": Fault.XBAR_RANGE,
         "uninitialized": Fault.UNINITIALIZED, "vmm_overlap": Fault.VMM_OVERLAP,
-        "watchdog": Fault.WATCHDOG,
+        "watchdog": Fault.WATCHDOG, "vec_window_range": Fault.GB_RANGE,
     }
     for name, fault in expected.items():
         assert _run(name, "icarus", run_root).counters["fault"] == fault, name
 
 
 @pytest.mark.parametrize("name", ["slice", "multi", "multi_noisy", "fault_during_write",
-                                  "watchdog", "slice_wide", "multi_wide"])
+                                  "watchdog", "slice_wide", "multi_wide", "vec8", "pool",
+                                  "residual", "pool_small"])
 @DIRECTED
 def test_icarus_equals_verilator(name: str, run_root: str) -> None:
     a, b = _run(name, "icarus", run_root), _run(name, "verilator", run_root)

@@ -19,7 +19,7 @@ import pytest
 
 from cocotb_tests import runner
 from firmware import config
-from firmware.isa import RTL_OPCODES, Fault, Opcode, SfuFunc, VmmOut
+from firmware.isa import RTL_OPCODES, VEC_NARROW, Fault, Opcode, SfuFunc, VmmOut
 from firmware.programs.random import random_program
 from model import checker, golden, timing
 
@@ -75,10 +75,18 @@ def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
     cfg = config.load(name)
     ops, faults, overlapped = Counter(), Counter(), 0
     parallel_vmms = group_writes = shifted_vmms = digits = combines = 0
-    grouped = replicated = requantized = arbitrary_writes = 0
+    grouped = replicated = requantized = arbitrary_writes = narrow_vecs = window_vecs = 0
     for seed, rtl in enumerate(_batch(name, "icarus", root)):
         gold = golden.run(random_program(cfg, seed), RTL_OPCODES)
         ops.update(e.insn.opcode for e in gold.trace)
+        narrow_vecs += sum(e.insn.opcode == Opcode.VEC and e.insn.func in VEC_NARROW
+                           and e.insn.count > 0 for e in gold.trace)
+        windows = 1
+        for e in gold.trace:      # windowed VECs over several windows
+            if e.insn.opcode == Opcode.WINDOW:
+                windows = max(1, e.insn.count)
+            window_vecs += (e.insn.opcode == Opcode.VEC and e.insn.windowed
+                            and e.insn.count > 0 and windows > 1)
         parallel_vmms += sum(e.insn.opcode == Opcode.VMM and e.insn.nrows > 1
                              for e in gold.trace)
         group_writes += sum(e.insn.opcode == Opcode.WRITE_START and e.insn.nxbars > 1
@@ -110,6 +118,8 @@ def test_random_programs_cover_the_rtl(name: str, root: str) -> None:
     assert grouped > PROGRAMS // 20, grouped               # column groups in parallel
     assert replicated >= 2, replicated                     # windows on replicas
     assert requantized > PROGRAMS // 20, requantized       # INT8 on the way out
+    assert narrow_vecs > PROGRAMS // 6, narrow_vecs        # VEC on INT8 lanes
+    assert window_vecs > PROGRAMS // 10, window_vecs       # VEC over the window loop
     # A quarter of the programs redraw one field over its whole width, most often into
     # a fault: the fault-free share is lower than with scheduler-like operands only.
     assert faults[Fault.NONE] > PROGRAMS * 0.55, faults

@@ -51,6 +51,16 @@ def test_vmm_geometry_takes_zero_counts_as_one(tiny: config.Config) -> None:
     assert semantics.vmm_xbar_span(tiny, wide) == (1, 1 + 7 * tiny.apu_cols + 2)
 
 
+def _windowed_vecs(cfg: config.Config) -> list[Instruction]:
+    """Windowed VECs whose first window lies in the buffer and whose later ones reach
+    its end, a gated bank or an unwritten word under the states of :func:`decoded`."""
+    gbw = cfg.gb_words
+    return [Instruction.make("VEC", func=f, dst=d, src_a=a, src_b=b, count=n, windowed=1)
+            for f, d, a, b, n in ((2, 0, gbw - 12, 0, 2), (4, gbw - 6, 0, 3, 1),
+                                  (5, 40, 0, 2, 3), (3, 2, 4, 60, 2), (0, 8, 9, 30, 0),
+                                  (1, gbw - 3, gbw - 3, gbw - 3, 3))]
+
+
 def _cases(cfg: config.Config) -> list[Instruction]:
     """Each RTL instruction of the directed single-instruction programs, then with each
     field at each edge of its width, then random field values."""
@@ -62,6 +72,7 @@ def _cases(cfg: config.Config) -> list[Instruction]:
         for f in insn.spec.fields:
             cases += [Instruction.make(insn.opcode, **{**dict(insn.args), f.name: v})
                       for v in f.edge_values()]
+    cases += _windowed_vecs(cfg)
     rng = np.random.default_rng(15)
     for spec in SPECS.values():
         for _ in range(10):
@@ -123,6 +134,55 @@ def test_decoder_check_catches_a_dropped_overlap_rule(tiny: config.Config, decod
     monkeypatch.setitem(semantics.RULES, Opcode.VMM, dataclasses.replace(
         semantics.RULES[Opcode.VMM], overlap=lambda cfg, insn, window: False))
     assert any("VMM_OVERLAP" in m for m in _mismatches(tiny, cases, states, got))
+
+
+def test_decoder_check_catches_a_vec_rule_blind_to_windows(
+        tiny: config.Config, decoded, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give VEC's extents one window whatever ``windowed`` says: the decoder (which checks
+    every window) disagrees."""
+    cases, states, got = decoded
+    one = Window()
+    monkeypatch.setitem(semantics.RULES, Opcode.VEC, dataclasses.replace(
+        semantics.RULES[Opcode.VEC],
+        gb=lambda cfg, i, w: list(semantics.vec_spans(i, one)),
+        gb_reads=lambda cfg, i, w: list(semantics.vec_spans(i, one)[1:])))
+    assert any("VEC" in m and "('windowed', 1)" in m
+               for m in _mismatches(tiny, cases, states, got))
+
+
+def test_a_windowed_vec_checks_its_extents_over_every_window(tiny: config.Config) -> None:
+    """Three windows of two words, inputs 30 words apart, results 20: the extents run
+    from the first window's first word to the last window's last (62 words of a and b,
+    42 of the result). Each fault below is hit only by a window after the first: the
+    same VEC unwindowed (or a window count of 1) is legal."""
+    gbw = tiny.gb_words
+    window = Window(count=3, in_stride=30, out_stride=20)
+
+    def fault(windowed: int, mask: int = -1, valid=None, win: Window = window, **f: int
+              ) -> Fault:
+        vec = Instruction.make("VEC", **{"func": 4, "dst": 0, "src_a": 0, "src_b": 0,
+                                         "count": 2, "windowed": windowed, **f})
+        return semantics.check(tiny, vec, RTL_OPCODES, win, mask, valid)
+
+    vec = Instruction.make("VEC", func=4, dst=1, src_a=2, src_b=3, count=2, windowed=1)
+    assert semantics.vec_spans(vec, window) == ((1, 42), (2, 62), (3, 62))
+    cases = [dict(src_a=gbw - 61), dict(src_b=gbw - 61), dict(dst=gbw - 41)]
+    for f in cases:
+        assert fault(1, **f) == Fault.GB_RANGE, f
+        assert fault(0, **f) == fault(1, win=Window(), **f) == Fault.NONE, f
+    assert fault(1, src_a=gbw - 62) == Fault.NONE        # the last window's end fits
+    # Bank 0 powered only (words 0-31): the second window of b is gated.
+    mask = 0b001
+    assert tiny.bank_bounds[0] == (0, 32)
+    assert fault(1, mask) == Fault.GATED_BANK and fault(0, mask) == Fault.NONE
+    # An unwritten word between the windows is inside the extent (first to last word).
+    valid = np.ones(gbw, dtype=bool)
+    valid[45] = False
+    assert fault(1, valid=valid) == Fault.UNINITIALIZED
+    assert fault(0, valid=valid) == Fault.NONE
+    assert fault(1, valid=valid, src_a=46, src_b=46) == Fault.NONE
+    # A zero count touches nothing, however far its windows would reach.
+    assert fault(1, count=0, src_a=gbw, src_b=gbw, dst=gbw) == Fault.NONE
 
 
 def test_requantizing_vmms_take_the_modes_they_can(tiny: config.Config) -> None:

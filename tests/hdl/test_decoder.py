@@ -159,3 +159,32 @@ def test_decoder_refuses_bits_outside_the_fields(tiny: config.Config) -> None:
         assert got[name, False] != Fault.ILLEGAL_OPCODE, name
         with pytest.raises(ValueError, match="outside its fields"):
             decode(stray)
+
+
+def test_decoder_checks_every_window_of_a_windowed_vec(tiny: config.Config) -> None:
+    """Three windows of two words, inputs 30 words apart, results 20: a last window past
+    the buffer's end, into a gated bank or over an unwritten word faults, though the
+    first window alone (the same VEC unwindowed) would not; a zero count touches
+    nothing."""
+    gbw = tiny.gb_words
+
+    def vec(windowed: int, **f: int) -> Instruction:
+        return Instruction.make("VEC", **{"func": 4, "dst": 0, "src_a": 0, "src_b": 0,
+                                          "count": 2, "windowed": windowed, **f})
+
+    reaches = [dict(src_a=gbw - 61), dict(src_b=gbw - 61), dict(dst=gbw - 41)]
+    cases = [vec(w, **f) for f in reaches for w in (0, 1)]
+    cases += [vec(1, src_a=gbw - 62), vec(1, count=0, src_a=gbw, src_b=gbw, dst=gbw),
+              vec(0), vec(1)]
+    window = Window(count=3, in_stride=30, out_stride=20)
+    everything = (1 << tiny.gb_words) - 1
+    states = [(window, 0xFFFFFFFF, everything), (window, 0b001, everything),
+              (window, 0xFFFFFFFF, everything & ~(1 << 45))]
+    got = decode_under(tiny, cases, states, lambda ctx, dut: Fault(ctx.get(dut.fault)))
+    n = len(cases)
+    in_range, gated, unwritten = got[:n], got[n:2 * n], got[2 * n:]
+    assert in_range == [Fault.NONE, Fault.GB_RANGE] * 3 + [Fault.NONE] * 4
+    # Bank 0 (words 0-31) alone powered: the first window from word 0 fits, the rest not.
+    assert gated[7:] == [Fault.NONE, Fault.NONE, Fault.GATED_BANK]
+    # Word 45 lies between the windows of a and b from 0 (inside their extents).
+    assert unwritten[7:] == [Fault.NONE, Fault.NONE, Fault.UNINITIALIZED]

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from firmware import config
-from firmware.isa import Instruction
+from firmware.isa import Instruction, VecFunc
 from model import energy
 from model.golden import Executed
 
@@ -76,3 +76,22 @@ def test_write_pulses_are_priced_per_pulse(tiny: config.Config) -> None:
     e = energy.trace_energy(tiny, [], pulses=7, cycles=0)
     assert e.write_pj == 7 * tiny.write.energy_per_pulse_pj
     assert (e + e).total_pj == 2 * e.total_pj and (e - e).total_pj == 0
+
+
+def test_a_vec_counts_a_lane_of_its_width_per_word_of_every_window(
+        tiny: config.Config) -> None:
+    """Two words: an int32 lane per 32 bits for ADD, an INT8 lane per byte for ADD8;
+    windowed under a WINDOW of three, three times the words read, added and written."""
+    op, byte = _priced(tiny, digital_op_pj=1.0), _priced(tiny, gb_byte_pj=1.0)
+    wide = Instruction.make("VEC", func=VecFunc.ADD, dst=0, src_a=0, src_b=0, count=2)
+    narrow = Instruction.make("VEC", func=VecFunc.ADD8, dst=0, src_a=0, src_b=0, count=2)
+    windowed = Instruction.make("VEC", func=VecFunc.ADD8, dst=0, src_a=0, src_b=0, count=2,
+                                windowed=1)
+    window = Instruction.make("WINDOW", count=3, in_stride=2, out_stride=2)
+    assert _energy(op, wide).compute_pj == 2 * tiny.gb_bits // 32
+    assert _energy(op, narrow).compute_pj == 2 * tiny.gb_bits // 8
+    assert _energy(op, window, windowed).compute_pj == 3 * 2 * tiny.gb_bits // 8
+    assert _energy(op, window, narrow).compute_pj == 2 * tiny.gb_bits // 8
+    wb = tiny.global_buffer.word_bytes
+    assert _energy(byte, narrow).buffer_pj == 3 * 2 * wb
+    assert _energy(byte, window, windowed).buffer_pj == 3 * 3 * 2 * wb

@@ -7,7 +7,15 @@ import pytest
 
 from firmware import assembler, config, mapper, semantics
 from firmware.image import Image
-from firmware.isa import ALL_OPCODES, RTL_OPCODES, Fault, Instruction, Opcode, decode
+from firmware.isa import (
+    ALL_OPCODES,
+    RTL_OPCODES,
+    Fault,
+    Instruction,
+    Opcode,
+    VecFunc,
+    decode,
+)
 from firmware.packing import pack, unpack
 from firmware.programs import directed
 from model import golden, reference
@@ -42,6 +50,71 @@ def test_vec(tiny: config.Config, func: str, expected: list[int]) -> None:
     assert _ints(res, tiny, 8, 4, 32) == expected
 
 
+# INT8 lanes at the edges: both clip limits, sums just past them, signs mixed, rounding
+# of odd sums both ways.
+A8 = [127, -128, 127, -128, 100, -100, -1, 0, 1, 126, -127, 5, -5, 64, -64, 3]
+B8 = [1, -1, 127, -128, 100, -100, 1, 0, -1, 1, -1, -6, 4, 64, -65, -4]
+
+
+@pytest.mark.parametrize(("func", "expected"), [
+    ("ADD8", [127, -128, 127, -128, 127, -128, 0, 0, 0, 127, -128, -1, -1, 127, -128, -1]),
+    ("ADD8_RELU", [127, 0, 127, 0, 127, 0, 0, 0, 0, 127, 0, 0, 0, 127, 0, 0]),
+    ("MAX8", [127, -1, 127, -128, 100, -100, 1, 0, 1, 126, -1, 5, 4, 64, -64, 3]),
+    # (a + b + 1) >> 1, floor: 129 -> 64, -128 -> -64, -199 -> -100, -127 -> -64.
+    ("AVG8", [64, -64, 127, -128, 100, -100, 0, 0, 0, 64, -64, 0, 0, 64, -64, 0]),
+])
+def test_vec_int8_lanes(tiny: config.Config, func: str, expected: list[int]) -> None:
+    words = len(A8) * 8 // tiny.gb_bits
+    dram = pack(A8, 8, 64) + pack(B8, 8, 64)
+    res = _run(tiny, f"""
+        LOAD gb_addr=0, dram_addr=0, count={2 * words}
+        VEC func={func}, dst=8, src_a=0, src_b={words}, count={words}
+        STORE dram_addr=8, gb_addr=8, count={words}
+        HALT""", dram)
+    assert res.fault == Fault.NONE
+    assert _ints(res, tiny, 8, words, 8) == expected
+
+
+def test_windowed_vec_runs_every_window_at_its_strides(tiny: config.Config) -> None:
+    """Three windows of two words, inputs 3 words apart, results 2 apart (so they pack
+    with no gap); the words between the input windows are never read."""
+    lanes = tiny.gb_bits // 8
+    rng = np.random.default_rng(3)
+    a = rng.integers(-128, 128, (9, lanes))
+    b = rng.integers(-128, 128, (9, lanes))
+    dram = pack(a.ravel(), 8, 64) + pack(b.ravel(), 8, 64)
+    res = _run(tiny, """
+        LOAD gb_addr=0, dram_addr=0, count=18
+        WINDOW count=3, in_stride=3, out_stride=2
+        VEC func=MAX8, dst=20, src_a=0, src_b=9, count=2, windowed=1
+        STORE dram_addr=40, gb_addr=20, count=6
+        HALT""", dram)
+    assert res.fault == Fault.NONE
+    rows = [3 * w + k for w in range(3) for k in range(2)]      # 0 1 3 4 6 7
+    assert _ints(res, tiny, 40, 6, 8) == np.maximum(a[rows], b[rows]).ravel().tolist()
+
+
+def test_windowed_vec_sees_its_earlier_windows_writes(tiny: config.Config) -> None:
+    """Each window writes the word the next one reads as ``a``: a running maximum (and a
+    WINDOW count of 0 runs one window)."""
+    lanes = tiny.gb_bits // 8
+    a0 = np.full(lanes, -100)
+    b = np.array([[-50] * lanes, [-90] * lanes, [20] * lanes, [10] * lanes])
+    dram = pack(a0, 8, 64) + [0] * 4 + pack(b.ravel(), 8, 64)
+    res = _run(tiny, """
+        LOAD gb_addr=0, dram_addr=0, count=9
+        WINDOW count=4, in_stride=1, out_stride=1
+        VEC func=MAX8, dst=1, src_a=0, src_b=5, count=1, windowed=1
+        WINDOW count=0, in_stride=7, out_stride=7
+        VEC func=ADD8, dst=6, src_a=0, src_b=5, count=1, windowed=1
+        STORE dram_addr=40, gb_addr=0, count=7
+        HALT""", dram)
+    assert res.fault == Fault.NONE
+    got = np.array(_ints(res, tiny, 40, 7, 8)).reshape(7, lanes)[:, 0].tolist()
+    # a[w+1] = max(a[w], b[w]): -50, -50, 20, 20; then one window: -100 + -50 (clipped).
+    assert got == [-100, -50, -50, 20, 20, -50, -128]
+
+
 def test_sfu_functions(tiny: config.Config) -> None:
     v = [-5, 7, 300, -300, 129, 127, 6, 2]
     dram = pack(v, 32, 64)
@@ -63,7 +136,7 @@ def test_sfu_functions(tiny: config.Config) -> None:
 
 
 @pytest.mark.parametrize("line", [
-    "VEC func=5, dst=0, src_a=0, src_b=0, count=1",
+    f"VEC func={len(VecFunc)}, dst=0, src_a=0, src_b=0, count=1",
     "SFU func=9, dst=0, src=0, count=1, shift=0, window=1",
     "SFU func=REQUANT, dst=0, src=0, count=1, shift=32, window=1",
     "SFU func=MAXPOOL, dst=0, src=0, count=1, shift=0, window=0",
@@ -364,7 +437,8 @@ def test_golden_slice_pulses_equal_levels_written(tiny: config.Config) -> None:
     (Instruction.make("INV", xbar=1, in_addr=0, out_addr=2, shift=0), Fault.XBAR_RANGE),
     (Instruction.make("INV", xbar=0, in_addr=121, out_addr=2, shift=0), Fault.GB_RANGE),
     (Instruction.make("INV_WRITE", xbar=0, dram_addr=4090), Fault.DRAM_RANGE),
-    (Instruction.make("VEC", func=2, dst=0, src_a=0, src_b=0, count=1), Fault.BAD_OPERAND),
+    (Instruction.make("VEC", func=len(VecFunc), dst=0, src_a=0, src_b=0, count=1),
+     Fault.BAD_OPERAND),
     (Instruction.make("HALT"), Fault.NONE),
 ])
 def test_golden_decode_faults(tiny: config.Config, insn: Instruction, fault: Fault) -> None:

@@ -6,9 +6,10 @@ import dataclasses
 
 from firmware import config
 from firmware.cycles import vmm_stages
-from firmware.isa import Fault
+from firmware.isa import Fault, Instruction, VecFunc
 from firmware.programs import directed
 from model import golden, timing
+from model.golden import Executed
 
 
 def test_timing_slice_by_hand(tiny: config.Config) -> None:
@@ -68,3 +69,20 @@ def test_slow_drains_set_the_pace(tiny: config.Config) -> None:
     plain, acc = (s.end - s.start for s in _spans(fast, directed.slow_drain_program(fast))
                   if s.opcode.name == "VMM")
     assert acc > plain
+
+
+def test_a_windowed_vec_streams_every_window_without_a_bubble(tiny: config.Config) -> None:
+    """WINDOW (next fetch at its first execute cycle), then VEC from cycle 2: FETCH,
+    DECODE, and `2 * windows * count + 1` execute cycles (5 for one two-word window, 13
+    for three; none for a zero count), then HALT's FETCH, DECODE and one cycle."""
+    make = Instruction.make
+
+    def cycles(vec: Instruction) -> int:
+        trace = [Executed(make("WINDOW", count=3, in_stride=4, out_stride=2)), Executed(vec),
+                 Executed(make("HALT"))]
+        return timing.simulate_trace(tiny, trace).cycles
+
+    vec = dict(func=VecFunc.MAX8, dst=0, src_a=0, src_b=0)
+    assert cycles(make("VEC", **vec, count=2)) == 2 + 2 + 5 + 3
+    assert cycles(make("VEC", **vec, count=2, windowed=1)) == 2 + 2 + 13 + 3
+    assert cycles(make("VEC", **vec, count=0, windowed=1)) == 2 + 2 + 0 + 3

@@ -98,10 +98,10 @@ def _combine_program(cfg: config.Config) -> Image:
     return Image.build(cfg, prog, [int(v) for v in rng.integers(0, 1 << 62, size=words)])
 
 
-@pytest.mark.parametrize("name", ["vec", "sfu", "combine"])
+@pytest.mark.parametrize("name", ["vec", "sfu", "combine", "vec8", "pool", "residual"])
 def test_sequencer_runs_programs_like_the_models(tiny: config.Config, name: str) -> None:
-    """DMA, VEC, SFU and COMBINE programs: memories as the golden model's, cycles and
-    bank counters as the timing model's."""
+    """DMA, VEC (int32, INT8, windowed: pooling), SFU and COMBINE programs: memories as
+    the golden model's, cycles and bank counters as the timing model's."""
     image = _combine_program(tiny) if name == "combine" else directed.PROGRAMS[name](tiny)
     gold = golden.run(image, RTL_OPCODES)
     tim = timing.simulate(tiny, gold)
