@@ -4,10 +4,10 @@ rows of a topology file (``firmware/topologies/*.csv``, written by
 ``scripts/make_topologies.py``), with the pooling between them (their ``.glue.toml``
 sidecars, :mod:`firmware.glue`). IFMAP sizes include the convolutions' zero padding.
 
-Glue not in the sidecars runs off the chip (its maps go through main memory): DenseNet's
-concatenation, the global average pools before the classifiers (7 x 7,
-which the pair-mean tree of :mod:`firmware.glue` cannot average) and BERT's attention,
-softmax, residual sums and layer normalization (named ``offchip`` in its sidecars).
+Glue marked ``offchip`` in the sidecars runs off the chip (its maps go through main
+memory): the global average pools before the classifiers (7 x 7, which the pair-mean tree
+of :mod:`firmware.glue` cannot average) with DenseNet's last concatenation, and BERT's
+attention, softmax, residual sums and layer normalization.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ AVG_2X2 = Pool("avg", 2, 2)
 #: BERT's glue the chip has no unit for (made off the chip, through main memory).
 ATTENTION = "attention: Q K^T scores, softmax, context"
 ADD_NORM = "residual add and layer normalization"
+GLOBAL_POOL = "global average pool (7 x 7)"
+#: Dense layers per DenseNet-161 block.
+DENSENET161_BLOCKS = (6, 12, 36, 24)
 #: Bottleneck blocks per ResNet-50 stage (conv2_x .. conv5_x).
 RESNET50_BLOCKS = (3, 4, 6, 3)
 
@@ -56,7 +59,7 @@ def resnet50_glue() -> dict[str, Glue]:
                 glue[f"{p}_proj"] = Glue(input=f"{p}_a:in", add=f"{p}_c")
             else:
                 glue[f"{p}_c"] = Glue(add=f"{p}_a:in")
-    return glue
+    return glue | {"fc": Glue(offchip=GLOBAL_POOL)}
 
 
 def bert_glue(layers: int) -> dict[str, Glue]:
@@ -75,8 +78,17 @@ def bert_glue(layers: int) -> dict[str, Glue]:
 
 
 def densenet161_glue() -> dict[str, Glue]:
-    return {"conv0": Glue(pool=STEM_POOL)} | {f"trans{b}": Glue(pool=AVG_2X2)
-                                                for b in (1, 2, 3)}
+    """The stem's pool, each dense layer's 48 outputs appended to its block's map (read in
+    place by the next dense layer and the transition), each transition's average pool;
+    the last block's concatenation and the global pool feed the classifier off the chip."""
+    glue = {"conv0": Glue(pool=STEM_POOL)}
+    for block, n in enumerate(DENSENET161_BLOCKS, 1):
+        last = n if block < len(DENSENET161_BLOCKS) else n - 1
+        for i in range(1, last + 1):
+            glue[f"db{block}_{i}_3x3"] = Glue(concat=f"db{block}_{i}_1x1:in")
+        if block < len(DENSENET161_BLOCKS):
+            glue[f"trans{block}"] = Glue(pool=AVG_2X2)
+    return glue | {"fc": Glue(offchip=f"the last block's concatenation and {GLOBAL_POOL}")}
 
 
 def vgg16() -> list[Row]:
@@ -113,7 +125,7 @@ def densenet161() -> list[Row]:
     growth, bottleneck = 48, 4 * 48
     rows = [conv("conv0", 224, 7, 3, 96, 2)]
     size, c = 56, 96
-    for block, n in enumerate([6, 12, 36, 24], 1):
+    for block, n in enumerate(DENSENET161_BLOCKS, 1):
         for i in range(1, n + 1):
             rows.append(conv(f"db{block}_{i}_1x1", size, 1, c, bottleneck))
             rows.append(conv(f"db{block}_{i}_3x3", size, 3, bottleneck, growth))

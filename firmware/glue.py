@@ -12,6 +12,9 @@ layer, naming what happens to that layer's output on its way to the next (``pool
     input = "res2_1_a:in"    # the map res2_1_a reads (its input), not res2_1_c's output
     add = "res2_1_c"         # plus res2_1_c's output, then ReLU: the residual sum
 
+A layer may append its output to an earlier map (``concat = "map"``, channels after
+the map's: DenseNet's dense layers) and pass the concatenation on to the next layer.
+
 A layer whose input is made off the chip (``offchip = "what"``: BERT's attention, its
 residual sums with layer normalization) reads it from main memory, where the layers
 before it stored their outputs; the integer network cannot compute such a network.
@@ -123,7 +126,8 @@ def glue_path(topology: str | Path) -> Path:
 
 @dataclass(frozen=True)
 class Glue:
-    """What happens around one layer: its output pooled, or added to the map ``add``;
+    """What happens around one layer: its output pooled, added to the map ``add`` or
+    appended to the map ``concat``;
     its input read from the map ``input`` instead of the previous layer's output, or
     made off the chip (``offchip`` says what computes it)."""
 
@@ -131,6 +135,7 @@ class Glue:
     add: str | None = None
     input: str | None = None
     offchip: str | None = None
+    concat: str | None = None
 
 
 def _map_name(value: object, where: str, key: str, layers: list[str], at: int) -> str:
@@ -142,7 +147,7 @@ def _map_name(value: object, where: str, key: str, layers: list[str], at: int) -
     if layer not in layers or value.count(":") > 1 or (":" in value and not is_in):
         raise GlueError(f"{where}: {key} = '{value}' names no map; expected 'L' (layer L's "
                         "output) or 'L:in' (its input) of a layer of the topology")
-    if layers.index(layer) >= at + (is_in and key == "add"):
+    if layers.index(layer) >= at + (is_in and key in ("add", "concat")):
         raise GlueError(f"{where}: {key} = '{value}' is not computed before this layer")
     return value
 
@@ -161,26 +166,29 @@ def read_glue(path: str | Path, layers: list[str]) -> dict[str, Glue]:
         if name not in layers:
             raise GlueError(f"{where}: no layer of that name in the topology")
         keys = set(table) if isinstance(table, dict) else set()
-        if not keys or keys - {"pool", "add", "input", "offchip"}:
+        if not keys or keys - {"pool", "add", "input", "offchip", "concat"}:
             raise GlueError(f"{where}: keys {sorted(keys)}; expected some of pool = {{ kind, "
-                            "size, stride, pad }, add = 'map', input = 'map', offchip = "
-                            "'what computes the input'")
+                            "size, stride, pad }, add = 'map', input = 'map', concat = 'map', "
+                            "offchip = 'what computes the input'")
+        if len(keys & {"pool", "add", "concat"}) > 1:
+            raise GlueError(f"{where}: a layer pools, adds or concatenates its output, "
+                            "one of them")
         offchip = table.get("offchip")
         if offchip is not None and (not isinstance(offchip, str) or not offchip or
                                     "input" in keys):
             raise GlueError(f"{where}: offchip is {offchip!r}; expected a description of "
                             "what makes the input off the chip (and no input key)")
         index = layers.index(name)
-        if keys & {"pool", "add"} and name == layers[-1]:
+        if keys & {"pool", "add", "concat"} and name == layers[-1]:
             raise GlueError(f"{where}: the last layer's output goes to main memory as "
                             "int32; it has no pool or add")
-        if {"pool", "add"} <= keys:
-            raise GlueError(f"{where}: a layer either pools or adds its output, not both")
         add = _map_name(table["add"], where, "add", layers, index) if "add" in keys else None
+        concat = _map_name(table["concat"], where, "concat", layers, index) \
+            if "concat" in keys else None
         inp = _map_name(table["input"], where, "input", layers, index) \
             if "input" in keys else None
         if "pool" not in keys:
-            out[name] = Glue(add=add, input=inp, offchip=offchip)
+            out[name] = Glue(add=add, input=inp, offchip=offchip, concat=concat)
             continue
         if not isinstance(table["pool"], dict):
             raise GlueError(f"{where}: pool is {table['pool']!r}; expected pool = {{ kind, "
@@ -208,6 +216,8 @@ def render_glue(glue: dict[str, Glue], title: str) -> str:
             lines.append(f'add = "{g.add}"')
         if g.offchip:
             lines.append(f'offchip = "{g.offchip}"')
+        if g.concat:
+            lines.append(f'concat = "{g.concat}"')
         if (p := g.pool) is not None:
             pad = f", pad = {p.pad}" if p.pad else ""
             lines.append(f'pool = {{ kind = "{p.kind}", size = {p.size}, stride = '

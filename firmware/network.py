@@ -139,6 +139,16 @@ class Network:
             return layer.ifmap_h, layer.ifmap_w, layer.channels
         return layer.ofmap_h, layer.ofmap_w, layer.filters
 
+    def concat(self, i: int) -> str | None:
+        """The earlier map layer ``i``'s output is appended to (channels), if any."""
+        return self.glue_of(i).concat
+
+    def out_channels(self, i: int) -> int:
+        """Channels of the map layer ``i`` passes on: its outputs after the map it
+        concatenates them to."""
+        c = self.concat(i)
+        return self.layers[i].filters + (self.map_shape(c)[2] if c else 0)
+
     def offchip(self, i: int) -> str | None:
         """What makes layer ``i``'s input off the chip, if anything does."""
         return self.glue_of(i).offchip
@@ -223,11 +233,16 @@ def check_glue(net: Network, where: str) -> None:
     layers = net.layers
     for i, layer in enumerate(layers):
         at = f"{where}: [{layer.name}]"
-        if net.pool(i) is not None and net.chains(i):
+        if (net.pool(i) is not None or net.concat(i)) and net.chains(i):
             try:
-                feeds(layer, layers[i + 1], net.pool(i))
+                feeds(layer, layers[i + 1], net.pool(i), net.out_channels(i) - layer.filters)
             except NetworkError as e:
                 raise NetworkError(f"{at}: {e}") from e
+        if (c := net.concat(i)) is not None and net.map_shape(c)[:2] != (layer.ofmap_h,
+                                                                          layer.ofmap_w):
+            h, w, _ = net.map_shape(c)
+            raise NetworkError(f"{at}: concat = '{c}' is a {h}x{w} map; expected the "
+                               f"layer's {layer.ofmap_h}x{layer.ofmap_w} outputs")
         for key, name, shape in (
                 ("add", net.add(i), (layer.ofmap_h, layer.ofmap_w, layer.filters)),
                 ("input", net.input(i), (layer.ifmap_h, layer.ifmap_w, layer.channels))):
@@ -468,18 +483,20 @@ def flattens(prev: Layer, nxt: Layer, pool: Pool | None = None) -> bool:
         nxt.channels == h * w * prev.filters
 
 
-def feeds(prev: Layer, nxt: Layer, pool: Pool | None = None) -> int:
-    """Zero padding (per side) with which ``prev``'s output map (after ``pool``) is
-    ``nxt``'s input map (0 also when ``nxt`` takes it flattened, see :func:`flattens`)."""
-    if flattens(prev, nxt, pool):
+def feeds(prev: Layer, nxt: Layer, pool: Pool | None = None, before: int = 0) -> int:
+    """Zero padding (per side) with which ``prev``'s output map (after ``pool``, after
+    ``before`` channels it is concatenated to) is ``nxt``'s input map (0 also when
+    ``nxt`` takes it flattened, see :func:`flattens`)."""
+    if flattens(prev, nxt, pool) and not before:
         return 0
     h, w = out_map(prev, pool)
     pad, rem = divmod(nxt.ifmap_h - h, 2)
-    if nxt.channels == prev.filters and rem == 0 and pad >= 0 and \
+    if nxt.channels == before + prev.filters and rem == 0 and pad >= 0 and \
             nxt.ifmap_w - w == 2 * pad:
         return pad
-    pooled = " after its pooling" if pool else ""
-    raise NetworkError(f"layer '{prev.name}' makes a {h}x{w}x{prev.filters} map{pooled} "
+    pooled = " after its pooling" if pool else " after its concatenation" if before else ""
+    raise NetworkError(f"layer '{prev.name}' makes a {h}x{w}x{before + prev.filters} "
+                       f"map{pooled} "
                        f"that does not feed layer '{nxt.name}' ({nxt.ifmap_h}x"
                        f"{nxt.ifmap_w}x{nxt.channels}; only zero padding, pooling or "
                        "flattening are supported between layers)")
@@ -521,10 +538,12 @@ def activate(network: Network, i: int, acc: np.ndarray, shift: int,
         out = np.maximum(np.clip(out + maps[add].reshape(out.shape), -128, 127), 0)
     if pool is not None:
         out = pool_map(out, pool)
+    if (cat := network.concat(i)) is not None:
+        out = np.concatenate([maps[cat].reshape(*out.shape[:2], -1), out], axis=2)
     maps[layer.name] = out
     if not network.chains(i):
         return None
-    pad = feeds(layer, network.layers[i + 1], pool)
+    pad = feeds(layer, network.layers[i + 1], pool, out.shape[2] - layer.filters)
     return np.pad(out, ((pad, pad), (pad, pad), (0, 0)))
 
 

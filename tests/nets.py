@@ -114,9 +114,22 @@ RESIDUAL = Network("residual", (Layer("c0", 6, 6, 3, 3, 1, 16, 1),
                    (None, None, None, None, Glue(input="b1a:in", add="b1c"), None,
                     Glue(add="b2a:in"), None))
 
+# DenseNet on the chip: a stem pooled into a concatenation block, two dense layers each
+# appending its 16 outputs to the block (read in place by the next, a block position
+# apart), a transition reading the whole block, average-pooled into the classifier.
+DENSE = Network("dense", (Layer("c0", 10, 10, 3, 3, 1, 16, 1),
+                          Layer("d1a", 4, 4, 1, 1, 16, 32, 1),
+                          Layer("d1b", 6, 6, 3, 3, 32, 16, 1),
+                          Layer("d2a", 4, 4, 1, 1, 32, 32, 1),
+                          Layer("d2b", 6, 6, 3, 3, 32, 16, 1),
+                          Layer("t", 4, 4, 1, 1, 48, 16, 1),
+                          Layer("fc", 1, 1, 1, 1, 2 * 2 * 16, 4, 1)), "test",
+                (Glue(pool=Pool("max", 2, 2)), None, Glue(concat="d1a:in"), None,
+                 Glue(concat="d2a:in"), Glue(pool=Pool("avg", 2, 2)), None))
+
 
 def banked_small() -> config.Config:
-    """`small` with six 1 KB banks: room for the bank ILP to place RESIDUAL's kept maps
-    apart from the buffers live beside them."""
+    """`small` with six 1 KB banks: room for the bank ILP to place RESIDUAL's and DENSE's
+    kept maps apart from the buffers live beside them."""
     return config.from_dict({"base": "small", "global_buffer": {"bank_bytes": [1024] * 6}},
                             "small with six 1 KB banks (tests/nets.py)")

@@ -11,7 +11,7 @@ import numpy as np
 from firmware import isa
 from firmware.image import Region
 from firmware.isa import Instruction, SfuFunc, VecFunc
-from firmware.network import feeds, flattens, im2col, out_map
+from firmware.network import flattens, im2col, out_map
 from firmware.packing import pack
 from firmware.schedulers.emit import Emitter
 from firmware.schedulers.layout import BufferLayout, Geometry
@@ -60,6 +60,13 @@ class FeatureMaps:
                          if i < L - 1 and not geo.chained[i] and not lay.into_keep[i] else 0
                          for i in range(L)]
 
+    def _adds_to_block(self, i: int) -> bool:
+        """Does layer ``i`` write into a concatenation block after its first layer (the
+        block holds earlier channels: it is cleared only before its first writer)?"""
+        blocks = self.geo.blocks
+        return i + 1 in blocks and min(m for m, (b, _) in blocks.items()
+                                       if b == blocks[i + 1][0]) != i + 1
+
     def _reads_earlier(self, i: int) -> bool:
         """Does layer ``i`` read an earlier layer's kept input map in place?"""
         m = self.geo.reads_kept(i)
@@ -87,7 +94,7 @@ class FeatureMaps:
                    else geo.map_words(0))
         elif not lay.resident[i] and geo.slack(i):
             em.dma("LOAD", lay.in_at[i], self.zeros, lay.in_size[i])
-        if lay.into_next[i]:
+        if lay.into_next[i] and not self._adds_to_block(i):
             em.dma("LOAD", lay.in_at[i + 1], self.zeros, lay.in_size[i + 1])
         if lay.pools[i] is not None:   # the line's zero borders, the partial results' gaps
             p = lay.pools[i]
@@ -118,7 +125,7 @@ class FeatureMaps:
             return lay.pool_at[i] + row % pool.pool.size * pool.row_words, 0
         if lay.into_keep[i]:   # into the kept map, read by a later layer
             return lay.keep_at[geo.net.layers[i].name] + geo.int8_words(i, p0), 0
-        if geo.net.add(i):     # the row buffer, then the sum into the destination
+        if geo.net.add(i) or geo.strided_out(i):   # the row buffer, then the sum or copy
             return lay.row_at[i], self._map_offset(i, p0) if geo.chained[i] else \
                 geo.int8_words(i, p0)
         offset = self._map_offset(i, p0) if geo.chained[i] else geo.int8_words(i, p0)
@@ -129,11 +136,12 @@ class FeatureMaps:
         the next layer's input map (zero-padded, or flattened)."""
         geo, wb = self.geo, self.geo.cfg.global_buffer.word_bytes
         layer, nxt, pool = geo.net.layers[i], geo.net.layers[i + 1], geo.pool(i)
-        if flattens(layer, nxt, pool):
+        before = (geo.net.out_channels(i) - layer.filters) // wb   # concatenated first
+        if flattens(layer, nxt, pool) and not before:
             return p * layer.filters // wb
-        pad = feeds(layer, nxt, pool)
+        pad = geo.feeds(i)
         oy, ox = divmod(p, out_map(layer, pool)[1])
-        return ((oy + pad) * nxt.ifmap_w + pad + ox) * nxt.channels // wb
+        return ((oy + pad) * nxt.ifmap_w + pad + ox) * geo.in_pos(i + 1) + before
 
     def finish(self, i: int, p0: int, n: int, at: int | None) -> None:
         """ReLU and REQUANT ``n`` output positions from ``p0`` of layer ``i`` (int32 at
@@ -157,6 +165,15 @@ class FeatureMaps:
             c = geo.channel_words(i)
             into = lay.in_at[i + 1] + offset if lay.into_next[i] else dst
             self._vec(VecFunc.ADD8_RELU, into, dst, self._kept_at(add, p0, c), n * c)
+        if geo.strided_out(i):   # a copy (the max of each word with itself) into the block
+            wb = geo.cfg.global_buffer.word_bytes
+            em.emit(Instruction.make("WINDOW", count=n, in_stride=geo.pos_words[i] // 4,
+                                     out_stride=geo.in_pos(i + 1)))
+            self._vec(VecFunc.MAX8, lay.in_at[i + 1] + offset, dst, dst,
+                      layers[i].filters // wb, windowed=True)
+            if self.vmm_window is not None:
+                em.emit(self.vmm_window)
+            return
         if lay.pools[i] is not None:
             row, layer = p0 // layers[i].ofmap_w, layers[i]
             pool = lay.pools[i].pool
@@ -204,6 +221,8 @@ class FeatureMaps:
         for r in rows[2:]:
             self._vec(func, data, data, slot(r), area.row_words)
         step = pool.stride * area.pos
+        dest = geo.in_pos(i + 1) if lay.into_next[i] and i + 1 in geo.blocks else \
+            area.channels
         offset = self._map_offset(i, y * area.out_w)
         final = lay.in_at[i + 1] + offset if lay.into_next[i] else out
         taps = [line + d * area.pos for d in range(pool.size)]
@@ -211,7 +230,7 @@ class FeatureMaps:
         for d in range(1, max(2, pool.size)):
             last = d >= pool.size - 1
             em.emit(Instruction.make("WINDOW", count=area.out_w, in_stride=step,
-                                     out_stride=area.channels if last else step))
+                                     out_stride=dest if last else step))
             self._vec(func, final if last else partial, acc, taps[min(d, pool.size - 1)],
                       area.channels, windowed=True)
             acc = partial

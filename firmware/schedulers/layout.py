@@ -16,7 +16,7 @@ in a bank of its own chosen by the bank ILP so that the others can be power-gate
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from firmware import isa
 from firmware.config import Config
@@ -28,11 +28,11 @@ from firmware.network import Layer, Network, NetworkError, feeds
 from firmware.schedulers.bank_ilp import select_banks
 
 
-def chained(prev: Layer, nxt: Layer, pool: Pool | None = None) -> bool:
-    """Does ``prev``'s output map (after ``pool``) feed ``nxt`` directly (zero padding or
-    flattening)?"""
+def chained(prev: Layer, nxt: Layer, pool: Pool | None = None, before: int = 0) -> bool:
+    """Does ``prev``'s output map (after ``pool``, after ``before`` concatenated channels)
+    feed ``nxt`` directly (zero padding or flattening)?"""
     try:
-        feeds(prev, nxt, pool)
+        feeds(prev, nxt, pool, before)
     except NetworkError:
         return False
     return True
@@ -111,6 +111,27 @@ class Geometry:
     chained: list[bool]
     pos_words: list[int]
     runs: list[int]
+    #: Layers reading a concatenation block in place: the block (its first map's name)
+    #: and the block's words per position (its final channels).
+    blocks: dict[int, tuple[str, int]] = field(default_factory=dict)
+
+    def feeds(self, i: int) -> int:
+        """The padding with which layer ``i``'s map (pooled, concatenated) feeds the next."""
+        net = self.net
+        return feeds(net.layers[i], net.layers[i + 1], net.pool(i),
+                     net.out_channels(i) - net.layers[i].filters)
+
+    def in_pos(self, i: int) -> int:
+        """Words per position of layer ``i``'s input map (a block's, when it reads one)."""
+        if i in self.blocks:
+            return self.blocks[i][1]
+        return self.net.layers[i].channels // self.cfg.global_buffer.word_bytes
+
+    def strided_out(self, i: int) -> bool:
+        """Does layer ``i`` write its outputs into a concatenation block (positions a
+        block's width apart, after the channels already there), not pooled: through its
+        row buffer and a windowed VEC copy?"""
+        return self.chained[i] and i + 1 in self.blocks and self.pool(i) is None
 
     def pool(self, i: int) -> Pool | None:
         """The pooling after layer ``i`` (it chains through it), if any."""
@@ -125,16 +146,22 @@ class Geometry:
         layers, L = net.layers, len(net.layers)
         wb = cfg.global_buffer.word_bytes
         maps = [map_layer(layer, cfg, im2col=(i == 0)) for i, layer in enumerate(layers)]
-        links = [net.chains(i) and chained(layers[i], layers[i + 1], net.pool(i))
+        links = [net.chains(i) and chained(layers[i], layers[i + 1], net.pool(i),
+                                           net.out_channels(i) - layers[i].filters)
                  for i in range(L - 1)] + [False]
+        blocks = _blocks(net, wb)
         for i, layer in enumerate(layers[:-1]):  # outputs feed on: packed, word-aligned
-            if links[i] and (layer.filters % unit or layer.filters % wb):
+            # (a layer writing into a concatenation block copies just its channels)
+            whole = i + 1 in blocks and net.pool(i) is None
+            if links[i] and ((layer.filters % unit and not whole) or layer.filters % wb):
                 raise ValueError(f"layer '{layer.name}': its {layer.filters} output channels "
                                  f"must fill whole {what} ({unit} outputs) and {wb}-byte "
                                  "words")
             if materialize and not links[i] and net.chains(i):
-                feeds(layer, layers[i + 1], net.pool(i))   # raises, naming the layers
-        geo = cls(cfg, net, maps, links, [position_words(lm) for lm in maps], runs=[])
+                feeds(layer, layers[i + 1], net.pool(i),
+                      net.out_channels(i) - layer.filters)   # raises, naming the layers
+        geo = cls(cfg, net, maps, links, [position_words(lm) for lm in maps], runs=[],
+                  blocks=blocks)
         return replace(geo, runs=[geo._run(i) for i in range(L)])   # runs need the rest
 
     def flat(self, i: int) -> bool:
@@ -150,7 +177,7 @@ class Geometry:
         holds, when the destination of their outputs is contiguous."""
         layer, cfg = self.net.layers[i], self.cfg
         contiguous = i == len(self.net.layers) - 1 or not self.chained[i] or \
-            feeds(layer, self.net.layers[i + 1], self.pool(i)) == 0
+            (self.feeds(i) == 0 and i + 1 not in self.blocks)
         if layer.ofmap_w > 1 or self.pool(i) or not self.flat(i) or not contiguous:
             return layer.ofmap_w
         budget = cfg.gb_words // 8 // self.pos_words[i]
@@ -161,6 +188,8 @@ class Geometry:
         layer, lm, wb = self.net.layers[i], self.maps[i], self.cfg.global_buffer.word_bytes
         if lm.mode == "im2col":
             return lm.row_blocks * self.cfg.input_words
+        if i in self.blocks:
+            return layer.stride * self.in_pos(i)
         return layer.stride * layer.channels // wb
 
     def map_words(self, i: int) -> int:
@@ -168,6 +197,8 @@ class Geometry:
         layer, lm = self.net.layers[i], self.maps[i]
         if lm.mode == "im2col":
             return layer.windows * lm.row_blocks * self.cfg.input_words
+        if i in self.blocks:
+            return layer.ifmap_h * layer.ifmap_w * self.in_pos(i)
         return -(-layer.ifmap_bytes // self.cfg.global_buffer.word_bytes)
 
     def rows_words(self, i: int) -> int:
@@ -184,7 +215,8 @@ class Geometry:
         lm, layer = self.maps[i], self.net.layers[i]
         if lm.mode == "im2col":
             return 0
-        row_words = -(-layer.filter_w * layer.channels // self.cfg.global_buffer.word_bytes)
+        row_words = self.in_pos(i) if i in self.blocks else \
+            -(-layer.filter_w * layer.channels // self.cfg.global_buffer.word_bytes)
         return max(0, lm.seg_group * self.cfg.input_words - row_words)
 
     def int8_words(self, i: int, n: int) -> int:
@@ -194,9 +226,16 @@ class Geometry:
         return -(-n * self.pos_words[i] // 4)
 
     def kept(self) -> list[KeptMap]:
-        """The maps read later than by the next layer, in the order they are made."""
+        """The maps read later than by the next layer, in the order they are made (a
+        concatenation block is one, named by its first map)."""
         net, out = self.net, []
+        for name in dict.fromkeys(b for b, _ in self.blocks.values()):
+            members = [i for i, (b, _) in self.blocks.items() if b == name]
+            out.append(KeptMap(name, min(members), True, max(members),
+                               max(self.map_words(i) + self.slack(i) for i in members)))
         for name in sorted(net.kept(), key=lambda m: net.index(map_layer_name(m)[0])):
+            if name in {k.name for k in out}:
+                continue
             src, is_in = map_layer_name(name)
             owner = net.index(src)
             users = [j for j in range(len(net.layers)) if name in (net.add(j), net.input(j))]
@@ -205,11 +244,13 @@ class Geometry:
             words = self.map_words(owner) + self.slack(owner) if is_in else \
                 self.int8_words(owner, net.layers[owner].windows)
             out.append(KeptMap(name, owner, is_in, max(users), words))
-        return out
+        return sorted(out, key=lambda k: k.owner)
 
     def reads_kept(self, i: int) -> str | None:
         """The kept input map layer ``i`` reads in place (its own, or the earlier one it
         names), if any."""
+        if i in self.blocks:
+            return self.blocks[i][0]
         name = self.net.input(i) or f"{self.net.layers[i].name}:in"
         return name if name in self.net.kept() else None
 
@@ -298,6 +339,38 @@ class _Sizes:
     into_keep: list[bool]
 
 
+def _blocks(net: Network, wb: int) -> dict[int, tuple[str, int]]:
+    """The concatenation blocks of ``net``: a layer ``j`` with ``concat = 'L:in'`` appends
+    its outputs to ``L``'s input and passes the result to ``j + 1``, so ``L`` and ``j + 1``
+    read one block map in place, its positions as wide as the last member's input.
+    Members must be 1x1 stride-1 layers (their windows a block position apart)."""
+    link: dict[int, int] = {}
+    for j in range(len(net.layers)):
+        if (c := net.concat(j)) is not None:
+            src, is_in = map_layer_name(c)
+            if not is_in or not net.chains(j):
+                raise NetworkError(f"layer '{net.layers[j].name}': concat = '{c}' must name "
+                                   "a layer's input map and pass the result to the next "
+                                   "layer")
+            link[net.index(src)] = j + 1
+    out: dict[int, tuple[str, int]] = {}
+    heads = set(link) - set(link.values())
+    for head in sorted(heads):
+        chain = [head]
+        while chain[-1] in link:
+            chain.append(link[chain[-1]])
+        width = net.layers[chain[-1]].channels
+        for m in chain:
+            layer = net.layers[m]
+            if not layer.filter_h == layer.filter_w == layer.stride == 1 or \
+                    layer.channels % wb:
+                raise NetworkError(f"layer '{layer.name}' reads a concatenation in place: "
+                                   f"it must be a 1x1 stride-1 layer of whole {wb}-byte "
+                                   "words of channels")
+            out[m] = (f"{net.layers[head].name}:in", width // wb)
+    return out
+
+
 def _sizes(geo: Geometry, cap: int) -> _Sizes:
     """Residency (maps of at most ``cap`` words; kept input maps always), input sizes,
     which layers write the next map directly, row-buffer sizes (a pooled layer or one
@@ -309,12 +382,14 @@ def _sizes(geo: Geometry, cap: int) -> _Sizes:
     rowbuf = [geo.int8_words(i, geo.runs[i]) for i in range(L)]
     resident = [f <= cap or geo.reads_kept(i) is not None for i, f in enumerate(full)]
     in_size = [f if r else w for f, r, w in zip(full, resident, window, strict=True)]
+    for i, (block, _) in geo.blocks.items():   # a block's members share its whole map
+        in_size[i] = max(full[j] for j, (b, _) in geo.blocks.items() if b == block)
     # Where a layer's INT8 outputs go: the next layer's map, or a row buffer that is
     # stored to main memory (the last layer stores its int32 scratch directly).
     into_next = [i < L - 1 and geo.chained[i] and resident[i + 1] for i in range(L)]
     into_keep = [net.layers[i].name in net.kept() for i in range(L)]
     pools = [geo.pool_area(i, into_next[i]) for i in range(L)]
-    row_size = [rowbuf[i] if net.add(i) else
+    row_size = [rowbuf[i] if net.add(i) or geo.strided_out(i) else
                 0 if into_next[i] or into_keep[i] or i == L - 1 or pools[i] else rowbuf[i]
                 for i in range(L)]
     return _Sizes(resident, in_size, into_next, row_size, pools, into_keep)

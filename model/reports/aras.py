@@ -131,8 +131,9 @@ def row(cfg: config.Config, net: str, sched: str, f: InferenceFigures, bound: in
 
 
 def glue_work(cfg: config.Config, net: network.Network) -> dict:
-    """The glue around ``net``'s layers: on the chip (pools, residual adds: VECs in the
-    program, their cycles in ``cycles_by_opcode``) and off it (what makes a layer's input
+    """The glue around ``net``'s layers: on the chip (pools, residual adds, concatenations,
+    the maps kept in the buffer for them: VECs in the program, their cycles in
+    ``cycles_by_opcode``) and off it (what makes a layer's input
     through main memory), with the multiply-accumulates of attention (scores and
     context, ``2 T^2 H`` for T tokens of H features) and the cycles they would take on
     the COMBINE unit's ``word_bits / 8`` lanes, the chip's only digital MAC array."""
@@ -148,7 +149,8 @@ def glue_work(cfg: config.Config, net: network.Network) -> dict:
     lanes = cfg.gb_bits // 8
     return {"pools": sum(net.pool(i) is not None for i in range(L)),
             "adds": sum(net.add(i) is not None for i in range(L)),
-            "kept_maps": len(net.kept()), "offchip": offchip,
+            "kept_maps": len(schedulers.aras.geometry(cfg, net, False).kept()),
+            "concats": sum(net.concat(i) is not None for i in range(L)), "offchip": offchip,
             "attention_macs": macs, "combine_lanes": lanes,
             "attention_lane_cycles": -(-macs // lanes)}
 
@@ -157,14 +159,15 @@ def glue_table(rows: list[dict]) -> str:
     """Per network, the glue the chip computes and its VEC cycles under ARAS, and the
     glue left off the chip (attention's MACs named with the time they would take)."""
     aras = OPTIMIZATIONS[-1]
-    lines = [("network", "pools", "adds", "kept maps", f"VEC cycles ({aras})",
+    lines = [("network", "pools", "adds", "concats", "kept maps", f"VEC cycles ({aras})",
               "off the chip", "attention MACs", "on COMBINE lanes", "write stalls")]
     for r in rows:
         if r["scheduler"] != aras or "glue" not in r:
             continue
         g = r["glue"]
         off = ", ".join(f"{n} x {what}" for what, n in g["offchip"].items()) or "-"
-        lines.append((r["network"], str(g["pools"]), str(g["adds"]), str(g["kept_maps"]),
+        lines.append((r["network"], str(g["pools"]), str(g["adds"]), str(g["concats"]),
+                      str(g["kept_maps"]),
                       str(r["cycles_by_opcode"].get("VEC", 0)), off,
                       f"{g['attention_macs'] / 1e6:.0f}M" if g["attention_macs"] else "-",
                       f"{g['attention_lane_cycles'] / 1e6:.1f}M cycles"

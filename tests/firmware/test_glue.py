@@ -51,13 +51,20 @@ def test_avg_pool_is_a_tree_of_rounded_pair_means() -> None:
     ('[c1]\npool = { kind = "max", size = 0, stride = 2 }', r"\[c1\]: pool size is 0"),
     ('[c1]\npool = { kind = "max", size = 2, stride = 2, pad = 2 }', r"pad 2 must be below"),
     ('[c1]\nrelu = true', r"\[c1\]: keys \['relu'\]; expected some of"),
-    ('[c2]\nadd = "c1"\npool = { kind = "max", size = 2, stride = 2 }', r"pools or adds"),
+    ('[c2]\nadd = "c1"\npool = { kind = "max", size = 2, stride = 2 }',
+     r"pools, adds or concatenates"),
     ('[c2]\nadd = "fc"', r"\[c2\]: add = 'fc' is not computed before this layer"),
     ('[c2]\ninput = "c2:in"', r"input = 'c2:in' is not computed before"),
     ('[c2]\nadd = "c2:in"\ninput = "c1:in"', None),
     ('[c2]\nadd = "c9"', r"add = 'c9' names no map"),
     ('[c2]\nadd = "c1:out"', r"add = 'c1:out' names no map"),
     ('[c2]\nadd = 3', r"add is 3; expected a map name"),
+    ('[c2]\nconcat = "c1:in"\nadd = "c1"', r"pools, adds or concatenates"),
+    ('[c2]\nconcat = "fc:in"', r"concat = 'fc:in' is not computed before"),
+    ('[c2]\nconcat = "c2:in"', None),
+    ('[c2]\noffchip = "attention"\ninput = "c1:in"', r"offchip is 'attention'; expected"),
+    ('[c2]\noffchip = ""', r"offchip is ''; expected"),
+    ('[c2]\noffchip = "attention"', None),
     ('[c1\npool = 1', r"cannot read the glue file"),
 ])
 def test_a_bad_glue_file_is_refused_naming_file_and_table(tmp_path: Path, text: str,
@@ -95,9 +102,16 @@ def test_a_topology_reads_its_sidecar_and_checks_the_pooled_map(tmp_path: Path) 
         network.read_topology(csv)
 
 
-def test_the_builtin_pools_chain_their_layers() -> None:
-    """Every built-in pool makes the map its next layer reads (checked when read)."""
+def test_the_builtin_glue_chains_their_layers() -> None:
+    """Every built-in pool and concatenation makes the map its next layer reads, every
+    add has the shape of its layer's outputs (checked when read); one of each per
+    pooling, bottleneck block and dense layer (the last dense layer's concatenation
+    feeds the classifier off the chip)."""
     nets = {name: network.builtin(name) for name in ("vgg16", "resnet50", "densenet161")}
     pooled = {name: sum(net.pool(i) is not None for i in range(len(net.layers)))
               for name, net in nets.items()}
     assert pooled == {"vgg16": 5, "resnet50": 1, "densenet161": 4}
+    concats = sum(nets["densenet161"].concat(i) is not None
+                  for i in range(len(nets["densenet161"].layers)))
+    adds = sum(nets["resnet50"].add(i) is not None for i in range(len(nets["resnet50"].layers)))
+    assert (concats, adds) == (6 + 12 + 36 + 23, 3 + 4 + 6 + 3)
