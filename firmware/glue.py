@@ -96,6 +96,14 @@ def _pair(kind: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.maximum(a, b) if kind == "max" else (a + b + 1) >> 1
 
 
+def _chain(kind: str, items: list[np.ndarray]) -> np.ndarray:
+    """The items combined pair by pair, in order (as a chain of VECs does)."""
+    acc = items[0]
+    for item in items[1:]:
+        acc = _pair(kind, acc, item)
+    return acc
+
+
 def pool_map(x: np.ndarray, pool: Pool) -> np.ndarray:
     """``pool`` of the HWC INT8 map ``x`` as the chip computes it: for each output row,
     its input rows combined in order, then each output column's positions in order."""
@@ -103,18 +111,9 @@ def pool_map(x: np.ndarray, pool: Pool) -> np.ndarray:
     h, w = x.shape[:2]
     rows = []
     for oy in range(pool.out_size(h)):
-        taps = pool.taps(oy, h)
-        t = x[taps[0]]
-        for r in taps[1:]:
-            t = _pair(pool.kind, t, x[r])
-        cols = []
-        for ox in range(pool.out_size(w)):
-            taps_x = pool.taps(ox, w)
-            c = t[taps_x[0]]
-            for q in taps_x[1:]:
-                c = _pair(pool.kind, c, t[q])
-            cols.append(c)
-        rows.append(np.stack(cols))
+        t = _chain(pool.kind, [x[r] for r in pool.taps(oy, h)])
+        rows.append(np.stack([_chain(pool.kind, [t[q] for q in pool.taps(ox, w)])
+                              for ox in range(pool.out_size(w))]))
     return np.stack(rows)
 
 

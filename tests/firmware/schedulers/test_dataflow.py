@@ -121,6 +121,18 @@ def test_a_layer_start_loads_its_map_and_clears_the_next() -> None:
     assert fm.em.program == []
 
 
+def _computes_the_network(cfg: config.Config, net, name: str, seed: int):
+    """The golden run of ``net`` under scheduler ``name`` (weights and input of ``seed``),
+    checked to end cleanly with the integer network's outputs; (plan, run)."""
+    qs, x, shifts = case(net, seed)
+    _, want = network.forward(net, qs, x, shifts)
+    plan = SCHEDULERS[name](cfg, net, qs, x, shifts)
+    res = golden.run(plan.image, RTL_OPCODES)
+    assert res.fault == Fault.NONE, name
+    assert outputs(plan.image, res, cfg, net).tolist() == want.tolist(), name
+    return plan, res
+
+
 @pytest.mark.parametrize(("net", "names"), [
     (POOLED, list(SCHEDULERS)),
     # The bank ILP finds no placement for its three maps in `small`'s four small banks.
@@ -131,13 +143,9 @@ def test_pooling_runs_on_the_vec_unit_and_computes_the_network(net, names) -> No
     MAX8/AVG8 VECs on the chip, and a pooled map that fits the buffer never goes through
     main memory (only a map too large for it is stored, pooled)."""
     cfg = config.load("small")
-    qs, x, shifts = case(net, 3)
-    _, want = network.forward(net, qs, x, shifts)
+    qs = case(net, 3)[0]
     for name in names:
-        plan = SCHEDULERS[name](cfg, net, qs, x, shifts)
-        res = golden.run(plan.image, RTL_OPCODES)
-        assert res.fault == Fault.NONE, name
-        assert outputs(plan.image, res, cfg, net).tolist() == want.tolist(), name
+        plan, res = _computes_the_network(cfg, net, name, 3)
         vecs = [e.insn.func for e in res.trace if e.insn.opcode == Opcode.VEC]
         kinds = {net.pool(i).kind for i in range(len(net.layers)) if net.pool(i)}
         assert set(vecs) == {{"max": VecFunc.MAX8, "avg": VecFunc.AVG8}[k] for k in kinds}
@@ -169,12 +177,7 @@ def test_residual_adds_run_on_the_chip_from_kept_maps(name: str) -> None:
     one ADD8_RELU per output row of each adding layer, and no map goes through main
     memory but the first layer's input and the outputs."""
     cfg = nets.banked_small()
-    qs, x, shifts = case(RESIDUAL, 3)
-    _, want = network.forward(RESIDUAL, qs, x, shifts)
-    plan = SCHEDULERS[name](cfg, RESIDUAL, qs, x, shifts)
-    res = golden.run(plan.image, RTL_OPCODES)
-    assert res.fault == Fault.NONE
-    assert outputs(plan.image, res, cfg, RESIDUAL).tolist() == want.tolist()
+    plan, res = _computes_the_network(cfg, RESIDUAL, name, 3)
     adds = [e.insn for e in res.trace if e.insn.opcode == Opcode.VEC]
     assert [a.func for a in adds] == [VecFunc.ADD8_RELU] * 8
     stores = [e.insn for e in res.trace if e.insn.opcode == Opcode.STORE]
@@ -223,13 +226,8 @@ def test_dense_layers_append_to_one_block_map_read_in_place(name: str) -> None:
     each dense layer's outputs are copied in after the channels before them; with two
     areas nothing but the input and the outputs goes through main memory."""
     cfg = nets.banked_small()
-    qs, x, shifts = case(DENSE, 4)
-    _, want = network.forward(DENSE, qs, x, shifts)
-    plan = SCHEDULERS[name](cfg, DENSE, qs, x, shifts)
-    res = golden.run(plan.image, RTL_OPCODES)
-    assert res.fault == Fault.NONE
-    assert outputs(plan.image, res, cfg, DENSE).tolist() == want.tolist()
-    geo = Workload.of(cfg, DENSE, qs).geo
+    plan, res = _computes_the_network(cfg, DENSE, name, 4)
+    geo = Workload.of(cfg, DENSE, case(DENSE, 4)[0]).geo
     assert geo.blocks == {1: ("d1a:in", 6), 3: ("d1a:in", 6), 5: ("d1a:in", 6)}
     assert [geo.in_stride(i) for i in (1, 3, 5)] == [6, 6, 6]
     copies = [e.insn for e in res.trace if e.insn.opcode == Opcode.VEC and
