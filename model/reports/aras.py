@@ -157,10 +157,13 @@ def glue_work(cfg: config.Config, net: network.Network) -> dict:
 
 def glue_table(rows: list[dict]) -> str:
     """Per network, the glue the chip computes and its VEC cycles under ARAS, and the
-    glue left off the chip (attention's MACs named with the time they would take)."""
+    glue left off the chip: attention's MACs, the time they would take on the COMBINE
+    lanes, and ARAS's inf/s with them, between all of it hidden in the run's write
+    stalls and none of it (``attention_inf_s``)."""
     aras = OPTIMIZATIONS[-1]
     lines = [("network", "pools", "adds", "concats", "kept maps", f"VEC cycles ({aras})",
-              "off the chip", "attention MACs", "on COMBINE lanes", "write stalls")]
+              "off the chip", "attention MACs", "on COMBINE lanes", "write stalls",
+              "inf/s with attention")]
     for r in rows:
         if r["scheduler"] != aras or "glue" not in r:
             continue
@@ -172,8 +175,19 @@ def glue_table(rows: list[dict]) -> str:
                       f"{g['attention_macs'] / 1e6:.0f}M" if g["attention_macs"] else "-",
                       f"{g['attention_lane_cycles'] / 1e6:.1f}M cycles"
                       if g["attention_macs"] else "-",
-                      f"{r['stall_cycles'] / 1e6:.1f}M cycles"))
+                      f"{r['stall_cycles'] / 1e6:.1f}M cycles",
+                      "{:.1f} - {:.1f}".format(*attention_inf_s(r))
+                      if g["attention_macs"] else "-"))
     return _aligned(lines)
+
+
+def attention_inf_s(r: dict) -> tuple[float, float]:
+    """A row's inf/s with its attention on the COMBINE lanes: in series with the run,
+    and with as much of it as fits hidden in the run's write stalls."""
+    clock_hz = r["inferences_per_s"] * r["cycles"]
+    extra = r["glue"]["attention_lane_cycles"]
+    return (clock_hz / (r["cycles"] + extra),
+            clock_hz / (r["cycles"] + max(0, extra - r["stall_cycles"])))
 
 
 def _aligned(lines: list[tuple[str, ...]]) -> str:

@@ -50,3 +50,25 @@ def test_report_rows(tmp_path: Path) -> None:
         assert (tmp_path / "out" / f"{name}.png").stat().st_size > 1000
     with pytest.raises(NetworkError, match="nonesuch"):
         aras.rows(cfg, ["nonesuch"], ["naive"], 1e9)
+
+
+def test_glue_work_counts_attention_by_hand() -> None:
+    """BERT-Base's glue: 12 attentions of 128 tokens x 768 features, each 2 T^2 H
+    multiply-accumulates (scores and context), on 16 COMBINE lanes; 24 add-norms."""
+    cfg = config.load("aras")
+    g = aras.glue_work(cfg, network.builtin("bert_base"))
+    assert g["attention_macs"] == 12 * 2 * 128 * 128 * 768
+    assert g["combine_lanes"] == 16
+    assert g["attention_lane_cycles"] == 12 * 2 * 128 * 128 * 768 // 16
+    assert sum(g["offchip"].values()) == 12 + 24
+    assert (g["pools"], g["adds"], g["concats"]) == (0, 0, 0)
+
+
+def test_attention_inf_s_lies_between_serial_and_hidden() -> None:
+    """1000 cycles at 1 kHz-equivalent (1 inf/s), 600 of them stalls, 1000 cycles of
+    attention: 2000 cycles in series (0.5 inf/s), 1400 with 600 hidden."""
+    row = {"inferences_per_s": 1.0, "cycles": 1000, "stall_cycles": 600,
+           "glue": {"attention_lane_cycles": 1000}}
+    assert aras.attention_inf_s(row) == pytest.approx((1000 / 2000, 1000 / 1400))
+    row["stall_cycles"] = 5000   # more stalls than attention: all of it hidden
+    assert aras.attention_inf_s(row)[1] == pytest.approx(1.0)
