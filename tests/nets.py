@@ -114,6 +114,16 @@ RESIDUAL = Network("residual", (Layer("c0", 6, 6, 3, 3, 1, 16, 1),
                    (None, None, None, None, Glue(input="b1a:in", add="b1c"), None,
                     Glue(add="b2a:in"), None))
 
+# RESIDUAL on 5 x 5 maps: on `small` its kept maps do not all fit beside the two areas,
+# so the largest (the first block's branch output, the second block's input) stay in
+# main memory: stored by the layers that make them, their rows loaded for each sum.
+RESIDUAL_SPILLED = Network("residual_spilled", (
+    Layer("c0", 7, 7, 3, 3, 1, 16, 1), Layer("b1a", 5, 5, 1, 1, 16, 16, 1),
+    Layer("b1b", 7, 7, 3, 3, 16, 16, 1), Layer("b1c", 5, 5, 1, 1, 16, 32, 1),
+    Layer("b1p", 5, 5, 1, 1, 16, 32, 1), Layer("b2a", 5, 5, 1, 1, 32, 16, 1),
+    Layer("b2c", 5, 5, 1, 1, 16, 32, 1), Layer("fc", 1, 1, 1, 1, 5 * 5 * 32, 4, 1)),
+    "test", RESIDUAL.glue)
+
 # DenseNet on the chip: a stem pooled into a concatenation block, two dense layers each
 # appending its 16 outputs to the block (read in place by the next, a block position
 # apart), a transition reading the whole block, average-pooled into the classifier.

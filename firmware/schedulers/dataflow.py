@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from firmware import isa
+from firmware.glue import map_layer as map_layer_name
 from firmware.image import Region
 from firmware.isa import Instruction, SfuFunc, VecFunc
 from firmware.network import flattens, im2col, out_map
@@ -53,12 +54,31 @@ class FeatureMaps:
                     + [lay.in_size[i] for i in range(L) if not lay.resident[i]]
                     + [p.line + p.partial for p in lay.pools if p] + [0])
         self.zeros = em.alloc(clear)
+        net = geo.net
         for i in range(1, L):
-            if not lay.into_next[i - 1] and not self._reads_earlier(i):
+            if not lay.into_next[i - 1] and not self._reads_earlier(i) and \
+                    net.input(i) not in lay.spilled:
                 self.in_dram[i] = em.alloc(geo.map_words(i) + geo.slack(i))
         self.out_dram = [em.alloc(geo.int8_words(i, layers[i].windows))
                          if i < L - 1 and not geo.chained[i] and not lay.into_keep[i] else 0
                          for i in range(L)]
+        # Kept maps left in main memory: an output where its layer stores it; an input
+        # where it was loaded from, or stored there too by the layer that writes it.
+        self.kept_dram: dict[str, int] = {}
+        self.store_into: dict[int, int] = {}
+        for name in sorted(lay.spilled):
+            src, is_in = map_layer_name(name)
+            owner = net.index(src)
+            if not is_in:
+                self.kept_dram[name] = self.out_dram[owner]
+            elif owner == 0 or not lay.into_next[owner - 1]:
+                self.kept_dram[name] = self.in_dram[owner]
+            else:
+                self.kept_dram[name] = em.alloc(geo.map_words(owner) + geo.slack(owner))
+                self.store_into[owner - 1] = self.kept_dram[name]
+        for i in range(1, L):
+            if net.input(i) in lay.spilled:
+                self.in_dram[i] = self.kept_dram[net.input(i)]
 
     def _adds_to_block(self, i: int) -> bool:
         """Does layer ``i`` write into a concatenation block after its first layer (the
@@ -69,7 +89,7 @@ class FeatureMaps:
 
     def _reads_earlier(self, i: int) -> bool:
         """Does layer ``i`` read an earlier layer's kept input map in place?"""
-        m = self.geo.reads_kept(i)
+        m = self.layout.in_place[i]
         return m is not None and m != f"{self.geo.net.layers[i].name}:in"
 
     def allocate_outputs(self) -> None:
@@ -164,7 +184,12 @@ class FeatureMaps:
         if (add := geo.net.add(i)) is not None:   # plus the kept map, then ReLU
             c = geo.channel_words(i)
             into = lay.in_at[i + 1] + offset if lay.into_next[i] else dst
-            self._vec(VecFunc.ADD8_RELU, into, dst, self._kept_at(add, p0, c), n * c)
+            if add in lay.spilled:   # the run's positions of the map, from main memory
+                other = lay.operand_at[i]
+                em.dma("LOAD", other, self.kept_dram[add] + p0 * c, n * c)
+            else:
+                other = self._kept_at(add, p0, c)
+            self._vec(VecFunc.ADD8_RELU, into, dst, other, n * c)
         if geo.strided_out(i):   # a copy (the max of each word with itself) into the block
             wb = geo.cfg.global_buffer.word_bytes
             em.emit(Instruction.make("WINDOW", count=n, in_stride=geo.pos_words[i] // 4,
@@ -184,6 +209,9 @@ class FeatureMaps:
         if not lay.into_next[i]:
             base = self.in_dram[i + 1] if geo.chained[i] else self.out_dram[i]
             em.dma("STORE", dst, base + offset, geo.int8_words(i, n))
+        elif i in self.store_into:   # the next map is also kept in main memory
+            em.dma("STORE", lay.in_at[i + 1] + offset, self.store_into[i] + offset,
+                   n * geo.in_pos(i + 1))
 
     def _vec(self, func: VecFunc, dst: int, a: int, b: int, count: int,
              windowed: bool = False) -> None:
@@ -236,6 +264,8 @@ class FeatureMaps:
             acc = partial
         if not lay.into_next[i]:
             em.dma("STORE", out, self.in_dram[i + 1] + offset, area.out_w * area.channels)
+        elif i in self.store_into:   # the next map is also kept in main memory
+            em.dma("STORE", final, self.store_into[i] + offset, area.out_w * area.channels)
         if self.vmm_window is not None:
             em.emit(self.vmm_window)
 

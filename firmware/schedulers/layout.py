@@ -7,7 +7,10 @@ not is kept in main memory and the rows each output row needs are loaded into a 
 area (``streamed``). A layer's output goes straight into the next layer's resident map
 when the next layer reads it as it is or pooled (:func:`firmware.network.feeds`);
 otherwise each finished run of outputs goes through a row buffer to main memory. A
-pooled layer's output rows go through a pooling area of their own (:class:`PoolArea`).
+pooled layer's output rows go through a pooling area of their own (:class:`PoolArea`);
+maps read later than by the next layer (residual shortcuts, concatenation blocks) are
+kept in the buffer while they are live, the largest left in main memory if the rest
+would not fit (:class:`KeptMap`).
 Two placements: two activation areas used in turn (:func:`two_areas`), or every buffer
 in a bank of its own chosen by the bank ILP so that the others can be power-gated
 (:func:`in_banks`).
@@ -295,7 +298,12 @@ class BufferLayout:
     whole map when ``resident``, else a window area), its int32 scratch (``scratch_at``)
     and its row buffer (``row_at``, ``row_size`` words; 0 when its outputs go straight
     into the next layer's map, ``into_next``). With bank gating, the banks each layer
-    powers (``masks``; None: not gated)."""
+    powers (``masks``; None: not gated). The glue's buffers: each pooled layer's pooling
+    area (``pools``, ``pool_at``); the maps kept for later layers in the buffer
+    (``kept``, at ``keep_at``), which layers write their output into one
+    (``into_keep``) or read one in place as their input (``in_place``); the kept maps
+    left in main memory (``spilled``) and, for a layer adding one, where it loads the
+    run's rows (``operand_at``, ``operand_size`` words)."""
 
     resident: list[bool]
     in_size: list[int]
@@ -311,6 +319,10 @@ class BufferLayout:
     keep_at: dict[str, int]
     into_keep: list[bool]
     kept: list[KeptMap]
+    in_place: list[str | None]
+    spilled: frozenset[str]
+    operand_at: list[int]
+    operand_size: list[int]
 
     def buffers(self, i: int) -> list[tuple[str, int, int]]:
         """The buffers layer ``i`` uses at once, as (name, first word, words): its input,
@@ -323,6 +335,8 @@ class BufferLayout:
             out.append(("row buffer", self.row_at[i], self.row_size[i]))
         if self.pools[i] is not None:
             out.append(("pooling area", self.pool_at[i], self.pools[i].words))
+        if self.operand_size[i]:
+            out.append(("added map's rows", self.operand_at[i], self.operand_size[i]))
         held = {at for _, at, _ in out}
         out += [(f"kept {k.name}", self.keep_at[k.name], k.words) for k in self.kept
                 if k.first <= i <= k.last and self.keep_at[k.name] not in held]
@@ -337,6 +351,8 @@ class _Sizes:
     row_size: list[int]
     pools: list[PoolArea | None]
     into_keep: list[bool]
+    in_place: list[str | None]
+    operand_size: list[int]
 
 
 def _blocks(net: Network, wb: int) -> dict[int, tuple[str, int]]:
@@ -371,28 +387,35 @@ def _blocks(net: Network, wb: int) -> dict[int, tuple[str, int]]:
     return out
 
 
-def _sizes(geo: Geometry, cap: int) -> _Sizes:
+def _sizes(geo: Geometry, cap: int, spilled: frozenset[str] = frozenset()) -> _Sizes:
     """Residency (maps of at most ``cap`` words; kept input maps always), input sizes,
     which layers write the next map directly, row-buffer sizes (a pooled layer or one
     whose output is kept needs none; a layer that adds needs one for its outputs before
-    the sum), pooling areas, and which layers write their output into a kept map."""
+    the sum), pooling areas, which layers write their output into a kept map, which kept
+    map each layer reads in place, and the rows of an added map in main memory
+    (``spilled``: kept maps left in main memory) each adding layer loads per run."""
     net, L = geo.net, len(geo.net.layers)
+    in_place = [m if (m := geo.reads_kept(i)) is not None and m not in spilled else None
+                for i in range(L)]
     full = [geo.map_words(i) + geo.slack(i) for i in range(L)]
     window = [geo.rows_words(i) + geo.slack(i) for i in range(L)]
     rowbuf = [geo.int8_words(i, geo.runs[i]) for i in range(L)]
-    resident = [f <= cap or geo.reads_kept(i) is not None for i, f in enumerate(full)]
+    resident = [f <= cap or in_place[i] is not None for i, f in enumerate(full)]
     in_size = [f if r else w for f, r, w in zip(full, resident, window, strict=True)]
     for i, (block, _) in geo.blocks.items():   # a block's members share its whole map
         in_size[i] = max(full[j] for j, (b, _) in geo.blocks.items() if b == block)
     # Where a layer's INT8 outputs go: the next layer's map, or a row buffer that is
     # stored to main memory (the last layer stores its int32 scratch directly).
     into_next = [i < L - 1 and geo.chained[i] and resident[i + 1] for i in range(L)]
-    into_keep = [net.layers[i].name in net.kept() for i in range(L)]
+    into_keep = [net.layers[i].name in net.kept() - spilled for i in range(L)]
+    operand_size = [geo.runs[i] * geo.channel_words(i) if net.add(i) in spilled else 0
+                    for i in range(L)]
     pools = [geo.pool_area(i, into_next[i]) for i in range(L)]
     row_size = [rowbuf[i] if net.add(i) or geo.strided_out(i) else
                 0 if into_next[i] or into_keep[i] or i == L - 1 or pools[i] else rowbuf[i]
                 for i in range(L)]
-    return _Sizes(resident, in_size, into_next, row_size, pools, into_keep)
+    return _Sizes(resident, in_size, into_next, row_size, pools, into_keep, in_place,
+                  operand_size)
 
 
 def _kept_slots(kept: list[KeptMap]) -> tuple[dict[str, int], int]:
@@ -420,27 +443,38 @@ def two_areas(geo: Geometry, scratch_of: list[int]) -> BufferLayout:
     scratch = max(scratch_of)
     most_rows = max(geo.int8_words(i, geo.runs[i]) for i in range(L))
     most_pool = max([p.words for i in range(L) if (p := geo.pool_area(i, False))] + [0])
-    kept = geo.kept()
-    slots, kept_words = _kept_slots(kept)
-    sz = _sizes(geo, (cfg.gb_words - scratch - most_rows - most_pool - kept_words) // 2)
-    area = max([s for i, s in enumerate(sz.in_size) if geo.reads_kept(i) is None] + [0])
-    pool_words = max([p.words for p in sz.pools if p] + [0])
-    need = 2 * area + scratch + max(sz.row_size) + pool_words + kept_words
+    spilled: frozenset[str] = frozenset()
+    blocks = {b for b, _ in geo.blocks.values()}
+    while True:   # leave the largest kept maps in main memory until the rest fit
+        kept = [k for k in geo.kept() if k.name not in spilled]
+        slots, kept_words = _kept_slots(kept)
+        sz = _sizes(geo, (cfg.gb_words - scratch - most_rows - most_pool - kept_words) // 2,
+                    spilled)
+        area = max([s for i, s in enumerate(sz.in_size) if sz.in_place[i] is None] + [0])
+        pool_words = max([p.words for p in sz.pools if p] + [0])
+        operands = max(sz.operand_size)
+        need = 2 * area + scratch + max(sz.row_size) + pool_words + kept_words + operands
+        movable = [k for k in kept if k.name not in blocks]
+        if need <= cfg.gb_words or not movable:
+            break
+        spilled |= {max(movable, key=lambda k: k.words).name}
     if need > cfg.gb_words:
         raise ValueError(f"{geo.net.name}: needs {need} global-buffer words (two "
                          f"activation areas of {area}, {scratch} of int32 outputs, "
                          f"{max(sz.row_size)} of output rows, {pool_words} for pooling "
-                         f"and {kept_words} of maps kept for later layers); {cfg.source} "
-                         f"has {cfg.gb_words}")
+                         f"and {kept_words} of maps kept for later layers, {operands} of "
+                         f"added rows); {cfg.source} has {cfg.gb_words}")
     row_at = 2 * area + scratch
     keep_base = row_at + max(sz.row_size) + pool_words
     keep_at = {name: keep_base + at for name, at in slots.items()}
-    in_at = [keep_at[m] if (m := geo.reads_kept(i)) else (i % 2) * area for i in range(L)]
+    in_at = [keep_at[m] if (m := sz.in_place[i]) else (i % 2) * area for i in range(L)]
     return BufferLayout(sz.resident, sz.in_size, list(scratch_of), sz.into_next,
                         sz.row_size, in_at=in_at, scratch_at=[2 * area] * L,
                         row_at=[row_at] * L, masks=[None] * L, pools=sz.pools,
                         pool_at=[row_at + max(sz.row_size)] * L, keep_at=keep_at,
-                        into_keep=sz.into_keep, kept=kept)
+                        into_keep=sz.into_keep, kept=kept, in_place=sz.in_place,
+                        spilled=spilled, operand_at=[keep_base + kept_words] * L,
+                        operand_size=sz.operand_size)
 
 
 def in_banks(geo: Geometry, scratch_of: list[int], weights: list[float]) -> BufferLayout:
@@ -449,25 +483,34 @@ def in_banks(geo: Geometry, scratch_of: list[int], weights: list[float]) -> Buff
     its own buffers' banks (``masks``); phase ``i`` weighs ``weights[i]``. A map is
     resident when it fits the largest bank."""
     cfg, net, L = geo.cfg, geo.net, len(geo.net.layers)
-    sz = _sizes(geo, max(hi - lo for lo, hi in cfg.bank_bounds))
-    kept = geo.kept()
+    largest = max(hi - lo for lo, hi in cfg.bank_bounds)
+    blocks = {b for b, _ in geo.blocks.values()}
+    # Kept maps larger than any bank stay in main memory (a block cannot: it is read in
+    # place); the rest are buffers of their own.
+    spilled = frozenset(k.name for k in geo.kept() if k.words > largest
+                        and k.name not in blocks)
+    sz = _sizes(geo, largest, spilled)
+    kept = [k for k in geo.kept() if k.name not in spilled]
     # A kept input map is its owner's input buffer, read in place by the layers naming
     # it; a kept output map is a buffer of its own. Either is live until its last use.
-    inputs = [i if (m := geo.reads_kept(i)) is None else
+    inputs = [i if (m := sz.in_place[i]) is None else
               net.index(map_layer_name(m)[0]) for i in range(L)]
     pooled = [i for i in range(L) if sz.pools[i]]
+    adders = [i for i in range(L) if sz.operand_size[i]]
     outs = [k for k in kept if not k.is_input]
     sizes = [s if inputs[i] == i else 1 for i, s in enumerate(sz.in_size)] + scratch_of + \
         [max(1, r) for r in sz.row_size] + [sz.pools[i].words for i in pooled] + \
-        [k.words for k in outs]
+        [k.words for k in outs] + [sz.operand_size[i] for i in adders]
     pool_buf = {i: 3 * L + k for k, i in enumerate(pooled)}
     out_buf = {k.name: 3 * L + len(pooled) + n for n, k in enumerate(outs)}
+    opnd_buf = {i: 3 * L + len(pooled) + len(outs) + n for n, i in enumerate(adders)}
     keep_buf = {k.name: (out_buf[k.name] if not k.is_input else k.owner) for k in kept}
     live = []
     for i in range(L):
         bufs = [inputs[i], L + i] + ([inputs[i + 1]] if sz.into_next[i] else []) + \
             ([2 * L + i] if sz.row_size[i] else []) + \
             ([pool_buf[i]] if i in pool_buf else []) + \
+            ([opnd_buf[i]] if i in opnd_buf else []) + \
             [keep_buf[k.name] for k in kept if k.first <= i <= k.last]
         live.append(list(dict.fromkeys(bufs)))
     bank_of = select_banks(cfg, sizes, live, weights)
@@ -480,4 +523,8 @@ def in_banks(geo: Geometry, scratch_of: list[int], weights: list[float]) -> Buff
                         pool_at=[starts[pool_buf[i]] if i in pool_buf else 0
                                  for i in range(L)],
                         keep_at={name: starts[b] for name, b in keep_buf.items()},
-                        into_keep=sz.into_keep, kept=kept)
+                        into_keep=sz.into_keep, kept=kept, in_place=sz.in_place,
+                        spilled=spilled,
+                        operand_at=[starts[opnd_buf[i]] if i in opnd_buf else 0
+                                    for i in range(L)],
+                        operand_size=sz.operand_size)

@@ -15,6 +15,7 @@ from nets import (
     POOLED,
     POOLED_STREAMED,
     RESIDUAL,
+    RESIDUAL_SPILLED,
     STREAMED,
     TINY,
     case,
@@ -28,7 +29,7 @@ from firmware.schedulers import SCHEDULERS
 from firmware.schedulers.aras import Workload
 from firmware.schedulers.dataflow import FeatureMaps
 from firmware.schedulers.emit import Emitter
-from firmware.schedulers.layout import in_banks
+from firmware.schedulers.layout import in_banks, two_areas
 from model import golden
 
 
@@ -210,7 +211,8 @@ def test_glue_on_the_chip_cosimulates(sim: str, tmp_path) -> None:
     for cfg, net, name in ((small, POOLED, "+reuse"), (small, POOLED_STREAMED, "baseline"),
                            (small, RESIDUAL, "baseline"),
                            (nets.banked_small(), RESIDUAL, "+reuse"),
-                           (small, DENSE, "baseline"), (nets.banked_small(), DENSE, "+reuse")):
+                           (small, DENSE, "baseline"), (nets.banked_small(), DENSE, "+reuse"),
+                           (small, RESIDUAL_SPILLED, "baseline")):
         qs, x, shifts = case(net, 6)
         img = SCHEDULERS[name](cfg, net, qs, x, shifts).image
         rtl = nets.cosimulated(img, sim, tmp_path / f"{net.name}-{name}")
@@ -237,3 +239,25 @@ def test_dense_layers_append_to_one_block_map_read_in_place(name: str) -> None:
         stores = [e.insn for e in res.trace if e.insn.opcode == Opcode.STORE]
         assert stores and all(s.dram_addr >= plan.image.regions["outputs"].addr
                               for s in stores)
+
+
+@pytest.mark.parametrize("name", ["naive", "baseline"])
+def test_kept_maps_that_do_not_fit_stay_in_main_memory(name: str) -> None:
+    """On `small`, RESIDUAL_SPILLED's largest kept maps stay in main memory and the rest in
+    the buffer; the network is still computed exactly: the projection block's sum that
+    makes the second block's input also stores it, and each sum from a map in main
+    memory loads the run's rows first."""
+    cfg = config.load("small")
+    w = Workload.of(cfg, RESIDUAL_SPILLED, case(RESIDUAL_SPILLED, 0)[0])
+    layout = two_areas(w.geo, w.scratch)
+    assert layout.spilled == {"b1c", "b2a:in"} and set(layout.keep_at) == {"b1a:in"}
+    plan, res = _computes_the_network(cfg, RESIDUAL_SPILLED, name, 5)
+    words = 5 * 32 // cfg.global_buffer.word_bytes   # one output row of a sum
+    by_layer = {}
+    for insn, layer in zip(plan.program, plan.layer_of, strict=True):
+        if insn.opcode in (Opcode.LOAD, Opcode.STORE) and insn.count == words:
+            by_layer.setdefault(layer, []).append(insn.opcode)
+    # b1c stores its rows; b1p loads b1c's and stores its sums (b2a's input); b2c loads.
+    assert by_layer[3] == [Opcode.STORE] * 5
+    assert by_layer[4] == [Opcode.LOAD, Opcode.STORE] * 5
+    assert by_layer[6] == [Opcode.LOAD] * 5
