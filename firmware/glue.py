@@ -27,10 +27,10 @@ ResNet's ``relu(branch + shortcut)``.
 Pooling is defined as the chip computes it (so that the golden network and the chip
 agree bit for bit): over the INT8 map, first down each window's rows, then along them,
 one pair at a time (``VEC MAX8`` / ``AVG8``). Max pooling pads with zeros, which is the
-identity of ``max`` here because every map that feeds another layer has been through
-ReLU. Average pooling is a tree of rounded pair means, so its window is 2 x 2 (no
-padding): ``avg(avg(a, b), avg(c, d))`` rounded half up at each step, within one of the
-exact mean.
+identity of ``max`` here because a pooled output has been through ReLU (a layer whose
+output is added, the only one not ReLU'd, is never pooled). Average pooling is a tree of
+rounded pair means, so its window is 2 x 2 (no padding): ``avg(avg(a, b), avg(c, d))``,
+rounded half up at each step, within one of the exact mean.
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def read_glue(path: str | Path, layers: list[str]) -> dict[str, Glue]:
         index = layers.index(name)
         if keys & {"pool", "add", "concat"} and name == layers[-1]:
             raise GlueError(f"{where}: the last layer's output goes to main memory as "
-                            "int32; it has no pool or add")
+                            "int32; it has no pool, add or concat")
         add = _map_name(table["add"], where, "add", layers, index) if "add" in keys else None
         concat = _map_name(table["concat"], where, "concat", layers, index) \
             if "concat" in keys else None

@@ -227,22 +227,55 @@ def read_topology(path: str | Path, name: str | None = None) -> Network:
 
 def check_glue(net: Network, where: str) -> None:
     """Refuse glue whose maps do not fit the layers around it, naming ``where`` and the
-    layer: a pooled map must feed the next layer, an added map have the layer's output
-    shape, an input map the layer's input shape, and an added layer output be a plain
-    one (not itself pooled or added to)."""
+    layer: a pooled or concatenated map must feed the next layer, an added map have the
+    layer's output shape, an input map the layer's input shape; a map named for later
+    must have one name (not a layer's input that is itself an earlier map or a
+    concatenation) and, when it is a layer's output, be that layer's plain output read
+    by no one else (not pooled, added to, concatenated, nor the next layer's input:
+    name that ``next:in`` instead)."""
     layers = net.layers
+    made = {f"{layers[j + 1].name}:in" for j in range(len(layers) - 1) if net.concat(j)}
     for i, layer in enumerate(layers):
         at = f"{where}: [{layer.name}]"
+        if (net.pool(i) is not None or net.concat(i)) and not net.chains(i):
+            raise NetworkError(f"{at}: its pooled or concatenated map must feed the next "
+                               "layer, which reads an earlier map or one made off the chip")
         if (net.pool(i) is not None or net.concat(i)) and net.chains(i):
             try:
                 feeds(layer, layers[i + 1], net.pool(i), net.out_channels(i) - layer.filters)
             except NetworkError as e:
                 raise NetworkError(f"{at}: {e}") from e
-        if (c := net.concat(i)) is not None and net.map_shape(c)[:2] != (layer.ofmap_h,
-                                                                          layer.ofmap_w):
-            h, w, _ = net.map_shape(c)
-            raise NetworkError(f"{at}: concat = '{c}' is a {h}x{w} map; expected the "
-                               f"layer's {layer.ofmap_h}x{layer.ofmap_w} outputs")
+        if (c := net.concat(i)) is not None:
+            if not map_layer(c)[1]:
+                raise NetworkError(f"{at}: concat = '{c}' names a layer's output; expected "
+                                   "a layer's input map 'L:in' (the block so far)")
+            if net.map_shape(c)[:2] != (layer.ofmap_h, layer.ofmap_w):
+                h, w, _ = net.map_shape(c)
+                raise NetworkError(f"{at}: concat = '{c}' is a {h}x{w} map; expected the "
+                                   f"layer's {layer.ofmap_h}x{layer.ofmap_w} outputs")
+            for m in (layers[net.index(map_layer(c)[0])], layers[i + 1]):
+                if not m.filter_h == m.filter_w == m.stride == 1:
+                    raise NetworkError(f"{at}: concat = '{c}': layer '{m.name}' reads the "
+                                       "concatenation in place, a block position apart; "
+                                       "it must be a 1x1 stride-1 layer")
+        for key, name in (("add", net.add(i)), ("input", net.input(i)),
+                          ("concat", net.concat(i))):
+            if name is None:
+                continue
+            src, is_in = map_layer(name)
+            j = net.index(src)
+            if is_in and net.input(j):
+                raise NetworkError(f"{at}: {key} = '{name}' is the map '{net.input(j)}' "
+                                   f"(layer '{src}' reads it); name that")
+            if is_in and name in made and key != "concat":
+                raise NetworkError(f"{at}: {key} = '{name}' is a concatenation, read in "
+                                   "place a block position apart; add or read its layers' "
+                                   "maps instead")
+            if not is_in and (net.pool(j) or net.add(j) or net.concat(j) or net.chains(j)):
+                raise NetworkError(f"{at}: {key} = '{name}': that layer's output is pooled, "
+                                   "added to, concatenated or read by the next layer; name "
+                                   "a plain output read by no other layer, or the next "
+                                   f"layer's input '{layers[j + 1].name}:in'")
         for key, name, shape in (
                 ("add", net.add(i), (layer.ofmap_h, layer.ofmap_w, layer.filters)),
                 ("input", net.input(i), (layer.ifmap_h, layer.ifmap_w, layer.channels))):
@@ -252,11 +285,6 @@ def check_glue(net: Network, where: str) -> None:
                 h, w, c = net.map_shape(name)
                 raise NetworkError(f"{at}: {key} = '{name}' is a {h}x{w}x{c} map; "
                                    f"expected {shape[0]}x{shape[1]}x{shape[2]}")
-            src, is_in = map_layer(name)
-            j = net.index(src)
-            if key == "add" and not is_in and (net.pool(j) or net.add(j)):
-                raise NetworkError(f"{at}: add = '{name}': that layer's output is pooled "
-                                   "or added to itself; add its plain output only")
 
 
 #: Largest array one layer may need, in bytes: its INT8 weights (a byte each) or its

@@ -52,7 +52,8 @@ class FeatureMaps:
         self.in_dram: list[int] = [em.alloc(x_words)] + [0] * (L - 1)
         clear = max([lay.in_size[i + 1] for i in range(L - 1) if lay.into_next[i]]
                     + [lay.in_size[i] for i in range(L) if not lay.resident[i]]
-                    + [p.line + p.partial for p in lay.pools if p] + [0])
+                    + [p.line + p.partial for p in lay.pools if p]
+                    + [k.words for k in lay.kept if not k.is_input] + [0])
         self.zeros = em.alloc(clear)
         net = geo.net
         for i in range(1, L):
@@ -116,6 +117,13 @@ class FeatureMaps:
             em.dma("LOAD", lay.in_at[i], self.zeros, lay.in_size[i])
         if lay.into_next[i] and not self._adds_to_block(i):
             em.dma("LOAD", lay.in_at[i + 1], self.zeros, lay.in_size[i + 1])
+        if lay.into_keep[i]:   # a kept output's tail that its readers over-read
+            name = geo.net.layers[i].name
+            tail = next(k.words for k in lay.kept if k.name == name) - \
+                geo.int8_words(i, geo.net.layers[i].windows)
+            if tail:
+                em.dma("LOAD", lay.keep_at[name] + geo.int8_words(
+                    i, geo.net.layers[i].windows), self.zeros, tail)
         if lay.pools[i] is not None:   # the line's zero borders, the partial results' gaps
             p = lay.pools[i]
             em.dma("LOAD", lay.pool_at[i] + p.ring, self.zeros, p.line + p.partial)
@@ -183,7 +191,9 @@ class FeatureMaps:
             return
         if (add := geo.net.add(i)) is not None:   # plus the kept map, then ReLU
             c = geo.channel_words(i)
-            into = lay.in_at[i + 1] + offset if lay.into_next[i] else dst
+            # into the next map, unless a copy into a block follows (the sum stays put)
+            into = lay.in_at[i + 1] + offset if lay.into_next[i] and \
+                not geo.strided_out(i) else dst
             if add in lay.spilled:   # the run's positions of the map, from main memory
                 other = lay.operand_at[i]
                 em.dma("LOAD", other, self.kept_dram[add] + p0 * c, n * c)

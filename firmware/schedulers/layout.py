@@ -244,8 +244,10 @@ class Geometry:
             users = [j for j in range(len(net.layers)) if name in (net.add(j), net.input(j))]
             if not is_in:   # added to another layer's outputs position by position
                 self.channel_words(owner)
+            # An output read as an input has the readers' over-read after it (cleared).
             words = self.map_words(owner) + self.slack(owner) if is_in else \
-                self.int8_words(owner, net.layers[owner].windows)
+                self.int8_words(owner, net.layers[owner].windows) + max(
+                    [self.slack(j) for j in users if net.input(j) == name] + [0])
             out.append(KeptMap(name, owner, is_in, max(users), words))
         return sorted(out, key=lambda k: k.owner)
 
@@ -264,7 +266,8 @@ class Geometry:
         if self.pos_words[i] != 4 * (layer.filters // wb) or layer.filters % wb:
             raise ValueError(f"layer '{layer.name}': its {layer.filters} outputs per "
                              f"position take {self.pos_words[i] // 4} INT8 words with "
-                             "unused crossbar columns; a residual add needs them packed "
+                             "unused crossbar columns; a map kept for a later layer "
+                             "(added or read in place) needs them packed "
                              f"({wb}-byte words, whole crossbars)")
         return layer.filters // wb
 
@@ -482,7 +485,7 @@ def in_banks(geo: Geometry, scratch_of: list[int], weights: list[float]) -> Buff
     the start of a bank chosen by :func:`select_banks`, so that layer ``i`` powers only
     its own buffers' banks (``masks``); phase ``i`` weighs ``weights[i]``. A map is
     resident when it fits the largest bank."""
-    cfg, net, L = geo.cfg, geo.net, len(geo.net.layers)
+    cfg, L = geo.cfg, len(geo.net.layers)
     largest = max(hi - lo for lo, hi in cfg.bank_bounds)
     blocks = {b for b, _ in geo.blocks.values()}
     # Kept maps larger than any bank stay in main memory (a block cannot: it is read in
@@ -493,18 +496,18 @@ def in_banks(geo: Geometry, scratch_of: list[int], weights: list[float]) -> Buff
     kept = [k for k in geo.kept() if k.name not in spilled]
     # A kept input map is its owner's input buffer, read in place by the layers naming
     # it; a kept output map is a buffer of its own. Either is live until its last use.
-    inputs = [i if (m := sz.in_place[i]) is None else
-              net.index(map_layer_name(m)[0]) for i in range(L)]
     pooled = [i for i in range(L) if sz.pools[i]]
     adders = [i for i in range(L) if sz.operand_size[i]]
     outs = [k for k in kept if not k.is_input]
-    sizes = [s if inputs[i] == i else 1 for i, s in enumerate(sz.in_size)] + scratch_of + \
-        [max(1, r) for r in sz.row_size] + [sz.pools[i].words for i in pooled] + \
-        [k.words for k in outs] + [sz.operand_size[i] for i in adders]
     pool_buf = {i: 3 * L + k for k, i in enumerate(pooled)}
     out_buf = {k.name: 3 * L + len(pooled) + n for n, k in enumerate(outs)}
     opnd_buf = {i: 3 * L + len(pooled) + len(outs) + n for n, i in enumerate(adders)}
     keep_buf = {k.name: (out_buf[k.name] if not k.is_input else k.owner) for k in kept}
+    # Each layer's input buffer: its own, or the kept map it reads in place.
+    inputs = [i if (m := sz.in_place[i]) is None else keep_buf[m] for i in range(L)]
+    sizes = [s if inputs[i] == i else 1 for i, s in enumerate(sz.in_size)] + scratch_of + \
+        [max(1, r) for r in sz.row_size] + [sz.pools[i].words for i in pooled] + \
+        [k.words for k in outs] + [sz.operand_size[i] for i in adders]
     live = []
     for i in range(L):
         bufs = [inputs[i], L + i] + ([inputs[i + 1]] if sz.into_next[i] else []) + \

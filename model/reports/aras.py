@@ -132,8 +132,8 @@ def row(cfg: config.Config, net: str, sched: str, f: InferenceFigures, bound: in
 
 def glue_work(cfg: config.Config, net: network.Network) -> dict:
     """The glue around ``net``'s layers: on the chip (pools, residual adds, concatenations,
-    the maps kept in the buffer for them: VECs in the program, their cycles in
-    ``cycles_by_opcode``) and off it (what makes a layer's input
+    the maps read later than by the next layer, kept in the buffer where they fit: VECs
+    in the program, their cycles in ``cycles_by_opcode``) and off it (what makes a layer's input
     through main memory), with the multiply-accumulates of attention (scores and
     context, ``2 T^2 H`` for T tokens of H features) and the cycles they would take on
     the COMBINE unit's ``word_bits / 8`` lanes, the chip's only digital MAC array."""
@@ -161,7 +161,7 @@ def glue_table(rows: list[dict]) -> str:
     lanes, and ARAS's inf/s with them, between all of it hidden in the run's write
     stalls and none of it (``attention_inf_s``)."""
     aras = OPTIMIZATIONS[-1]
-    lines = [("network", "pools", "adds", "concats", "kept maps", f"VEC cycles ({aras})",
+    lines = [("network", "pools", "adds", "concats", "maps read later", f"VEC cycles ({aras})",
               "off the chip", "attention MACs", "on COMBINE lanes", "write stalls",
               "inf/s with attention")]
     for r in rows:

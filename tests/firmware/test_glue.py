@@ -115,3 +115,36 @@ def test_the_builtin_glue_chains_their_layers() -> None:
                   for i in range(len(nets["densenet161"].layers)))
     adds = sum(nets["resnet50"].add(i) is not None for i in range(len(nets["resnet50"].layers)))
     assert (concats, adds) == (6 + 12 + 36 + 23, 3 + 4 + 6 + 3)
+
+
+GRAPH = ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
+         "Num Filter, Strides,\nc0, 10, 10, 3, 3, 1, 16, 1,\nq, 8, 8, 1, 1, 16, 16, 1,\n"
+         "k, 8, 8, 1, 1, 16, 16, 1,\nv, 8, 8, 1, 1, 16, 16, 1,\nd, 10, 10, 3, 3, 16, 16, 1,\n"
+         "e, 8, 8, 1, 1, 32, 16, 1,\nf, 8, 8, 1, 1, 32, 16, 1,\nfc, 1, 1, 1, 1, 1024, 4, 1,\n")
+
+
+@pytest.mark.parametrize(("glue_text", "match"), [
+    ('[k]\ninput = "q:in"\n[v]\ninput = "k:in"', r"\[v\]: input = 'k:in' is the map 'q:in'"),
+    ('[v]\ninput = "c0"', r"\[v\]: input = 'c0': that layer's output is .* read by the next "
+                          r"layer; .* 'q:in'"),
+    ('[d]\nconcat = "v:in"\n[f]\ninput = "e:in"', r"\[f\]: input = 'e:in' is a concatenation"),
+    ('[c0]\npool = { kind = "max", size = 2, stride = 2 }\n[q]\noffchip = "x"',
+     r"\[c0\]: its pooled or concatenated map must feed the next layer"),
+    ('[d]\nconcat = "v"', r"\[d\]: concat = 'v' names a layer's output"),
+    ('[e]\nconcat = "d:in"', r"\[e\]: concat = 'd:in' is a 10x10 map"),
+    ('[d]\nconcat = "v:in"\n[f]\noffchip = "the rest"', None),
+])
+def test_glue_a_schedule_could_not_honour_is_refused_when_read(
+        tmp_path: Path, glue_text: str, match: str | None) -> None:
+    """Glue naming a map two ways, a layer's output the next layer also reads, a pooled or
+    concatenated map nobody reads next, or a concatenation where a plain map is needed
+    is refused with the file and table (the last case, legal, is the control)."""
+    csv = tmp_path / "g.csv"
+    csv.write_text(GRAPH)
+    glue.glue_path(csv).write_text(glue_text + "\n")
+    if match is None:
+        assert network.read_topology(csv).concat(4) == "v:in"
+        return
+    with pytest.raises(network.NetworkError, match=match) as e:
+        network.read_topology(csv)
+    assert "g.glue.toml" in str(e.value)

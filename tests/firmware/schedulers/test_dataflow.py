@@ -23,8 +23,9 @@ from nets import (
 )
 
 from firmware import config, network
+from firmware.glue import Glue
 from firmware.isa import RTL_OPCODES, Fault, Instruction, Opcode, VecFunc
-from firmware.network import feeds
+from firmware.network import Layer, Network, feeds
 from firmware.schedulers import SCHEDULERS
 from firmware.schedulers.aras import Workload
 from firmware.schedulers.dataflow import FeatureMaps
@@ -261,3 +262,27 @@ def test_kept_maps_that_do_not_fit_stay_in_main_memory(name: str) -> None:
     assert by_layer[3] == [Opcode.STORE] * 5
     assert by_layer[4] == [Opcode.LOAD, Opcode.STORE] * 5
     assert by_layer[6] == [Opcode.LOAD] * 5
+
+
+# Glue paths the built-in networks do not take: a layer reading an earlier layer's kept
+# output (and another reading its input), and a residual sum written into a block.
+READS_OUTPUT = Network("reads_output", (
+    Layer("c0", 6, 6, 3, 3, 1, 16, 1), Layer("a", 4, 4, 1, 1, 16, 16, 1),
+    Layer("b", 4, 4, 1, 1, 16, 16, 1), Layer("c", 4, 4, 1, 1, 16, 16, 1),
+    Layer("fc", 1, 1, 1, 1, 4 * 4 * 16, 4, 1)), "test",
+    (None, None, Glue(input="a:in"), Glue(input="a"), None))
+SUM_INTO_BLOCK = Network("sum_into_block", (
+    Layer("c0", 6, 6, 3, 3, 1, 16, 1), Layer("r", 4, 4, 1, 1, 16, 16, 1),
+    Layer("h", 4, 4, 1, 1, 16, 16, 1), Layer("d", 6, 6, 3, 3, 16, 16, 1),
+    Layer("t", 4, 4, 1, 1, 32, 16, 1), Layer("fc", 1, 1, 1, 1, 4 * 4 * 16, 4, 1)), "test",
+    (None, Glue(add="r:in"), None, Glue(concat="h:in"), None, None))
+
+
+@pytest.mark.parametrize("net", [READS_OUTPUT, SUM_INTO_BLOCK], ids=lambda n: n.name)
+@pytest.mark.parametrize("name", ["baseline", "+banks"])
+def test_less_common_glue_computes_the_network(net, name: str) -> None:
+    """Both placements: a layer reading a kept output finds it in that map's buffer (not
+    the producer's input buffer), and a sum into a block is copied in from where it was
+    summed."""
+    network.check_glue(net, "test")
+    _computes_the_network(nets.banked_small(), net, name, 7)
