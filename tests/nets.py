@@ -100,29 +100,28 @@ POOLED = Network("pooled", (Layer("c1", 7, 7, 3, 3, 1, 16, 1),
 POOLED_STREAMED = Network("pooled_streamed", (Layer("c1", 18, 18, 3, 3, 1, 16, 1),
                                               Layer("fc", 1, 1, 1, 1, 8 * 8 * 16, 4, 1)),
                           "test", (Glue(pool=Pool("max", 2, 2)), None))
-# Residual blocks on the chip, as ResNet's: a block whose projection shortcut reads the
-# block's input (kept in the buffer) and adds the branch's output (kept), then a block
-# adding its own input to its branch (ADD8_RELU); the branch outputs are not ReLU'd.
-RESIDUAL = Network("residual", (Layer("c0", 6, 6, 3, 3, 1, 16, 1),
-                                Layer("b1a", 4, 4, 1, 1, 16, 16, 1),
-                                Layer("b1b", 6, 6, 3, 3, 16, 16, 1),
-                                Layer("b1c", 4, 4, 1, 1, 16, 32, 1),
-                                Layer("b1p", 4, 4, 1, 1, 16, 32, 1),
-                                Layer("b2a", 4, 4, 1, 1, 32, 16, 1),
-                                Layer("b2c", 4, 4, 1, 1, 16, 32, 1),
-                                Layer("fc", 1, 1, 1, 1, 4 * 4 * 32, 4, 1)), "test",
-                   (None, None, None, None, Glue(input="b1a:in", add="b1c"), None,
-                    Glue(add="b2a:in"), None))
 
-# RESIDUAL on 5 x 5 maps: on `small` its kept maps do not all fit beside the two areas,
-# so the largest (the first block's branch output, the second block's input) stay in
-# main memory: stored by the layers that make them, their rows loaded for each sum.
-RESIDUAL_SPILLED = Network("residual_spilled", (
-    Layer("c0", 7, 7, 3, 3, 1, 16, 1), Layer("b1a", 5, 5, 1, 1, 16, 16, 1),
-    Layer("b1b", 7, 7, 3, 3, 16, 16, 1), Layer("b1c", 5, 5, 1, 1, 16, 32, 1),
-    Layer("b1p", 5, 5, 1, 1, 16, 32, 1), Layer("b2a", 5, 5, 1, 1, 32, 16, 1),
-    Layer("b2c", 5, 5, 1, 1, 16, 32, 1), Layer("fc", 1, 1, 1, 1, 5 * 5 * 32, 4, 1)),
-    "test", RESIDUAL.glue)
+
+def residual(name: str, n: int) -> Network:
+    """Residual blocks on the chip, as ResNet's, on n x n maps: a block whose projection
+    shortcut reads the block's input (kept in the buffer) and adds the branch's output
+    (kept), then a block adding its own input to its branch (ADD8_RELU); the branch
+    outputs are not ReLU'd."""
+    p = n + 2   # a 3x3 layer's padded input
+    return Network(name, (
+        Layer("c0", p, p, 3, 3, 1, 16, 1), Layer("b1a", n, n, 1, 1, 16, 16, 1),
+        Layer("b1b", p, p, 3, 3, 16, 16, 1), Layer("b1c", n, n, 1, 1, 16, 32, 1),
+        Layer("b1p", n, n, 1, 1, 16, 32, 1), Layer("b2a", n, n, 1, 1, 32, 16, 1),
+        Layer("b2c", n, n, 1, 1, 16, 32, 1), Layer("fc", 1, 1, 1, 1, n * n * 32, 4, 1)),
+        "test", (None, None, None, None, Glue(input="b1a:in", add="b1c"), None,
+                 Glue(add="b2a:in"), None))
+
+
+RESIDUAL = residual("residual", 4)
+# On 5 x 5 maps, on `small` its kept maps do not all fit beside the two areas, so the
+# largest (the first block's branch output, the second block's input) stay in main
+# memory: stored by the layers that make them, their rows loaded for each sum.
+RESIDUAL_SPILLED = residual("residual_spilled", 5)
 
 # DenseNet on the chip: a stem pooled into a concatenation block, two dense layers each
 # appending its 16 outputs to the block (read in place by the next, a block position

@@ -173,9 +173,10 @@ class FeatureMaps:
 
     def finish(self, i: int, p0: int, n: int, at: int | None) -> None:
         """ReLU and REQUANT ``n`` output positions from ``p0`` of layer ``i`` (int32 at
-        ``at``; ``None``: its VMMs requantized them into :meth:`out_at` themselves) into
-        the next layer's map or to main memory; the last layer's raw int32 outputs go to
-        main memory."""
+        ``at``; ``None``: its VMMs requantized them into :meth:`out_at` themselves), then
+        its glue (the sum with a kept map, the copy into a concatenation block, the
+        pooling of each finished row) into the next layer's map, a kept map or main
+        memory; the last layer's raw int32 outputs go to main memory."""
         geo, lay, em = self.geo, self.layout, self.em
         layers = geo.net.layers
         words = n * geo.pos_words[i]
