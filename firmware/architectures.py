@@ -1,7 +1,7 @@
 """The built-in topologies from the published architectures: VGG-16, ResNet-50 (v1.5:
 stride on the 3x3), DenseNet-161 and BERT-Base / BERT-Large at sequence length 128, as
 rows of a topology file (``firmware/topologies/*.csv``, written by
-``scripts/make_topologies.py``), with the pooling between them (their ``.glue.toml``
+``scripts/make_topologies.py``), with the glue between them (their ``.glue.toml``
 sidecars, :mod:`firmware.glue`). IFMAP sizes include the convolutions' zero padding.
 
 Glue marked ``offchip`` in the sidecars runs off the chip (its maps go through main
