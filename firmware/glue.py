@@ -41,6 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
+from firmware.isa import VecFunc
+from firmware.semantics import vec_lanes
+
 KINDS = ("max", "avg")
 
 
@@ -93,7 +96,7 @@ class Pool:
 
 def _pair(kind: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """VEC MAX8 or AVG8 of two INT8 arrays."""
-    return np.maximum(a, b) if kind == "max" else (a + b + 1) >> 1
+    return vec_lanes(VecFunc.MAX8 if kind == "max" else VecFunc.AVG8, a, b)
 
 
 def _chain(kind: str, items: list[np.ndarray]) -> np.ndarray:

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from firmware.glue import Glue, Pool, glue_path, map_layer, pool_map, read_glue
+from firmware.isa import VecFunc
+from firmware.semantics import vec_lanes
 from firmware.textfile import read_utf8
 
 TOPOLOGY_DIR = Path(__file__).with_name("topologies")
@@ -563,7 +565,7 @@ def activate(network: Network, i: int, acc: np.ndarray, shift: int,
     v = np.maximum(acc, 0) if network.relu(i) else acc
     out = requant(v, shift).reshape(layer.ofmap_h, layer.ofmap_w, layer.filters)
     if add is not None:
-        out = np.maximum(np.clip(out + maps[add].reshape(out.shape), -128, 127), 0)
+        out = vec_lanes(VecFunc.ADD8_RELU, out, maps[add].reshape(out.shape))
     if pool is not None:
         out = pool_map(out, pool)
     if (cat := network.concat(i)) is not None:

@@ -7,7 +7,8 @@ checks every instruction with :func:`check`; golden, timing and energy take the 
 geometry from here, the golden model and the crossbar models the cell encoding, and the
 random program generator the VMM extents (its other drawers keep their own arithmetic,
 which draws operands rather than checks them; moving it here would change the generated
-programs). The Amaranth decoder
+programs). The VEC lane arithmetic (:func:`vec_lanes`) serves the golden model and the
+integer network's glue alike (pooling, residual sums), so the two cannot drift. The Amaranth decoder
 (``hdl/decoder.py``) is an independent implementation, tested against :func:`check`.
 Extents are ``(first word, words)``.
 """
@@ -137,6 +138,27 @@ def vec_spans(insn: Instruction, window: Window) -> tuple[Span, Span, Span]:
     reach_in = (n - 1) * window.in_stride + count if count else 0
     reach_out = (n - 1) * window.out_stride + count if count else 0
     return (insn.dst, reach_out), (insn.src_a, reach_in), (insn.src_b, reach_in)
+
+
+def wrap32(v: np.ndarray) -> np.ndarray:
+    """Wrap integers to int32 two's complement, as the datapath does."""
+    return ((np.asarray(v, dtype=np.int64) + (1 << 31)) % (1 << 32)) - (1 << 31)
+
+
+def vec_lanes(func: VecFunc, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """VEC's lane-wise ``a (op) b``: int32 wrapping (ADD, SUB) or INT8 (ADD8 and
+    ADD8_RELU saturating, MAX8, AVG8 the rounded-up mean ``(a + b + 1) >> 1``)."""
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    if func == VecFunc.ADD:
+        return wrap32(a + b)
+    if func == VecFunc.SUB:
+        return wrap32(a - b)
+    if func == VecFunc.MAX8:
+        return np.maximum(a, b)
+    if func == VecFunc.AVG8:
+        return (a + b + 1) >> 1
+    low = 0 if func == VecFunc.ADD8_RELU else -128
+    return np.clip(a + b, low, 127)
 
 
 def sfu_out_words(cfg: Config, insn: Instruction) -> int:

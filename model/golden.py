@@ -23,6 +23,7 @@ from firmware.packing import pack, unpack
 from firmware.semantics import (
     check,
     vec_lane_bits,
+    vec_lanes,
     vec_windows,
     vmm_apu_rows,
     vmm_cols,
@@ -33,6 +34,7 @@ from firmware.semantics import (
     vmm_replicas,
     vmm_rows,
     words,
+    wrap32,
     write_xbars,
 )
 from model.analog.crossbar import Crossbar, bit_serial_vmm
@@ -100,31 +102,10 @@ class GoldenResult:
         return counts
 
 
-def wrap32(v: np.ndarray) -> np.ndarray:
-    """Wrap integers to int32 two's complement, as the datapath does."""
-    return ((np.asarray(v, dtype=np.int64) + (1 << 31)) % (1 << 32)) - (1 << 31)
-
-
 def _round_shift(v: np.ndarray, shift: int) -> np.ndarray:
     """``(v + 2^(shift-1)) >> shift``, arithmetic (round half up)."""
     v = np.asarray(v, dtype=np.int64)
     return (v + ((1 << shift) >> 1)) >> shift
-
-
-def vec_lanes(func: VecFunc, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """VEC's lane-wise ``a (op) b``: int32 wrapping (ADD, SUB) or INT8 (ADD8 and
-    ADD8_RELU saturating, MAX8, AVG8 the rounded-up mean ``(a + b + 1) >> 1``)."""
-    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
-    if func == VecFunc.ADD:
-        return wrap32(a + b)
-    if func == VecFunc.SUB:
-        return wrap32(a - b)
-    if func == VecFunc.MAX8:
-        return np.maximum(a, b)
-    if func == VecFunc.AVG8:
-        return (a + b + 1) >> 1
-    low = 0 if func == VecFunc.ADD8_RELU else -128
-    return np.clip(a + b, low, 127)
 
 
 def requantize(v: np.ndarray, shift: int, relu: bool) -> np.ndarray:
