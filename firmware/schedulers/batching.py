@@ -133,10 +133,16 @@ def beside(jobs: Jobs, replicate: bool = False) -> Batches:
     computing now (after it, or before it from row 0) and packs consecutive jobs into
     it, so it is written while that batch computes; a job that fits in neither waits and
     starts a batch from row 0. The first batch takes at most half of the rows, to leave
-    room. With ``replicate``, each batch's free rows go to copies of its slowest jobs
-    (:func:`replicate_slowest`), and while the batch still computes longer than a write
-    takes and the slowest job wants more rows, the batch's last job waits for the next
-    batch (ARAS Algorithm 1: delay the last layer, give its crossbars to the slowest)."""
+    room. A batch written beside another takes no more rows (copies included, one job at least) than
+    one engine fetches the deltas of in the longer of a crossbar write's floor and the
+    compute of the batch beside it (:func:`beside_rows`): its write then ends when that
+    batch has computed and its rows are free, and the rows it leaves go to the batch
+    after it, written in those freed rows by the other engine meanwhile, rather than
+    lengthening this write while that batch waits. With ``replicate``, each batch's free
+    rows go to copies of its slowest jobs (:func:`replicate_slowest`), and while the
+    batch still computes longer than a write takes and the slowest job wants more rows,
+    the batch's last job waits for the next batch (ARAS Algorithm 1: delay the last
+    layer, give its crossbars to the slowest)."""
     rows = [jobs.rows(j) for j in range(len(jobs.jobs))]
     n = len(jobs.jobs)
     N = jobs.geo.cfg.n_apu_rows
@@ -145,6 +151,7 @@ def beside(jobs: Jobs, replicate: bool = False) -> Batches:
     bases = [0] * n
     late: list[bool] = []
     start, end = 0, 0                   # APU rows of the batch before
+    computes = 0                        # its compute (the planning estimate)
     j = 0
     while j < n:
         if not batches:
@@ -155,6 +162,8 @@ def beside(jobs: Jobs, replicate: bool = False) -> Batches:
             at, room, wait = 0, start, False
         if rows[j] > room:              # fits beside nothing: after that batch computes
             at, room, wait = 0, N, True
+        elif batches:
+            room = max(rows[j], min(room, beside_rows(jobs.geo.cfg, max(floor, computes))))
         batch, used = [], 0
         while j < n and used + rows[j] <= room:
             batch.append(j)
@@ -178,7 +187,29 @@ def beside(jobs: Jobs, replicate: bool = False) -> Batches:
         batches.append(batch)
         late.append(wait)
         start, end = at - used, at
+        computes = sum(jobs.compute_estimate(b, jobs.reps[b]) for b in batch)
     return Batches(batches, bases, late)
+
+
+def fetch_cycles(cfg: Config, apu_rows: int) -> int:
+    """Cycles one write engine spends fetching the deltas of a lockstep write of
+    ``apu_rows`` APU rows: a crossbar's rows, each a burst of every crossbar's row of
+    deltas at the engine's share of the bandwidth (the planning estimate)."""
+    return cfg.crossbar.rows * write_burst_cycles(
+        cfg, apu_rows * cfg.apu_cols * cfg.delta_row_words)
+
+
+def beside_rows(cfg: Config, cycles: int) -> int:
+    """The most APU rows (at most the chip's) whose write one engine fetches within
+    ``cycles`` (:func:`fetch_cycles`)."""
+    lo, hi = 0, cfg.n_apu_rows           # fetch_cycles(lo) <= cycles (or lo = 0) ...
+    while lo < hi:                      # ... bisect on the monotone fetch time
+        mid = (lo + hi + 1) // 2
+        if fetch_cycles(cfg, mid) <= cycles:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def replicate_slowest(jobs: Jobs, batch: list[int], free: int) -> int:
@@ -201,8 +232,7 @@ def replicate_slowest(jobs: Jobs, batch: list[int], free: int) -> int:
         extra = base_rows[j] * (more[0] - jobs.reps[j]) if more else free + 1
         # A copy must save more compute than its crossbars add to the write (their
         # delta fetches), or it only costs pulses and energy.
-        fetch = cfg.crossbar.rows * write_burst_cycles(
-            cfg, extra * cfg.apu_cols * cfg.delta_row_words)
+        fetch = fetch_cycles(cfg, extra)
         if extra > free - used or (
                 times[j] - jobs.compute_estimate(j, more[0]) <= fetch):
             open_jobs.discard(j)

@@ -4,17 +4,23 @@ batch computing before it unless it waits; copies only where ARAS's rules allow.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from nets import CNN, PADDED, STREAMED, TINY
 
 from firmware import config, network
+from firmware.cycles import row_write_floor
 from firmware.mapper import map_layer
 from firmware.network import Layer, Network
+from firmware.schedulers import batching
 from firmware.schedulers.aras import Workload
 from firmware.schedulers.batching import (
     Batches,
     Jobs,
     beside,
+    beside_rows,
+    fetch_cycles,
     fill_chip,
     layer_parts,
     one_per_write,
@@ -61,6 +67,49 @@ def test_the_rule_check_finds_broken_batches() -> None:
     assert _rule_breaks(jobs, Batches(good.batches[::-1], good.bases, good.late))
 
 
+def _overfull(jobs: Jobs, b: Batches) -> list[str]:
+    """Batches written beside another that take more rows than one engine fetches in
+    the longer of the write floor and the compute of the batch beside (one job
+    excepted)."""
+    cfg, bad = jobs.geo.cfg, []
+    floor = row_write_floor(cfg)
+    for k in range(1, len(b.batches)):
+        batch = b.batches[k]
+        if b.late[k] or len(batch) == 1:
+            continue
+        beside_it = sum(jobs.compute_estimate(j, jobs.reps[j]) for j in b.batches[k - 1])
+        rows = sum(jobs.rows(j) for j in batch)
+        if rows > beside_rows(cfg, max(floor, beside_it)):
+            bad.append(f"batch {k}: {rows} APU rows beside {beside_it} compute cycles")
+    return bad
+
+
+@pytest.mark.parametrize("cfg_name", ["tiny", "small", "aras"])
+def test_beside_rows_is_the_most_rows_fetched_in_time(cfg_name: str) -> None:
+    cfg = config.load(cfg_name)
+    N = cfg.n_apu_rows
+    assert beside_rows(cfg, 0) == 0
+    assert beside_rows(cfg, fetch_cycles(cfg, N)) == N
+    for cycles in (fetch_cycles(cfg, 1) - 1, fetch_cycles(cfg, N // 3),
+                   row_write_floor(cfg), 10 * row_write_floor(cfg)):
+        r = beside_rows(cfg, cycles)
+        assert r == 0 or fetch_cycles(cfg, r) <= cycles
+        assert r == N or fetch_cycles(cfg, r + 1) > cycles
+
+
+def test_a_beside_batch_is_written_while_the_batch_beside_computes() -> None:
+    """ResNet-50's late blocks compute for less than a write: packing every job the
+    free rows hold (no cap) makes writes that outlast the batch beside, and the check
+    sees it."""
+    net = network.builtin("resnet50")
+    jobs = _jobs("aras", net)
+    assert _overfull(jobs, beside(jobs, True)) == []
+    uncapped = _jobs("aras", net)
+    with mock.patch.object(batching, "beside_rows", lambda cfg, cycles: cfg.n_apu_rows):
+        b = beside(uncapped, True)
+    assert _overfull(uncapped, b)
+
+
 @pytest.mark.parametrize(("cfg_name", "net"), CASES, ids=IDS)
 def test_parts_cover_each_layer_once_within_the_chip(cfg_name: str, net: Network) -> None:
     cfg = config.load(cfg_name)
@@ -94,6 +143,7 @@ def test_batches_follow_the_rules(cfg_name: str, net: Network) -> None:
         jobs = _jobs(cfg_name, net)
         b = beside(jobs, replicate)
         assert _rule_breaks(jobs, b) == []
+        assert _overfull(jobs, b) == []
         first = sum(jobs.rows(j) for j in b.batches[0])
         assert first <= max(jobs.geo.cfg.n_apu_rows // 2, jobs.rows(0))
         assert all(b.bases[batch[0]] == 0 for batch, late in zip(b.batches, b.late,
