@@ -47,8 +47,10 @@ class WriteEngine(wiring.Component):
     (``busy`` on the group ``busy_xbar``/``busy_n``); ``mem`` reads main memory (it never
     writes); ``xbar_wr`` (:class:`~hdl.interfaces.RowWrite`) is the analog write port;
     ``phase`` (0 idle/fetch, 1 decrease, 2 increase) and ``pulses`` are for waves and
-    counters. Its limiter grants its share of the bandwidth, ``write_bytes_per_cycle``
-    (the chip has ``write.engines`` of them); ``path`` is its name below the chip."""
+    counters; ``hold`` keeps it from requesting main-memory words in a cycle (the port is
+    another's), its fetch resuming as a fresh burst (the chip ties it low for now). Its
+    limiter grants its share of the bandwidth, ``write_bytes_per_cycle`` (the chip has
+    ``write.engines`` of them); ``path`` is its name below the chip."""
 
     def __init__(self, cfg: Config, path: str = "write_engine"):
         self._cfg = cfg
@@ -57,6 +59,7 @@ class WriteEngine(wiring.Component):
         self.fsm_states: dict[str, dict[str, int]] = {}
         super().__init__({
             "cmd": In(WriteCommand()),
+            "hold": In(1),
             "scoreboard": Out(Scoreboard()),
             "mem": Out(MainMemoryPort(cfg.dram_bits, cfg.port_words)),
             "xbar_wr": Out(RowWrite(cfg.write.delta_bits, cfg.crossbar.cols)),
@@ -169,7 +172,7 @@ class WriteEngine(wiring.Component):
                 want = Signal.like(issued)
                 grant = limiter.grant
                 m.d.comb += [want.eq(self.scoreboard.busy_n * words - issued),
-                             limiter.req.eq(Mux(want < lanes, want, lanes))]
+                             limiter.req.eq(Mux(self.hold, 0, Mux(want < lanes, want, lanes)))]
                 with m.If(grant != 0):
                     m.d.comb += self.mem.en.eq(lane_mask(grant, cfg.port_words))
                     m.d.sync += [addr.eq(addr + grant), issued.eq(issued + grant)]

@@ -11,10 +11,11 @@ Nothing here imports the RTL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import bisect
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from firmware.config import Config
+from firmware.config import Config, grant_cycle
 from firmware.cycles import burst_cycles, vec_cycles, vmm_cycles, write_burst_cycles
 from firmware.isa import SFU_POOLING, Fault, Instruction, Opcode
 from firmware.plan import WriteRows
@@ -57,6 +58,49 @@ def group_write_cycles(cfg: Config, rows: Iterable[RowWrite], nxbars: int = 1) -
     if not phases:
         return 0
     return fetch + sum(max(p, fetch) for p in phases[:-1]) + phases[-1]
+
+
+def held_write_end(cfg: Config, rows: Iterable[RowWrite], nxbars: int, start: int,
+                   holds: Sequence[tuple[int, int]]) -> int:
+    """First idle cycle of a lockstep write of ``nxbars`` crossbars whose first fetch
+    cycle is ``start``, when its engine may request no main-memory word in the cycles
+    ``[a, b)`` of ``holds`` (sorted, disjoint; the port is another's then). A held fetch
+    resumes as a fresh burst (the limiter drops its credit in a cycle without a request).
+    Row ``r``'s phases and row ``r + 1``'s fetch start in cycle ``T_r``: ``T_0`` the first
+    fetch's end, ``T_{r+1} = max(fetch end from T_r, T_r + P_r)``; the write ends at
+    ``T_{R-1} + P_{R-1}``. Without holds this is ``start +`` :func:`group_write_cycles`."""
+    phases = [r.cycles(cfg) for r in rows]
+    if not phases:
+        return start
+    total = nxbars * cfg.delta_row_words
+    rate, wb, lanes = cfg.write_bytes_per_cycle, cfg.main_memory.word_bytes, cfg.write_fetch_words
+    starts = [a for a, _ in holds]
+
+    def fetched(f: int) -> int:
+        """Cycle in which a row's phases may start when its fetch starts in ``f``: the
+        last word's grant, its landing, the hand-over, then the next cycle."""
+        left, s = total, f
+        k = bisect.bisect_right(starts, s) - 1      # the last hold starting at or before s
+        while True:
+            if k >= 0 and s < holds[k][1]:          # held: the burst starts when it ends
+                s = holds[k][1]
+            nxt = holds[k + 1][0] if k + 1 < len(holds) else None
+            last = s + grant_cycle(left, rate, wb, lanes) - 1
+            if nxt is None or last < nxt:
+                return last + 3
+            lo, hi = 0, left                          # words granted before the hold
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if s + grant_cycle(mid, rate, wb, lanes) - 1 < nxt:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            left, s, k = left - lo, nxt, k + 1
+
+    t = fetched(start)
+    for p in phases[:-1]:
+        t = max(fetched(t), t + p)
+    return t + phases[-1]
 
 
 def inv_solve_cycles(cfg: Config) -> int:

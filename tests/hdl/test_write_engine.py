@@ -17,8 +17,10 @@ from model.analog.write_physics import RowWrite, row_cost
 
 
 def _drive_write(cfg: config.Config, mem: list[int], first: int, nxbars: int, base: int,
-                 nrows: int) -> tuple[list[tuple[int, int, int]], int, int]:
-    """Run one WRITE_START through the write engine over main memory ``mem``: the
+                 nrows: int, holds: list[tuple[int, int]] = ()
+                 ) -> tuple[list[tuple[int, int, int]], int, int]:
+    """Run one WRITE_START through the write engine over main memory ``mem``, ``hold``
+    raised in the cycles ``[a, b)`` of ``holds`` (counted from the first busy cycle): the
     hand-overs ``(xbar, row, deltas word)``, the busy cycles and the pulse count."""
     dut = WriteEngine(cfg)
     handed: list[tuple[int, int, int]] = []
@@ -35,6 +37,7 @@ def _drive_write(cfg: config.Config, mem: list[int], first: int, nxbars: int, ba
         ctx.set(dut.cmd.start, 0)
         busy, rdata = 0, 0
         while ctx.get(dut.scoreboard.busy):
+            ctx.set(dut.hold, any(a <= busy < b for a, b in holds))
             busy += 1
             ctx.set(dut.mem.rdata, rdata)
             if ctx.get(dut.xbar_wr.valid):
@@ -125,3 +128,40 @@ def test_write_engine_times_every_delta_value(tiny: config.Config, nxbars: int) 
     assert busy == timing.group_write_cycles(tiny, model, nxbars)
     assert max(r.dec_pulses for r in model) == span // 2 * tiny.write.pulses_per_level
 
+
+
+def _random_holds(rng: np.random.Generator, span: int) -> list[tuple[int, int]]:
+    """Disjoint hold intervals over ``span`` cycles: short and long, some adjacent."""
+    holds, t = [], int(rng.integers(0, 4))
+    while t < span:
+        length = int(rng.choice([1, 2, 3, 7, 20]))
+        holds.append((t, t + length))
+        t += length + int(rng.choice([0, 1, 2, 5, 13]))
+    return holds
+
+
+@pytest.mark.parametrize("make_cfg", WRITE_CONFIGS)
+@pytest.mark.parametrize("nxbars", [1, 3])
+def test_a_held_write_ends_when_the_held_model_says(make_cfg, nxbars: int) -> None:
+    """With ``hold`` raised in random cycles (the main-memory port is another's), the
+    deltas still arrive whole and in order, and the write ends in the cycle
+    :func:`~model.timing.held_write_end` computes; the model that ignores holds misses."""
+    cfg = make_cfg()
+    rng = np.random.default_rng(17 + nxbars)
+    rw, nrows = cfg.delta_row_words, 6
+    words = random_words(rng, nrows * nxbars * rw, cfg.dram_bits)
+    plain, free_busy, _ = _drive_write(cfg, words, 0, nxbars, 0, nrows)
+    deltas = [unpack(words[i * rw:(i + 1) * rw], cfg.write.delta_bits, cfg.dram_bits,
+                     cfg.crossbar.cols, signed=True) for i in range(nrows * nxbars)]
+    model = [RowWrite.lockstep([row_cost(deltas[r * nxbars + k], cfg) for k in range(nxbars)])
+             for r in range(nrows)]
+    assert timing.held_write_end(cfg, model, nxbars, 0, []) == free_busy == \
+        timing.group_write_cycles(cfg, model, nxbars)
+    missed = 0
+    for trial in range(4):
+        holds = _random_holds(rng, 2 * free_busy)
+        handed, busy, _ = _drive_write(cfg, words, 0, nxbars, 0, nrows, holds)
+        assert handed == plain, f"trial {trial}: deltas changed under holds {holds}"
+        assert busy == timing.held_write_end(cfg, model, nxbars, 0, holds), f"trial {trial}"
+        missed += busy != free_busy
+    assert missed, "no hold delayed the write: the test would not see a model ignoring them"
