@@ -15,7 +15,7 @@ import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from firmware.config import Config, grant_cycle
+from firmware.config import Config
 from firmware.cycles import burst_cycles, vec_cycles, vmm_cycles, write_burst_cycles
 from firmware.isa import SFU_POOLING, Fault, Instruction, Opcode
 from firmware.plan import WriteRows
@@ -73,8 +73,11 @@ def held_write_end(cfg: Config, rows: Iterable[RowWrite], nxbars: int, start: in
     if not phases:
         return start
     total = nxbars * cfg.delta_row_words
-    rate, wb, lanes = cfg.write_bytes_per_cycle, cfg.main_memory.word_bytes, cfg.write_fetch_words
     starts = [a for a, _ in holds]
+
+    def granted(s: int, j: int) -> int:
+        """Cycle of word ``j``'s grant in a burst that starts requesting in ``s``."""
+        return s + write_burst_cycles(cfg, j) - 2
 
     def fetched(f: int) -> int:
         """Cycle in which a row's phases may start when its fetch starts in ``f``: the
@@ -84,18 +87,12 @@ def held_write_end(cfg: Config, rows: Iterable[RowWrite], nxbars: int, start: in
         while True:
             if k >= 0 and s < holds[k][1]:          # held: the burst starts when it ends
                 s = holds[k][1]
-            nxt = holds[k + 1][0] if k + 1 < len(holds) else None
-            last = s + grant_cycle(left, rate, wb, lanes) - 1
-            if nxt is None or last < nxt:
-                return last + 3
-            lo, hi = 0, left                          # words granted before the hold
-            while lo < hi:
-                mid = (lo + hi + 1) // 2
-                if s + grant_cycle(mid, rate, wb, lanes) - 1 < nxt:
-                    lo = mid
-                else:
-                    hi = mid - 1
-            left, s, k = left - lo, nxt, k + 1
+            if k + 1 == len(holds) or granted(s, left) < holds[k + 1][0]:
+                return granted(s, left) + 3
+            # The words granted before the next hold; the rest burst after it.
+            got = bisect.bisect_left(range(left + 1), holds[k + 1][0],
+                                     key=lambda j, s=s: granted(s, j)) - 1
+            left, s, k = left - got, holds[k + 1][0], k + 1
 
     t = fetched(start)
     for p in phases[:-1]:

@@ -4,6 +4,7 @@ weights in the rows a batch leaves free (ARAS Fig. 7 and 8, Algorithm 1)."""
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -202,14 +203,9 @@ def fetch_cycles(cfg: Config, apu_rows: int) -> int:
 def beside_rows(cfg: Config, cycles: int) -> int:
     """The most APU rows (at most the chip's) whose write one engine fetches within
     ``cycles`` (:func:`fetch_cycles`)."""
-    lo, hi = 0, cfg.n_apu_rows           # fetch_cycles(lo) <= cycles (or lo = 0) ...
-    while lo < hi:                      # ... bisect on the monotone fetch time
-        mid = (lo + hi + 1) // 2
-        if fetch_cycles(cfg, mid) <= cycles:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+    # fetch_cycles is monotone; even no row takes a crossbar's rows of bursts.
+    rows = range(cfg.n_apu_rows + 1)
+    return max(0, bisect.bisect_right(rows, cycles, key=lambda r: fetch_cycles(cfg, r)) - 1)
 
 
 def replicate_slowest(jobs: Jobs, batch: list[int], free: int) -> int:
