@@ -146,11 +146,15 @@ class Chip(wiring.Component):
             self.xbar_req_plane.eq(shreg.plane),
         ]
 
-        # ---- write engines: background, each with its own main-memory read port ----
+        # ---- write engines: background, each with its own read port and limiter ----
+        # Main memory is one port of `bandwidth_gbps`: while the DMA (LOAD, STORE or an
+        # INV_WRITE's matrix) requests words, it has all of it and the engines wait.
+        dma_busy = seq.dma.req != 0
         for e, we in enumerate(engines):
             connect(m, seq.write[e], we.cmd)
             connect(m, we.scoreboard, seq.scoreboard[e])
             m.d.comb += [
+                we.hold.eq(dma_busy),
                 self.wdram_en.word_select(e, cfg.port_words).eq(we.mem.en),
                 self.wdram_addr.word_select(e, 32).eq(we.mem.addr),
                 we.mem.rdata.eq(self.wdram_rdata.word_select(e, len(we.mem.rdata))),

@@ -47,8 +47,8 @@ class WriteEngine(wiring.Component):
     (``busy`` on the group ``busy_xbar``/``busy_n``); ``mem`` reads main memory (it never
     writes); ``xbar_wr`` (:class:`~hdl.interfaces.RowWrite`) is the analog write port;
     ``phase`` (0 idle/fetch, 1 decrease, 2 increase) and ``pulses`` are for waves and
-    counters; ``hold`` keeps it from requesting main-memory words in a cycle (the port is
-    another's), its fetch resuming as a fresh burst (the chip ties it low for now). Its
+    counters; ``hold`` keeps it from requesting main-memory words in a cycle (the chip
+    raises it while the DMA has the port), its fetch resuming as a fresh burst. Its
     limiter grants its share of the bandwidth, ``write_bytes_per_cycle`` (the chip has
     ``write.engines`` of them); ``path`` is its name below the chip."""
 

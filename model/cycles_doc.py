@@ -49,6 +49,7 @@ def render() -> str:
         f"- A VMM pass (steady state): {_one_line(cycles.vmm_pass_cycles)}",
         f"- A VMM's window loop: {_one_line(cycles.vmm_cycles)}",
         f"- A lockstep weight write: {_one_line(timing.group_write_cycles)}",
+        f"- A lockstep weight write beside DMA bursts: {_one_line(timing.held_write_end)}",
         "",
         "## Halting and faults",
         "",

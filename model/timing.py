@@ -160,6 +160,20 @@ DECODE_CYCLES = 1
 HALT_CYCLES = 1
 
 
+@dataclass
+class _Flight:
+    """A weight write as its engine runs it: its first fetch cycle, rows, crossbars and
+    the cycles main memory was the DMA's since it started; where its busy interval and
+    span are recorded (to move their end when a later DMA delays it)."""
+
+    start: int
+    rows: tuple[RowWrite, ...]
+    nxbars: int
+    holds: list[tuple[int, int]]
+    busy: int
+    span: int | None
+
+
 class _Sequencer:
     """The sequencer's state as the timing model tracks it between instructions.
 
@@ -176,6 +190,7 @@ class _Sequencer:
         self.we_free = [0] * cfg.write.engines
         self.we_span = [(0, 0)] * cfg.write.engines
         self.we_busy: list[tuple[int, int]] = []
+        self.flights: list[_Flight | None] = [None] * cfg.write.engines
         self.stall = 0
         self.pulses = 0
         self.window_count = 1
@@ -195,6 +210,23 @@ class _Sequencer:
             total += max(0, end - max(start, reach))
             reach = max(reach, end)
         return total
+
+    def port_held(self, start: int, end: int) -> None:
+        """The DMA requests main memory in the cycles ``[start, end)``: the engines may
+        not, so each write still running then may end later (:func:`held_write_end`).
+        The sequencer waits for its DMA, so holds arrive in time order: a write's end,
+        when a later instruction waits for it, is final."""
+        for e, flight in enumerate(self.flights):
+            if flight is None or self.we_free[e] <= start:
+                continue
+            flight.holds.append((start, end))
+            free = held_write_end(self.cfg, flight.rows, flight.nxbars, flight.start,
+                                  flight.holds)
+            self.we_free[e] = free
+            self.we_busy[flight.busy] = (flight.start, free)
+            if self.spans is not None and flight.span is not None:
+                span = self.spans[flight.span]
+                self.spans[flight.span] = Span(span.index, span.opcode, span.start, free)
 
     def wait_until(self, start: int, ready: int) -> int:
         """First cycle >= start at which a waiting state may leave (ready = free cycle)."""
@@ -231,14 +263,19 @@ class _Sequencer:
 
     def _dma(self, index: int, entry: Executed, ex: int) -> int:
         """`burst(count)` if `count` else 0 (one main-memory burst through the
-        `port_words`-wide port)."""
+        `port_words`-wide port; the write engines may not fetch until its last grant)."""
         count = entry.insn.count
-        return ex + burst_cycles(self.cfg, count) if count else ex
+        if not count:
+            return ex
+        end = ex + burst_cycles(self.cfg, count)
+        self.port_held(ex, end - 1)     # it requests until its last grant
+        return end
 
     def _write_start(self, index: int, entry: Executed, ex: int) -> int:
         """wait until a write engine is idle and no write in flight touches a crossbar of
         the group, then 1 (the hand-over to the lowest idle engine); the lockstep write
-        then runs in the background (see below)."""
+        then runs in the background (see below), its fetches held while a DMA has main
+        memory."""
         insn = entry.insn
         n = write_xbars(insn)
         c = self.wait_until(ex, max(min(self.we_free),
@@ -247,6 +284,8 @@ class _Sequencer:
         duration = group_write_cycles(self.cfg, entry.rows, n)
         self.pulses += sum(r.pulses for r in entry.rows)
         self.we_free[e], self.we_span[e] = c + 1 + duration, (insn.xbar, insn.xbar + n)
+        self.flights[e] = _Flight(c + 1, entry.rows, n, [], len(self.we_busy),
+                                  None if self.spans is None else len(self.spans))
         self.we_busy.append((c + 1, c + 1 + duration))
         if self.spans is not None:
             self.spans.append(Span(index, insn.opcode, c + 1, self.we_free[e]))
@@ -290,11 +329,13 @@ class _Sequencer:
         return ex + combine_cycles(self.cfg, entry.insn.m, entry.insn.ngroups)
 
     def _inv_write(self, index: int, entry: Executed, ex: int) -> int:
-        """`burst(inv_matrix_words)` to stream the matrix, then per row one RESET pulse and
+        """`burst(inv_matrix_words)` to stream the matrix (the write engines may not fetch
+        until its last grant), then per row one RESET pulse and
         the row's slowest cell's SET pulses (`(1 + max |level| * pulses_per_level) *
         pulse_cycles`)."""
-        return ex + burst_cycles(self.cfg, self.cfg.inv_matrix_words) + sum(
-            r.cycles(self.cfg) for r in entry.rows)
+        streamed = ex + burst_cycles(self.cfg, self.cfg.inv_matrix_words)
+        self.port_held(ex, streamed - 1)
+        return streamed + sum(r.cycles(self.cfg) for r in entry.rows)
 
     def _halt(self, index: int, entry: Executed, ex: int) -> int:
         """wait until every write engine is idle, then 1: the cycle `halted` rises."""
@@ -349,6 +390,7 @@ def simulate_trace(cfg: Config, trace: Iterable[Executed], fault: Fault = Fault.
     if halted_at is None:  # a fault at FETCH (pc range) or DECODE, then drain writes
         found = t + (FETCH_CYCLES if fault == Fault.IMEM_RANGE else FETCH_CYCLES + DECODE_CYCLES)
         if faulted is not None:  # bad INV_WRITE data: found once it is streamed
+            seq.port_held(found, found + burst_cycles(cfg, cfg.inv_matrix_words) - 1)
             found += burst_cycles(cfg, cfg.inv_matrix_words)
         halted_at = seq.wait_until(found, seq.writes_done()) + HALT_CYCLES
 

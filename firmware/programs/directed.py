@@ -406,6 +406,41 @@ def engines_program(cfg: Config, seed: int = 14) -> Image:
     return _stored(cfg, program, dram, out, n_in, n_out)
 
 
+def shared_port_program(cfg: Config, seed: int = 18) -> Image:
+    """Main memory is one port: while weight writes fetch their deltas, LOADs of one and
+    of many words, a STORE and an INV_WRITE's matrix take the port (each holds the
+    engines' fetches, which resume as fresh bursts); the second write starts while the
+    first still runs (beside it with two engines, after it with one), before the
+    matrix streams."""
+    rng = np.random.default_rng(seed)
+    R = cfg.crossbar.rows
+    erased = np.zeros((R, cfg.crossbar.cols), dtype=np.int64)
+    dram: list[int] = []
+    xs = append_words(dram, [int(w) for w in rng.integers(0, 1 << 62, size=24)])
+    first = append_words(dram, row_delta_words(
+        erased, weights_to_levels(_rand_weights(cfg, rng), cfg), cfg))
+    second = append_words(dram, row_delta_words(
+        erased, weights_to_levels(_rand_weights(cfg, rng), cfg), cfg))
+    inv_matrix = append_words(dram, pack(solvable_inv_levels(cfg, rng).ravel(), 16,
+                                         cfg.dram_bits))
+    out = append_words(dram, [0] * 24)
+    make = Instruction.make
+    program = [
+        make("WRITE_START", xbar=0, dram_addr=first, row=0, nrows=R),
+        make("LOAD", gb_addr=0, dram_addr=xs, count=1),
+        make("LOAD", gb_addr=1, dram_addr=xs + 1, count=11),
+        make("STORE", dram_addr=out, gb_addr=0, count=5),
+        make("WRITE_START", xbar=1, dram_addr=second, row=0, nrows=R),
+        make("INV_WRITE", xbar=0, dram_addr=inv_matrix),
+        make("LOAD", gb_addr=12, dram_addr=xs + 12, count=12),
+        make("LOAD", gb_addr=5, dram_addr=xs + 5, count=2),
+        make("STORE", dram_addr=out + 5, gb_addr=5, count=19),
+        make("SYNC"),
+        make("HALT"),
+    ]
+    return Image.build(cfg, program, dram)
+
+
 def slow_drain_program(cfg: Config, seed: int = 12) -> Image:
     """Drains slower than the compute: four replicas a pass over every crossbar of four
     APU rows, plain and then accumulating (each pass's output words read, added and
@@ -860,6 +895,12 @@ def fault_programs(cfg: Config) -> dict[str, Image]:
             Instruction.make("WRITE_START", xbar=1, dram_addr=base_deltas(cfg), row=0,
                              nrows=cfg.crossbar.rows),
             (1 << OPCODE_BITS) - 1]),
+        # A matrix streamed while a weight write fetches (the port is the stream's),
+        # faulting once streamed: the held write drains, then the chip halts.
+        "inv_level_range_during_write": _with_tail(cfg, [
+            Instruction.make("WRITE_START", xbar=1, dram_addr=base_deltas(cfg), row=0,
+                             nrows=cfg.crossbar.rows),
+            Instruction.make("INV_WRITE", xbar=0, dram_addr=too_big[0]), halt], too_big[1]),
         "gated_bank": _with_tail(cfg, [
             Instruction.make("BANK_GATE", mask=0b110),
             Instruction.make("STORE", dram_addr=0, gb_addr=0, count=1), halt]),
@@ -882,6 +923,7 @@ PROGRAMS: dict[str, Callable[[Config], Image]] = {
     "pipeline": pipeline_program,
     "pipeline_write": pipeline_write_program,
     "engines": engines_program,
+    "shared_port": shared_port_program,
     "requant": requant_program,
     "vec8": vec8_program,
     "pool": pool_program,

@@ -48,7 +48,7 @@ def _programs() -> dict[str, tuple[config.Config, Image]]:
     # Two write engines side by side (as on small and aras), on tiny's programs of writes.
     two = dataclasses.replace(cfg, write=dataclasses.replace(cfg.write, engines=2))
     progs.update({f"{name}_2engines": (two, directed.PROGRAMS[name](two))
-                  for name in ("engines", "pipeline_write", "multi")})
+                  for name in ("engines", "pipeline_write", "multi", "shared_port")})
     short = dataclasses.replace(cfg, sim=config.SimConfig(watchdog_cycles=300))
     progs["watchdog"] = (short, directed.slice_program(short))
     # Main memory above a word per cycle (1.5 words, a 2-word port): DMA bursts and
@@ -65,7 +65,7 @@ def _programs() -> dict[str, tuple[config.Config, Image]]:
 
 #: The directed programs that also run on small-wide (and INV, with its INV_WRITE):
 #: main-memory bursts of every kind.
-WIDE_PROGRAMS = ("slice", "multi", "apu_row", "groups", "delta_values")
+WIDE_PROGRAMS = ("slice", "multi", "apu_row", "groups", "delta_values", "shared_port")
 #: The directed programs that also run on small: the INT8 glue on a larger buffer.
 SMALL_PROGRAMS = ("vec8", "pool", "residual")
 

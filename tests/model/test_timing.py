@@ -57,6 +57,41 @@ def test_a_write_lands_between_two_passes_of_a_vmm(tiny: config.Config) -> None:
     assert vmms[1].start > writes[-1].end
 
 
+def _two_engines(cfg: config.Config) -> config.Config:
+    return dataclasses.replace(cfg, write=dataclasses.replace(cfg.write, engines=2))
+
+
+def test_a_dma_burst_holds_the_writes_fetching_beside_it(tiny: config.Config) -> None:
+    """shared_port: main memory is one port, so a write fetching while the INV_WRITE's
+    matrix streams takes longer than alone (:func:`~model.timing.group_write_cycles`):
+    the second write with one engine, both with two (the first is still running)."""
+    for cfg, held in ((tiny, [False, True]), (_two_engines(tiny), [True, True])):
+        image = directed.shared_port_program(cfg)
+        rows = [e.rows for e in golden.run(image).trace
+                if e.insn.opcode.name == "WRITE_START"]
+        writes = [s for s in _spans(cfg, image) if s.opcode.name == "WRITE_START"]
+        longer = [s.end > s.start + timing.group_write_cycles(cfg, r)
+                  for s, r in zip(writes, rows, strict=True)]
+        assert longer == held, cfg.write.engines
+
+
+def test_the_regression_guards_the_shared_port(tiny: config.Config, monkeypatch) -> None:
+    """The co-simulated programs in which a DMA delays a write: with the timing model's
+    holds ignored (as if the engines had a port of their own), their cycles or counters
+    differ, so the regression's RTL-equals-timing check fails if the RTL or the model
+    stops sharing the port."""
+    two = _two_engines(tiny)
+    images = {"shared_port": (tiny, directed.shared_port_program(tiny)),
+              "shared_port_2engines": (two, directed.shared_port_program(two)),
+              "pipeline_write": (tiny, directed.pipeline_write_program(tiny)),
+              "inv_level_range_during_write":
+                  (tiny, directed.fault_programs(tiny)["inv_level_range_during_write"])}
+    held = {name: timing.simulate(cfg, golden.run(img)) for name, (cfg, img) in images.items()}
+    monkeypatch.setattr(timing._Sequencer, "port_held", lambda self, start, end: None)
+    for name, (cfg, img) in images.items():
+        assert timing.simulate(cfg, golden.run(img)) != held[name], name
+
+
 def test_slow_drains_set_the_pace(tiny: config.Config) -> None:
     """slow_drain on a chip of four APU rows with 2-cycle planes: the accumulating drain
     of four replicas outlasts the compute, so the accumulating VMM takes longer than the
