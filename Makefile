@@ -30,11 +30,11 @@ JITTER_FLAG := $(if $(JITTER),--jitter $(JITTER),)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PY) -m pip install --quiet -e '.[test,bench,scalesim]'
 	@touch $@
 
 sim: $(STAMP)
-	$(PY) -m cocotb_tests.sim --config $(CONFIG) --sim $(SIM) --seed $(SEED) --program $(PROGRAM) $(WAVES_FLAG) $(JITTER_FLAG)
+	$(PY) -m reram_pim sim --config $(CONFIG) --sim $(SIM) --seed $(SEED) --program $(PROGRAM) $(WAVES_FLAG) $(JITTER_FLAG)
 
 check-sims:
 	@command -v iverilog >/dev/null || { echo "error: Icarus Verilog (iverilog) not found; install it with: sudo apt-get install iverilog"; exit 2; }
@@ -66,7 +66,7 @@ train: $(STAMP)
 	$(PY) scripts/train_kfac.py
 
 report: $(STAMP)
-	$(PY) scripts/aras_report.py
+	$(PY) -m reram_pim report
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -490,6 +490,46 @@ class SimConfig:
                   "three days of chip time at 1 GHz; the RTL's counters never wrap in it")
 
 
+#: The systolic dataflows the TPU-like baseline models: weight- and output-stationary.
+TPU_DATAFLOWS = ("ws", "os")
+
+
+@dataclass(frozen=True)
+class TpuConfig:
+    """The TPU-like accelerator ARAS compares with (section VI, Table I), for
+    :mod:`model.tpu`: a ``rows x cols`` systolic array of INT8 MACs at ``clock_mhz``
+    running ``dataflow`` (``ws`` or ``os``), an activation and a weight buffer of
+    ``activation_kb`` and ``weight_kb`` (Table I gives only their sum, 4.5 MB; the even
+    split is a stated assumption), main memory at ``bandwidth_gbps``. Energy
+    placeholders of typical magnitude (the paper gives none): a MAC, an on-chip buffer
+    byte, a main-memory byte (priced for both chips when they are compared) and static
+    power. Ranges: sizes >= 1; rates and prices finite, rates > 0, prices >= 0.
+    """
+
+    rows: int = 64
+    cols: int = 64
+    clock_mhz: int = 1000
+    dataflow: str = "ws"
+    activation_kb: int = 2304
+    weight_kb: int = 2304
+    bandwidth_gbps: float = 19.2
+    mac_pj: float = 0.2
+    buffer_byte_pj: float = 0.5
+    main_memory_byte_pj: float = 40.0
+    static_mw: float = 1000.0
+
+    def check(self, v: _Checker, cfg: Config) -> None:
+        for name in ("rows", "cols", "clock_mhz", "activation_kb", "weight_kb"):
+            v.integer(f"tpu.{name}", getattr(self, name), 1, TOML_INT_MAX, "a size")
+        v.need(self.dataflow in TPU_DATAFLOWS, "tpu.dataflow",
+               f"expected one of {', '.join(TPU_DATAFLOWS)}, got {self.dataflow!r}")
+        v.number("tpu.bandwidth_gbps", self.bandwidth_gbps, 0.0, math.inf, "a bandwidth",
+                 lo_open=True)
+        for name in ("mac_pj", "buffer_byte_pj", "main_memory_byte_pj", "static_mw"):
+            v.number(f"tpu.{name}", getattr(self, name), 0.0, math.inf,
+                     "an energy or power")
+
+
 @dataclass(frozen=True)
 class Config:
     """A whole chip configuration; see ``configs/*.toml``."""
@@ -507,6 +547,7 @@ class Config:
     main_memory: MainMemoryConfig = field(default_factory=MainMemoryConfig)
     imem: InstructionMemoryConfig = field(default_factory=InstructionMemoryConfig)
     sim: SimConfig = field(default_factory=SimConfig)
+    tpu: TpuConfig = field(default_factory=TpuConfig)
     source: str = "<defaults>"
 
     # ---- derived quantities (one definition, used by RTL, models and firmware) ----
@@ -652,7 +693,7 @@ class Config:
     #: The order the sections are checked in: a field's own range before any relation
     #: that reads it (the crossbar's limits read ``data``, the analog ones the crossbar).
     CHECK_ORDER = ("chip", "sim", "data", "pe", "crossbar", "analog", "inv", "refinement",
-                   "write", "energy", "global_buffer", "main_memory", "imem")
+                   "write", "energy", "global_buffer", "main_memory", "imem", "tpu")
 
     def validate(self) -> None:
         """Check every field (each section checks its own) and the relations between
@@ -705,6 +746,7 @@ _SECTIONS: dict[str, type] = {
     "inv": InvConfig, "refinement": RefinementConfig, "data": DataConfig,
     "write": WriteConfig, "energy": EnergyConfig, "global_buffer": GlobalBufferConfig,
     "main_memory": MainMemoryConfig, "imem": InstructionMemoryConfig, "sim": SimConfig,
+    "tpu": TpuConfig,
 }
 
 

@@ -2,7 +2,8 @@
 
 A topology file has a header row and one row per layer with the columns ``Layer name,
 IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides``
-(a trailing comma is allowed, as in ScaleSim's own files). IFMAP sizes include any
+(a trailing comma is allowed, as in ScaleSim's own files), or ScaleSim's GEMM columns
+``Layer, M, N, K`` (:func:`read_topology` has the rules). IFMAP sizes include any
 padding, so a layer's output is ``(ifmap - filter) // stride + 1`` per side. A fully
 connected layer is a 1x1 filter over a ``tokens x 1`` map (``1 x 1`` for a CNN
 classifier): every token is one window. Layers without stationary weights (attention
@@ -52,6 +53,9 @@ class Layer:
     channels: int
     filters: int
     stride: int
+    #: ``(N, M)``: N of every M weights nonzero, as a topology's ninth column gives it
+    #: (read and reported; every figure here treats the layer as dense).
+    sparsity: tuple[int, int] = (1, 1)
 
     @property
     def ofmap_h(self) -> int:
@@ -170,18 +174,37 @@ class Network:
         return sum(layer.macs for layer in self.layers)
 
 
+#: The columns of a GEMM topology (ScaleSim's ``-i gemm`` files): ``M`` windows of a
+#: ``K``-long input vector through ``N`` outputs.
+GEMM_COLUMNS = ("Layer", "M", "N", "K")
+
+
 def read_topology(path: str | Path, name: str | None = None) -> Network:
-    """Read a ScaleSim-convention topology CSV; errors name the line and column."""
+    """Read a topology CSV as ScaleSim 3.0 reads it; errors name the line and column.
+
+    The first row is a header and is skipped whatever its names (ScaleSim's rule), except
+    that a header ``Layer, M, N, K`` makes the file a GEMM topology, each row a fully
+    connected layer of ``M`` windows, ``K`` inputs and ``N`` outputs. A first row that
+    reads as a layer is refused (ScaleSim would drop that layer silently). Convolution
+    rows have the eight :data:`COLUMNS`, GEMM rows the four :data:`GEMM_COLUMNS`; then an
+    optional ``N:M`` sparsity column (kept in :attr:`Layer.sparsity`; the chip and the
+    TPU model store every weight, so it changes no figure); cells after it and empty
+    trailing cells are ignored. A convolution whose name contains ``DP`` is depthwise:
+    one layer per channel, named ``<name>Channel_<i>``, each of one channel (ScaleSim's
+    expansion). Unlike ScaleSim, a row's last cell is read whether or not it ends in a
+    comma."""
     path = Path(path)
     rows = list(csv.reader(read_utf8(path, "topology", NetworkError).splitlines()))
     if not rows:
         raise NetworkError(f"{path}: empty topology file; expected a header row "
-                           f"{', '.join(COLUMNS)}")
+                           f"({', '.join(COLUMNS)}, or {', '.join(GEMM_COLUMNS)})")
     header = [h.strip() for h in rows[0]]
-    while header and header[-1] == "":
-        header.pop()
-    if [h.lower() for h in header] != [c.lower() for c in COLUMNS]:
-        raise NetworkError(f"{path}:1: header is {header}; expected {list(COLUMNS)}")
+    gemm = [h.lower() for h in header[1:4]] == ["m", "n", "k"]
+    columns = GEMM_COLUMNS if gemm else COLUMNS
+    if not gemm and _layer_cells(header) is not None:
+        raise NetworkError(f"{path}:1: the first row reads as a layer, but it is the "
+                           f"header (ScaleSim skips it); expected a header row such as "
+                           f"{', '.join(COLUMNS)}")
     layers: list[Layer] = []
     seen: set[str] = set()
     for lineno, row in enumerate(rows[1:], start=2):
@@ -190,32 +213,32 @@ def read_topology(path: str | Path, name: str | None = None) -> Network:
             cells.pop()
         if not cells:
             continue
-        if len(cells) != len(COLUMNS):
-            raise NetworkError(f"{path}:{lineno}: {len(cells)} columns; expected "
-                               f"{len(COLUMNS)} ({', '.join(COLUMNS)})")
+        where = f"{path}:{lineno}"
+        if len(cells) < len(columns):
+            raise NetworkError(f"{where}: {len(cells)} columns; expected {len(columns)} "
+                               f"({', '.join(columns)}), then an optional N:M sparsity")
         values = []
-        for col, (title, cell) in enumerate(zip(COLUMNS[1:], cells[1:], strict=True), start=2):
-            try:
-                v = int(cell)
-            except ValueError:
-                v = 0
-            if v < 1:
-                raise NetworkError(f"{path}:{lineno}: column {col} ({title}): expected a "
+        for col, (title, cell) in enumerate(zip(columns[1:], cells[1:len(columns)],
+                                                strict=True), start=2):
+            v = _positive(cell)
+            if v is None:
+                raise NetworkError(f"{where}: column {col} ({title}): expected a "
                                    f"positive integer, got '{cell}'")
             values.append(v)
-        layer = Layer(cells[0], *values)
-        if not layer.name:
-            raise NetworkError(f"{path}:{lineno}: column 1 (Layer name) is empty")
-        if layer.name in seen:
-            raise NetworkError(f"{path}:{lineno}: column 1 (Layer name): '{layer.name}' "
-                               "appears twice")
-        if layer.filter_h > layer.ifmap_h or layer.filter_w > layer.ifmap_w:
-            raise NetworkError(f"{path}:{lineno}: the {layer.filter_h}x{layer.filter_w} "
-                               f"filter does not fit the {layer.ifmap_h}x{layer.ifmap_w} "
-                               "IFMAP (columns 2-5)")
-        check_layer_size(layer, f"{path}:{lineno}")
-        seen.add(layer.name)
-        layers.append(layer)
+        sparsity = _sparsity(cells[len(columns)] if len(cells) > len(columns) else "",
+                             f"{where}: column {len(columns) + 1} (sparsity)")
+        if gemm:
+            m, n, k = values
+            made = [Layer(cells[0], m, 1, 1, 1, k, n, 1, sparsity)]
+        else:
+            made = [Layer(cells[0], *values, sparsity)]
+            if "DP" in cells[0]:
+                made = [Layer(f"{cells[0]}Channel_{c}", *values[:4], 1, *values[5:],
+                              sparsity) for c in range(values[4])]
+        for layer in made:
+            _check_layer(layer, where, seen)
+            seen.add(layer.name)
+            layers.append(layer)
     if not layers:
         raise NetworkError(f"{path}: no layers after the header")
     glue: tuple[Glue | None, ...] = ()
@@ -225,6 +248,45 @@ def read_topology(path: str | Path, name: str | None = None) -> Network:
     net = Network(name or path.stem, tuple(layers), str(path), glue)
     check_glue(net, str(glue_path(path)))
     return net
+
+
+def _positive(cell: str) -> int | None:
+    """``cell`` as a positive integer, or None."""
+    try:
+        v = int(cell)
+    except ValueError:
+        return None
+    return v if v >= 1 else None
+
+
+def _layer_cells(cells: list[str]) -> list[int] | None:
+    """The seven sizes of a convolution row, if ``cells`` reads as one."""
+    sizes = [_positive(c) for c in cells[1:len(COLUMNS)]]
+    if len(sizes) < len(COLUMNS) - 1 or None in sizes:
+        return None
+    return sizes
+
+
+def _sparsity(cell: str, where: str) -> tuple[int, int]:
+    """An ``N:M`` sparsity cell (``N`` of every ``M`` weights nonzero; empty: dense)."""
+    if not cell:
+        return (1, 1)
+    parts = cell.split(":")
+    nm = [_positive(p.strip()) for p in parts]
+    if len(nm) != 2 or None in nm or nm[0] > nm[1]:
+        raise NetworkError(f"{where}: expected N:M with 1 <= N <= M, got '{cell}'")
+    return (nm[0], nm[1])
+
+
+def _check_layer(layer: Layer, where: str, seen: set[str]) -> None:
+    if not layer.name:
+        raise NetworkError(f"{where}: column 1 (Layer name) is empty")
+    if layer.name in seen:
+        raise NetworkError(f"{where}: column 1 (Layer name): '{layer.name}' appears twice")
+    if layer.filter_h > layer.ifmap_h or layer.filter_w > layer.ifmap_w:
+        raise NetworkError(f"{where}: the {layer.filter_h}x{layer.filter_w} filter does "
+                           f"not fit the {layer.ifmap_h}x{layer.ifmap_w} IFMAP (columns 2-5)")
+    check_layer_size(layer, where)
 
 
 def check_glue(net: Network, where: str) -> None:

@@ -58,6 +58,8 @@ class InferenceFigures:
     layers: tuple[LayerSpan, ...]
     #: Sequencer cycles per opcode name (fetch, decode and stalls included).
     cycles_by_opcode: dict[str, int]
+    #: Main-memory words the DMA moved (LOAD and STORE; weight streams apart).
+    dma_words: int = 0
 
     @property
     def bank_saving(self) -> float:
@@ -88,11 +90,13 @@ def evaluate(cfg: Config, plan: Schedule) -> InferenceFigures:
     gb_pj = gb_static_pj(cfg, t.bank_active_cycles)
     gb_ungated_pj = gb_static_pj(cfg, [t.cycles] * len(cfg.global_buffer.bank_bytes))
     rewrites: Counter[int] = Counter()
-    rows_written = 0
+    rows_written = dma_words = 0
     for insn in plan.program:
         if insn.opcode == Opcode.WRITE_START:
             rewrites.update(range(insn.xbar, insn.xbar + write_xbars(insn)))
             rows_written += insn.nrows * write_xbars(insn)
+        elif insn.opcode in (Opcode.LOAD, Opcode.STORE):
+            dma_words += insn.count
     return InferenceFigures(
         network=plan.network, scheduler=plan.scheduler, config=cfg.chip.name,
         instructions=len(plan.program), cycles=t.cycles,
@@ -102,7 +106,8 @@ def evaluate(cfg: Config, plan: Schedule) -> InferenceFigures:
         gb_static_pj=gb_pj, gb_static_ungated_pj=gb_ungated_pj,
         max_writes_per_crossbar=max(rewrites.values(), default=0),
         rows_written=rows_written, layers=_layer_spans(plan, spans),
-        cycles_by_opcode={op.name: c for op, c in sorted(by_opcode.items())})
+        cycles_by_opcode={op.name: c for op, c in sorted(by_opcode.items())},
+        dma_words=dma_words)
 
 
 def _layer_spans(plan: Schedule, spans: list[timing.Span]) -> tuple[LayerSpan, ...]:

@@ -12,11 +12,15 @@ chart of writes against compute per network, and bar charts drawn as the paper's
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from firmware import architectures, config, network, schedulers
+from firmware.onnx_import import read_onnx
+from model import tpu
 from model.inference import InferenceFigures, evaluate, upper_bound
 
 #: Real-time rates of ARAS's lifespan table (inferences/s): 30 for CNNs, 100 for BERT.
@@ -38,6 +42,9 @@ PAPER = {
     "energy_replication": -0.14, "energy_reuse": -0.11,
     "pulses_reuse": -0.17,                               # write pulses, vs the baseline
     "weights_replication": 0.064,                        # weights written, +replication
+    # Against the TPU-like accelerator (abstract, VII-E): up to 1.5x faster, 33% less
+    # energy on average and up to 61% less.
+    "tpu_speedup_max": 1.5, "tpu_energy_mean": -0.33, "tpu_energy_max": -0.61,
 }
 #: Table IV: lifespan (years) at real-time rates and at maximum throughput.
 PAPER_LIFESPAN = {"vgg16": (7, 50), "resnet50": (26, 27), "densenet161": (17, 56),
@@ -49,39 +56,59 @@ ENDURANCE_REAL_TIME = 1e11
 ENDURANCE_MAX = 1e12
 
 
-def network_figures(cfg: config.Config, net: network.Network, qs: list, names: list[str]
+def network_figures(cfg: config.Config, net: network.Network, qs: list, names: list[str],
+                    progress: Callable[[str], None] | None = None
                     ) -> tuple[dict[str, InferenceFigures], dict[str, float], int]:
     """Per scheduler: the figures and the wall time of scheduling and models; and the
-    upper bound's cycles."""
+    upper bound's cycles. ``progress`` is told each step done (for a progress bar)."""
     figures: dict[str, InferenceFigures] = {}
     walls: dict[str, float] = {}
     for sched in names:
         t0 = time.perf_counter()
         figures[sched] = evaluate(cfg, schedulers.schedule(cfg, net, qs, sched))
         walls[sched] = time.perf_counter() - t0
-    return figures, walls, upper_bound(cfg, schedulers.write_bound(cfg, net, qs))
+        if progress is not None:
+            progress(f"{net.name} {sched}")
+    bound = upper_bound(cfg, schedulers.write_bound(cfg, net, qs))
+    if progress is not None:
+        progress(f"{net.name} upper bound")
+    return figures, walls, bound
+
+
+def steps(networks: list[str], names: list[str]) -> int:
+    """How many ``progress`` calls :func:`rows` makes."""
+    return len(networks) * (len(set(["naive", BASELINE, *names])) + 1)
 
 
 def rows(cfg: config.Config, networks: list[str], names: list[str],
          endurance: float = ENDURANCE_MAX, seed: int = 0, weights: str | None = None,
-         plots: Path | None = None, endurance_real_time: float = ENDURANCE_REAL_TIME
-         ) -> list[dict]:
-    """One row per network (built-in name or topology CSV) and scheduler of ``names``
+         plots: Path | None = None, endurance_real_time: float = ENDURANCE_REAL_TIME,
+         progress: Callable[[str], None] | None = None) -> list[dict]:
+    """One row per network (built-in name, topology CSV or ONNX model, whose own weights
+    are used) and scheduler of ``names``
     (``naive`` and ``baseline`` added: the ratios are against the baseline); ``weights``
-    an .npz for a single network; ``plots`` a directory for the Gantt charts."""
+    an .npz for a single network; ``plots`` a directory for the Gantt charts;
+    ``progress`` is told each of the :func:`steps` done."""
     names = list(dict.fromkeys(["naive", BASELINE, *names]))
     out = []
     for name in networks:
-        net = network.load(name)
         t0 = time.perf_counter()
-        qs = [w.q for _, w in network.weights(net, seed, weights)]
+        if Path(name).suffix.lower() == ".onnx":      # the model's own INT8 weights
+            model = read_onnx(name)
+            net = model.network
+            qs = [model.weights[layer.name].q for layer in net.layers]
+        else:
+            net = network.load(name)
+            qs = [w.q for _, w in network.weights(net, seed, weights)]
         t_weights = time.perf_counter() - t0
-        figures, walls, bound = network_figures(cfg, net, qs, names)
+        figures, walls, bound = network_figures(cfg, net, qs, names, progress)
         floor = schedulers.compute_floor(cfg, net)
         glue = glue_work(cfg, net)
+        tpus = tpu_figures(cfg, net)
         for sched, f in figures.items():
-            out.append(row(cfg, net.name, sched, f, bound, floor, figures, endurance,
-                           endurance_real_time, t_weights, walls[sched]) | {"glue": glue})
+            r = row(cfg, net.name, sched, f, bound, floor, figures, endurance,
+                    endurance_real_time, t_weights, walls[sched])
+            out.append(r | {"glue": glue} | against_tpu(cfg, r, tpus))
         if plots is not None:
             gantt(plots, net.name, figures)
     return out
@@ -111,6 +138,8 @@ def row(cfg: config.Config, net: str, sched: str, f: InferenceFigures, bound: in
         "weights_vs_baseline": f.rows_written / max(1, base.rows_written),
         "write_stream_bytes": f.rows_written * cfg.delta_row_words
         * cfg.main_memory.word_bytes,
+        "main_memory_bytes": (f.dma_words + f.rows_written * cfg.delta_row_words)
+        * cfg.main_memory.word_bytes,
         "energy_uj": {"write": e.write_pj / 1e6, "static": e.static_pj / 1e6,
                       "compute": (e.compute_pj + e.buffer_pj) / 1e6,
                       "total": e.total_pj / 1e6},
@@ -128,6 +157,72 @@ def row(cfg: config.Config, net: str, sched: str, f: InferenceFigures, bound: in
         "cycles_by_opcode": f.cycles_by_opcode,
         "layers": [vars(s) for s in f.layers],
     }
+
+
+def tpu_figures(cfg: config.Config, net: network.Network) -> dict[str, dict]:
+    """``net`` on the TPU-like accelerator of ``cfg.tpu``, in each dataflow."""
+    out = {}
+    for df in config.TPU_DATAFLOWS:
+        res = tpu.simulate(dataclasses.replace(cfg, tpu=dataclasses.replace(
+            cfg.tpu, dataflow=df)), net)
+        out[df] = {"cycles": res.cycles, "inferences_per_s": res.inferences_per_s,
+                   "compute_cycles": sum(layer.compute_cycles for layer in res.layers),
+                   "main_memory_bytes": res.memory_bytes,
+                   "energy_uj": {"compute": res.compute_pj / 1e6,
+                                 "buffer": res.buffer_pj / 1e6,
+                                 "main_memory": res.memory_pj / 1e6,
+                                 "static": res.static_pj / 1e6,
+                                 "on_chip": res.on_chip_pj / 1e6,
+                                 "total": res.total_pj / 1e6}}
+    return out
+
+
+def against_tpu(cfg: config.Config, r: dict, tpus: dict[str, dict]) -> dict:
+    """A row's comparison with the TPU-like accelerator in the config's dataflow: its
+    main-memory traffic (DMA and weight streams) priced as the TPU's is, so the two
+    energies compare with main memory and without it (as :mod:`model.energy` counts)."""
+    t = tpus[cfg.tpu.dataflow]
+    memory_uj = cfg.tpu.main_memory_byte_pj * r["main_memory_bytes"] / 1e6
+    with_memory = r["energy_uj"]["total"] + memory_uj
+    return {"tpu": tpus, "main_memory_uj": memory_uj,
+            "speedup_vs_tpu": r["inferences_per_s"] / t["inferences_per_s"],
+            "energy_vs_tpu": r["energy_uj"]["total"] / t["energy_uj"]["on_chip"],
+            "energy_with_memory_vs_tpu": with_memory / t["energy_uj"]["total"]}
+
+
+def tpu_table(cfg: config.Config, rows: list[dict]) -> str:
+    """ARAS (``+reuse``) beside the TPU-like accelerator per network, then the paper's
+    figures (abstract and VII-E) beside ours."""
+    aras = OPTIMIZATIONS[-1]
+    df = cfg.tpu.dataflow
+    head = ("network", "TPU inf/s ws / os", "TPU stalled", f"{aras} inf/s",
+            "speedup vs TPU", "TPU mJ on-chip / +memory", f"{aras} mJ on-chip / +memory",
+            "energy vs TPU on-chip / +memory")
+    lines = [head]
+    mine = [r for r in rows if r["scheduler"] == aras]
+    for r in mine:
+        t = r["tpu"]
+        e = t[df]["energy_uj"]
+        ours = r["energy_uj"]["total"]
+        lines.append((
+            r["network"], " / ".join(f"{t[d]['inferences_per_s']:.1f}"
+                                     for d in config.TPU_DATAFLOWS),
+            f"{1 - t[df]['compute_cycles'] / t[df]['cycles']:.0%}",
+            f"{r['inferences_per_s']:.1f}", f"{r['speedup_vs_tpu']:.2f}x",
+            f"{e['on_chip'] / 1e3:.1f} / {e['total'] / 1e3:.1f}",
+            f"{ours / 1e3:.1f} / {(ours + r['main_memory_uj']) / 1e3:.1f}",
+            f"{r['energy_vs_tpu']:.2f} / {r['energy_with_memory_vs_tpu']:.2f}"))
+    speed = [r["speedup_vs_tpu"] for r in mine]
+    saved = [r["energy_with_memory_vs_tpu"] - 1 for r in mine]
+    figures = [
+        (f"speedup of {aras} over the TPU ({df}), best / mean",
+         f"{max(speed, default=math.nan):.2f}x / {_mean(speed):.2f}x",
+         f"up to {PAPER['tpu_speedup_max']}x"),
+        (f"energy of {aras} vs the TPU, with main memory, mean / best",
+         f"{_pct(_mean(saved))} / {_pct(min(saved, default=math.nan))}",
+         f"{_pct(PAPER['tpu_energy_mean'])} / {_pct(PAPER['tpu_energy_max'])}"),
+    ]
+    return _aligned(lines) + "\n\n" + _aligned([("figure", "ours", "paper"), *figures])
 
 
 def glue_work(cfg: config.Config, net: network.Network) -> dict:
@@ -340,7 +435,8 @@ def _grouped_bars(ax, nets: list[str], series: dict[str, list[float]]) -> None:
 def paper_plots(out: Path, rows: list[dict]) -> None:
     """The paper's figures from our rows, normalized to the baseline as it draws them:
     ``pulses.png`` (Fig. 13, write pulses), ``speedup.png`` (Fig. 14) and ``energy.png``
-    (Fig. 15, energy by kind, one stacked bar per configuration and network)."""
+    (Fig. 15, energy by kind, one stacked bar per configuration and network); and
+    normalized to the TPU-like accelerator, ``tpu.png`` (Fig. 16 and 17)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -380,3 +476,16 @@ def paper_plots(out: Path, rows: list[dict]) -> None:
     fig.tight_layout()
     fig.savefig(out / "energy.png", dpi=110)
     plt.close(fig)
+
+    # Fig. 16 and 17: speedup and energy (with main memory) against the TPU-like chip.
+    if all("speedup_vs_tpu" in by[(n, c)] for n in nets for c in configs):
+        fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.2))
+        _grouped_bars(left, nets, {c: [by[(n, c)]["speedup_vs_tpu"] for n in nets]
+                                   for c in configs})
+        left.set_ylabel("speedup, normalized to the TPU", fontsize=8)
+        _grouped_bars(right, nets, {c: [by[(n, c)]["energy_with_memory_vs_tpu"]
+                                        for n in nets] for c in configs})
+        right.set_ylabel("energy with main memory,\nnormalized to the TPU", fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "tpu.png", dpi=110)
+        plt.close(fig)

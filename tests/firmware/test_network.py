@@ -56,8 +56,12 @@ def test_bad_topologies_name_line_and_column(tmp_path: Path, body: str, message:
 
 
 def test_bad_header_and_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(NetworkError, match=r":1: header is"):
-        network.read_topology(_write(tmp_path, "a, 1, 1, 1, 1, 1, 1, 1\n", "name, h, w\n"))
+    with pytest.raises(NetworkError, match=r":1: the first row reads as a layer, but it is "
+                                           r"the header \(ScaleSim skips it\)"):
+        network.read_topology(_write(tmp_path, "a, 1, 1, 1, 1, 1, 1, 1\n",
+                                     "b, 2, 2, 1, 1, 1, 1, 1\n"))
+    with pytest.raises(NetworkError, match="empty topology file"):
+        network.read_topology(_write(tmp_path, "", ""))
     with pytest.raises(NetworkError, match="cannot read topology"):
         network.read_topology(tmp_path / "absent.csv")
     with pytest.raises(NetworkError, match="unknown network 'alexnet'; built in"):
@@ -148,6 +152,50 @@ def test_npz_weights(tmp_path: Path) -> None:
         network.load_weights(nan, net)
     with pytest.raises(NetworkError, match="cannot read weights"):
         network.load_weights(tmp_path / "none.npz", net)
+
+
+def test_scalesim_files_read_as_scalesim_reads_them(tmp_path: Path) -> None:
+    """Files of each shape ScaleSim 3.0 reads: a byte-order mark and a header of other
+    names (skipped), trailing empty and extra cells, the ninth N:M column, a depthwise
+    layer (one per channel) and a GEMM topology (from its header)."""
+    conv = tmp_path / "conv.csv"
+    conv.write_bytes(b"\xef\xbb\xbf" + (
+        b"Layer, H, W, R, S, C, K, Stride, Sparsity, notes,\n"
+        b"c1, 10, 12, 3, 3, 4, 8, 1,,,\n"
+        b"c2, 8, 10, 3, 3, 8, 8, 2, 2:4,\n"
+        b"c3, 3, 4, 3, 3, 8, 8, 1, 1:1, ignored, also\n"
+        b"fcDP, 3, 3, 3, 3, 3, 2, 1\n"))
+    net = network.read_topology(conv)
+    assert net.layers[:3] == (Layer("c1", 10, 12, 3, 3, 4, 8, 1),
+                              Layer("c2", 8, 10, 3, 3, 8, 8, 2, (2, 4)),
+                              Layer("c3", 3, 4, 3, 3, 8, 8, 1))
+    assert net.layers[3:] == tuple(Layer(f"fcDPChannel_{c}", 3, 3, 3, 3, 1, 2, 1)
+                                   for c in range(3))
+    gemm = _write(tmp_path, "qkv, 128, 2304, 768,\nfc2, 128, 768, 3072, 1:2\n",
+                  "Layer, M, N, K,\n")
+    fc, fc2 = network.read_topology(gemm).layers
+    assert fc == Layer("qkv", 128, 1, 1, 1, 768, 2304, 1)
+    assert (fc.windows, fc.kernel_rows, fc.filters) == (128, 768, 2304)
+    assert fc2.sparsity == (1, 2)
+
+
+@pytest.mark.parametrize(("header", "body", "message"), [
+    (HEADER, "a, 4, 4, 1, 1, 2, 2, 1, 3:2\n", ":2: column 9 (sparsity): expected N:M with "
+                                            "1 <= N <= M, got '3:2'"),
+    (HEADER, "a, 4, 4, 1, 1, 2, 2, 1, half\n", ":2: column 9 (sparsity): expected N:M"),
+    ("Layer, M, N, K\n", "a, 4, 4\n", ":2: 3 columns; expected 4 (Layer, M, N, K), then an "
+                                       "optional N:M sparsity"),
+    ("Layer, M, N, K\n", "a, 4, 0, 2\n", ":2: column 3 (N): expected a positive integer, "
+                                          "got '0'"),
+    ("Layer, M, N, K\n", "a, 4, 4, 4, 1:0\n", ":2: column 5 (sparsity)"),
+    (HEADER, "aDP, 4, 4, 5, 1, 2, 2, 1\n", ":2: the 5x1 filter does not fit the 4x4 IFMAP"),
+])
+def test_what_scalesim_files_may_not_hold_is_named(tmp_path: Path, header: str, body: str,
+                                                   message: str) -> None:
+    path = _write(tmp_path, body, header)
+    with pytest.raises(NetworkError) as exc:
+        network.read_topology(path)
+    assert str(path) in str(exc.value) and message in str(exc.value)
 
 
 def test_topology_utf8_bom_reads_and_other_bytes_name_the_line(tmp_path: Path) -> None:
