@@ -30,7 +30,7 @@ JITTER_FLAG := $(if $(JITTER),--jitter $(JITTER),)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench,scalesim]'
+	$(PY) -m pip install --quiet -e '.[test,scalesim]'
 	@touch $@
 
 sim: $(STAMP)

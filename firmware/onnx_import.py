@@ -86,15 +86,18 @@ def read_onnx(path: str | Path) -> OnnxNetwork:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         if op == "Constant" and "value" in attrs:
             consts[node.output[0]] = numpy_helper.to_array(attrs["value"])
-        if op == "DequantizeLinear" and _quantized_weight(node, consts, quantized):
+        if op == "DequantizeLinear" and node.input[0] in consts:
+            _quantized_weight(node, consts, quantized, where)
             continue
         if op == "Conv" and _const(node.input[1], consts, quantized):
             layer, lw = _conv(node, attrs, consts, quantized, shapes, name, where)
         elif op in ("Gemm", "MatMul") and _const(node.input[1], consts, quantized):
             layer, lw = _dense(node, op, attrs, consts, quantized, shapes, flat, name, where)
-        elif op in GLUE_OPS or op in ("Conv", "Gemm", "MatMul"):
-            glue.append(op if op not in ("Gemm", "MatMul", "Conv")
-                        else f"{op} of two activations")
+        elif op == "Conv":
+            raise NetworkError(f"{where}: its kernel '{node.input[1]}' is not a constant "
+                               "(an initializer, or INT8 through DequantizeLinear)")
+        elif op in GLUE_OPS or op in ("Gemm", "MatMul"):
+            glue.append(f"{op} of two activations" if op in ("Gemm", "MatMul") else op)
             _track_flat(node, op, shapes, flat)
             continue
         else:
@@ -112,23 +115,27 @@ def read_onnx(path: str | Path) -> OnnxNetwork:
 
 
 def _dims(value) -> list[int] | None:
-    """A tensor's static shape (a symbolic batch dimension taken as 1), if known."""
+    """A tensor's static shape (a symbolic batch dimension, the first, taken as 1), or
+    None if it is not known (another dimension symbolic, such as a sequence length)."""
     t = value.type.tensor_type
     if not t.HasField("shape"):
         return None
-    return [d.dim_value if d.HasField("dim_value") else 1 for d in t.shape.dim]
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+    if dims and dims[0] is None:
+        dims[0] = 1
+    return None if None in dims else dims
 
 
-def _quantized_weight(node, consts: dict, quantized: dict) -> bool:
+def _quantized_weight(node, consts: dict, quantized: dict, where: str) -> None:
     """Record a DequantizeLinear of an INT8 initializer (per tensor): the weights as the
     model quantized them. Per-channel scales are dequantized and requantized per layer."""
-    x = consts.get(node.input[0])
-    if x is None or x.dtype != np.int8:
-        return False
+    x = consts[node.input[0]]
     scale = consts.get(node.input[1])
     zero = consts.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
-    if scale is None:
-        return False
+    if x.dtype != np.int8 or scale is None:
+        raise NetworkError(f"{where}: dequantizes {x.dtype} weights"
+                           + ("" if scale is not None else " with a scale not constant")
+                           + "; expected INT8 weights with a constant scale")
     if np.size(scale) == 1 and (zero is None or np.size(zero) == 1):
         quantized[node.output[0]] = (x, float(np.ravel(scale)[0]),
                                      0 if zero is None else int(np.ravel(zero)[0]))
@@ -138,7 +145,6 @@ def _quantized_weight(node, consts: dict, quantized: dict) -> bool:
         shape[axis] = -1
         zp = 0 if zero is None else np.reshape(zero, shape).astype(np.float64)
         consts[node.output[0]] = (x.astype(np.float64) - zp) * np.reshape(scale, shape)
-    return True
 
 
 def _const(name: str, consts: dict, quantized: dict) -> bool:

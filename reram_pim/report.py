@@ -27,7 +27,8 @@ from reram_pim.progress import progress_bar
 def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = cli.ArgumentParser(prog="reram-pim report", description=__doc__.split("\n\n")[0])
     ap.add_argument("--networks", nargs="+", default=list(network.BUILTIN),
-                    help="built-in names, topology CSV or ONNX paths")
+                    help="built-in names, topology CSV or ONNX paths (an ONNX model "
+                         "brings its own weights: --seed and --weights do not apply)")
     ap.add_argument("--schedulers", nargs="+", default=list(schedulers.SCHEDULERS),
                     choices=list(schedulers.SCHEDULERS))
     ap.add_argument("--config", default="aras")

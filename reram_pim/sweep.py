@@ -57,7 +57,7 @@ def _outcome(point: dict, fut) -> tuple[dict, list[dict] | None, str | None]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = cli.ArgumentParser(prog="reram-pim sweep", description=__doc__.splitlines()[0])
-    ap.add_argument("spec", type=Path, help="sweep spec (TOML; see docs/sweeps.md)")
+    ap.add_argument("spec", type=Path, help="sweep spec (TOML; see docs/cli.md#sweeps)")
     ap.add_argument("--out", type=Path, default=None,
                     help="results directory (default build/sweep/<spec name>)")
     ap.add_argument("--workers", type=cli.positive_int, default=os.cpu_count() or 1,
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     done_dir = out / "points"
     done_dir.mkdir(parents=True, exist_ok=True)
     every = sweep.points(spec)
-    todo = [p for p in every if not (done_dir / f"{sweep.point_key(p)}.json").exists()]
+    todo = [p for p in every if not (done_dir / f"{sweep.point_key(spec, p)}.json").exists()]
     failed = []
     if todo:
         print(f"{len(todo)} of {len(every)} points to run ({len(every) - len(todo)} done "
@@ -84,15 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     with progress_bar(len(todo), "sweep") as step:
         for point, rows, error in run_points(spec, todo, args.workers, args.scheduler):
             if error is None:
-                path = done_dir / f"{sweep.point_key(point)}.json"
+                path = done_dir / f"{sweep.point_key(spec, point)}.json"
                 tmp = path.with_suffix(".tmp")
                 tmp.write_text(json.dumps({"point": point, "rows": rows}) + "\n")
                 tmp.replace(path)      # a point is done once its whole file is there
             else:
                 failed.append((point, error))
             step(point_label(point))
-    rows = [row for p in every if (done_dir / f"{sweep.point_key(p)}.json").exists()
-            for row in json.loads((done_dir / f"{sweep.point_key(p)}.json").read_text())
+    rows = [row for p in every if (done_dir / f"{sweep.point_key(spec, p)}.json").exists()
+            for row in json.loads((done_dir / f"{sweep.point_key(spec, p)}.json").read_text())
             ["rows"]]
     write_table(out / "results.csv", rows)
     plots(out, spec, rows)

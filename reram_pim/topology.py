@@ -14,9 +14,12 @@ from reram_pim.networks import load_network
 def rows(cfg: config.Config, net: network.Network) -> list[dict]:
     """One dict per layer: shape, work and the crossbars it maps onto."""
     out = []
-    wb = cfg.global_buffer.word_bytes
     for i, layer in enumerate(net.layers):
-        lm = map_layer(layer, cfg, im2col=(i == 0 or layer.channels % wb != 0))
+        try:     # as the schedulers map it: the first layer's input unrolled by the host
+            lm = map_layer(layer, cfg, im2col=(i == 0))
+        except ValueError as exc:
+            lm = None
+            why = str(exc)
         out.append({
             "name": layer.name,
             "ifmap": [layer.ifmap_h, layer.ifmap_w, layer.channels],
@@ -24,7 +27,8 @@ def rows(cfg: config.Config, net: network.Network) -> list[dict]:
             "stride": layer.stride, "ofmap": [layer.ofmap_h, layer.ofmap_w],
             "windows": layer.windows, "weights": layer.weights, "macs": layer.macs,
             "sparsity": "{}:{}".format(*layer.sparsity),
-            "apu_rows": lm.apu_rows, "crossbars": lm.crossbars, "mapping": lm.mode,
+            "apu_rows": lm and lm.apu_rows, "crossbars": lm and lm.crossbars,
+            "mapping": lm.mode if lm else f"not mappable: {why}",
         })
     return out
 
@@ -43,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return cli.USAGE
     total = {"layers": len(layers), "weights": net.weights, "macs": net.macs,
-             "crossbars": sum(r["crossbars"] for r in layers),
+             "crossbars": sum(r["crossbars"] or 0 for r in layers),
              "chip_crossbars": cfg.n_crossbars}
     if args.json:
         print(json.dumps({"network": net.name, "config": cfg.chip.name, "layers": layers,
@@ -55,11 +59,14 @@ def main(argv: list[str] | None = None) -> int:
         r["name"], "x".join(map(str, r["ifmap"])), "x".join(map(str, r["filter"])),
         str(r["filters"]), str(r["stride"]), "x".join(map(str, r["ofmap"])),
         str(r["windows"]), str(r["weights"]), str(r["macs"]), r["sparsity"],
-        str(r["apu_rows"]), str(r["crossbars"])) for r in layers]
+        str(r["apu_rows"] or "-"), str(r["crossbars"] or "-")) for r in layers]
     widths = [max(len(x[i]) for x in lines) for i in range(len(head))]
     for line in lines:
         print("  ".join(c.rjust(w) if k else c.ljust(w)
                         for k, (c, w) in enumerate(zip(line, widths, strict=True))).rstrip())
+    for r in layers:
+        if r["crossbars"] is None:
+            print(f"{r['name']}: {r['mapping']}")
     share = total["crossbars"] / total["chip_crossbars"]
     print(f"\n{net.name}: {total['layers']} layers, {total['weights']:,} weights, "
           f"{total['macs']:,} MACs; {total['crossbars']:,} crossbars of "

@@ -56,7 +56,7 @@ def main() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        print("matplotlib missing (pip install -e .[bench]): no plot written")
+        print("matplotlib missing (pip install -e .): no plot written")
         return
     kfac_experiment.plot(results, args.targets, args.seeds, args.out / "learning_curves.png")
     print(f"wrote {args.out / 'train_kfac.json'} and {args.out / 'learning_curves.png'}")

@@ -75,7 +75,7 @@ def read_spec(path: str | Path) -> SweepSpec:
         schedulers=tuple(_strings(raw, "schedulers", path, ["+reuse"])),
         axes={k: _values(v, f"axes.{k}", path) for k, v in raw.get("axes", {}).items()},
         accuracy_config=_string(acc, "config", path, "small") if acc else None,
-        digits=int(acc.get("digits", 50)),
+        digits=_count(acc.get("digits", 50), "accuracy.digits", path),
         analog={k: _values(v, f"accuracy.{k}", path) for k, v in acc.items()
                 if k not in ACCURACY_KEYS},
         source=str(path))
@@ -86,8 +86,10 @@ def read_spec(path: str | Path) -> SweepSpec:
     if not spec.networks and not spec.analog:
         raise SweepError(f"{path}: nothing to sweep; expected networks (with [axes]) or "
                          "[accuracy] fields")
-    if spec.accuracy_config is not None and not spec.digits >= 1:
-        raise SweepError(f"{path}: accuracy.digits: expected a positive count")
+    for name in spec.networks:
+        if not (name in network.BUILTIN or Path(name).is_file()):
+            raise SweepError(f"{path}: networks: '{name}' is neither a built-in network "
+                             f"({', '.join(network.BUILTIN)}) nor a file")
     for point in points(spec):
         point_config(spec, point)
     return spec
@@ -104,6 +106,12 @@ def _strings(raw: dict, key: str, path: Path, default: list | None = None) -> li
     v = raw.get(key, default or [])
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
         raise SweepError(f"{path}: {key}: expected a list of strings, got {v!r}")
+    return v
+
+
+def _count(v: Any, key: str, path: Path) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+        raise SweepError(f"{path}: {key}: expected a positive integer, got {v!r}")
     return v
 
 
@@ -125,9 +133,14 @@ def points(spec: SweepSpec) -> list[dict]:
     return out
 
 
-def point_key(point: dict) -> str:
-    """A stable name for a point's result file."""
-    text = json.dumps(point, sort_keys=True)
+def point_key(spec: SweepSpec, point: dict) -> str:
+    """A stable name for a point's result file: the point and what of the spec it runs
+    on (config, networks and schedulers, or the accuracy config and digits), so a point
+    of an edited spec is not taken for one already done."""
+    on = ({"config": spec.config, "networks": spec.networks, "schedulers": spec.schedulers}
+          if point["kind"] == "chip" else
+          {"config": spec.accuracy_config, "digits": spec.digits})
+    text = json.dumps({"point": point, "on": on}, sort_keys=True)
     return f"{point['kind']}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 

@@ -122,6 +122,34 @@ def test_what_it_cannot_map_is_named(tmp_path: Path) -> None:
         read_onnx(grouped)
 
 
+def test_weights_it_cannot_take_are_named_not_dropped(tmp_path: Path) -> None:
+    """UINT8 weights through DequantizeLinear and a Conv whose kernel is an activation
+    are errors (before, such a layer would have been counted as glue)."""
+    qs = [np.zeros((la.kernel_rows, la.filters), np.int64) for la in DIGITS_CNN.layers]
+    path = _export(tmp_path / "u8.onnx", _onnx_kernels(qs), qdq=True, scales=[0.1] * 3)
+    model = onnx.load(str(path))
+    for t in model.graph.initializer:
+        if t.name == "conv1_q":
+            t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t).astype(np.uint8),
+                                               "conv1_q"))
+        if t.name == "conv1_z":
+            t.CopyFrom(numpy_helper.from_array(np.array(0, np.uint8), "conv1_z"))
+    onnx.save(model, str(path))
+    with pytest.raises(NetworkError, match=r"node 0 'conv1_dq' \(DequantizeLinear\): "
+                                           r"dequantizes uint8 weights"):
+        read_onnx(path)
+    node = helper.make_node("Conv", ["x", "k"], ["y"], name="dynamic")
+    graph = helper.make_graph([node], "g", [
+        helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 5, 5]),
+        helper.make_tensor_value_info("k", TensorProto.FLOAT, [1, 1, 3, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    path = tmp_path / "dynamic.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    with pytest.raises(NetworkError, match=r"'dynamic' \(Conv\): its kernel 'k' is not a "
+                                           "constant"):
+        read_onnx(path)
+
+
 def test_unreadable_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(NetworkError, match="no such file"):
         read_onnx(tmp_path / "absent.onnx")

@@ -31,7 +31,7 @@ def test_points_are_the_product_and_the_analog_fields_one_at_a_time(tmp_path: Pa
     assert len(pts) == 2 * 3 + 2 + 2
     assert {tuple(p["fields"]) for p in pts if p["kind"] == "accuracy"} == {
         ("analog.read_sigma",), ("crossbar.adc_bits",)}
-    assert len({sweep.point_key(p) for p in pts}) == len(pts)
+    assert len({sweep.point_key(spec, p) for p in pts}) == len(pts)
 
 
 @pytest.mark.parametrize(("body", "message"), [
@@ -40,6 +40,7 @@ def test_points_are_the_product_and_the_analog_fields_one_at_a_time(tmp_path: Pa
     ('[axes]\n"crossbar.bitplane_cycles" = [6, 0]\n', "crossbar.bitplane_cycles=0"),
     ('budget = 3\n', "unknown key 'budget'"),
     ('[axes]\n"pe.count" = "four"\n', "axes.pe.count: expected a non-empty list"),
+    ('[accuracy]\ndigits = "ten"\n', "accuracy.digits: expected a positive integer"),
 ])
 def test_a_bad_spec_is_named_before_anything_runs(tmp_path: Path, body: str,
                                                   message: str) -> None:
@@ -47,6 +48,10 @@ def test_a_bad_spec_is_named_before_anything_runs(tmp_path: Path, body: str,
         sweep.read_spec(_spec(tmp_path, body))
     with pytest.raises(sweep.SweepError, match="schedulers: unknown 'fast'"):
         sweep.read_spec(_spec(tmp_path, "", scheduler="fast"))
+    path = tmp_path / "net.toml"
+    path.write_text('networks = ["alexnet"]\n')
+    with pytest.raises(sweep.SweepError, match="'alexnet' is neither a built-in network"):
+        sweep.read_spec(path)
 
 
 def _rows(out: Path) -> list[dict]:
