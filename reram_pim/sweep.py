@@ -12,9 +12,11 @@ accuracy against each analog parameter).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import csv
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,13 +41,28 @@ def run_points(spec: sweep.SweepSpec, todo: list[dict], workers: int,
             finally:
                 client.cancel(list(futures))
         return
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(sweep.run_point, spec, p): p for p in todo}
-        try:
-            for fut in concurrent.futures.as_completed(futures):
-                yield _outcome(futures[fut], fut)
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers,
+                                                  initializer=_leave_signals_to_the_parent)
+    futures = {pool.submit(sweep.run_point, spec, p): p for p in todo}
+    try:
+        for fut in concurrent.futures.as_completed(futures):
+            yield _outcome(futures[fut], fut)
+    except BaseException:
+        # Interrupted: the points still running are dropped, not waited for (SIGKILL:
+        # the workers ignore the ending signals; Python 3.14 has kill_workers(), before
+        # it the processes are the pool's own).
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.kill()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _leave_signals_to_the_parent() -> None:
+    """In a worker: Ctrl-C, SIGTERM and SIGHUP are the parent's to handle (it stops the
+    workers), so no worker prints a traceback of its own."""
+    for signum in (signal.SIGINT, *cli.ENDING_SIGNALS):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def _outcome(point: dict, fut) -> tuple[dict, list[dict] | None, str | None]:
@@ -81,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(todo)} of {len(every)} points to run ({len(every) - len(todo)} done "
               f"before) on " + (args.scheduler or f"{args.workers} local workers"),
               file=sys.stderr)
-    with progress_bar(len(todo), "sweep") as step:
-        for point, rows, error in run_points(spec, todo, args.workers, args.scheduler):
+    with progress_bar(len(todo), "sweep") as step, contextlib.closing(
+            run_points(spec, todo, args.workers, args.scheduler)) as finished:
+        for point, rows, error in finished:
             if error is None:
                 path = done_dir / f"{sweep.point_key(spec, point)}.json"
                 tmp = path.with_suffix(".tmp")

@@ -5,6 +5,10 @@ and a rerun resumes from the finished ones."""
 from __future__ import annotations
 
 import csv
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -97,3 +101,50 @@ def test_accuracy_points_run_the_digits_cnn_through_the_golden_model(tmp_path: P
     (row,) = sweep.run_point(spec, sweep.points(spec)[-1])
     assert row["kind"] == "accuracy" and row["digits"] == 2
     assert 0.0 <= row["accuracy"] <= 1.0 and row["cycles"] > 0 and row["energy_uj"] > 0
+
+
+@pytest.mark.slow
+def test_an_interrupted_sweep_ends_cleanly(tmp_path: Path) -> None:
+    """SIGTERM while points run: the workers are stopped, one line says so, status 143,
+    no traceback (the workers leave the signal to the parent)."""
+    spec = tmp_path / "slow.toml"
+    spec.write_text('config = "aras"\nnetworks = ["bert_large"]\nschedulers = ["+reuse"]\n'
+                    '[axes]\n"pe.count" = [72, 96]\n')
+    proc = subprocess.Popen([sys.executable, "-m", "reram_pim", "sweep", str(spec), "--out",
+                             str(tmp_path / "out"), "--workers", "2"],
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    assert "points to run" in proc.stderr.readline()
+    time.sleep(2)                      # the workers are inside their points
+    proc.send_signal(signal.SIGTERM)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert err.strip().splitlines()[-1] == "terminated" and "Traceback" not in err
+    assert not list((tmp_path / "out" / "points").glob("*.json"))
+
+
+def _stuck(spec, point):
+    """A point that would run for a minute."""
+    time.sleep(60)
+    return []
+
+
+@pytest.mark.slow
+def test_an_interrupt_does_not_wait_for_the_running_points(tmp_path: Path,
+                                                           monkeypatch) -> None:
+    """The workers (forked with the stuck point in place) are killed, not joined: the
+    interrupt ends the run in seconds, where joining them would take a minute."""
+    from reram_pim import sweep as command
+
+    monkeypatch.setattr(sweep, "run_point", _stuck)
+    spec = sweep.read_spec(_spec(tmp_path, '[axes]\n"pe.count" = [2, 4]\n'))
+    previous = signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(
+        KeyboardInterrupt()))
+    signal.alarm(2)
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            list(command.run_points(spec, sweep.points(spec), 2, None))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - start < 30
