@@ -10,8 +10,12 @@ ports; the checker compares it with the golden model (values) and the timing mod
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from firmware import cli
@@ -33,7 +37,41 @@ def _parser(simulators: list[str], programs: list[str]) -> argparse.ArgumentPars
     ap.add_argument("--jitter", type=cli.non_negative_int, default=None, metavar="SEED",
                     help="analog models answer at seeded random cycles inside the windows "
                          "the RTL counts (results and cycles must not change)")
+    ap.add_argument("--json", action="store_true",
+                    help="print the result as JSON on stdout (the build and simulator "
+                         "logs go to stderr)")
     return ap
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(on: bool) -> Iterator[None]:
+    """With ``on``, everything written to stdout meanwhile (the simulator's log, by this
+    process or its children) goes to stderr, so stdout carries only the JSON."""
+    if not on:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _json(args: argparse.Namespace, image, rtl, checks, wall: float) -> str:
+    """The run's result for machines: what ran, every check, the verdict."""
+    return json.dumps({
+        "config": image.config.chip.name, "simulator": args.sim, "program": args.program,
+        "seed": args.seed if args.program == "slice" else None,
+        "verdict": "PASS" if all(c.ok for c in checks) else "FAIL",
+        "cycles": rtl.counters["cycles"], "run_dir": str(rtl.out_dir),
+        "wave": str(rtl.wave) if rtl.wave else None, "wall_s": wall,
+        "checks": [{"name": c.name, "expected": c.expected, "observed": c.observed,
+                    "ok": c.ok} for c in checks],
+    }, indent=1, default=str)
 
 
 def _image(args: argparse.Namespace):
@@ -128,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         print(wait, file=sys.stderr, flush=True)
     start = time.perf_counter()
     try:
-        rtl = runner.run(image, args.sim, args.out, waves=args.waves, jitter=args.jitter)
+        with _stdout_to_stderr(args.json):
+            rtl = runner.run(image, args.sim, args.out, waves=args.waves, jitter=args.jitter)
     except FileExistsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -141,8 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - start
     checks = checker.compare(gold, tim, rtl.counters, rtl.gb, rtl.dram, cfg.gb_bits,
                              cfg.dram_bits)
-    _report(args, image, gold, rtl, checks, wall, weights, x)
     ok = all(c.ok for c in checks)
+    if args.json:
+        print(_json(args, image, rtl, checks, wall))
+        return 0 if ok else 1
+    _report(args, image, gold, rtl, checks, wall, weights, x)
     print(f"verdict          {'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
 
