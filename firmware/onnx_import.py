@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from firmware import network as network_module
 from firmware.network import Layer, LayerWeights, Network, NetworkError, check_layer_size
 
 #: Nodes that are glue between weight layers (no stationary weights).
@@ -112,6 +113,25 @@ def read_onnx(path: str | Path) -> OnnxNetwork:
     if not layers:
         raise NetworkError(f"{path}: no Conv, Gemm or MatMul node with constant weights")
     return OnnxNetwork(Network(path.stem, tuple(layers), str(path)), weights, tuple(glue))
+
+
+def load_network(name_or_path: str) -> Network:
+    """A network a command or report names: a built-in name or topology CSV
+    (:func:`firmware.network.load`), or an ONNX model (``.onnx``)."""
+    if Path(name_or_path).suffix.lower() == ".onnx":
+        return read_onnx(name_or_path).network
+    return network_module.load(name_or_path)
+
+
+def load_int8(name_or_path: str, seed: int = 0, weights: str | None = None
+              ) -> tuple[Network, list[np.ndarray]]:
+    """That network and its INT8 weights, layer by layer: an ONNX model's own, else
+    ``weights`` (an .npz) or seeded synthetic ones (:func:`firmware.network.weights`)."""
+    if Path(name_or_path).suffix.lower() == ".onnx":
+        model = read_onnx(name_or_path)
+        return model.network, [model.weights[la.name].q for la in model.network.layers]
+    net = network_module.load(name_or_path)
+    return net, [w.q for _, w in network_module.weights(net, seed, weights)]
 
 
 def _dims(value) -> list[int] | None:

@@ -8,7 +8,7 @@ import sys
 
 from firmware import cli, config, network
 from firmware.mapper import map_layer
-from reram_pim.networks import load_network
+from firmware.onnx_import import load_network
 
 
 def rows(cfg: config.Config, net: network.Network) -> list[dict]:

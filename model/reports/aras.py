@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from firmware import architectures, config, network, schedulers
-from firmware.onnx_import import read_onnx
+from firmware.onnx_import import load_int8
 from model import tpu
 from model.inference import InferenceFigures, evaluate, upper_bound
 
@@ -93,13 +93,7 @@ def rows(cfg: config.Config, networks: list[str], names: list[str],
     out = []
     for name in networks:
         t0 = time.perf_counter()
-        if Path(name).suffix.lower() == ".onnx":      # the model's own INT8 weights
-            model = read_onnx(name)
-            net = model.network
-            qs = [model.weights[layer.name].q for layer in net.layers]
-        else:
-            net = network.load(name)
-            qs = [w.q for _, w in network.weights(net, seed, weights)]
+        net, qs = load_int8(name, seed, weights)
         t_weights = time.perf_counter() - t0
         figures, walls, bound = network_figures(cfg, net, qs, names, progress)
         floor = schedulers.compute_floor(cfg, net)

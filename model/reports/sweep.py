@@ -28,7 +28,7 @@ import numpy as np
 
 from firmware import config, network, schedulers
 from firmware.isa import RTL_OPCODES
-from firmware.onnx_import import read_onnx
+from firmware.onnx_import import load_int8
 from firmware.packing import unpack
 from firmware.textfile import read_utf8
 from model import energy, golden, timing
@@ -181,11 +181,8 @@ def run_point(spec: SweepSpec, point: dict) -> list[dict]:
 
 @functools.lru_cache(maxsize=8)
 def _network(name: str) -> tuple[network.Network, list[np.ndarray]]:
-    if Path(name).suffix.lower() == ".onnx":
-        model = read_onnx(name)
-        return model.network, [model.weights[la.name].q for la in model.network.layers]
-    net = network.load(name)
-    return net, [w.q for _, w in network.weights(net, 0, None)]
+    """Loaded once per worker process and network."""
+    return load_int8(name)
 
 
 @functools.lru_cache(maxsize=1)
